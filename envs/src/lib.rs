@@ -1,0 +1,25 @@
+//! verigym-envs: tasks, environments, episodes and the registry, with the builtin families
+//! grouped by domain. No libtorch: usable from any trainer, reward server or eval.
+
+pub mod algorithmic;
+pub mod code;
+pub mod env;
+pub mod episode;
+pub mod error;
+pub mod logic;
+pub mod math;
+pub mod prompts;
+pub mod puzzles;
+pub mod registry;
+pub mod rng;
+pub mod science;
+pub mod task;
+pub mod text;
+
+pub use env::{start_episode, Domain, EnvOptions, Environment, Family, FamilyEnv, Problem};
+pub use episode::{Episode, Step};
+pub use error::EnvError;
+pub use registry::{EnvEntry, EnvListing, Registry};
+pub use rng::TaskRng;
+pub use task::{Message, Prompt, Task};
+pub use verigym_verifiers::Verdict;

@@ -1,0 +1,125 @@
+//! `verigym`: the command-line front end. Thin by design — environments, verifiers and the
+//! learner live in their crates. This binary does not link libtorch, so `list`, `sample`,
+//! `score`, `verify` and `exec` start in milliseconds; commands that train or sample a model
+//! are handed to `verigym-train`, installed beside it.
+
+mod exec;
+mod jsonl;
+mod sample;
+mod score;
+mod trainer;
+mod verify;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use verigym_envs::Registry;
+
+#[derive(Parser)]
+#[command(
+    name = "verigym",
+    version,
+    about = "A gym for reinforcement learning with verifiable rewards"
+)]
+#[command(after_help = trainer::HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every environment with its domain, description and difficulty range.
+    List {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate tasks as JSONL, each with a reference solution that scores 1.0.
+    Sample(sample::SampleArgs),
+    /// Score completions: reads task lines (as printed by `sample`) with a "completion".
+    Score(score::ScoreArgs),
+    /// Grade answers with a standalone verifier (`verigym verify math`).
+    Verify(verify::VerifyArgs),
+    /// Run a Python program from stdin against tests in the sandbox.
+    Exec(exec::ExecArgs),
+    /// Throughput benchmarks (`bench sandbox`; `bench sample|grpo` run in verigym-train).
+    Bench {
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchTarget {
+    /// Sandboxed executions per second of trivial programs.
+    Sandbox(exec::BenchArgs),
+}
+
+/// Exit status for a usage error (unknown env, bad flag value), as clap uses.
+pub const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    if let Some(code) = trainer::forward_if_trainer_command() {
+        return code;
+    }
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::List { json } => list(json).map(|_| ExitCode::SUCCESS),
+        Command::Sample(args) => sample::run(args),
+        Command::Score(args) => score::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Exec(args) => exec::run(args),
+        Command::Bench {
+            target: BenchTarget::Sandbox(args),
+        } => exec::bench(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn list(json: bool) -> Result<()> {
+    use std::io::Write;
+    let registry = Registry::builtin();
+    let mut out = std::io::stdout().lock();
+    if json {
+        for e in registry.entries() {
+            writeln!(out, "{}", serde_json::to_string(&e.listing())?)?;
+        }
+    } else {
+        let width = registry.names().iter().map(|n| n.len()).max().unwrap_or(4);
+        writeln!(
+            out,
+            "{:width$}  {:11}  {:10}  description",
+            "name", "domain", "difficulty"
+        )?;
+        for e in registry.entries() {
+            writeln!(
+                out,
+                "{:width$}  {:11}  {:10}  {}",
+                e.name,
+                e.domain.as_str(),
+                "1-10",
+                e.description
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Builds an env by name, printing the known names and exiting 2 when it is unknown.
+pub fn env_or_exit(
+    registry: &Registry,
+    name: &str,
+    opts: &verigym_envs::EnvOptions,
+) -> Result<Box<dyn verigym_envs::Environment>, ExitCode> {
+    registry.build(name, opts).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_USAGE)
+    })
+}

@@ -1,0 +1,76 @@
+//! `--device auto|cpu|cuda`: where the model runs. `auto` picks CUDA when libtorch sees a GPU.
+
+use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+use tch::Device;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    #[default]
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+impl FromStr for DeviceChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(DeviceChoice::Auto),
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "cuda" => Ok(DeviceChoice::Cuda),
+            other => Err(format!("unknown device '{other}'; use auto, cpu or cuda")),
+        }
+    }
+}
+
+impl DeviceChoice {
+    /// Resolves to a tch device; asking for CUDA where none is visible is an error.
+    pub fn resolve(self) -> Result<Device, String> {
+        match self {
+            DeviceChoice::Cpu => Ok(Device::Cpu),
+            DeviceChoice::Auto => Ok(Device::cuda_if_available()),
+            DeviceChoice::Cuda if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
+            DeviceChoice::Cuda => {
+                Err("--device cuda was asked for, but libtorch sees no CUDA device".into())
+            }
+        }
+    }
+}
+
+/// A one-line description of the device for logs and reports.
+pub fn describe(device: Device) -> String {
+    match device {
+        Device::Cuda(i) => format!("cuda:{i} ({} visible)", tch::Cuda::device_count()),
+        Device::Cpu => format!("cpu ({} threads)", tch::get_num_threads()),
+        other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_resolves() {
+        assert_eq!(
+            "cpu".parse::<DeviceChoice>().unwrap().resolve().unwrap(),
+            Device::Cpu
+        );
+        assert!("gpu".parse::<DeviceChoice>().is_err());
+        let auto = DeviceChoice::Auto.resolve().unwrap();
+        assert_eq!(auto.is_cuda(), tch::Cuda::is_available());
+        if !tch::Cuda::is_available() {
+            assert!(DeviceChoice::Cuda.resolve().is_err());
+        }
+    }
+
+    #[test]
+    fn a_tensor_computes_on_the_chosen_device() {
+        let d = DeviceChoice::Auto.resolve().unwrap();
+        let t = tch::Tensor::from_slice(&[1.0f32, 2.0, 3.0]).to_device(d);
+        let s: f64 = (&t * &t).sum(tch::Kind::Float).double_value(&[]);
+        assert_eq!(s, 14.0);
+    }
+}

@@ -1,0 +1,7 @@
+//! verigym-trainer: the only crate that links libtorch (tch). Policy model, tokenizer,
+//! sampler, SFT, GRPO, reward model, checkpoints and metrics.
+
+pub mod demo;
+pub mod device;
+
+pub use device::DeviceChoice;

@@ -1,0 +1,45 @@
+//! `verigym-train`: the libtorch-linked half of the CLI. `verigym` forwards model commands
+//! (train, generate, bench sample|grpo, data, experiment, demo) here.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use verigym_trainer::DeviceChoice;
+
+#[derive(Parser)]
+#[command(name = "verigym", version, about = "verigym model commands (libtorch)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The demo run of the README.
+    Demo {
+        /// Where the model runs: auto (CUDA when available), cpu or cuda.
+        #[arg(long, default_value = "auto")]
+        device: DeviceChoice,
+        /// A one-minute version (used by CI).
+        #[arg(long)]
+        quick: bool,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Demo { device, quick } => {
+            let device = device.resolve().map_err(anyhow::Error::msg)?;
+            let report = verigym_trainer::demo::run(device, if quick { 5 } else { 20 })?;
+            println!(
+                "{} environments, {} reference solutions scored, {} correct",
+                report.envs, report.scored, report.perfect
+            );
+            anyhow::ensure!(
+                report.perfect == report.scored,
+                "a reference solution failed its verifier"
+            );
+        }
+    }
+    Ok(())
+}
