@@ -3,5 +3,9 @@
 
 pub mod demo;
 pub mod device;
+pub mod grpo;
+pub mod model;
+pub mod sampler;
+pub mod tokenizer;
 
 pub use device::DeviceChoice;

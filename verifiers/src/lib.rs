@@ -7,8 +7,10 @@
 pub mod arith;
 pub mod error;
 pub mod format;
+pub mod math;
 pub mod number;
 pub mod rubric;
+pub mod sandbox;
 pub mod verdict;
 
 pub use error::VerifyError;

@@ -1,0 +1,1 @@
+//! Batched sampler with a KV cache (issue 7).

@@ -1,0 +1,1 @@
+//! Tokenizers: Hugging Face tokenizer.json and the built-in character tokenizer (issue 7).
