@@ -50,3 +50,22 @@ impl Episode for SingleTurn<'_> {
         Ok(Step::Done(self.env.verify(&self.task, model_turn)?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{start_episode, EnvOptions, Registry};
+
+    #[test]
+    fn single_turn_episode_ends_after_one_step() {
+        let env = Registry::builtin().build("arithmetic", &EnvOptions::default()).unwrap();
+        let task = env.generate(1, 2).unwrap();
+        let solution = task.solution.clone().unwrap();
+        let mut ep = start_episode(env.as_ref(), task);
+        match ep.step(&solution).unwrap() {
+            Step::Done(v) => assert!(v.correct),
+            other => panic!("expected Done, got {other:?}"),
+        }
+        assert!(ep.step(&solution).is_err(), "a finished episode refuses more turns");
+    }
+}
