@@ -1,0 +1,237 @@
+//! The GRPO objective on per-token log-probabilities: PPO-style clipped ratio with separate
+//! `eps_low` / `eps_high` (DAPO clip-higher), k3 KL to a frozen reference (Schulman 2020,
+//! as in DeepSeekMath), and the four loss aggregations of TRL's `GRPOTrainer._compute_loss`:
+//! grpo, dr_grpo, dapo and bnpo.
+//!
+//! With gradient accumulation each micro-batch's loss is scaled by a [`Normaliser`] computed
+//! over the whole batch, so that summing the micro-batch gradients gives the full-batch
+//! gradient (grpo, dr_grpo, dapo); bnpo normalises by each micro-batch's own token count and
+//! averages over micro-batches, as TRL does.
+
+use serde::{Deserialize, Serialize};
+use tch::{Kind, Tensor};
+
+/// How per-token losses are reduced to one number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossType {
+    /// Mean over each sequence's tokens, then mean over sequences.
+    #[default]
+    Grpo,
+    /// Sum over all tokens / (sequences * max completion length).
+    DrGrpo,
+    /// Sum over all tokens of the batch / number of tokens in the batch.
+    Dapo,
+    /// Sum over tokens / tokens in the micro-batch, averaged over micro-batches.
+    Bnpo,
+}
+
+/// The objective's knobs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ObjectiveConfig {
+    pub loss_type: LossType,
+    pub eps_low: f64,
+    pub eps_high: f64,
+    /// Weight of the k3 KL to the reference; 0 keeps no reference model.
+    pub beta: f64,
+}
+
+/// Whole-batch counts that scale each micro-batch's loss.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Normaliser {
+    /// Sequences in the whole batch.
+    pub sequences: usize,
+    /// Unmasked completion tokens in the whole batch.
+    pub tokens: f64,
+    /// Number of micro-batches the batch is split into.
+    pub micro_batches: usize,
+    /// The max completion length (dr_grpo's constant).
+    pub max_len: usize,
+}
+
+/// Per-micro-batch statistics, as sums so they can be added across micro-batches.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LossStats {
+    pub tokens: f64,
+    pub kl_sum: f64,
+    pub clip_low_sum: f64,
+    pub clip_high_sum: f64,
+    pub clip_region_sum: f64,
+}
+
+impl LossStats {
+    pub fn add(&mut self, o: &LossStats) {
+        self.tokens += o.tokens;
+        self.kl_sum += o.kl_sum;
+        self.clip_low_sum += o.clip_low_sum;
+        self.clip_high_sum += o.clip_high_sum;
+        self.clip_region_sum += o.clip_region_sum;
+    }
+    fn mean(&self, x: f64) -> f64 {
+        if self.tokens > 0.0 {
+            x / self.tokens
+        } else {
+            0.0
+        }
+    }
+    pub fn kl(&self) -> f64 {
+        self.mean(self.kl_sum)
+    }
+    pub fn clip_low(&self) -> f64 {
+        self.mean(self.clip_low_sum)
+    }
+    pub fn clip_high(&self) -> f64 {
+        self.mean(self.clip_high_sum)
+    }
+    pub fn clip_region(&self) -> f64 {
+        self.mean(self.clip_region_sum)
+    }
+}
+
+/// The k3 estimator of KL(pi || ref) per token: exp(ref - logp) - (ref - logp) - 1.
+pub fn k3_kl(logp: &Tensor, ref_logp: &Tensor) -> Tensor {
+    let d = ref_logp - logp;
+    d.exp() - &d - 1.0
+}
+
+/// The micro-batch loss (a scalar with the graph of `logp`) and its statistics.
+///
+/// Shapes: `logp`, `old_logp`, `ref_logp` and `mask` are `[B, T]` (mask is 1 on completion
+/// tokens that count, 0 on padding, env-inserted and masked-truncated tokens);
+/// `advantages` is `[B]`. `old_logp` and `ref_logp` carry no gradient.
+pub fn micro_batch_loss(
+    cfg: &ObjectiveConfig,
+    norm: &Normaliser,
+    logp: &Tensor,
+    old_logp: &Tensor,
+    ref_logp: Option<&Tensor>,
+    advantages: &Tensor,
+    mask: &Tensor,
+) -> (Tensor, LossStats) {
+    let adv = advantages.unsqueeze(1);
+    let ratio = (logp - old_logp).exp();
+    let clipped = ratio.clamp(1.0 - cfg.eps_low, 1.0 + cfg.eps_high);
+    let mut per_token = -(&ratio * &adv).min_other(&(&clipped * &adv));
+    let kl = match ref_logp {
+        Some(r) if cfg.beta != 0.0 => {
+            let kl = k3_kl(logp, r);
+            per_token = per_token + &kl * cfg.beta;
+            Some(kl)
+        }
+        _ => None,
+    };
+    let masked = &per_token * mask;
+    let loss = match cfg.loss_type {
+        LossType::Grpo => {
+            let per_seq = masked.sum_dim_intlist(-1, false, Kind::Float)
+                / mask.sum_dim_intlist(-1, false, Kind::Float).clamp_min(1.0);
+            per_seq.sum(Kind::Float) / norm.sequences.max(1) as f64
+        }
+        LossType::DrGrpo => {
+            masked.sum(Kind::Float) / (norm.sequences.max(1) * norm.max_len.max(1)) as f64
+        }
+        LossType::Dapo => masked.sum(Kind::Float) / norm.tokens.max(1.0),
+        LossType::Bnpo => {
+            masked.sum(Kind::Float)
+                / mask.sum(Kind::Float).clamp_min(1.0)
+                / norm.micro_batches.max(1) as f64
+        }
+    };
+    let stats = tch::no_grad(|| {
+        let tokens = mask.sum(Kind::Float).double_value(&[]);
+        let low = ratio.lt(1.0 - cfg.eps_low).logical_and(&adv.lt(0.0));
+        let high = ratio.gt(1.0 + cfg.eps_high).logical_and(&adv.gt(0.0));
+        let region = low.logical_or(&high);
+        let msum = |t: &Tensor| {
+            (t.to_kind(Kind::Float) * mask)
+                .sum(Kind::Float)
+                .double_value(&[])
+        };
+        LossStats {
+            tokens,
+            kl_sum: kl.as_ref().map(|k| msum(k)).unwrap_or(0.0),
+            clip_low_sum: msum(&low),
+            clip_high_sum: msum(&high),
+            clip_region_sum: msum(&region),
+        }
+    });
+    (loss, stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(loss_type: LossType, beta: f64) -> ObjectiveConfig {
+        ObjectiveConfig {
+            loss_type,
+            eps_low: 0.2,
+            eps_high: 0.28,
+            beta,
+        }
+    }
+
+    #[test]
+    fn on_policy_loss_is_minus_mean_advantage_and_kl_zero() {
+        let logp = Tensor::from_slice(&[-1.0f32, -2.0, -0.5, -0.1]).view([2, 2]);
+        let mask = Tensor::from_slice(&[1.0f32, 1.0, 1.0, 0.0]).view([2, 2]);
+        let adv = Tensor::from_slice(&[1.0f32, -1.0]);
+        let norm = Normaliser {
+            sequences: 2,
+            tokens: 3.0,
+            micro_batches: 1,
+            max_len: 2,
+        };
+        let (loss, st) = micro_batch_loss(
+            &cfg(LossType::Grpo, 0.1),
+            &norm,
+            &logp,
+            &logp,
+            Some(&logp),
+            &adv,
+            &mask,
+        );
+        assert!(loss.double_value(&[]).abs() < 1e-7);
+        assert_eq!(st.tokens, 3.0);
+        assert!(st.kl().abs() < 1e-7);
+        assert_eq!(st.clip_region(), 0.0);
+        let (loss, _) = micro_batch_loss(
+            &cfg(LossType::Dapo, 0.0),
+            &norm,
+            &logp,
+            &logp,
+            None,
+            &adv,
+            &mask,
+        );
+        assert!((loss.double_value(&[]) - (-(1.0 + 1.0 - 1.0) / 3.0)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn clipping_is_counted_by_side() {
+        let old = Tensor::from_slice(&[0.0f32, 0.0])
+            .view([2, 1])
+            .log_softmax(0, Kind::Float);
+        let new = &old + Tensor::from_slice(&[0.5f32, -0.5]).view([2, 1]);
+        let mask = Tensor::ones([2, 1], (Kind::Float, tch::Device::Cpu));
+        let adv = Tensor::from_slice(&[1.0f32, -1.0]);
+        let norm = Normaliser {
+            sequences: 2,
+            tokens: 2.0,
+            micro_batches: 1,
+            max_len: 1,
+        };
+        let (_, st) = micro_batch_loss(
+            &cfg(LossType::Grpo, 0.0),
+            &norm,
+            &new,
+            &old,
+            None,
+            &adv,
+            &mask,
+        );
+        assert_eq!(st.clip_high(), 0.5);
+        assert_eq!(st.clip_low(), 0.5);
+        assert_eq!(st.clip_region(), 1.0);
+    }
+}
