@@ -1,1 +1,467 @@
-//! Sandboxed execution of model-written Python programs (filled in by the code-sandbox issue).
+//! Sandboxed execution of model-written Python programs: a pool of pre-started zygote
+//! interpreters that fork one isolated child per test (network, PID and mount namespaces,
+//! rlimits, an unprivileged uid, a throwaway working directory, capped output).
+//!
+//! Follows the layered design of judges such as DMOJ and of Android's zygote: isolation by
+//! the kernel (namespaces + rlimits, as nsjail / bubblewrap do) rather than by Python-level
+//! tricks, and pre-forking so each test costs a fork, not an interpreter start.
+//! Expected outputs never enter the sandbox: children report raw output or a strictly
+//! serialised return value, and [`judge`] compares in Rust.
+
+pub mod compare;
+pub mod judge;
+mod zygote;
+
+pub use judge::{judge, CaseResult, Failure, JudgeReport, TestCase, TestSuite};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use zygote::Zygote;
+
+/// Why the sandbox itself could not run a program (never a property of the program).
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum SandboxError {
+    #[error("sandbox unavailable: {0}")]
+    Unavailable(String),
+    #[error("sandbox protocol failure: {0}")]
+    Protocol(String),
+    #[error("invalid sandbox request: {0}")]
+    Invalid(String),
+}
+
+impl From<SandboxError> for crate::VerifyError {
+    fn from(e: SandboxError) -> Self {
+        crate::VerifyError::Unavailable(e.to_string())
+    }
+}
+
+/// How the children are isolated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Isolation {
+    /// Network, PID and mount namespaces (user namespace too when not root), an
+    /// unprivileged uid when root. Start-up fails when the kernel refuses namespaces.
+    Namespaces,
+    /// rlimits and a process group only: the program can reach the network and the host's
+    /// files. Only for machines where namespaces are unavailable, on the user's explicit
+    /// request (`--unsafe-no-isolation`).
+    UnsafeNone,
+}
+
+/// Per-test resource limits.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Wall-clock limit (milliseconds).
+    pub wall_ms: u64,
+    /// CPU-time limit (seconds, RLIMIT_CPU; at least 1).
+    pub cpu_s: u64,
+    /// Address space the program may add to the interpreter's own (MiB, RLIMIT_AS).
+    pub memory_mb: u64,
+    /// Captured stdout; more ends the test with an output-limit failure.
+    pub stdout_bytes: u64,
+    /// Captured stderr; more is truncated (flagged) but not a failure.
+    pub stderr_bytes: u64,
+    /// Largest file the program may write (RLIMIT_FSIZE).
+    pub file_bytes: u64,
+    /// Open file descriptors (RLIMIT_NOFILE).
+    pub open_files: u64,
+    /// Processes of the sandbox uid (RLIMIT_NPROC).
+    pub processes: u64,
+    /// Largest serialised return value.
+    pub result_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            wall_ms: 4000,
+            cpu_s: 2,
+            memory_mb: 512,
+            stdout_bytes: 1 << 20,
+            stderr_bytes: 8 << 10,
+            file_bytes: 16 << 20,
+            open_files: 64,
+            processes: 32,
+            result_bytes: 1 << 20,
+        }
+    }
+}
+
+impl Limits {
+    /// Rejects limits that are zero or absurdly large.
+    pub fn validate(&self) -> Result<(), SandboxError> {
+        let checks = [
+            ("wall_ms", self.wall_ms, 10, 600_000),
+            ("cpu_s", self.cpu_s, 1, 600),
+            ("memory_mb", self.memory_mb, 16, 64 << 10),
+            ("stdout_bytes", self.stdout_bytes, 1, 64 << 20),
+            ("stderr_bytes", self.stderr_bytes, 1, 16 << 20),
+            ("file_bytes", self.file_bytes, 0, 1 << 30),
+            ("open_files", self.open_files, 8, 4096),
+            ("processes", self.processes, 1, 4096),
+            ("result_bytes", self.result_bytes, 16, 16 << 20),
+        ];
+        for (name, v, lo, hi) in checks {
+            if !(lo..=hi).contains(&v) {
+                return Err(SandboxError::Invalid(format!(
+                    "{name} = {v} is outside {lo}..={hi}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How the program is exercised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Mode {
+    /// Run as a script with this standard input.
+    Io { stdin: String },
+    /// Run the module, then call `function(*args)`; the return value is serialised
+    /// strictly inside the child (plain JSON types only).
+    Call { function: String, args: Vec<Value> },
+    /// Run the module, then the assertion test code in the same interpreter (with `==` in
+    /// asserts compared by strict serialisation) and `check(entry_point)` when given.
+    Assert {
+        test_code: String,
+        entry_point: Option<String>,
+    },
+}
+
+/// What the child reported through its private result channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChildReport {
+    /// `Some(json text)` on success (call mode: the return value).
+    pub ok: Option<Value>,
+    /// Error class: syntax, runtime, exit, missing, assert.
+    pub error: Option<String>,
+    /// Python exception type name.
+    pub kind: Option<String>,
+    pub message: Option<String>,
+    pub errno: Option<i64>,
+}
+
+/// Everything observed about one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub stdout: String,
+    pub stderr: String,
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
+    /// The wall-clock limit was hit and the process tree killed.
+    pub timed_out: bool,
+    /// Stdout or the result went over its cap and the process tree was killed.
+    pub output_limit: bool,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub wall_ms: f64,
+    pub cpu_ms: f64,
+    /// The last well-formed report on the result channel, if any.
+    pub report: Option<ChildReport>,
+    /// Whether the report is the success report (for assertion tests: carries the nonce).
+    pub succeeded: bool,
+}
+
+/// Pool settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SandboxConfig {
+    /// The interpreter; `None` finds one at run time (see [`find_python`]).
+    pub python: Option<PathBuf>,
+    pub isolation: Isolation,
+    /// Zygotes kept running (= tests run at once).
+    pub workers: usize,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            python: None,
+            isolation: Isolation::Namespaces,
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+        }
+    }
+}
+
+/// A pool of zygotes. Thread-safe; `run` blocks while all zygotes are busy.
+pub struct Sandbox {
+    python: PathBuf,
+    isolation: Isolation,
+    workers: usize,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<Zygote>,
+    running: usize,
+}
+
+static NEXT_UID: AtomicU32 = AtomicU32::new(0);
+static NONCE: AtomicU32 = AtomicU32::new(0);
+
+/// Finds a Python 3.9+ interpreter: `$VERIGYM_PYTHON`, else `/usr/bin/python3`, else
+/// `python3` on `PATH` (resolved to the real binary, past pyenv-style shims).
+pub fn find_python() -> Result<PathBuf, SandboxError> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(p) = std::env::var_os("VERIGYM_PYTHON") {
+        candidates.push(PathBuf::from(p));
+    }
+    candidates.push(PathBuf::from("/usr/bin/python3"));
+    candidates.push(PathBuf::from("python3"));
+    let mut tried = Vec::new();
+    for c in candidates {
+        match probe_python(&c) {
+            Ok(p) => return Ok(p),
+            Err(e) => tried.push(format!("{}: {e}", c.display())),
+        }
+    }
+    Err(SandboxError::Unavailable(format!(
+        "no usable python3 (3.9 or newer) found; set VERIGYM_PYTHON. Tried: {}",
+        tried.join("; ")
+    )))
+}
+
+fn probe_python(cmd: &Path) -> Result<PathBuf, String> {
+    let out = std::process::Command::new(cmd)
+        .args([
+            "-I",
+            "-S",
+            "-c",
+            "import sys; print(sys.executable); print(sys.version_info >= (3, 9))",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    match (lines.next(), lines.next()) {
+        (Some(exe), Some("True")) if out.status.success() && !exe.is_empty() => {
+            Ok(PathBuf::from(exe))
+        }
+        (Some(_), Some(_)) => Err("older than 3.9".into()),
+        _ => Err("did not run".into()),
+    }
+}
+
+impl Sandbox {
+    /// A pool; zygotes start lazily on first use. Fails only when no interpreter is found.
+    pub fn new(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        let python = match config.python {
+            Some(p) => probe_python(&p)
+                .map_err(|e| SandboxError::Unavailable(format!("{}: {e}", p.display())))?,
+            None => find_python()?,
+        };
+        Ok(Sandbox {
+            python,
+            isolation: config.isolation,
+            workers: config.workers.max(1),
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                running: 0,
+            }),
+            freed: Condvar::new(),
+        })
+    }
+
+    /// The process-wide isolated pool with one zygote per core.
+    pub fn shared() -> Result<&'static Sandbox, SandboxError> {
+        static SHARED: OnceLock<Result<Sandbox, SandboxError>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| Sandbox::new(SandboxConfig::default()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    pub fn python(&self) -> &Path {
+        &self.python
+    }
+
+    pub fn isolation(&self) -> Isolation {
+        self.isolation
+    }
+
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Starts every zygote now (so start-up cost and errors show before the first test).
+    pub fn warm_up(&self) -> Result<(), SandboxError> {
+        let mut held = Vec::new();
+        for _ in 0..self.workers {
+            held.push(self.checkout()?);
+        }
+        for z in held {
+            self.checkin(Some(z));
+        }
+        Ok(())
+    }
+
+    fn checkout(&self) -> Result<Zygote, SandboxError> {
+        let mut st = self
+            .state
+            .lock()
+            .map_err(|_| SandboxError::Protocol("pool lock poisoned".into()))?;
+        loop {
+            if let Some(z) = st.idle.pop() {
+                st.running += 1;
+                return Ok(z);
+            }
+            if st.running < self.workers {
+                st.running += 1;
+                drop(st);
+                let uid = 200_000
+                    + (std::process::id() % 4096) * 64
+                    + NEXT_UID.fetch_add(1, Ordering::Relaxed) % 64;
+                let started = Zygote::start(&self.python, self.isolation, uid);
+                if started.is_err() {
+                    self.checkin(None);
+                }
+                return started;
+            }
+            st = self
+                .freed
+                .wait(st)
+                .map_err(|_| SandboxError::Protocol("pool lock poisoned".into()))?;
+        }
+    }
+
+    fn checkin(&self, z: Option<Zygote>) {
+        if let Ok(mut st) = self.state.lock() {
+            st.running = st.running.saturating_sub(1);
+            if let Some(z) = z {
+                st.idle.push(z);
+            }
+        }
+        self.freed.notify_one();
+    }
+
+    /// Runs `program` once under `limits`.
+    pub fn run(
+        &self,
+        program: &str,
+        mode: &Mode,
+        limits: &Limits,
+    ) -> Result<Outcome, SandboxError> {
+        limits.validate()?;
+        let nonce = {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u32(NONCE.fetch_add(1, Ordering::Relaxed));
+            format!("{:016x}", h.finish())
+        };
+        let mut req = json!({ "program": program, "limits": limits });
+        match mode {
+            Mode::Io { stdin } => {
+                req["mode"] = json!("io");
+                req["stdin"] = json!(stdin);
+            }
+            Mode::Call { function, args } => {
+                req["mode"] = json!("call");
+                req["function"] = json!(function);
+                req["args"] = json!(serde_json::to_string(args)
+                    .map_err(|e| SandboxError::Invalid(e.to_string()))?);
+            }
+            Mode::Assert {
+                test_code,
+                entry_point,
+            } => {
+                req["mode"] = json!("assert");
+                req["test_code"] = json!(test_code);
+                req["entry_point"] = json!(entry_point);
+                req["nonce"] = json!(nonce);
+            }
+        }
+        let deadline =
+            Instant::now() + Duration::from_millis(limits.wall_ms) + Duration::from_secs(10);
+        // One retry on a fresh zygote if the first one died underneath us.
+        let mut last = None;
+        for _ in 0..2 {
+            let mut z = self.checkout()?;
+            match z.call(&req, deadline) {
+                Ok(reply) => {
+                    self.checkin(Some(z));
+                    return parse_outcome(&reply, mode, &nonce);
+                }
+                Err(e) => {
+                    drop(z); // killed with its namespace
+                    self.checkin(None);
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| SandboxError::Protocol("no zygote".into())))
+    }
+}
+
+fn parse_outcome(reply: &Value, mode: &Mode, nonce: &str) -> Result<Outcome, SandboxError> {
+    if let Some(e) = reply.get("sandbox_error") {
+        return Err(SandboxError::Protocol(format!("zygote: {e}")));
+    }
+    let s = |k: &str| {
+        reply
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let b = |k: &str| reply.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let f = |k: &str| reply.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+    let i = |k: &str| {
+        reply
+            .get(k)
+            .and_then(Value::as_i64)
+            .and_then(|v| i32::try_from(v).ok())
+    };
+    // The last complete line the child wrote on its result channel.
+    let result = s("result");
+    let report = result
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(Value::is_object)
+        .map(|v| ChildReport {
+            ok: v.get("ok").cloned(),
+            error: v.get("error").and_then(Value::as_str).map(str::to_string),
+            kind: v.get("type").and_then(Value::as_str).map(str::to_string),
+            message: v.get("message").and_then(Value::as_str).map(str::to_string),
+            errno: v.get("errno").and_then(Value::as_i64),
+        });
+    if let Some(setup) = result
+        .lines()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok())
+        .and_then(|v| v.get("setup_error").cloned())
+    {
+        return Err(SandboxError::Protocol(format!(
+            "child set-up failed: {setup}"
+        )));
+    }
+    let exit_code = i("exit_code");
+    let succeeded = exit_code == Some(0)
+        && match (&report, mode) {
+            (Some(r), Mode::Assert { .. }) => r.ok.as_ref().and_then(Value::as_str) == Some(nonce),
+            (Some(r), _) => r.ok.is_some() && r.error.is_none(),
+            (None, _) => false,
+        };
+    Ok(Outcome {
+        stdout: s("stdout"),
+        stderr: s("stderr"),
+        stdout_truncated: b("stdout_truncated"),
+        stderr_truncated: b("stderr_truncated"),
+        timed_out: b("timed_out"),
+        output_limit: b("output_limit"),
+        exit_code,
+        signal: i("signal"),
+        wall_ms: f("wall_ms"),
+        cpu_ms: f("cpu_ms"),
+        report,
+        succeeded,
+    })
+}

@@ -1,0 +1,505 @@
+# verigym sandbox zygote: a pre-started Python interpreter that forks one fresh, isolated
+# child per test (the Android "zygote" pattern). Only trusted code runs before the fork;
+# the child applies the isolation (rlimits, uid, fds, working dir) and only then compiles
+# and runs the untrusted program. Expected outputs are never sent here.
+#
+# Started by verifiers/src/sandbox/zygote.rs as `python3 -I -S -B -c <this> MODE UID`.
+# MODE is "isolate" (namespaces required) or "unsafe" (no namespaces, process group only).
+# Protocol on fds 0 (requests) and 1 (replies): 4-byte big-endian length + UTF-8 JSON.
+import os, sys, json, ctypes, resource, select, signal, time, io, builtins, ast, errno, shutil
+
+# Modules programs commonly import, loaded now so a child running as an unprivileged uid
+# finds them in sys.modules even where the interpreter's files are not world-readable.
+import math, cmath, collections, collections.abc, itertools, functools, heapq, bisect, re
+import string, random, typing, fractions, decimal, statistics, operator, copy, array
+import datetime, enum, dataclasses, textwrap, struct, traceback, unicodedata, hashlib
+
+MODE = sys.argv[1] if len(sys.argv) > 1 else "isolate"
+SANDBOX_UID = int(sys.argv[2]) if len(sys.argv) > 2 else 65534
+
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 0x4000, 0x40000
+PR_SET_PDEATHSIG = 1
+WORK = "/tmp/verigym-run"
+
+libc = ctypes.CDLL(None, use_errno=True)
+REQ = os.dup(0)
+REP = os.dup(1)
+_null = os.open("/dev/null", os.O_RDWR)
+for _fd in (0, 1, 2):
+    os.dup2(_null, _fd)
+os.close(_null)
+
+
+def send(obj):
+    data = json.dumps(obj).encode()
+    data = len(data).to_bytes(4, "big") + data
+    while data:
+        n = os.write(REP, data)
+        data = data[n:]
+
+
+def read_exact(n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = os.read(REQ, n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def check(ret, what):
+    if ret != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "%s: %s" % (what, os.strerror(e)))
+
+
+def write_file(path, text):
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def mount_tmpfs(path, size_mb):
+    if os.path.isdir(path):
+        opts = ("size=%dm,mode=1777" % size_mb).encode()
+        check(libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, opts), "mount " + path)
+
+
+def isolate():
+    """New user (when not root), mount, network and PID namespaces; private tmpfs scratch."""
+    root = os.geteuid() == 0
+    uid, gid = os.geteuid(), os.getegid()
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID
+    if not root:
+        flags |= CLONE_NEWUSER
+    check(libc.unshare(flags), "unshare")
+    if not root:
+        write_file("/proc/self/setgroups", "deny")
+        write_file("/proc/self/uid_map", "0 %d 1" % uid)
+        write_file("/proc/self/gid_map", "0 %d 1" % gid)
+    check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+    # Host scratch directories are replaced by small private tmpfs mounts: files the host
+    # keeps there are invisible, and a program cannot fill the host's disk.
+    for path in ("/tmp", "/var/tmp", "/dev/shm"):
+        mount_tmpfs(path, 256)
+    return root
+
+
+def become_init():
+    """Forks the process that is PID 1 of the new PID namespace and serves from there; the
+    original waits for it. When PID 1 exits, the kernel kills the whole namespace."""
+    pid = os.fork()
+    if pid != 0:
+        for fd in (REQ, REP):
+            os.close(fd)
+        while True:
+            try:
+                _, status = os.waitpid(pid, 0)
+                os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+            except InterruptedError:
+                continue
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # A /proc of this namespace, so programs see only their own processes.
+    libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+
+
+def kill_all(test_pid):
+    """Kills every process the test left behind."""
+    if ISOLATED:
+        # PID 1 of our namespace: -1 reaches every other process in it, and only those.
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+    else:
+        try:
+            os.killpg(test_pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def reap_all(test_pid):
+    """Reaps the test and (as PID 1) every orphan; returns the test's wait status."""
+    status, usage = None, None
+    while True:
+        try:
+            pid, st, ru = os.wait4(-1 if ISOLATED else test_pid, 0)
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        if pid == test_pid:
+            status, usage = st, ru
+            if not ISOLATED:
+                break
+    return status, usage
+
+
+# ---------------------------------------------------------------- the child side
+
+
+def set_limits(lim):
+    cpu = max(1, int(lim["cpu_s"]))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    try:
+        with open("/proc/self/statm") as f:
+            vm_pages = int(f.read().split()[0])
+        base = vm_pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        base = 0
+    resource.setrlimit(resource.RLIMIT_AS, (base + (lim["memory_mb"] << 20),) * 2)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (lim["file_bytes"],) * 2)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (lim["open_files"],) * 2)
+    resource.setrlimit(resource.RLIMIT_NPROC, (lim["processes"],) * 2)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def child(req, fds, workdir):
+    """Runs in the forked test process. Never returns."""
+    try:
+        os.setsid()
+        stdin_fd, out_w, err_w, res_w = fds
+        os.dup2(stdin_fd, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        os.dup2(res_w, 3)
+        os.closerange(4, 1 << 16)
+        os.chdir(workdir)
+        os.umask(0o077)
+        set_limits(req["limits"])
+        if ISOLATED and ROOT:
+            os.setgroups([])
+            os.setgid(SANDBOX_UID)
+            os.setuid(SANDBOX_UID)
+        os.environ.clear()
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    except BaseException as e:  # the sandbox itself failed: report and stop
+        try:
+            os.write(3, (json.dumps({"setup_error": repr(e)}) + "\n").encode())
+        finally:
+            os._exit(120)
+    harness(req)
+
+
+def harness(req):
+    # Everything the harness needs after the program ran is bound here, before it runs, so
+    # that patching modules, builtins or sys earns nothing.
+    _write, _exit, _type, _len, _isinstance = os.write, os._exit, type, len, isinstance
+    _frepr, _irepr = float.__repr__, int.__repr__
+    _enc = json.encoder.encode_basestring_ascii
+    _int, _float, _str, _bool, _list, _tuple, _dict, _none = int, float, str, bool, list, tuple, dict, type(None)
+    _base_exc, _sysexit = BaseException, SystemExit
+    _join = "".join
+    out_cap = req["limits"]["result_bytes"]
+
+    def report(obj):
+        data = (json.dumps(obj) + "\n").encode()
+        while data:
+            n = _write(3, data)
+            data = data[n:]
+
+    def encode(value):
+        """Strict JSON of plain data: exact built-in types only, bounded size and depth."""
+        parts = []
+        size = [0]
+        def emit(s):
+            size[0] += _len(s)
+            if size[0] > out_cap:
+                raise ValueError("return value is larger than the result limit")
+            parts.append(s)
+
+        def walk(v, depth):
+            if depth > 100:
+                raise ValueError("return value is nested too deeply")
+            t = _type(v)
+            if t is _none:
+                emit("null")
+            elif t is _bool:
+                emit("true" if v else "false")
+            elif t is _int:
+                emit(_irepr(v))
+            elif t is _float:
+                if v != v or v in (float("inf"), float("-inf")):
+                    raise ValueError("return value contains NaN or infinity")
+                emit(_frepr(v))
+            elif t is _str:
+                emit(_enc(v))
+            elif t is _list or t is _tuple:
+                emit("[")
+                for i, x in enumerate(v):
+                    if i:
+                        emit(",")
+                    walk(x, depth + 1)
+                emit("]")
+            elif t is _dict:
+                emit("{")
+                for i, (k, x) in enumerate(v.items()):
+                    if _type(k) is not _str:
+                        raise ValueError("dict keys must be str")
+                    if i:
+                        emit(",")
+                    emit(_enc(k))
+                    emit(":")
+                    walk(x, depth + 1)
+                emit("}")
+            else:
+                raise ValueError("return value of type %s is not plain data" % t.__name__)
+
+        walk(value, 0)
+        return _join(parts)
+
+    def fail(kind, e):
+        errno_ = getattr(e, "errno", None)
+        report({"error": kind, "type": _type(e).__name__, "message": str(e)[:300], "errno": errno_})
+
+    mode = req["mode"]
+    stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="replace")
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="replace")
+    sys.stdout = stdout
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="replace", line_buffering=True)
+    sys.argv = ["solution.py"]
+    args = json.loads(req.get("args", "[]")) if mode == "call" else None
+    test_code = req.get("test_code") if mode == "assert" else None
+    glob = {"__name__": "__main__" if mode != "call" else "solution", "__builtins__": builtins}
+    try:
+        code = compile(req["program"], "solution.py", "exec")
+    except _base_exc as e:
+        fail("syntax", e)
+        _exit(1)
+    try:
+        exec(code, glob)
+    except _sysexit as e:
+        if mode == "io" and e.code in (None, 0):
+            try:
+                stdout.flush()
+            except _base_exc:
+                pass
+            report({"ok": None})
+            _exit(0)
+        try:
+            stdout.flush()
+        except _base_exc:
+            pass
+        report({"error": "exit", "type": "SystemExit", "message": "program exited with %r" % (e.code,)})
+        _exit(1)
+    except _base_exc as e:
+        try:
+            traceback.print_exc()
+            sys.stderr.flush()
+            stdout.flush()
+        except _base_exc:
+            pass
+        fail("runtime", e)
+        _exit(1)
+    if mode == "io":
+        try:
+            stdout.flush()
+        except _base_exc as e:
+            fail("runtime", e)
+            _exit(1)
+        report({"ok": None})
+        _exit(0)
+    if mode == "call":
+        fn = glob.get(req["function"])
+        if not callable(fn):
+            report({"error": "missing", "type": "NameError", "message": "function %r is not defined" % req["function"]})
+            _exit(1)
+        try:
+            value = fn(*args)
+            text = encode(value)
+        except _sysexit as e:
+            report({"error": "exit", "type": "SystemExit", "message": "program exited with %r" % (e.code,)})
+            _exit(1)
+        except _base_exc as e:
+            fail("runtime", e)
+            _exit(1)
+        report({"ok": text})
+        _exit(0)
+    # assertion tests: the test code runs with its own globals (a copy taken after the
+    # program ran) and with `==` inside asserts compared by strict serialisation.
+    nonce = req.get("nonce", "")
+
+    def strict_eq(a, b):
+        try:
+            return encode(a) == encode(b)
+        except _base_exc:
+            return False
+
+    try:
+        tree = ast.parse(test_code, "tests.py")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare):
+                t = node.test
+                if len(t.ops) == 1 and isinstance(t.ops[0], ast.Eq):
+                    node.test = ast.Call(ast.Name("__verigym_eq__", ast.Load()), [t.left, t.comparators[0]], [])
+        ast.fix_missing_locations(tree)
+        tests = compile(tree, "tests.py", "exec")
+    except _base_exc as e:
+        fail("syntax", e)
+        _exit(1)
+    tglob = dict(glob)
+    tglob["__verigym_eq__"] = strict_eq
+    try:
+        exec(tests, tglob)
+        entry = req.get("entry_point")
+        if entry:
+            tglob["check"](glob[entry])
+    except _sysexit as e:
+        report({"error": "exit", "type": "SystemExit", "message": "exited during the tests with %r" % (e.code,)})
+        _exit(1)
+    except AssertionError as e:
+        report({"error": "assert", "type": "AssertionError", "message": str(e)[:300]})
+        _exit(1)
+    except _base_exc as e:
+        fail("runtime", e)
+        _exit(1)
+    report({"ok": nonce})
+    _exit(0)
+
+
+# ---------------------------------------------------------------- the zygote side
+
+
+def run_test(req):
+    lim = req["limits"]
+    try:
+        os.mkdir(WORK, 0o700)
+    except FileExistsError:
+        shutil.rmtree(WORK, ignore_errors=True)
+        os.mkdir(WORK, 0o700)
+    if ISOLATED and ROOT:
+        os.chown(WORK, SANDBOX_UID, SANDBOX_UID)
+    stdin_fd = os.memfd_create("stdin")
+    data = req.get("stdin", "").encode()
+    while data:
+        n = os.write(stdin_fd, data)
+        data = data[n:]
+    os.lseek(stdin_fd, 0, 0)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    res_r, res_w = os.pipe()
+    start = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        child(req, (stdin_fd, out_w, err_w, res_w), WORK)
+        os._exit(121)
+    for fd in (stdin_fd, out_w, err_w, res_w):
+        os.close(fd)
+    pidfd = os.pidfd_open(pid)
+    caps = {out_r: lim["stdout_bytes"], err_r: lim["stderr_bytes"], res_r: lim["result_bytes"] + 4096}
+    bufs = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
+    truncated = {out_r: False, err_r: False, res_r: False}
+    open_fds = {out_r, err_r, res_r}
+    deadline = start + lim["wall_ms"] / 1000.0
+    timed_out = output_limit = exited = False
+    killed = False
+    poller = select.poll()
+    for fd in open_fds:
+        poller.register(fd, select.POLLIN)
+    poller.register(pidfd, select.POLLIN)
+    drain_deadline = None
+    while open_fds or not exited:
+        now = time.monotonic()
+        if not killed and now >= deadline:
+            timed_out = True
+            kill_all(pid)
+            killed = True
+            drain_deadline = now + 1.0
+        if drain_deadline is not None and now >= drain_deadline:
+            break
+        limit_at = drain_deadline if killed else deadline
+        events = poller.poll(max(0, int((limit_at - now) * 1000)) + 1)
+        for fd, ev in events:
+            if fd == pidfd:
+                poller.unregister(pidfd)
+                exited = True
+                # The test process is gone: whatever it left running dies now.
+                if not killed:
+                    kill_all(pid)
+                    killed = True
+                    drain_deadline = time.monotonic() + 1.0
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                poller.unregister(fd)
+                open_fds.discard(fd)
+                continue
+            room = caps[fd] - len(bufs[fd])
+            if len(chunk) > room:
+                bufs[fd] += chunk[:max(room, 0)]
+                truncated[fd] = True
+                if fd != err_r and not killed:
+                    output_limit = True
+                    kill_all(pid)
+                    killed = True
+                    drain_deadline = time.monotonic() + 1.0
+            else:
+                bufs[fd] += chunk
+    if not killed:
+        kill_all(pid)
+    status, usage = reap_all(pid)
+    wall = time.monotonic() - start
+    for fd in (out_r, err_r, res_r, pidfd):
+        os.close(fd)
+    shutil.rmtree(WORK, ignore_errors=True)
+    reply = {
+        "stdout": bufs[out_r].decode("utf-8", "replace"),
+        "stderr": bufs[err_r].decode("utf-8", "replace"),
+        "result": bufs[res_r].decode("utf-8", "replace"),
+        "stdout_truncated": truncated[out_r],
+        "stderr_truncated": truncated[err_r],
+        "timed_out": timed_out,
+        "output_limit": output_limit,
+        "wall_ms": wall * 1000.0,
+        "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000.0 if usage else 0.0,
+        "max_rss_kb": usage.ru_maxrss if usage else 0,
+        "exit_code": None,
+        "signal": None,
+    }
+    if status is not None:
+        if os.WIFEXITED(status):
+            reply["exit_code"] = os.WEXITSTATUS(status)
+        elif os.WIFSIGNALED(status):
+            reply["signal"] = os.WTERMSIG(status)
+    return reply
+
+
+def serve():
+    while True:
+        head = read_exact(4)
+        if head is None:
+            break
+        body = read_exact(int.from_bytes(head, "big"))
+        if body is None:
+            break
+        try:
+            req = json.loads(body)
+            reply = run_test(req)
+        except Exception as e:  # a sandbox fault, not a program fault
+            reply = {"sandbox_error": repr(e)}
+        send(reply)
+    kill_all(0) if ISOLATED else None
+    os._exit(0)
+
+
+ROOT = os.geteuid() == 0
+ISOLATED = False
+try:
+    if MODE == "isolate":
+        try:
+            ROOT = isolate()
+        except OSError as e:
+            send({"ready": False, "error": "cannot create namespaces (%s); run as root or enable user namespaces, or pass --unsafe-no-isolation" % e})
+            os._exit(3)
+        ISOLATED = True
+        become_init()
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    send({"ready": True, "isolated": ISOLATED, "root": ROOT, "python": sys.version.split()[0], "pid": os.getpid()})
+except Exception as e:
+    send({"ready": False, "error": "zygote start-up failed: %r" % (e,)})
+    os._exit(3)
+serve()
