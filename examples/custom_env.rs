@@ -30,7 +30,9 @@ impl Family for MaxOfTwo {
     const DESCRIPTION: &'static str = "Say which of two integers is larger";
 
     fn config_for(difficulty: u8) -> MaxOfTwoConfig {
-        MaxOfTwoConfig { max_value: 10i64.pow(u32::from(difficulty)) }
+        MaxOfTwoConfig {
+            max_value: 10i64.pow(u32::from(difficulty)),
+        }
     }
 
     fn new(config: MaxOfTwoConfig) -> Result<Self, String> {
@@ -42,7 +44,10 @@ impl Family for MaxOfTwo {
 
     /// Deterministic in (seed, index): the adapter hands us the task's own RNG.
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
-        let (a, b) = (rng.range(0, self.config.max_value), rng.range(0, self.config.max_value));
+        let (a, b) = (
+            rng.range(0, self.config.max_value),
+            rng.range(0, self.config.max_value),
+        );
         let max = a.max(b);
         Ok(Problem {
             question: format!("Which is larger, {a} or {b}?"),
@@ -54,7 +59,9 @@ impl Family for MaxOfTwo {
 
     /// Receives only the text inside <answer> (the adapter applies the format rules).
     fn verify(&self, gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
-        let gold = gold["value"].as_i64().ok_or_else(|| VerifyError::InvalidGold("no value".into()))?;
+        let gold = gold["value"]
+            .as_i64()
+            .ok_or_else(|| VerifyError::InvalidGold("no value".into()))?;
         Ok(match parse_integer(answer) {
             Some(v) if v == gold.into() => Verdict::correct(answer),
             _ => Verdict::wrong(Some(answer.to_string()), format!("expected {gold}")),
@@ -66,11 +73,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut registry = Registry::builtin();
     registry.register_family::<MaxOfTwo>()?;
 
-    let env = registry.build("max_of_two", &EnvOptions { difficulty: Some(2), config: None })?;
+    let env = registry.build(
+        "max_of_two",
+        &EnvOptions {
+            difficulty: Some(2),
+            config: None,
+        },
+    )?;
     let task = env.generate(7, 0)?;
     println!("{}", serde_json::to_string_pretty(&task)?);
     let solution = task.solution.clone().unwrap_or_default();
     println!("reference: {:?}", env.verify(&task, &solution)?);
-    println!("wrong:     {:?}", env.verify(&task, "<think>guess</think><answer>-1</answer>")?);
+    println!(
+        "wrong:     {:?}",
+        env.verify(&task, "<think>guess</think><answer>-1</answer>")?
+    );
     Ok(())
 }

@@ -24,7 +24,10 @@ fn stdout(o: &Output) -> String {
 }
 
 fn lines(o: &Output) -> Vec<serde_json::Value> {
-    stdout(o).lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect()
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
 }
 
 /// Turns sampled tasks into score input with `completion` set by `f`.
@@ -45,7 +48,10 @@ fn list_json_has_every_builtin_env() {
     assert!(out.status.success());
     let listed = lines(&out);
     let names: Vec<&str> = listed.iter().map(|e| e["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"arithmetic") && names.contains(&"countdown"), "{names:?}");
+    assert!(
+        names.contains(&"arithmetic") && names.contains(&"countdown"),
+        "{names:?}"
+    );
     for e in &listed {
         assert!(e["domain"].is_string() && e["description"].is_string());
         assert_eq!(e["difficulty"], serde_json::json!([1, 10]));
@@ -54,20 +60,38 @@ fn list_json_has_every_builtin_env() {
 
 #[test]
 fn issue_2_countdown_sample_is_stable_and_reference_solutions_score_one() {
-    let a = verigym(&["sample", "--env", "countdown", "--n", "100", "--seed", "7"], "");
-    let b = verigym(&["sample", "--env", "countdown", "--n", "100", "--seed", "7"], "");
+    let a = verigym(
+        &["sample", "--env", "countdown", "--n", "100", "--seed", "7"],
+        "",
+    );
+    let b = verigym(
+        &["sample", "--env", "countdown", "--n", "100", "--seed", "7"],
+        "",
+    );
     assert!(a.status.success());
     assert_eq!(a.stdout, b.stdout, "same seed must print the same bytes");
     let tasks = stdout(&a);
     assert_eq!(tasks.lines().count(), 100);
     for t in lines(&a) {
-        for key in ["env", "seed", "index", "difficulty", "prompt", "answer", "solution"] {
+        for key in [
+            "env",
+            "seed",
+            "index",
+            "difficulty",
+            "prompt",
+            "answer",
+            "solution",
+        ] {
             assert!(t.get(key).is_some(), "missing {key}");
         }
     }
     let input = with_completions(&tasks, |t| t["solution"].as_str().unwrap().to_string());
     let scored = verigym(&["score", "--env", "countdown"], &input);
-    assert!(scored.status.success(), "{}", String::from_utf8_lossy(&scored.stderr));
+    assert!(
+        scored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&scored.stderr)
+    );
     let results = lines(&scored);
     assert_eq!(results.len(), 100);
     for (i, r) in results.iter().enumerate() {
@@ -83,12 +107,20 @@ fn countdown_hacks_score_zero_with_a_reason() {
     let cases = [
         ("5 * 5", "used more times"),
         ("(5 + 3) / (2 - 2)", "division by zero"),
-        ("__import__('os').system('echo hacked')", "not an arithmetic expression"),
+        (
+            "__import__('os').system('echo hacked')",
+            "not an arithmetic expression",
+        ),
         ("eval('5*5')", "not an arithmetic expression"),
     ];
     let input: String = cases
         .iter()
-        .map(|(c, _)| format!("{task},\"completion\":\"<think>t</think><answer>{}</answer>\"}}\n", c.replace('\'', "\\u0027")))
+        .map(|(c, _)| {
+            format!(
+                "{task},\"completion\":\"<think>t</think><answer>{}</answer>\"}}\n",
+                c.replace('\'', "\\u0027")
+            )
+        })
         .collect();
     let out = verigym(&["score", "--env", "countdown"], &input);
     assert!(out.status.success());
@@ -100,18 +132,26 @@ fn countdown_hacks_score_zero_with_a_reason() {
 
 #[test]
 fn unknown_env_lists_known_names_and_exits_2() {
-    for args in [vec!["sample", "--env", "nope"], vec!["score", "--env", "nope"]] {
+    for args in [
+        vec!["sample", "--env", "nope"],
+        vec!["score", "--env", "nope"],
+    ] {
         let out = verigym(&args, "");
         assert_eq!(out.status.code(), Some(2));
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("nope") && err.contains("countdown") && err.contains("arithmetic"), "{err}");
+        assert!(
+            err.contains("nope") && err.contains("countdown") && err.contains("arithmetic"),
+            "{err}"
+        );
     }
 }
 
 #[test]
 fn invalid_lines_become_error_records_and_the_rest_is_scored() {
     let good = verigym(&["sample", "--env", "arithmetic", "--n", "2"], "");
-    let good = with_completions(&stdout(&good), |t| t["solution"].as_str().unwrap().to_string());
+    let good = with_completions(&stdout(&good), |t| {
+        t["solution"].as_str().unwrap().to_string()
+    });
     let mut g = good.lines();
     let input = format!(
         "{}\nnot json\n\n{}\n{{\"env\":\"arithmetic\"}}\n",
@@ -119,9 +159,17 @@ fn invalid_lines_become_error_records_and_the_rest_is_scored() {
         g.next().unwrap()
     );
     let out = verigym(&["score", "--env", "arithmetic"], &input);
-    assert_eq!(out.status.code(), Some(1), "invalid lines make the exit non-zero");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "invalid lines make the exit non-zero"
+    );
     let r = lines(&out);
-    assert_eq!(r.len(), 4, "one output per non-empty input line, none dropped");
+    assert_eq!(
+        r.len(),
+        4,
+        "one output per non-empty input line, none dropped"
+    );
     assert_eq!(r[0]["reward"], 1.0);
     assert_eq!(r[1]["line"], 2);
     assert!(r[1]["error"].is_string());
@@ -138,17 +186,32 @@ fn a_task_for_another_env_is_an_error_record() {
     let input = with_completions(&stdout(&tasks), |_| "1".into());
     let out = verigym(&["score", "--env", "countdown"], &input);
     assert_eq!(out.status.code(), Some(1));
-    assert!(lines(&out)[0]["error"].as_str().unwrap().contains("arithmetic"));
+    assert!(lines(&out)[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("arithmetic"));
 }
 
 #[test]
 fn bad_config_and_difficulty_are_clear_errors() {
-    let out = verigym(&["sample", "--env", "arithmetic", "--config", "{\"digits\": 3}"], "");
+    let out = verigym(
+        &[
+            "sample",
+            "--env",
+            "arithmetic",
+            "--config",
+            "{\"digits\": 3}",
+        ],
+        "",
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field 'digits'"));
     let out = verigym(&["sample", "--env", "arithmetic", "--difficulty", "11"], "");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("difficulty 11"));
-    let out = verigym(&["sample", "--env", "arithmetic", "--config", "{not json"], "");
+    let out = verigym(
+        &["sample", "--env", "arithmetic", "--config", "{not json"],
+        "",
+    );
     assert!(!out.status.success());
 }

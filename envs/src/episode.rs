@@ -58,7 +58,9 @@ mod tests {
 
     #[test]
     fn single_turn_episode_ends_after_one_step() {
-        let env = Registry::builtin().build("arithmetic", &EnvOptions::default()).unwrap();
+        let env = Registry::builtin()
+            .build("arithmetic", &EnvOptions::default())
+            .unwrap();
         let task = env.generate(1, 2).unwrap();
         let solution = task.solution.clone().unwrap();
         let mut ep = start_episode(env.as_ref(), task);
@@ -66,6 +68,9 @@ mod tests {
             Step::Done(v) => assert!(v.correct),
             other => panic!("expected Done, got {other:?}"),
         }
-        assert!(ep.step(&solution).is_err(), "a finished episode refuses more turns");
+        assert!(
+            ep.step(&solution).is_err(),
+            "a finished episode refuses more turns"
+        );
     }
 }
