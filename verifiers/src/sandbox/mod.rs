@@ -425,8 +425,11 @@ fn parse_outcome(reply: &Value, mode: &Mode, nonce: &str) -> Result<Outcome, San
     let report = result
         .lines()
         .rev()
-        .find_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(Value::is_object)
+        .find_map(|l| {
+            serde_json::from_str::<Value>(l)
+                .ok()
+                .filter(Value::is_object)
+        })
         .map(|v| ChildReport {
             ok: v.get("ok").cloned(),
             error: v.get("error").and_then(Value::as_str).map(str::to_string),

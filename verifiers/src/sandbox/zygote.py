@@ -194,10 +194,17 @@ def harness(req):
     _int, _float, _str, _bool, _list, _tuple, _dict, _none = int, float, str, bool, list, tuple, dict, type(None)
     _base_exc, _sysexit = BaseException, SystemExit
     _join = "".join
+    _getattr, _enumerate, _callable = getattr, enumerate, callable
+    _print_exc, _inf = traceback.print_exc, float("inf")
+    _parse, _walk, _fix, _compile, _exec, _dictcopy = ast.parse, ast.walk, ast.fix_missing_locations, compile, exec, dict
+    _Assert, _Compare, _Eq, _Call, _Name, _Load = ast.Assert, ast.Compare, ast.Eq, ast.Call, ast.Name, ast.Load
+    _AssertionError = AssertionError
     out_cap = req["limits"]["result_bytes"]
 
     def report(obj):
-        data = (json.dumps(obj) + "\n").encode()
+        # Serialised by `encode` below (captured C functions only), not by json.dumps,
+        # which a program can patch.
+        data = _str.encode(encode(obj) + "\n", "utf-8", "replace")
         while data:
             n = _write(3, data)
             data = data[n:]
@@ -223,21 +230,21 @@ def harness(req):
             elif t is _int:
                 emit(_irepr(v))
             elif t is _float:
-                if v != v or v in (float("inf"), float("-inf")):
+                if v != v or v == _inf or v == -_inf:
                     raise ValueError("return value contains NaN or infinity")
                 emit(_frepr(v))
             elif t is _str:
                 emit(_enc(v))
             elif t is _list or t is _tuple:
                 emit("[")
-                for i, x in enumerate(v):
+                for i, x in _enumerate(v):
                     if i:
                         emit(",")
                     walk(x, depth + 1)
                 emit("]")
             elif t is _dict:
                 emit("{")
-                for i, (k, x) in enumerate(v.items()):
+                for i, (k, x) in _enumerate(_dict.items(v)):
                     if _type(k) is not _str:
                         raise ValueError("dict keys must be str")
                     if i:
@@ -253,8 +260,15 @@ def harness(req):
         return _join(parts)
 
     def fail(kind, e):
-        errno_ = getattr(e, "errno", None)
-        report({"error": kind, "type": _type(e).__name__, "message": str(e)[:300], "errno": errno_})
+        try:
+            errno_ = _getattr(e, "errno", None)
+            errno_ = errno_ if _type(errno_) is _int else None
+            message = _str(e)[:300]
+            name = _type(e).__name__
+            name = name if _type(name) is _str else "?"
+        except _base_exc:
+            errno_, message, name = None, "", "?"
+        report({"error": kind, "type": name, "message": message, "errno": errno_})
 
     mode = req["mode"]
     stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="replace")
@@ -288,7 +302,7 @@ def harness(req):
         _exit(1)
     except _base_exc as e:
         try:
-            traceback.print_exc()
+            _print_exc()
             sys.stderr.flush()
             stdout.flush()
         except _base_exc:
@@ -304,8 +318,8 @@ def harness(req):
         report({"ok": None})
         _exit(0)
     if mode == "call":
-        fn = glob.get(req["function"])
-        if not callable(fn):
+        fn = _dict.get(glob, req["function"])
+        if not _callable(fn):
             report({"error": "missing", "type": "NameError", "message": "function %r is not defined" % req["function"]})
             _exit(1)
         try:
@@ -330,28 +344,28 @@ def harness(req):
             return False
 
     try:
-        tree = ast.parse(test_code, "tests.py")
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare):
+        tree = _parse(test_code, "tests.py")
+        for node in _walk(tree):
+            if _isinstance(node, _Assert) and _isinstance(node.test, _Compare):
                 t = node.test
-                if len(t.ops) == 1 and isinstance(t.ops[0], ast.Eq):
-                    node.test = ast.Call(ast.Name("__verigym_eq__", ast.Load()), [t.left, t.comparators[0]], [])
-        ast.fix_missing_locations(tree)
-        tests = compile(tree, "tests.py", "exec")
+                if _len(t.ops) == 1 and _isinstance(t.ops[0], _Eq):
+                    node.test = _Call(_Name("__verigym_eq__", _Load()), [t.left, t.comparators[0]], [])
+        _fix(tree)
+        tests = _compile(tree, "tests.py", "exec")
     except _base_exc as e:
         fail("syntax", e)
         _exit(1)
-    tglob = dict(glob)
+    tglob = _dictcopy(glob)
     tglob["__verigym_eq__"] = strict_eq
+    entry = req.get("entry_point")
     try:
-        exec(tests, tglob)
-        entry = req.get("entry_point")
+        _exec(tests, tglob)
         if entry:
             tglob["check"](glob[entry])
     except _sysexit as e:
         report({"error": "exit", "type": "SystemExit", "message": "exited during the tests with %r" % (e.code,)})
         _exit(1)
-    except AssertionError as e:
+    except _AssertionError as e:
         report({"error": "assert", "type": "AssertionError", "message": str(e)[:300]})
         _exit(1)
     except _base_exc as e:
