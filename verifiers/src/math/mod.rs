@@ -1,12 +1,27 @@
-//! Math answer verification: extraction, parsing and exact equivalence.
+//! Math answer verification: extraction, parsing and exact equivalence — the job of
+//! Hugging Face `math-verify` (extraction priorities, comparison classes), done with exact
+//! big-rational arithmetic, canonical rational-function forms and hard bounds.
 //!
-//! STUB API (the math-verifier issue replaces the implementation, keeping these names):
-//! `verify(gold, completion_answer, &MathOptions) -> MathVerdict`.
+//! `verify(gold, completion_or_answer, &opts)` applies the think-block rule, extracts the
+//! answer (last `\boxed{}`, `<answer>`, "final answer is", "Answer:", whole text, then an
+//! optional fallback to the last math expression), parses both sides into trees and compares
+//! them. No global state; bounded work and no panics whatever the input.
 
+pub mod compare;
+pub mod extract;
+pub mod lexer;
+pub mod numeric;
+pub mod parser;
+pub mod ratfun;
+
+use compare::{Cx, Method};
+use parser::Node;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 
 /// Options of one comparison.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MathOptions {
     /// Accept unevaluated arithmetic (`2+3`) for an integer gold.
     #[serde(default)]
@@ -14,6 +29,10 @@ pub struct MathOptions {
     /// Relative tolerance when the gold is a decimal approximation (None: exact).
     #[serde(default)]
     pub float_tolerance: Option<f64>,
+    /// Only grade an explicit answer (box, marker, or a text that is one answer); never
+    /// fall back to the last math expression of free text.
+    #[serde(default)]
+    pub strict_extraction: bool,
 }
 
 /// Result of comparing an answer to a gold answer.
@@ -22,16 +41,246 @@ pub struct MathVerdict {
     pub equal: bool,
     pub extracted: Option<String>,
     pub reason: Option<String>,
+    /// How equality was established: "exact", "numeric" (agreement at random points in
+    /// double precision) or "tolerance" (within a decimal gold's rounding); None if unequal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
 }
 
-/// Compares `answer` (the text to grade, e.g. the inside of `<answer>` or a whole
-/// completion) with `gold`. Stub: exact match after trimming.
-pub fn verify(gold: &str, answer: &str, _opts: &MathOptions) -> MathVerdict {
-    let a = answer.trim();
-    let equal = !a.is_empty() && a == gold.trim();
+/// Caps checked before and during evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Longest gold or extracted answer (bytes).
+    pub max_expr_bytes: usize,
+    pub max_tokens: usize,
+    /// Deepest parser recursion.
+    pub max_depth: usize,
+    /// Most digits in one literal, and largest decimal exponent.
+    pub max_digits: usize,
+    /// Largest numerator + denominator size of any exact coefficient (bits).
+    pub max_bits: u64,
+    pub max_terms: usize,
+    pub max_degree: u32,
+    /// Largest integer exponent applied exactly.
+    pub max_exponent: u64,
+    /// Largest n for an exact n! or binomial.
+    pub max_factorial: u64,
+    pub max_vars: usize,
+    /// Most element comparisons in one verification (sets are matched pairwise).
+    pub max_comparisons: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_expr_bytes: 4096,
+            max_tokens: 1500,
+            max_depth: 100,
+            max_digits: 1000,
+            max_bits: 1 << 16,
+            max_terms: 128,
+            max_degree: 64,
+            max_exponent: 4096,
+            max_factorial: 3000,
+            max_vars: 12,
+            max_comparisons: 4096,
+        }
+    }
+}
+
+/// Parses an answer text (no extraction) into a tree.
+pub fn parse_answer(text: &str, limits: &Limits) -> Result<Node, String> {
+    let toks = lexer::lex(text, limits).map_err(|e| format!("{e:?}"))?;
+    parser::parse(toks, limits).map_err(|e| e.0)
+}
+
+/// Compares `answer` (a whole completion, or just the text to grade) with `gold`.
+pub fn verify(gold: &str, answer: &str, opts: &MathOptions) -> MathVerdict {
+    verify_with(gold, answer, opts, &Limits::default())
+}
+
+fn wrong(extracted: Option<String>, reason: impl Into<String>) -> MathVerdict {
     MathVerdict {
-        equal,
-        extracted: Some(a.to_string()),
-        reason: (!equal).then(|| "not equal".to_string()),
+        equal: false,
+        extracted,
+        reason: Some(reason.into()),
+        method: None,
+    }
+}
+
+fn right(extracted: String, m: Method) -> MathVerdict {
+    MathVerdict {
+        equal: true,
+        extracted: Some(extracted),
+        reason: None,
+        method: Some(
+            match m {
+                Method::Exact => "exact",
+                Method::Numeric => "numeric",
+                Method::Tolerance => "tolerance",
+            }
+            .to_string(),
+        ),
+    }
+}
+
+/// `verify` with explicit limits.
+pub fn verify_with(gold: &str, answer: &str, opts: &MathOptions, limits: &Limits) -> MathVerdict {
+    if gold.len() > limits.max_expr_bytes {
+        return wrong(None, "gold answer too long");
+    }
+    let gold_text = gold_text(gold);
+    if gold_text.is_empty() {
+        return wrong(None, "empty gold answer");
+    }
+    // The whole-text candidate is parsed once; extraction asks whether it parses.
+    let whole: RefCell<Option<(String, Result<Node, String>)>> = RefCell::new(None);
+    let whole_parses = |s: &str| {
+        let r = if s.len() > limits.max_expr_bytes {
+            Err("answer too long".to_string())
+        } else {
+            parse_answer(s, limits)
+        };
+        let ok = r.is_ok();
+        *whole.borrow_mut() = Some((s.to_string(), r));
+        ok
+    };
+    let ex = match extract::extract(answer, !opts.strict_extraction, whole_parses) {
+        Ok(ex) => ex,
+        Err(reason) => return wrong(None, reason),
+    };
+    let extracted = ex.items.join(", ");
+    if extracted.len() > limits.max_expr_bytes {
+        return wrong(None, "answer too long");
+    }
+    if let [one] = ex.items.as_slice() {
+        if squash(one) == squash(&gold_text) {
+            return right(extracted, Method::Exact);
+        }
+    }
+    let parse_item = |s: &String| -> Result<Node, String> {
+        if let Some((text, r)) = whole.borrow().as_ref() {
+            if text == s {
+                return r.clone();
+            }
+        }
+        parse_answer(s, limits)
+    };
+    let answer_node = match ex.items.as_slice() {
+        [one] => parse_item(one),
+        many => many
+            .iter()
+            .map(parse_item)
+            .collect::<Result<Vec<Node>, String>>()
+            .map(Node::List),
+    };
+    let gold_node = parse_answer(&gold_text, limits);
+    match (gold_node, answer_node) {
+        (Ok(g), Ok(a)) => {
+            let mut cx = Cx {
+                opts,
+                limits,
+                budget: limits.max_comparisons,
+            };
+            match cx.value(&g, &a) {
+                Ok(m) => right(extracted, m),
+                Err(reason) => wrong(Some(extracted), reason),
+            }
+        }
+        (Err(_), _) => {
+            if text_key(&gold_text) == text_key(&extracted) && !extracted.trim().is_empty() {
+                right(extracted, Method::Exact)
+            } else {
+                wrong(Some(extracted), "not equal (text answer)")
+            }
+        }
+        (Ok(_), Err(e)) => wrong(Some(extracted), format!("could not parse the answer: {e}")),
+    }
+}
+
+/// The gold as stored: the last box if it has one, without math delimiters.
+fn gold_text(gold: &str) -> String {
+    match extract::boxes(gold).last() {
+        Some(b) => extract::clean(b),
+        None => extract::clean(gold),
+    }
+}
+
+/// Text without whitespace (identical-answer fast path).
+fn squash(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// Normalised text for answers that are not math (names, days, multiple-choice letters).
+fn text_key(s: &str) -> String {
+    let mut t = s.to_lowercase();
+    for w in [
+        "\\text", "\\textbf", "\\mathrm", "\\mathbf", "\\mbox", "\\left", "\\right",
+    ] {
+        t = t.replace(w, "");
+    }
+    let t: String = t
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '{' | '}' | '$' | '\\' | '*'))
+        .collect();
+    let t = t.trim_end_matches('.');
+    let t = t
+        .strip_prefix('(')
+        .and_then(|x| x.strip_suffix(')'))
+        .filter(|x| x.chars().count() == 1)
+        .unwrap_or(t);
+    t.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eq(g: &str, a: &str) -> bool {
+        verify(g, a, &MathOptions::default()).equal
+    }
+
+    #[test]
+    fn basics() {
+        assert!(eq("42", "42"));
+        assert!(eq("\\frac{1}{2}", "0.5"));
+        assert!(eq("\\frac{1}{2}", "\\boxed{\\dfrac12}"));
+        assert!(!eq("5", "2+3"));
+        assert!(
+            verify(
+                "5",
+                "2+3",
+                &MathOptions {
+                    allow_unevaluated: true,
+                    ..Default::default()
+                }
+            )
+            .equal
+        );
+        assert!(eq("2\\sqrt{2}", "\\sqrt{8}"));
+        assert!(eq("\\{1,2\\}", "\\{2,1\\}"));
+        assert!(!eq("(1,2)", "(2,1)"));
+        assert!(eq("x \\le 5", "5 \\ge x"));
+        assert!(eq("2x+4y-3=0", "y=-\\frac12 x+\\frac34"));
+        assert!(!eq("3x+4y+14=0", "3*x-1*y+13=0"));
+        assert!(!eq("\\frac{1}{2004!}", "\\frac{1}{2006!}"));
+        assert!(eq("Monday", "\\text{Monday}"));
+        assert!(!eq("5", "5 or 6"));
+        assert!(!eq("5", "<think>x"));
+    }
+
+    #[test]
+    fn bounded_on_hostile_input() {
+        for s in [
+            "5^{5^{5^{5}}}".to_string(),
+            "{".repeat(10_000),
+            "(".repeat(10_000) + &")".repeat(10_000),
+            "\\sqrt{".repeat(3000),
+            "x^".repeat(2000) + "2",
+            "9".repeat(100_000),
+        ] {
+            let v = verify("3125", &s, &MathOptions::default());
+            assert!(!v.equal, "{s:.40}");
+        }
     }
 }

@@ -1,0 +1,310 @@
+//! Answer extraction from a completion, following the priority order of Hugging Face
+//! math-verify's `LatexExtractionConfig` (boxed first, then "final answer is", then
+//! "Answer:"), after the DeepSeek-R1 think-block rule of `crate::format`.
+
+use crate::format::{parse_think_answer, FormatError};
+
+/// Where the extracted answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Boxed,
+    Marker,
+    Whole,
+    Fallback,
+}
+
+/// Candidate answer texts (several only for several different boxes) and their source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extraction {
+    pub items: Vec<String>,
+    pub source: Source,
+}
+
+/// Most boxes looked at in one completion.
+const MAX_BOXES: usize = 16;
+
+/// Applies the think rule and picks the text to grade: the last `\boxed{…}` (all boxes
+/// when they differ), else the text after "final answer is" / "Answer:", else the whole
+/// answer text. `whole_parses` tells whether the whole text is one parseable answer; when
+/// it is not and `fallback` is set, the last math block or number is taken.
+pub fn extract(
+    completion: &str,
+    fallback: bool,
+    whole_parses: impl Fn(&str) -> bool,
+) -> Result<Extraction, String> {
+    let text = match parse_think_answer(completion) {
+        Ok(p) => p.answer,
+        Err(FormatError::Empty) => return Err("empty answer".into()),
+        Err(e) => return Err(e.to_string()),
+    };
+    let boxes = boxes(text);
+    if !boxes.is_empty() {
+        let mut items: Vec<String> = Vec::new();
+        for b in boxes {
+            let b = clean(b);
+            if !b.is_empty() && !items.contains(&b) {
+                items.push(b);
+            }
+        }
+        if items.is_empty() {
+            return Err("empty \\boxed{}".into());
+        }
+        return Ok(Extraction {
+            items,
+            source: Source::Boxed,
+        });
+    }
+    if let Some(after) = after_marker(text) {
+        let c = clean(first_sentence(after));
+        if !c.is_empty() {
+            return Ok(Extraction {
+                items: vec![c],
+                source: Source::Marker,
+            });
+        }
+    }
+    let whole = clean(text);
+    if whole_parses(&whole) || !fallback {
+        return Ok(Extraction {
+            items: vec![whole],
+            source: Source::Whole,
+        });
+    }
+    match last_math(text) {
+        Some((cand, line)) => {
+            if has_word(line, "or") {
+                return Err("several candidate answers".into());
+            }
+            Ok(Extraction {
+                items: vec![clean(cand)],
+                source: Source::Fallback,
+            })
+        }
+        None => Ok(Extraction {
+            items: vec![whole],
+            source: Source::Whole,
+        }),
+    }
+}
+
+/// Contents of every `\boxed{…}` / `\fbox{…}` (nested braces balanced), in order.
+pub fn boxes(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while out.len() < MAX_BOXES {
+        let rest = text.get(from..).unwrap_or("");
+        let found = ["\\boxed", "\\fbox"]
+            .iter()
+            .filter_map(|m| rest.find(m).map(|i| (i, m.len())))
+            .min();
+        let Some((i, len)) = found else { break };
+        let start = from + i + len;
+        let after = text.get(start..).unwrap_or("");
+        let trimmed = after.trim_start();
+        let open = start + (after.len() - trimmed.len());
+        if trimmed.starts_with('{') {
+            match matching(text, open) {
+                Some(close) => {
+                    out.push(text.get(open + 1..close).unwrap_or(""));
+                    from = close + 1;
+                }
+                None => break,
+            }
+        } else if after.starts_with(' ') {
+            // `\boxed 5`: up to the next space or `$`.
+            let end = trimmed
+                .find(|c: char| c.is_whitespace() || c == '$')
+                .unwrap_or(trimmed.len());
+            out.push(trimmed.get(..end).unwrap_or(""));
+            from = open + end.max(1);
+        } else {
+            from = start;
+        }
+    }
+    out
+}
+
+/// Index of the `}` closing the `{` at `open`.
+fn matching(text: &str, open: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = open;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'\\' => {
+                i += 2;
+                continue;
+            }
+            b'{' => depth += 1,
+            b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+const MARKERS: &[&str] = &[
+    "final answer is",
+    "final answer:",
+    "the answer is",
+    "answer is:",
+    "answer:",
+];
+
+/// Text after the last answer marker (case-insensitive, markers tried in priority order).
+fn after_marker(text: &str) -> Option<&str> {
+    let lower = text.to_ascii_lowercase();
+    for m in MARKERS {
+        if let Some(i) = lower.rfind(m) {
+            let rest = text.get(i + m.len()..)?;
+            let rest = rest.trim_start_matches([' ', ':', '\t']);
+            return Some(rest);
+        }
+    }
+    None
+}
+
+/// The first line, cut at a sentence end (". " that is not a decimal point) and, when it
+/// opens with a math block, to that block.
+fn first_sentence(s: &str) -> &str {
+    let line = s.lines().next().unwrap_or("");
+    let t = line.trim_start();
+    for (open, close) in [("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")] {
+        if let Some(inner) = t.strip_prefix(open) {
+            if let Some(end) = inner.find(close) {
+                return inner.get(..end).unwrap_or("");
+            }
+        }
+    }
+    let b = t.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'.' && b.get(i + 1).is_none_or(|n| n.is_ascii_whitespace()) {
+            return t.get(..i).unwrap_or(t);
+        }
+    }
+    t
+}
+
+/// Strips math delimiters, bold markers, a trailing full stop and whitespace.
+pub fn clean(s: &str) -> String {
+    let mut t = s.trim();
+    for _ in 0..4 {
+        let before = t;
+        for (open, close) in [
+            ("$$", "$$"),
+            ("$", "$"),
+            ("\\(", "\\)"),
+            ("\\[", "\\]"),
+            ("**", "**"),
+        ] {
+            if let Some(inner) = t.strip_prefix(open).and_then(|x| x.strip_suffix(close)) {
+                t = inner.trim();
+            }
+        }
+        t = t.trim_end_matches(['.', ',', ';']).trim();
+        if t == before {
+            break;
+        }
+    }
+    t.to_string()
+}
+
+/// The last math block (`$…$`, `\(…\)`, `\[…\]`) or else the last number, with the line
+/// it sits on.
+fn last_math(text: &str) -> Option<(&str, &str)> {
+    let mut best: Option<(usize, &str)> = None;
+    for (open, close) in [("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$")] {
+        if let Some(end) = text.rfind(close) {
+            if let Some(start) = text.get(..end).and_then(|h| h.rfind(open)) {
+                let inner = text.get(start + open.len()..end).unwrap_or("");
+                if !inner.trim().is_empty() && best.is_none_or(|(at, _)| start > at) {
+                    best = Some((start, inner));
+                }
+            }
+        }
+    }
+    let num = last_number(text);
+    let pick = match (best, num) {
+        (Some((a, m)), Some((b, n))) => {
+            if b > a + m.len() {
+                Some((b, n))
+            } else {
+                Some((a, m))
+            }
+        }
+        (Some(x), None) | (None, Some(x)) => Some(x),
+        (None, None) => None,
+    }?;
+    let line_start = text
+        .get(..pick.0)
+        .and_then(|h| h.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let line_end = text
+        .get(pick.0..)
+        .and_then(|t| t.find('\n'))
+        .map_or(text.len(), |i| pick.0 + i);
+    Some((pick.1, text.get(line_start..line_end).unwrap_or("")))
+}
+
+fn last_number(text: &str) -> Option<(usize, &str)> {
+    let b = text.as_bytes();
+    let end = b.iter().rposition(u8::is_ascii_digit)? + 1;
+    let mut start = end;
+    while start > 0 {
+        let c = b.get(start - 1).copied().unwrap_or(b' ');
+        let next_digit = b.get(start).is_some_and(u8::is_ascii_digit);
+        if c.is_ascii_digit() || (matches!(c, b'.' | b',' | b'/') && next_digit) {
+            start -= 1;
+        } else {
+            break;
+        }
+    }
+    if start > 0 && b.get(start - 1) == Some(&b'-') {
+        start -= 1;
+    }
+    Some((start, text.get(start..end)?))
+}
+
+fn has_word(line: &str, w: &str) -> bool {
+    line.split(|c: char| !c.is_ascii_alphabetic())
+        .any(|t| t.eq_ignore_ascii_case(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ex(s: &str) -> Result<Vec<String>, String> {
+        extract(s, true, |w| !w.contains(' ')).map(|e| e.items)
+    }
+
+    #[test]
+    fn priority_order() {
+        assert_eq!(
+            ex("so \\boxed{\\frac{1}{2}} done").unwrap(),
+            ["\\frac{1}{2}"]
+        );
+        assert_eq!(ex("\\boxed{1} then \\boxed{2}").unwrap(), ["1", "2"]);
+        assert_eq!(ex("\\boxed{3} and again \\boxed{3}").unwrap(), ["3"]);
+        assert_eq!(ex("The final answer is $42$. Yes").unwrap(), ["42"]);
+        assert_eq!(ex("blah\nAnswer: 7.").unwrap(), ["7"]);
+        assert_eq!(ex("**73**").unwrap(), ["73"]);
+        assert_eq!(ex("we get $x=3$ so it is 5 apples").unwrap(), ["5"]);
+    }
+
+    #[test]
+    fn think_rule_and_guards() {
+        assert_eq!(ex("<think>\\boxed{5}</think>\\boxed{6}").unwrap(), ["6"]);
+        assert!(ex("<think>\\boxed{5}").is_err());
+        assert!(ex("it is 5 or 6 I think").is_err());
+        assert!(ex("").is_err());
+        assert_eq!(ex("\\boxed{a{b}c}").unwrap(), ["a{b}c"]);
+        assert!(ex("\\boxed{unclosed").is_ok());
+    }
+}
