@@ -1,11 +1,15 @@
 //! `countdown`: reach a target from given numbers with + - * /, each number used at most
 //! once (the Countdown numbers round; the TinyZero / reasoning-gym RL task).
 //!
+//! The reference chain of thought is a real depth-first search (closest results first,
+//! dead ends written out), bounded by a node budget with the constructed route as fallback.
 //! Answers are parsed by our own arithmetic parser and evaluated with exact rationals —
 //! model text is never evaluated as code. Every task is solvable by construction.
 
 use crate::env::{Domain, Family, Problem};
 use crate::prompts::render;
+use crate::puzzles::arith_search::{solve_written, Rat, Rules};
+use crate::puzzles::common::Trace;
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -29,6 +33,9 @@ pub struct CountdownConfig {
     /// Largest target accepted; constructions that exceed it are redrawn.
     pub max_target: u64,
 }
+
+/// Nodes the written search may expand before falling back to the constructed route.
+const SEARCH_BUDGET: usize = 4000;
 
 pub struct Countdown {
     config: CountdownConfig,
@@ -100,30 +107,54 @@ impl Family for Countdown {
                 (value >= 1 && value as u64 <= c.max_target).then_some((steps, value))
             })
             .unwrap_or_else(|| fallback(&numbers));
-        let expression = steps.last().map(|s| render_step(s)).unwrap_or_default();
         let listed = numbers
             .iter()
             .map(|n| n.to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        let mut thinking = vec![format!("Target {target} from [{listed}].")];
-        for s in &steps {
-            thinking.push(format!(
-                "{} {} {} = {}",
-                s.left.1,
-                s.op.symbol(),
-                s.right.1,
-                s.value
-            ));
-        }
-        thinking.push(format!("That reaches {target}: {expression} = {target}."));
+        let mut trace = Trace::new();
+        trace.push(format!(
+            "Target {target} from [{listed}]. Search: combine two numbers, put the result back, \
+             and try the combinations closest to the target first."
+        ));
+        let pool: Vec<Rat> = numbers.iter().map(|&n| Rat::int(n)).collect();
+        let (expression, conclusion) = match solve_written(
+            Rules::Countdown,
+            &pool,
+            Rat::int(target),
+            SEARCH_BUDGET,
+            &mut trace,
+        ) {
+            Some(found) => {
+                let e = found.expression;
+                let c = format!("So {e} = {target}.");
+                (e, c)
+            }
+            None => {
+                // The bounded search gave up; build the target from the known route.
+                trace.push("The search is getting long; build the target step by step instead:");
+                for s in &steps {
+                    trace.push(format!(
+                        "{} {} {} = {}",
+                        s.left.1,
+                        s.op.symbol(),
+                        s.right.1,
+                        s.value
+                    ));
+                }
+                let e = steps.last().map(|s| render_step(s)).unwrap_or_default();
+                let c = format!("That reaches {target}: {e} = {target}.");
+                (e, c)
+            }
+        };
+        let thinking = trace.finish(conclusion);
         Ok(Problem {
             question: render(
                 TEMPLATE,
                 &[("numbers", &listed), ("target", &target.to_string())],
             ),
             answer: json!({ "numbers": numbers, "target": target }),
-            thinking: thinking.join("\n"),
+            thinking,
             final_answer: expression,
         })
     }

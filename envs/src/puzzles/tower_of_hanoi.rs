@@ -1,0 +1,259 @@
+//! `tower_of_hanoi`: the minimal move sequence for n disks on three pegs (reasoning-gym's
+//! `tower_of_hanoi`; Lucas 1883). The verifier simulates the moves itself — top disk only,
+//! never a larger disk on a smaller one, named disks must match — and requires the tower
+//! on the target peg after exactly 2^n - 1 moves.
+//!
+//! The reference chain of thought is the recursive plan: to move k disks, move k-1 aside,
+//! move the largest, move k-1 back on top.
+
+use crate::env::{Domain, Family, Problem};
+use crate::prompts::render;
+use crate::puzzles::common::{read_gold, reject, Trace};
+use crate::rng::TaskRng;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use verigym_verifiers::{Verdict, VerifyError};
+
+const TEMPLATE: &str = include_str!("../../../prompts/tower_of_hanoi.txt");
+const PEGS: [char; 3] = ['A', 'B', 'C'];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TowerOfHanoiConfig {
+    pub min_disks: usize,
+    pub max_disks: usize,
+}
+
+pub struct TowerOfHanoi {
+    config: TowerOfHanoiConfig,
+}
+
+#[derive(Deserialize)]
+struct Gold {
+    disks: usize,
+    from: usize,
+    to: usize,
+}
+
+/// Most disks (2^10 - 1 = 1023 moves keeps the answer inside the completion limit).
+const MAX_DISKS: usize = 10;
+
+fn plan(
+    k: usize,
+    from: usize,
+    to: usize,
+    moves: &mut Vec<(usize, usize, usize)>,
+    trace: &mut Trace,
+) {
+    if k == 0 {
+        return;
+    }
+    let via = 3 - from - to;
+    if k > 1 {
+        trace.push(format!(
+            "1-{k} {}>{}: 1-{} {}>{}, {k} {}>{}, 1-{} {}>{}",
+            PEGS[from],
+            PEGS[to],
+            k - 1,
+            PEGS[from],
+            PEGS[via],
+            PEGS[from],
+            PEGS[to],
+            k - 1,
+            PEGS[via],
+            PEGS[to]
+        ));
+    }
+    plan(k - 1, from, via, moves, trace);
+    moves.push((k, from, to));
+    plan(k - 1, via, to, moves, trace);
+}
+
+impl Family for TowerOfHanoi {
+    type Config = TowerOfHanoiConfig;
+    const NAME: &'static str = "tower_of_hanoi";
+    const DOMAIN: Domain = Domain::Puzzle;
+    const DESCRIPTION: &'static str =
+        "Minimal Tower of Hanoi move list (3 pegs), checked by simulation";
+
+    fn config_for(difficulty: u8) -> TowerOfHanoiConfig {
+        const DISKS: [usize; 10] = [2, 3, 3, 4, 5, 6, 7, 8, 9, 10];
+        let d = DISKS[usize::from(difficulty.clamp(1, 10)) - 1];
+        TowerOfHanoiConfig {
+            min_disks: if difficulty <= 3 {
+                d.saturating_sub(1).max(2)
+            } else {
+                d - 1
+            },
+            max_disks: d,
+        }
+    }
+
+    fn new(config: TowerOfHanoiConfig) -> Result<Self, String> {
+        if config.min_disks == 0
+            || config.min_disks > config.max_disks
+            || config.max_disks > MAX_DISKS
+        {
+            return Err(format!(
+                "min_disks and max_disks must satisfy 1 <= min_disks <= max_disks <= {MAX_DISKS}"
+            ));
+        }
+        Ok(TowerOfHanoi { config })
+    }
+
+    fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
+        let n = rng.range_usize(self.config.min_disks, self.config.max_disks);
+        let from = rng.below(3) as usize;
+        let to = (from + 1 + rng.below(2) as usize) % 3;
+        let mut trace = Trace::new();
+        trace.push(format!(
+            "{n} disks from {} to {}: the minimum is 2^{n} - 1 = {} moves, found recursively. \
+             Notation: \"1-k X>Y: 1-(k-1) X>Z, k X>Y, 1-(k-1) Z>Y\" moves the k smallest disks from X to Y \
+             by parking the k-1 smaller ones on Z.",
+            PEGS[from],
+            PEGS[to],
+            (1usize << n) - 1
+        ));
+        let mut moves = Vec::new();
+        plan(n, from, to, &mut moves, &mut trace);
+        let answer = moves
+            .iter()
+            .map(|&(d, a, b)| format!("disk {d}: {} -> {}", PEGS[a], PEGS[b]))
+            .collect::<Vec<_>>()
+            .join("\n");
+        Ok(Problem {
+            question: render(
+                TEMPLATE,
+                &[
+                    ("disks", &n.to_string()),
+                    ("from", &PEGS[from].to_string()),
+                    ("to", &PEGS[to].to_string()),
+                ],
+            ),
+            answer: json!({ "disks": n, "from": from, "to": to }),
+            thinking: trace.finish(format!(
+                "Writing the plan out gives the {} moves.",
+                moves.len()
+            )),
+            final_answer: answer,
+        })
+    }
+
+    fn verify(&self, gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
+        let g: Gold = read_gold(gold)?;
+        if g.disks == 0 || g.disks > MAX_DISKS || g.from > 2 || g.to > 2 || g.from == g.to {
+            return Err(VerifyError::InvalidGold("bad tower".into()));
+        }
+        Ok(check(g.disks, g.from, g.to, answer))
+    }
+}
+
+fn peg(word: &str) -> Option<usize> {
+    let w = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    match w {
+        "A" | "a" => Some(0),
+        "B" | "b" => Some(1),
+        "C" | "c" => Some(2),
+        _ => None,
+    }
+}
+
+/// Parses one move line: an optional disk number, then two peg names.
+fn parse_move(line: &str) -> Option<(Option<usize>, usize, usize)> {
+    let mut disk = None;
+    let mut pegs = Vec::new();
+    for t in line.split(|c: char| {
+        c.is_whitespace() || c == ':' || c == ',' || c == '>' || c == '→' || c == '(' || c == ')'
+    }) {
+        let t = t.trim_matches('-');
+        if t.is_empty() {
+            continue;
+        }
+        let lower = t.to_ascii_lowercase();
+        if ["move", "disk", "from", "to", "peg"].contains(&lower.as_str()) {
+            continue;
+        }
+        if let Some(p) = peg(t) {
+            pegs.push(p);
+        } else if disk.is_none()
+            && pegs.is_empty()
+            && t.len() <= 3
+            && t.bytes().all(|b| b.is_ascii_digit())
+        {
+            disk = t.parse().ok();
+        } else {
+            return None;
+        }
+    }
+    (pegs.len() == 2 && pegs[0] != pegs[1]).then_some((disk, pegs[0], pegs[1]))
+}
+
+/// Simulates the moves; strict about legality, naming and length.
+pub fn check(n: usize, from: usize, to: usize, answer: &str) -> Verdict {
+    let optimal = (1usize << n) - 1;
+    let lines: Vec<&str> = answer
+        .split(['\n', ';'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.len() != optimal {
+        return reject(
+            answer,
+            format!("{} moves, the minimum is {optimal}", lines.len()),
+        );
+    }
+    let mut pegs: [Vec<usize>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    pegs[from] = (1..=n).rev().collect();
+    for (k, line) in lines.iter().enumerate() {
+        let Some((disk, a, b)) = parse_move(line) else {
+            return reject(
+                answer,
+                format!("move {} ('{line}') is not 'disk d: X -> Y'", k + 1),
+            );
+        };
+        let Some(&top) = pegs[a].last() else {
+            return reject(answer, format!("move {}: peg {} is empty", k + 1, PEGS[a]));
+        };
+        if disk.is_some_and(|d| d != top) {
+            return reject(
+                answer,
+                format!("move {}: the top disk of {} is {top}", k + 1, PEGS[a]),
+            );
+        }
+        if pegs[b].last().is_some_and(|&t| t < top) {
+            return reject(
+                answer,
+                format!("move {}: disk {top} on a smaller disk", k + 1),
+            );
+        }
+        pegs[a].pop();
+        pegs[b].push(top);
+    }
+    if pegs[to].len() != n {
+        return reject(answer, format!("the tower is not on peg {}", PEGS[to]));
+    }
+    Verdict::correct(format!("{optimal} moves"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_named_and_bare_moves_and_rejects_illegal_ones() {
+        assert!(check(2, 0, 2, "disk 1: A -> B\ndisk 2: A -> C\ndisk 1: B -> C").correct);
+        assert!(check(2, 0, 2, "A B; A C; B C").correct);
+        assert!(
+            check(
+                2,
+                0,
+                2,
+                "Move disk 1 from A to B\nMove disk 2 from A to C\nMove disk 1 from B to C"
+            )
+            .correct
+        );
+        assert!(!check(2, 0, 2, "disk 2: A -> B\ndisk 1: A -> C\ndisk 1: B -> C").correct);
+        assert!(!check(2, 0, 2, "A C\nA B\nC B").correct);
+        assert!(!check(2, 0, 2, "A B\nA C").correct);
+    }
+}
