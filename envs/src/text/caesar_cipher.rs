@@ -1,0 +1,232 @@
+//! `caesar_cipher`: encrypt, decrypt, or crack (shift not given) a Caesar cipher, the
+//! reasoning-gym `caesar_cipher` task extended with encryption and known shifts.
+//!
+//! For cracking, the generator checks with the shipped word list that no other shift also
+//! decodes every word to an English word, so the answer is unique; the reference tries
+//! the shifts in order as a person would.
+
+use crate::algorithmic::answer::{gold_str, parse_words, push_int, wrong};
+use crate::env::{Domain, Family, Problem};
+use crate::prompts::render;
+use crate::rng::TaskRng;
+use crate::text::words;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use verigym_verifiers::{Verdict, VerifyError};
+
+const TEMPLATE: &str = include_str!("../../../prompts/caesar_cipher.txt");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaesarConfig {
+    /// Words in the text, drawn uniformly in [min_words, max_words].
+    pub min_words: usize,
+    pub max_words: usize,
+    /// Largest shift (shifts are drawn in 1..=max_shift).
+    pub max_shift: u8,
+    /// Probability of an encryption task (otherwise decryption).
+    pub encrypt_probability: f64,
+    /// Probability that a decryption task does not state the shift.
+    pub crack_probability: f64,
+}
+
+pub struct CaesarCipher {
+    config: CaesarConfig,
+}
+
+fn shift_byte(b: u8, k: u8) -> u8 {
+    if b.is_ascii_uppercase() {
+        b'A' + (b - b'A' + k) % 26
+    } else {
+        b
+    }
+}
+
+/// Shifts every capital letter `k` places forward (k in 0..26).
+pub fn shift_text(text: &str, k: u8) -> String {
+    text.bytes()
+        .map(|b| char::from(shift_byte(b, k % 26)))
+        .collect()
+}
+
+/// Writes `word -> L+k=M, ... -> RESULT` for one word.
+fn word_steps(out: &mut String, word: &str, k: u8, sign: char) {
+    out.push_str(word);
+    out.push_str(": ");
+    for (i, b) in word.bytes().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let fwd = if sign == '+' { k } else { 26 - k };
+        out.push(char::from(b));
+        out.push(sign);
+        push_int(out, i64::from(k));
+        out.push('=');
+        out.push(char::from(shift_byte(b, fwd)));
+    }
+    out.push_str(" -> ");
+    out.push_str(&shift_text(word, if sign == '+' { k } else { 26 - k }));
+    out.push('\n');
+}
+
+/// Whether decoding `cipher` with backward shift `k` gives only listed words.
+fn all_words(cipher: &str, k: u8) -> bool {
+    cipher
+        .split(' ')
+        .all(|w| words::is_word(&shift_text(w, 26 - k).to_ascii_lowercase()))
+}
+
+impl Family for CaesarCipher {
+    type Config = CaesarConfig;
+    const NAME: &'static str = "caesar_cipher";
+    const DOMAIN: Domain = Domain::Text;
+    const DESCRIPTION: &'static str =
+        "Encrypt or decrypt a Caesar cipher; at higher levels crack it without the shift";
+
+    fn config_for(difficulty: u8) -> CaesarConfig {
+        let d = usize::from(difficulty.clamp(1, 10));
+        const MIN: [usize; 10] = [1, 1, 2, 2, 3, 3, 4, 4, 5, 6];
+        const MAX: [usize; 10] = [2, 3, 3, 4, 5, 6, 6, 8, 9, 10];
+        const SHIFT: [u8; 10] = [3, 5, 10, 25, 25, 25, 25, 25, 25, 25];
+        const CRACK: [f64; 10] = [0.0, 0.0, 0.0, 0.0, 0.0, 0.2, 0.4, 0.6, 0.8, 1.0];
+        CaesarConfig {
+            min_words: MIN[d - 1],
+            max_words: MAX[d - 1],
+            max_shift: SHIFT[d - 1],
+            encrypt_probability: if d >= 8 { 0.0 } else { 0.5 },
+            crack_probability: CRACK[d - 1],
+        }
+    }
+
+    fn new(config: CaesarConfig) -> Result<Self, String> {
+        if config.min_words == 0 || config.min_words > config.max_words {
+            return Err("min_words must be in 1..=max_words".into());
+        }
+        if config.max_words > 500 {
+            return Err("max_words must be at most 500".into());
+        }
+        if !(1..=25).contains(&config.max_shift) {
+            return Err("max_shift must be in 1..=25".into());
+        }
+        for (name, p) in [
+            ("encrypt_probability", config.encrypt_probability),
+            ("crack_probability", config.crack_probability),
+        ] {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!("{name} must be in [0, 1]"));
+            }
+        }
+        Ok(CaesarCipher { config })
+    }
+
+    fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
+        let c = &self.config;
+        let n = rng.range_usize(c.min_words, c.max_words);
+        let plain = words::sentence(rng, n).to_ascii_uppercase();
+        let k = 1 + rng.below(u64::from(c.max_shift)) as u8;
+        let cipher = shift_text(&plain, k);
+        let mut thinking = String::with_capacity(plain.len() * 8 + 200);
+        let mut ks = String::new();
+        push_int(&mut ks, i64::from(k));
+        if rng.chance(c.encrypt_probability) {
+            let instruction = format!(
+                "Encrypt \"{plain}\" with a Caesar cipher that shifts each letter {k} places forward in the alphabet (Z wraps around to A)."
+            );
+            thinking.push_str("Shift each letter forward by ");
+            thinking.push_str(&ks);
+            thinking.push_str(", wrapping past Z:\n");
+            for w in plain.split(' ') {
+                word_steps(&mut thinking, w, k, '+');
+            }
+            thinking.push_str("Encrypted: ");
+            thinking.push_str(&cipher);
+            return Ok(Problem {
+                question: render(
+                    TEMPLATE,
+                    &[("instruction", &instruction), ("what", "encrypted text")],
+                ),
+                answer: json!({ "text": cipher }),
+                thinking,
+                final_answer: cipher,
+            });
+        }
+        // Cracking needs a unique decryption; otherwise the shift is stated.
+        let crack =
+            rng.chance(c.crack_probability) && (1..26u8).all(|s| s == k || !all_words(&cipher, s));
+        let instruction = if crack {
+            thinking.push_str("The shift is unknown. Try shifting the first word back by 1, 2, ... until every word becomes an English word:\n");
+            let first = cipher.split(' ').next().unwrap_or("");
+            for s in 1..=k {
+                let guess = shift_text(first, 26 - s);
+                thinking.push_str("back ");
+                push_int(&mut thinking, i64::from(s));
+                thinking.push_str(": ");
+                thinking.push_str(&guess);
+                if words::is_word(&guess.to_ascii_lowercase()) {
+                    if s == k {
+                        thinking.push_str(" (a word; the rest decode to words too)\n");
+                    } else {
+                        thinking
+                            .push_str(" (a word, but the full text does not decode to words)\n");
+                    }
+                } else {
+                    thinking.push_str(" (not a word)\n");
+                }
+            }
+            thinking.push_str("So the shift is ");
+            thinking.push_str(&ks);
+            thinking.push_str(". Shift every letter back by ");
+            thinking.push_str(&ks);
+            thinking.push_str(":\n");
+            format!("This text was encrypted with a Caesar cipher with an unknown shift; the plain text is English words: \"{cipher}\". Decrypt it.")
+        } else {
+            thinking.push_str("Shift each letter back by ");
+            thinking.push_str(&ks);
+            thinking.push_str(", wrapping past A:\n");
+            format!("This text was encrypted with a Caesar cipher that shifted each letter {k} places forward in the alphabet (Z wraps around to A): \"{cipher}\". Decrypt it.")
+        };
+        for w in cipher.split(' ') {
+            word_steps(&mut thinking, w, k, '-');
+        }
+        thinking.push_str("Decrypted: ");
+        thinking.push_str(&plain);
+        Ok(Problem {
+            question: render(
+                TEMPLATE,
+                &[("instruction", &instruction), ("what", "plain text")],
+            ),
+            answer: json!({ "text": plain }),
+            thinking,
+            final_answer: plain,
+        })
+    }
+
+    fn verify(&self, gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
+        let gold = gold_str(gold, "text")?;
+        Ok(match parse_words(answer) {
+            Some(ws)
+                if ws.len() == gold.split(' ').count()
+                    && ws
+                        .iter()
+                        .zip(gold.split(' '))
+                        .all(|(a, g)| a.eq_ignore_ascii_case(g)) =>
+            {
+                Verdict::correct(gold)
+            }
+            Some(_) => wrong(answer, "not the expected text"),
+            None => wrong(answer, "answer is not words of letters"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shifting_wraps_and_inverts() {
+        assert_eq!(shift_text("HELLO XYZ", 3), "KHOOR ABC");
+        assert_eq!(shift_text(&shift_text("ZEBRA", 7), 19), "ZEBRA");
+        assert!(all_words("KHOOR", 3) || !words::is_word("hello"));
+    }
+}

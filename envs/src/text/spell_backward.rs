@@ -1,0 +1,71 @@
+//! `spell_backward`: write a word with its letters in reverse order, the reasoning-gym
+//! `spell_backward` task.
+//!
+//! The reference reads the letters from the last position to the first. Answers are the
+//! reversed word, also accepted with its letters spaced out; case does not matter.
+
+use crate::algorithmic::answer::{gold_str, parse_word, push_int, wrong};
+use crate::env::{Domain, Family, Problem};
+use crate::prompts::render;
+use crate::rng::TaskRng;
+use crate::text::spell_word::{check_spell, spell_config, SpellConfig};
+use crate::text::words;
+use serde_json::json;
+use verigym_verifiers::{Verdict, VerifyError};
+
+const TEMPLATE: &str = include_str!("../../../prompts/spell_backward.txt");
+
+pub struct SpellBackward {
+    config: SpellConfig,
+}
+
+impl Family for SpellBackward {
+    type Config = SpellConfig;
+    const NAME: &'static str = "spell_backward";
+    const DOMAIN: Domain = Domain::Text;
+    const DESCRIPTION: &'static str = "Spell a word backward, reading its letters last to first";
+
+    fn config_for(difficulty: u8) -> SpellConfig {
+        spell_config(difficulty)
+    }
+
+    fn new(config: SpellConfig) -> Result<Self, String> {
+        check_spell(&config)?;
+        Ok(SpellBackward { config })
+    }
+
+    fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
+        let w = words::letters(rng, self.config.min_letters, self.config.max_letters);
+        let n = w.len();
+        let mut thinking = String::with_capacity(n * 12 + 80);
+        thinking.push_str("The word has ");
+        push_int(&mut thinking, n as i64);
+        thinking.push_str(" letters. Read them from the last position to the first:\n");
+        let mut reversed = String::with_capacity(n);
+        for (i, b) in w.bytes().enumerate().rev() {
+            thinking.push_str("position ");
+            push_int(&mut thinking, i as i64 + 1);
+            thinking.push_str(": ");
+            thinking.push(char::from(b));
+            thinking.push('\n');
+            reversed.push(char::from(b));
+        }
+        thinking.push_str("Together: ");
+        thinking.push_str(&reversed);
+        Ok(Problem {
+            question: render(TEMPLATE, &[("word", &w)]),
+            answer: json!({ "reversed": reversed }),
+            thinking,
+            final_answer: reversed,
+        })
+    }
+
+    fn verify(&self, gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
+        let gold = gold_str(gold, "reversed")?;
+        Ok(match parse_word(answer) {
+            Some(l) if l == gold.as_bytes() => Verdict::correct(gold),
+            Some(_) => wrong(answer, "not the word reversed"),
+            None => wrong(answer, "answer is not one word of letters"),
+        })
+    }
+}

@@ -1,0 +1,90 @@
+//! `word_reversal`: reverse the order of the words in a sentence, the reasoning-gym
+//! `word_sequence_reversal` task.
+//!
+//! The reference numbers the words, then reads them from the last to the first. Answers
+//! are compared word by word (case-insensitive); separators may be spaces or commas.
+
+use crate::algorithmic::answer::{gold_str, parse_words, push_int, wrong};
+use crate::env::{Domain, Family, Problem};
+use crate::prompts::render;
+use crate::rng::TaskRng;
+use crate::text::words;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use verigym_verifiers::{Verdict, VerifyError};
+
+const TEMPLATE: &str = include_str!("../../../prompts/word_reversal.txt");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WordReversalConfig {
+    /// Words in the sentence, drawn uniformly in [min_words, max_words].
+    pub min_words: usize,
+    pub max_words: usize,
+}
+
+pub struct WordReversal {
+    config: WordReversalConfig,
+}
+
+impl Family for WordReversal {
+    type Config = WordReversalConfig;
+    const NAME: &'static str = "word_reversal";
+    const DOMAIN: Domain = Domain::Text;
+    const DESCRIPTION: &'static str = "Reverse the order of the words in a sentence";
+
+    fn config_for(difficulty: u8) -> WordReversalConfig {
+        const MIN: [usize; 10] = [5, 5, 6, 7, 8, 10, 12, 15, 18, 22];
+        const MAX: [usize; 10] = [6, 7, 8, 10, 12, 15, 18, 22, 26, 30];
+        let d = usize::from(difficulty.clamp(1, 10)) - 1;
+        WordReversalConfig {
+            min_words: MIN[d],
+            max_words: MAX[d],
+        }
+    }
+
+    fn new(config: WordReversalConfig) -> Result<Self, String> {
+        if config.min_words < 2 || config.min_words > config.max_words {
+            return Err("min_words must be in 2..=max_words".into());
+        }
+        if config.max_words > 1000 {
+            return Err("max_words must be at most 1000".into());
+        }
+        Ok(WordReversal { config })
+    }
+
+    fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
+        let n = rng.range_usize(self.config.min_words, self.config.max_words);
+        let sentence = words::sentence(rng, n);
+        let ws: Vec<&str> = sentence.split(' ').collect();
+        let mut thinking = String::with_capacity(sentence.len() * 3 + 100);
+        thinking.push_str("Number the words: ");
+        for (i, w) in ws.iter().enumerate() {
+            if i > 0 {
+                thinking.push_str(", ");
+            }
+            push_int(&mut thinking, i as i64 + 1);
+            thinking.push(' ');
+            thinking.push_str(w);
+        }
+        thinking.push_str(".\nRead them from word ");
+        push_int(&mut thinking, ws.len() as i64);
+        thinking.push_str(" down to word 1.");
+        let reversed = ws.iter().rev().copied().collect::<Vec<_>>().join(" ");
+        Ok(Problem {
+            question: render(TEMPLATE, &[("sentence", &sentence)]),
+            answer: json!({ "reversed": reversed }),
+            thinking,
+            final_answer: reversed,
+        })
+    }
+
+    fn verify(&self, gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
+        let gold = gold_str(gold, "reversed")?;
+        Ok(match parse_words(answer) {
+            Some(ws) if ws.iter().map(String::as_str).eq(gold.split(' ')) => Verdict::correct(gold),
+            Some(_) => wrong(answer, "not the words in reversed order"),
+            None => wrong(answer, "answer is not a sequence of words"),
+        })
+    }
+}

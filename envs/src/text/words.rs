@@ -1,0 +1,98 @@
+//! The shipped word list (`envs/data/text_words.txt`, ~2,000 common lower-case English
+//! words written for this project) and the draws the character-level families make from it.
+
+use crate::rng::TaskRng;
+use std::sync::OnceLock;
+
+const RAW: &str = include_str!("../../data/text_words.txt");
+
+/// The word list, parsed once: lower-case ASCII words, 3..=11 letters, sorted.
+pub fn words() -> &'static [&'static str] {
+    static WORDS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    WORDS.get_or_init(|| {
+        RAW.lines()
+            .map(str::trim)
+            .filter(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+            .collect()
+    })
+}
+
+/// Whether `w` is in the list (binary search: the file is sorted).
+pub fn is_word(w: &str) -> bool {
+    words().binary_search(&w).is_ok()
+}
+
+/// One uniformly drawn word.
+pub fn word(rng: &mut TaskRng) -> &'static str {
+    rng.choose(words()).copied().unwrap_or("word")
+}
+
+/// A word of `min..=max` letters, by rejection (bounded); the last draw if none fits.
+pub fn word_len(rng: &mut TaskRng, min: usize, max: usize) -> &'static str {
+    let mut w = word(rng);
+    for _ in 0..64 {
+        if (min..=max).contains(&w.len()) {
+            break;
+        }
+        w = word(rng);
+    }
+    w
+}
+
+/// A letter string of `min..=max` letters: one word, or several run together when the
+/// range is longer than the list's words ("applebridge"). Bounded; truncated as a fallback.
+pub fn letters(rng: &mut TaskRng, min: usize, max: usize) -> String {
+    let (min, max) = (min.max(1), max.max(min.max(1)));
+    let target = rng.range_usize(min, max);
+    let mut s = String::with_capacity(target + 12);
+    for _ in 0..64 {
+        if s.len() >= target {
+            break;
+        }
+        let left = target - s.len();
+        let w = if left <= 11 {
+            word_len(rng, left.min(3), left)
+        } else {
+            word(rng)
+        };
+        s.push_str(w);
+    }
+    s.truncate(max);
+    s
+}
+
+/// `n` words joined by single spaces.
+pub fn sentence(rng: &mut TaskRng, n: usize) -> String {
+    let mut s = String::with_capacity(n * 7);
+    for i in 0..n {
+        if i > 0 {
+            s.push(' ');
+        }
+        s.push_str(word(rng));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_is_sorted_lowercase_and_large() {
+        let w = words();
+        assert!(w.len() >= 2000, "{}", w.len());
+        assert!(w.windows(2).all(|p| p[0] < p[1]), "sorted, no duplicates");
+        assert!(is_word("strawberry") && !is_word("strawbery"));
+    }
+
+    #[test]
+    fn letters_stay_in_range() {
+        let mut rng = TaskRng::from_seed(1);
+        for (lo, hi) in [(3, 5), (8, 12), (20, 30), (1, 1)] {
+            for _ in 0..200 {
+                let s = letters(&mut rng, lo, hi);
+                assert!((lo..=hi).contains(&s.len()), "{s} not in {lo}..={hi}");
+            }
+        }
+    }
+}
