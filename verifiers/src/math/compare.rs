@@ -68,6 +68,16 @@ fn inf_sign(n: &Node) -> Option<i8> {
     }
 }
 
+fn is_interval_like(n: &Node) -> bool {
+    matches!(n, Node::Interval(..) | Node::Union(_)) || is_relation(n)
+}
+
+fn open_interval(pair: &[Node]) -> Node {
+    let lo = pair.first().cloned().unwrap_or(Node::Const(Const::Inf));
+    let hi = pair.get(1).cloned().unwrap_or(Node::Const(Const::Inf));
+    Node::Interval(false, Box::new(lo), Box::new(hi), false)
+}
+
 fn has_pm(n: &Node) -> bool {
     match n {
         Node::Pm(..) => true,
@@ -158,6 +168,13 @@ impl Cx<'_> {
                 return self.value(v, a);
             }
         }
+        if inf_sign(g).is_some() || inf_sign(a).is_some() {
+            return if inf_sign(g) == inf_sign(a) {
+                Ok(Method::Exact)
+            } else {
+                Err("not equal (infinity)".into())
+            };
+        }
         if has_pm(g) || has_pm(a) {
             let mut b = 3;
             let gs = if has_pm(g) {
@@ -187,13 +204,12 @@ impl Cx<'_> {
                 self.ordered(gs, xs)
             }
             (Node::Tuple(gs), Node::Tuple(xs)) => self.ordered(gs, xs),
-            (Node::Tuple(gs), Node::Interval(false, lo, hi, false))
-            | (Node::Interval(false, lo, hi, false), Node::Tuple(gs)) => {
-                if gs.len() != 2 {
-                    return Err("tuple and interval differ".into());
-                }
-                let xs = [lo.as_ref().clone(), hi.as_ref().clone()];
-                self.ordered(gs, &xs)
+            // `(a, b)` is a pair or an open interval.
+            (Node::Tuple(gs), x) if gs.len() == 2 && (is_interval_like(x)) => {
+                self.value(&open_interval(gs), x)
+            }
+            (x, Node::Tuple(xs)) if xs.len() == 2 && (is_interval_like(x)) => {
+                self.value(x, &open_interval(xs))
             }
             (Node::Interval(..), Node::Interval(..)) => self.interval(g, a),
             (Node::Union(gs), Node::Union(xs)) => self.unordered(gs, xs),

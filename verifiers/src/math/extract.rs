@@ -25,15 +25,15 @@ const MAX_BOXES: usize = 16;
 
 /// Applies the think rule and picks the text to grade: the last `\boxed{…}` (all boxes
 /// when they differ), else the text after "final answer is" / "Answer:", else the whole
-/// answer text. `whole_parses` tells whether the whole text is one parseable answer; when
-/// it is not and `fallback` is set, the last math block or number is taken.
+/// answer text. `whole_parses` tells whether the whole text is to be graded as one answer;
+/// when it is not (prose) and `fallback` is set, the last math block or number is taken.
 pub fn extract(
     completion: &str,
     fallback: bool,
     whole_parses: impl Fn(&str) -> bool,
 ) -> Result<Extraction, String> {
-    let text = match parse_think_answer(completion) {
-        Ok(p) => p.answer,
+    let (text, tagged) = match parse_think_answer(completion) {
+        Ok(p) => (p.answer, p.tagged),
         Err(FormatError::Empty) => return Err("empty answer".into()),
         Err(e) => return Err(e.to_string()),
     };
@@ -64,7 +64,8 @@ pub fn extract(
         }
     }
     let whole = clean(text);
-    if whole_parses(&whole) || !fallback {
+    // An `<answer>` block is the committed answer: graded whole, never searched.
+    if tagged || !fallback || whole_parses(&whole) {
         return Ok(Extraction {
             items: vec![whole],
             source: Source::Whole,
@@ -164,6 +165,7 @@ fn after_marker(text: &str) -> Option<&str> {
         if let Some(i) = lower.rfind(m) {
             let rest = text.get(i + m.len()..)?;
             let rest = rest.trim_start_matches([' ', ':', '\t']);
+            let rest = rest.strip_prefix("**").unwrap_or(rest).trim_start();
             return Some(rest);
         }
     }
@@ -196,17 +198,14 @@ pub fn clean(s: &str) -> String {
     let mut t = s.trim();
     for _ in 0..4 {
         let before = t;
-        for (open, close) in [
-            ("$$", "$$"),
-            ("$", "$"),
-            ("\\(", "\\)"),
-            ("\\[", "\\]"),
-            ("**", "**"),
-        ] {
+        for (open, close) in [("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")] {
             if let Some(inner) = t.strip_prefix(open).and_then(|x| x.strip_suffix(close)) {
                 t = inner.trim();
             }
         }
+        // Markdown bold, possibly cut on one side by a marker or a sentence end.
+        t = t.strip_prefix("**").unwrap_or(t);
+        t = t.strip_suffix("**").unwrap_or(t).trim();
         t = t.trim_end_matches(['.', ',', ';']).trim();
         if t == before {
             break;

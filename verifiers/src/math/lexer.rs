@@ -125,6 +125,7 @@ pub fn lex(s: &str, limits: &Limits) -> Result<Vec<Tok>, LexError> {
         out: Vec::new(),
         depth: 0,
         max_tokens: limits.max_tokens,
+        in_text: false,
     };
     lx.run(0)?;
     Ok(lx.out)
@@ -138,7 +139,15 @@ struct Lexer<'a> {
     /// Bracket depth, used to decide whether `1,234` is a thousands-grouped number.
     depth: i32,
     max_tokens: usize,
+    /// Inside `\text{…}`.
+    in_text: bool,
 }
+
+/// Two-letter English words dropped like longer words (other letter pairs are products).
+const STOPWORDS: &[&str] = &[
+    "is", "it", "at", "to", "of", "we", "so", "as", "be", "by", "if", "on", "an", "no", "up", "us",
+    "my", "me", "he", "do", "go",
+];
 
 const UNITS: &[&str] = &[
     "cm", "mm", "km", "kg", "mg", "ft", "hr", "hrs", "mi", "yd", "lb", "lbs", "oz", "ml", "mph",
@@ -405,10 +414,14 @@ impl<'a> Lexer<'a> {
             }
             _ => {}
         }
+        if self.in_text && matches!(self.out.last(), Some(Tok::Num { .. })) {
+            // `5\text{ m}`: a unit after a number.
+            return Ok(());
+        }
         if w.len() == 1 {
             return self.push(ident_or_const(w));
         }
-        if w.len() >= 3 || UNITS.contains(&lower.as_str()) {
+        if w.len() >= 3 || UNITS.contains(&lower.as_str()) || STOPWORDS.contains(&lower.as_str()) {
             // A word (unit, "dollars", "degrees", "because"): not part of the value.
             return Ok(());
         }
@@ -572,6 +585,7 @@ impl<'a> Lexer<'a> {
                     out: std::mem::take(&mut self.out),
                     depth: self.depth,
                     max_tokens: self.max_tokens,
+                    in_text: true,
                 };
                 let r = sub.run(level + 1);
                 self.out = sub.out;

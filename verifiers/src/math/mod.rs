@@ -143,7 +143,10 @@ pub fn verify_with(gold: &str, answer: &str, opts: &MathOptions, limits: &Limits
         };
         let ok = r.is_ok();
         *whole.borrow_mut() = Some((s.to_string(), r));
-        ok
+        // Malformed math is graded (and fails) as written; only prose falls back to its
+        // last math expression.
+        let _ = ok;
+        !is_prose(s)
     };
     let ex = match extract::extract(answer, !opts.strict_extraction, whole_parses) {
         Ok(ex) => ex,
@@ -206,9 +209,85 @@ fn gold_text(gold: &str) -> String {
     }
 }
 
-/// Text without whitespace (identical-answer fast path).
+/// Whether a text reads as sentences: at least two words of three or more letters that
+/// are not LaTeX commands or function names.
+fn is_prose(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut words = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b.get(i).is_some_and(u8::is_ascii_alphabetic) {
+            let start = i;
+            while b.get(i).is_some_and(u8::is_ascii_alphabetic) {
+                i += 1;
+            }
+            let command = start > 0 && b.get(start - 1) == Some(&b'\\');
+            let w = s.get(start..i).unwrap_or("");
+            if !command && w.len() >= 3 && !MATH_WORDS.contains(&w.to_ascii_lowercase().as_str()) {
+                words += 1;
+                if words >= 2 {
+                    return true;
+                }
+            }
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+const MATH_WORDS: &[&str] = &[
+    "sin",
+    "cos",
+    "tan",
+    "sec",
+    "csc",
+    "cot",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "log",
+    "exp",
+    "sqrt",
+    "infty",
+    "infinity",
+    "and",
+    "percent",
+    "pmatrix",
+    "bmatrix",
+    "matrix",
+    "smallmatrix",
+    "array",
+    "cases",
+    "vmatrix",
+];
+
+/// Text without insignificant whitespace (identical-answer fast path); a space between
+/// two letters or digits is kept, so "4 2" is not "42".
 fn squash(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace()).collect()
+    let mut out = String::with_capacity(s.len());
+    let mut pending_space = false;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            pending_space = true;
+            continue;
+        }
+        if pending_space
+            && c.is_ascii_alphanumeric()
+            && out
+                .chars()
+                .last()
+                .is_some_and(|p| p.is_ascii_alphanumeric())
+        {
+            out.push(' ');
+        }
+        pending_space = false;
+        out.push(c);
+    }
+    out
 }
 
 /// Normalised text for answers that are not math (names, days, multiple-choice letters).

@@ -211,7 +211,7 @@ fn func(f: Func, x: C) -> Option<C> {
 }
 
 /// Deterministic points for the variables: splitmix64 from a fixed seed, mapped into
-/// [0.35, 2.85) so that logs and square roots of the variables stay real.
+/// [0.35, 2.85); every third point is negated so `|x|` and `x` differ.
 pub fn points(n_vars: usize, k: usize) -> Vec<Vec<f64>> {
     let mut s: u64 = 0x5EED_0F_7E57_u64;
     let mut next = move || {
@@ -222,9 +222,10 @@ pub fn points(n_vars: usize, k: usize) -> Vec<Vec<f64>> {
         z ^ (z >> 31)
     };
     (0..k)
-        .map(|_| {
+        .map(|j| {
+            let sign = if j % 3 == 2 { -1.0 } else { 1.0 };
             (0..n_vars)
-                .map(|_| 0.35 + 2.5 * ((next() >> 11) as f64 / (1u64 << 53) as f64))
+                .map(|_| sign * (0.35 + 2.5 * ((next() >> 11) as f64 / (1u64 << 53) as f64)))
                 .collect()
         })
         .collect()

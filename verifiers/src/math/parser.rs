@@ -74,6 +74,7 @@ pub fn parse(toks: Vec<Tok>, limits: &Limits) -> R {
         pos: 0,
         depth: 0,
         limits,
+        abs_depth: 0,
     };
     let n = p.top()?;
     if p.pos < p.toks.len() {
@@ -87,6 +88,8 @@ struct Parser<'l> {
     pos: usize,
     depth: usize,
     limits: &'l Limits,
+    /// Open `|…|` bars: inside one, a `|` closes rather than opens.
+    abs_depth: usize,
 }
 
 /// Converts a literal to an exact rational, refusing absurd exponents.
@@ -280,6 +283,9 @@ impl Parser<'_> {
     }
 
     fn starts_atom(&self) -> bool {
+        if self.abs_depth == 0 && self.peek() == Some(&Tok::Bar) {
+            return true;
+        }
         matches!(
             self.peek(),
             Some(
@@ -311,8 +317,10 @@ impl Parser<'_> {
                     let d = self.unary()?;
                     acc = Node::Div(Box::new(acc), Box::new(d));
                 }
-                Some(Tok::Num { .. }) if ends_with_number(&acc) => {
-                    return err("two numbers side by side");
+                Some(Tok::Num { .. }) => {
+                    // "4 2", "x2", "\frac{1}{2}1": a number never multiplies implicitly
+                    // from the right.
+                    return err("a number after a factor");
                 }
                 Some(Tok::Frac) if matches!(acc, Node::Num(_, Lit::Int)) => {
                     let f = self.power()?;
@@ -485,7 +493,10 @@ impl Parser<'_> {
             }
             Tok::LParen | Tok::LBrack => self.bracketed(t == Tok::LBrack),
             Tok::Bar => {
-                let inner = self.sum()?;
+                self.abs_depth += 1;
+                let inner = self.sum();
+                self.abs_depth -= 1;
+                let inner = inner?;
                 self.expect(&Tok::Bar)?;
                 Ok(Node::Abs(Box::new(inner)))
             }
@@ -645,15 +656,6 @@ impl Parser<'_> {
 
 fn is_one(n: &Node) -> bool {
     matches!(n, Node::Num(v, _) if v.is_one())
-}
-
-fn ends_with_number(n: &Node) -> bool {
-    match n {
-        Node::Num(..) => true,
-        Node::Neg(x) => ends_with_number(x),
-        Node::Mul(v) => v.last().is_some_and(ends_with_number),
-        _ => false,
-    }
 }
 
 /// `2\frac{1}{2}` is the mixed number 5/2 when the fraction is a proper numeric one.
