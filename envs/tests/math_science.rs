@@ -12,12 +12,18 @@ const FAMILIES: &[&str] = &[
     "decimals_percentages",
     "fractions",
     "gcd_lcm",
+    "linear_equation",
+    "linear_system",
     "long_division",
     "modular_arithmetic",
     "modular_exponentiation",
+    "number_sequences",
     "order_of_operations",
+    "polynomial_evaluation",
+    "polynomial_expansion",
     "powers_roots",
     "prime_factorization",
+    "quadratic_roots",
     "radix_conversion",
 ];
 

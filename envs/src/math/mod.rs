@@ -8,12 +8,19 @@ pub mod decimals_percentages;
 pub mod fractions;
 pub mod gcd_lcm;
 pub mod grade;
+pub mod linear_equation;
+pub mod linear_system;
 pub mod long_division;
 pub mod modular_arithmetic;
 pub mod modular_exponentiation;
+pub mod number_sequences;
 pub mod order_of_operations;
+pub mod polynomial;
+pub mod polynomial_evaluation;
+pub mod polynomial_expansion;
 pub mod powers_roots;
 pub mod prime_factorization;
+pub mod quadratic_roots;
 pub mod radix_conversion;
 pub mod surd;
 
@@ -25,12 +32,18 @@ pub fn entries() -> Vec<EnvEntry> {
         EnvEntry::family::<decimals_percentages::DecimalsPercentages>(),
         EnvEntry::family::<fractions::Fractions>(),
         EnvEntry::family::<gcd_lcm::GcdLcm>(),
+        EnvEntry::family::<linear_equation::LinearEquation>(),
+        EnvEntry::family::<linear_system::LinearSystem>(),
         EnvEntry::family::<long_division::LongDivision>(),
         EnvEntry::family::<modular_arithmetic::ModularArithmetic>(),
         EnvEntry::family::<modular_exponentiation::ModularExponentiation>(),
+        EnvEntry::family::<number_sequences::NumberSequences>(),
         EnvEntry::family::<order_of_operations::OrderOfOperations>(),
+        EnvEntry::family::<polynomial_evaluation::PolynomialEvaluation>(),
+        EnvEntry::family::<polynomial_expansion::PolynomialExpansion>(),
         EnvEntry::family::<powers_roots::PowersRoots>(),
         EnvEntry::family::<prime_factorization::PrimeFactorization>(),
+        EnvEntry::family::<quadratic_roots::QuadraticRoots>(),
         EnvEntry::family::<radix_conversion::RadixConversion>(),
     ]
 }
