@@ -6,10 +6,14 @@
 use crate::EnvEntry;
 
 pub mod function;
+pub mod list_dsl;
 pub mod python;
 pub mod specs;
 
 /// This domain's builtin environments, alphabetised by name.
 pub fn entries() -> Vec<EnvEntry> {
-    vec![EnvEntry::family::<function::CodeFunction>()]
+    vec![
+        EnvEntry::family::<function::CodeFunction>(),
+        EnvEntry::family::<list_dsl::ListDsl>(),
+    ]
 }
