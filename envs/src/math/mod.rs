@@ -4,6 +4,7 @@ use crate::EnvEntry;
 
 pub mod arithmetic;
 pub mod chained_sums;
+pub mod combinatorics;
 pub mod decimals_percentages;
 pub mod fractions;
 pub mod gcd_lcm;
@@ -20,15 +21,18 @@ pub mod polynomial_evaluation;
 pub mod polynomial_expansion;
 pub mod powers_roots;
 pub mod prime_factorization;
+pub mod probability;
 pub mod quadratic_roots;
 pub mod radix_conversion;
 pub mod surd;
+pub mod word_problems;
 
 /// This domain's builtin environments, alphabetised by name.
 pub fn entries() -> Vec<EnvEntry> {
     vec![
         EnvEntry::family::<arithmetic::Arithmetic>(),
         EnvEntry::family::<chained_sums::ChainedSums>(),
+        EnvEntry::family::<combinatorics::Combinatorics>(),
         EnvEntry::family::<decimals_percentages::DecimalsPercentages>(),
         EnvEntry::family::<fractions::Fractions>(),
         EnvEntry::family::<gcd_lcm::GcdLcm>(),
@@ -43,7 +47,9 @@ pub fn entries() -> Vec<EnvEntry> {
         EnvEntry::family::<polynomial_expansion::PolynomialExpansion>(),
         EnvEntry::family::<powers_roots::PowersRoots>(),
         EnvEntry::family::<prime_factorization::PrimeFactorization>(),
+        EnvEntry::family::<probability::Probability>(),
         EnvEntry::family::<quadratic_roots::QuadraticRoots>(),
         EnvEntry::family::<radix_conversion::RadixConversion>(),
+        EnvEntry::family::<word_problems::WordProblems>(),
     ]
 }

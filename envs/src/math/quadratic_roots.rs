@@ -81,8 +81,8 @@ impl Family for QuadraticRoots {
                 5..=6 => vec![Integer, Rational, Irrational],
                 _ => vec![Rational, Irrational],
             },
-            max_value: level(d, [9, 12, 15, 15, 20, 25, 30, 40, 60, 100]),
-            max_leading: level(d, [1, 3, 4, 5, 6, 8, 10, 12, 15, 20]),
+            max_value: level(d, [9, 12, 40, 40, 40, 40, 50, 60, 80, 100]),
+            max_leading: level(d, [1, 3, 6, 6, 6, 8, 10, 12, 15, 20]),
         }
     }
 

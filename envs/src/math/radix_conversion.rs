@@ -22,7 +22,7 @@ const TEMPLATE: &str = include_str!("../../../prompts/radix_conversion.txt");
 pub struct RadixConversionConfig {
     /// Bases to draw from (each in 2..=36); source and target differ.
     pub bases: Vec<u32>,
-    /// Decimal digits of the value, drawn in [max_digits/2, max_digits].
+    /// Decimal digits of the value, drawn in [max_digits - 1, max_digits].
     pub max_digits: usize,
 }
 
@@ -51,7 +51,7 @@ impl Family for RadixConversion {
                 5..=6 => vec![2, 3, 5, 8, 10, 12, 16],
                 _ => (2..=36).collect(),
             },
-            max_digits: level(d, [2, 3, 4, 5, 6, 8, 10, 14, 18, 24]),
+            max_digits: level(d, [2, 3, 5, 5, 6, 8, 10, 14, 18, 24]),
         }
     }
 
@@ -74,7 +74,7 @@ impl Family for RadixConversion {
                 break b;
             }
         };
-        let len = rng.range_usize((c.max_digits / 2).max(1), c.max_digits);
+        let len = rng.range_usize(c.max_digits.saturating_sub(1).max(1), c.max_digits);
         let n: BigInt = rng.digits(len).parse().map_err(|_| "bad value")?;
         let src = n.to_str_radix(from).to_uppercase();
         let dst = n.to_str_radix(to).to_uppercase();
