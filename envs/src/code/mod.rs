@@ -7,6 +7,7 @@ use crate::EnvEntry;
 
 pub mod function;
 pub mod list_dsl;
+pub mod output;
 pub mod python;
 pub mod specs;
 
@@ -14,6 +15,7 @@ pub mod specs;
 pub fn entries() -> Vec<EnvEntry> {
     vec![
         EnvEntry::family::<function::CodeFunction>(),
+        EnvEntry::family::<output::CodeOutput>(),
         EnvEntry::family::<list_dsl::ListDsl>(),
     ]
 }
