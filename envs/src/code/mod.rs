@@ -5,6 +5,7 @@
 
 use crate::EnvEntry;
 
+pub mod datasets;
 pub mod function;
 pub mod list_dsl;
 pub mod output;

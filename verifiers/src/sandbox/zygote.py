@@ -318,11 +318,17 @@ def harness(req):
         report({"ok": None})
         _exit(0)
     if mode == "call":
-        fn = _dict.get(glob, req["function"])
+        # "name" is a module-level function; "Class.method" calls the method on a fresh
+        # instance (the LeetCode / LiveCodeBench `Solution().method(...)` convention).
+        fname = req["function"]
+        owner, _, method = fname.rpartition(".")
+        fn = _dict.get(glob, owner if owner else fname)
         if not _callable(fn):
-            report({"error": "missing", "type": "NameError", "message": "function %r is not defined" % req["function"]})
+            report({"error": "missing", "type": "NameError", "message": "function %r is not defined" % fname})
             _exit(1)
         try:
+            if owner:
+                fn = _getattr(fn(), method)
             value = fn(*args)
             text = encode(value)
         except _sysexit as e:
