@@ -113,7 +113,7 @@ impl Family for GraphColouring {
             } else {
                 4
             },
-            edge_probability: 0.35 + 0.03 * d as f64,
+            edge_probability: [0.38, 0.41, 0.44, 0.47, 0.5, 0.53, 0.56, 0.59, 0.62, 0.65][d - 1],
         }
     }
 

@@ -82,7 +82,7 @@ impl Family for Maze {
         MazeConfig {
             width: side,
             height: side,
-            wall_density: 0.25 + 0.015 * d as f64,
+            wall_density: [0.26, 0.28, 0.29, 0.31, 0.32, 0.34, 0.35, 0.37, 0.38, 0.4][d - 1],
             min_distance: side,
         }
     }

@@ -46,7 +46,7 @@ impl Family for TopologicalSort {
         const N: [usize; 10] = [4, 5, 6, 8, 10, 12, 14, 16, 20, 24];
         TopologicalSortConfig {
             tasks: N[d - 1],
-            edge_probability: 0.5 - 0.025 * d as f64,
+            edge_probability: [0.48, 0.45, 0.42, 0.4, 0.38, 0.35, 0.32, 0.3, 0.28, 0.25][d - 1],
         }
     }
 

@@ -1,0 +1,434 @@
+//! `syllogisms`: which candidate conclusions follow from categorical premises (All / No /
+//! Some / Some-not; Aristotle's four forms, read in the modern Boolean way without
+//! existential import). Premises chain three to five terms (sorites at higher levels).
+//!
+//! Validity is decided by our own Venn-region check: universal statements empty regions,
+//! particular statements need some region left non-empty, and a conclusion follows iff the
+//! premises plus its negation cannot all hold. That check is written out as the chain of
+//! thought. The answer is the set of letters of the valid conclusions, compared exactly.
+
+use crate::env::{Domain, Family, Problem};
+use crate::prompts::render;
+use crate::puzzles::common::{letter_name, read_gold, reject, tokens, Trace};
+use crate::rng::TaskRng;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use verigym_verifiers::{Verdict, VerifyError};
+
+const TEMPLATE: &str = include_str!("../../../prompts/syllogisms.txt");
+
+const NOUNS: [&str; 24] = [
+    "artists",
+    "bakers",
+    "climbers",
+    "dancers",
+    "engineers",
+    "farmers",
+    "gardeners",
+    "hikers",
+    "inventors",
+    "jugglers",
+    "knitters",
+    "lawyers",
+    "musicians",
+    "nurses",
+    "owls",
+    "painters",
+    "quilters",
+    "runners",
+    "sailors",
+    "teachers",
+    "umpires",
+    "violinists",
+    "writers",
+    "zookeepers",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyllogismsConfig {
+    /// Terms in the premise chain (premises = terms - 1).
+    pub terms: usize,
+    /// Candidate conclusions to judge.
+    pub conclusions: usize,
+}
+
+pub struct Syllogisms {
+    config: SyllogismsConfig,
+}
+
+/// The four categorical forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Form {
+    All,
+    No,
+    Some,
+    SomeNot,
+}
+
+/// "Form X Y" over term indices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statement {
+    pub form: Form,
+    pub subject: usize,
+    pub predicate: usize,
+}
+
+impl Statement {
+    fn text(&self, names: &[&str]) -> String {
+        let (s, p) = (names[self.subject], names[self.predicate]);
+        match self.form {
+            Form::All => format!("All {s} are {p}."),
+            Form::No => format!("No {s} are {p}."),
+            Form::Some => format!("Some {s} are {p}."),
+            Form::SomeNot => format!("Some {s} are not {p}."),
+        }
+    }
+
+    /// The regions (bit masks over terms) the statement talks about: for universal forms
+    /// the regions it empties, for particular forms the regions one of which is inhabited.
+    fn regions(&self, terms: usize) -> Vec<u32> {
+        let (s, p) = (1u32 << self.subject, 1u32 << self.predicate);
+        (0..1u32 << terms)
+            .filter(|r| match self.form {
+                Form::All | Form::SomeNot => r & s != 0 && r & p == 0,
+                Form::No | Form::Some => r & s != 0 && r & p != 0,
+            })
+            .collect()
+    }
+
+    fn universal(&self) -> bool {
+        matches!(self.form, Form::All | Form::No)
+    }
+
+    /// The contradictory statement (All <-> Some-not, No <-> Some).
+    fn negation(&self) -> Statement {
+        let form = match self.form {
+            Form::All => Form::SomeNot,
+            Form::SomeNot => Form::All,
+            Form::No => Form::Some,
+            Form::Some => Form::No,
+        };
+        Statement { form, ..*self }
+    }
+}
+
+/// Whether the statements can all be true together.
+fn satisfiable(statements: &[Statement], terms: usize) -> bool {
+    let mut empty = vec![false; 1 << terms];
+    for s in statements.iter().filter(|s| s.universal()) {
+        for r in s.regions(terms) {
+            empty[r as usize] = true;
+        }
+    }
+    statements
+        .iter()
+        .filter(|s| !s.universal())
+        .all(|s| s.regions(terms).iter().any(|&r| !empty[r as usize]))
+}
+
+fn follows(premises: &[Statement], conclusion: &Statement, terms: usize) -> bool {
+    let mut all = premises.to_vec();
+    all.push(conclusion.negation());
+    !satisfiable(&all, terms)
+}
+
+fn region_text(r: u32, names: &[&str]) -> String {
+    (0..names.len())
+        .map(|t| {
+            if r & (1 << t) != 0 {
+                names[t].to_string()
+            } else {
+                format!("non-{}", names[t])
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" & ")
+}
+
+fn random_form(rng: &mut TaskRng) -> Form {
+    [Form::All, Form::No, Form::Some, Form::SomeNot][rng.below(4) as usize]
+}
+
+#[derive(Deserialize)]
+struct Gold {
+    valid: Vec<usize>,
+    count: usize,
+}
+
+impl Family for Syllogisms {
+    type Config = SyllogismsConfig;
+    const NAME: &'static str = "syllogisms";
+    const DOMAIN: Domain = Domain::Logic;
+    const DESCRIPTION: &'static str =
+        "Which conclusions follow from categorical premises (Venn-region check, no existential import)";
+
+    fn config_for(difficulty: u8) -> SyllogismsConfig {
+        const LEVELS: [(usize, usize); 10] = [
+            (3, 2),
+            (3, 3),
+            (3, 4),
+            (4, 3),
+            (4, 4),
+            (4, 5),
+            (5, 4),
+            (5, 5),
+            (5, 6),
+            (5, 6),
+        ];
+        let (terms, conclusions) = LEVELS[usize::from(difficulty.clamp(1, 10)) - 1];
+        SyllogismsConfig { terms, conclusions }
+    }
+
+    fn new(config: SyllogismsConfig) -> Result<Self, String> {
+        if !(3..=6).contains(&config.terms) {
+            return Err("terms must be in 3..=6".into());
+        }
+        if !(1..=8).contains(&config.conclusions) {
+            return Err("conclusions must be in 1..=8".into());
+        }
+        Ok(Syllogisms { config })
+    }
+
+    fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
+        let c = &self.config;
+        let t = c.terms;
+        let mut pool: Vec<&str> = NOUNS.to_vec();
+        rng.shuffle(&mut pool);
+        let names: Vec<&str> = pool[..t].to_vec();
+        // A chain t0 - t1 - ... of premises, mostly universal so something follows; the
+        // premises must be jointly satisfiable.
+        let mut premises = Vec::new();
+        for _ in 0..50 {
+            premises = (0..t - 1)
+                .map(|i| {
+                    let form = if rng.chance(0.6) {
+                        [Form::All, Form::No][rng.below(2) as usize]
+                    } else {
+                        random_form(rng)
+                    };
+                    let (a, b) = if rng.chance(0.5) {
+                        (i, i + 1)
+                    } else {
+                        (i + 1, i)
+                    };
+                    Statement {
+                        form,
+                        subject: a,
+                        predicate: b,
+                    }
+                })
+                .collect();
+            if satisfiable(&premises, t) {
+                break;
+            }
+        }
+        rng.shuffle(&mut premises);
+        // Candidate conclusions: distinct statements between two terms, with some that
+        // follow mixed in when possible.
+        let mut valid_pool = Vec::new();
+        let mut invalid_pool = Vec::new();
+        for a in 0..t {
+            for b in 0..t {
+                if a == b {
+                    continue;
+                }
+                for form in [Form::All, Form::No, Form::Some, Form::SomeNot] {
+                    let s = Statement {
+                        form,
+                        subject: a,
+                        predicate: b,
+                    };
+                    if premises.contains(&s) {
+                        continue;
+                    }
+                    if follows(&premises, &s, t) {
+                        valid_pool.push(s);
+                    } else {
+                        invalid_pool.push(s);
+                    }
+                }
+            }
+        }
+        rng.shuffle(&mut valid_pool);
+        rng.shuffle(&mut invalid_pool);
+        let n_valid = rng.range_usize(0, c.conclusions.min(valid_pool.len()));
+        let mut candidates: Vec<Statement> = valid_pool.into_iter().take(n_valid).collect();
+        candidates.extend(
+            invalid_pool
+                .into_iter()
+                .take(c.conclusions - candidates.len()),
+        );
+        rng.shuffle(&mut candidates);
+        let valid: Vec<usize> = (0..candidates.len())
+            .filter(|&i| follows(&premises, &candidates[i], t))
+            .collect();
+        // Chain of thought: the regions the premises empty, then each conclusion's test.
+        let mut trace = Trace::new();
+        trace.push("Think of the regions of a Venn diagram of the terms. Universal premises empty regions; a 'some' premise needs one of its regions inhabited. A conclusion must be true exactly when the premises and the conclusion's denial cannot hold together.");
+        let mut empty = vec![false; 1 << t];
+        for p in premises.iter().filter(|p| p.universal()) {
+            let rs = p.regions(t);
+            trace.push(format!(
+                "\"{}\" empties {} region(s), e.g. {}.",
+                p.text(&names),
+                rs.len(),
+                rs.first()
+                    .map(|&r| region_text(r, &names))
+                    .unwrap_or_default()
+            ));
+            for r in rs {
+                empty[r as usize] = true;
+            }
+        }
+        for p in premises.iter().filter(|p| !p.universal()) {
+            let open = p
+                .regions(t)
+                .into_iter()
+                .filter(|&r| !empty[r as usize])
+                .count();
+            trace.push(format!(
+                "\"{}\" needs one of its regions inhabited; {open} of them are still open.",
+                p.text(&names)
+            ));
+        }
+        for (i, s) in candidates.iter().enumerate() {
+            let neg = s.negation();
+            let verdict = if valid.contains(&i) {
+                "impossible, so it follows"
+            } else {
+                "possible, so it does not follow"
+            };
+            trace.push(format!(
+                "{}) \"{}\" Its denial is \"{}\"; together with the premises that is {verdict}.",
+                letter_name(i),
+                s.text(&names),
+                neg.text(&names)
+            ));
+        }
+        let answer = if valid.is_empty() {
+            "none".to_string()
+        } else {
+            valid
+                .iter()
+                .map(|&i| letter_name(i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let premises_text = premises
+            .iter()
+            .map(|p| p.text(&names))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let conclusions_text = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{}) {}", letter_name(i), s.text(&names)))
+            .collect::<Vec<_>>()
+            .join("\n");
+        Ok(Problem {
+            question: render(
+                TEMPLATE,
+                &[
+                    ("premises", &premises_text),
+                    ("conclusions", &conclusions_text),
+                ],
+            ),
+            answer: json!({ "valid": valid, "count": candidates.len(), "premises": premises, "conclusions": candidates, "terms": names }),
+            thinking: trace.finish(format!("The conclusions that must be true: {answer}.")),
+            final_answer: answer,
+        })
+    }
+
+    fn verify(&self, gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
+        let g: Gold = read_gold(gold)?;
+        if g.count > 26 || g.valid.iter().any(|&v| v >= g.count) {
+            return Err(VerifyError::InvalidGold("bad syllogism gold".into()));
+        }
+        Ok(check(&g.valid, g.count, answer))
+    }
+}
+
+/// The answer's set of letters must equal the set of valid conclusions.
+pub fn check(valid: &[usize], count: usize, answer: &str) -> Verdict {
+    let toks = tokens(answer);
+    let mut chosen = Vec::new();
+    if toks.len() == 1 && toks[0].eq_ignore_ascii_case("none") {
+        // the empty set
+    } else {
+        for t in toks {
+            let t = t.trim_end_matches([')', '.']);
+            let Some(i) = (0..count).find(|&i| letter_name(i).eq_ignore_ascii_case(t)) else {
+                return reject(
+                    answer,
+                    format!("'{t}' is not one of the conclusion letters"),
+                );
+            };
+            if chosen.contains(&i) {
+                return reject(answer, format!("{t} is listed twice"));
+            }
+            chosen.push(i);
+        }
+        if chosen.is_empty() {
+            return reject(answer, "no letters given");
+        }
+    }
+    chosen.sort_unstable();
+    let mut want = valid.to_vec();
+    want.sort_unstable();
+    if chosen != want {
+        return reject(answer, "not exactly the conclusions that follow");
+    }
+    Verdict::correct(answer.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn st(form: Form, subject: usize, predicate: usize) -> Statement {
+        Statement {
+            form,
+            subject,
+            predicate,
+        }
+    }
+
+    #[test]
+    fn classic_moods() {
+        // Barbara: All M are P, All S are M => All S are P (valid); Some S are P does not
+        // follow without existential import.
+        let prem = [st(Form::All, 1, 2), st(Form::All, 0, 1)];
+        assert!(follows(&prem, &st(Form::All, 0, 2), 3));
+        assert!(!follows(&prem, &st(Form::Some, 0, 2), 3));
+        // Darii: All M are P, Some S are M => Some S are P.
+        assert!(follows(
+            &[st(Form::All, 1, 2), st(Form::Some, 0, 1)],
+            &st(Form::Some, 0, 2),
+            3
+        ));
+        // Undistributed middle: All P are M, All S are M does not give All S are P.
+        assert!(!follows(
+            &[st(Form::All, 2, 1), st(Form::All, 0, 1)],
+            &st(Form::All, 0, 2),
+            3
+        ));
+        // Celarent: No M are P, All S are M => No S are P, and so No P are S.
+        assert!(follows(
+            &[st(Form::No, 1, 2), st(Form::All, 0, 1)],
+            &st(Form::No, 2, 0),
+            3
+        ));
+    }
+
+    #[test]
+    fn answer_must_be_exactly_the_valid_set() {
+        assert!(check(&[0, 2], 4, "A, C").correct);
+        assert!(check(&[0, 2], 4, "c a").correct);
+        assert!(!check(&[0, 2], 4, "A").correct);
+        assert!(!check(&[0, 2], 4, "A, B, C").correct);
+        assert!(check(&[], 4, "none").correct);
+        assert!(!check(&[], 4, "none, A").correct);
+        assert!(!check(&[0], 4, "E").correct);
+    }
+}
