@@ -9,6 +9,7 @@ use verigym_verifiers::format::format_completion;
 const FAMILIES: &[&str] = &[
     "arithmetic",
     "chained_sums",
+    "chemical_balancing",
     "combinatorics",
     "decimals_percentages",
     "fractions",
@@ -18,6 +19,7 @@ const FAMILIES: &[&str] = &[
     "long_division",
     "modular_arithmetic",
     "modular_exponentiation",
+    "molar_mass",
     "number_sequences",
     "order_of_operations",
     "polynomial_evaluation",
@@ -27,12 +29,27 @@ const FAMILIES: &[&str] = &[
     "probability",
     "quadratic_roots",
     "radix_conversion",
+    "stoichiometry",
+    "unit_conversion",
     "word_problems",
 ];
 
 /// Families whose problem space at the default difficulty is too small for 99% distinct
 /// prompts over 10,000 samples, with the rate they must still reach.
-const SMALL_SPACES: &[(&str, f64)] = &[("powers_roots", 0.0)];
+const SMALL_SPACES: &[(&str, f64)] = &[
+    // 18 metals, small fuels, 18 x 9 metal/acid and acid/base pairs at level 3.
+    ("chemical_balancing", 0.10),
+    // C(n, k) and P(n, k) with n <= 20 are a few hundred questions.
+    ("combinatorics", 0.75),
+    // 324 ionic compounds plus small organic formulas.
+    ("molar_mass", 0.40),
+    // b^e with b <= 20, e <= 5, roots of those, radicals of n <= 300.
+    ("powers_roots", 0.02),
+    // Two dice, a few coins, small urns.
+    ("probability", 0.25),
+    // Integer and rational roots with coefficients <= 40.
+    ("quadratic_roots", 0.65),
+];
 
 fn build(name: &str, d: u8) -> Box<dyn Environment> {
     Registry::builtin()

@@ -1,0 +1,142 @@
+//! `molar_mass`: molar mass of a formula (ionic compounds from ion charges, hydrates,
+//! organic molecules) from the IUPAC 2021 abridged standard atomic weights in
+//! `envs/data/elements.tsv`, which the prompt lists. The reference counts atoms through
+//! brackets and hydrate water and sums count × weight. Tolerance: 0.01 g/mol absolute, for
+//! answers rounded to two decimals.
+
+use crate::env::{Domain, Family, Problem};
+use crate::math::grade::{grade_tolerance, level, rational_str, ratio};
+use crate::prompts::render;
+use crate::rng::TaskRng;
+use crate::science::chem::{element, ionic_formula, mass_text, molar_mass, parse_formula, Composition, ANIONS, CATIONS};
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::Zero;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::fmt::Write;
+use verigym_verifiers::{Verdict, VerifyError};
+
+const TEMPLATE: &str = include_str!("../../../prompts/molar_mass.txt");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MolarMassConfig {
+    /// Include hydrates (·n H2O).
+    pub hydrates: bool,
+    /// Largest atom count of one element in an organic molecule.
+    pub max_atoms: i64,
+    /// Include organic molecules with N and S.
+    pub heteroatoms: bool,
+}
+
+pub struct MolarMass {
+    config: MolarMassConfig,
+}
+
+/// The worked molar mass: atom counts, then count × weight per element, then the sum.
+pub fn molar_mass_steps(formula: &str, comp: &Composition, t: &mut String) -> Option<BigRational> {
+    let counts: Vec<String> = comp.iter().map(|(e, n)| format!("{e}: {n}")).collect();
+    let _ = writeln!(t, "Count the atoms in {formula} (brackets and hydrate water multiplied out): {}.", counts.join(", "));
+    let mut total = BigRational::zero();
+    let mut parts = Vec::new();
+    for (e, n) in comp {
+        let el = element(e)?;
+        let m = &el.weight * BigRational::from_integer(BigInt::from(*n));
+        let _ = writeln!(t, "{e}: {n} × {} = {}", el.weight_text, mass_text(&m));
+        parts.push(mass_text(&m));
+        total += m;
+    }
+    let _ = writeln!(t, "Sum: {} = {} g/mol.", parts.join(" + "), mass_text(&total));
+    Some(total)
+}
+
+/// The weights line of the prompt for the elements of `comp`.
+pub fn weights_text(comp: &Composition) -> String {
+    comp.keys()
+        .filter_map(|e| element(e).map(|el| format!("{e} = {}", el.weight_text)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Family for MolarMass {
+    type Config = MolarMassConfig;
+    const NAME: &'static str = "molar_mass";
+    const DOMAIN: Domain = Domain::Science;
+    const DESCRIPTION: &'static str =
+        "Molar mass from a formula (brackets, hydrates, organics) with IUPAC atomic weights; 0.01 g/mol tolerance";
+
+    fn config_for(d: u8) -> MolarMassConfig {
+        MolarMassConfig {
+            hydrates: d >= 4,
+            max_atoms: level(d, [4, 6, 10, 12, 16, 20, 24, 30, 40, 60]),
+            heteroatoms: d >= 3,
+        }
+    }
+
+    fn new(c: MolarMassConfig) -> Result<Self, String> {
+        if !(1..=500).contains(&c.max_atoms) {
+            return Err("max_atoms must be in 1..=500".into());
+        }
+        Ok(MolarMass { config: c })
+    }
+
+    fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
+        let c = &self.config;
+        let formula = if rng.chance(0.5) {
+            let cat = rng.choose(CATIONS).ok_or("no cations")?;
+            let an = rng.choose(ANIONS).ok_or("no anions")?;
+            let f = ionic_formula(cat, an);
+            if c.hydrates && rng.chance(0.4) {
+                let n = rng.range(1, 12);
+                if n == 1 { format!("{f}·H2O") } else { format!("{f}·{n}H2O") }
+            } else {
+                f
+            }
+        } else {
+            let m = c.max_atoms;
+            let mut parts: Vec<(&str, i64)> = vec![("C", rng.range(1, m)), ("H", rng.range(1, 2 * m + 2)), ("O", rng.range(0, (m / 2).max(1)))];
+            if c.heteroatoms {
+                parts.push(("N", rng.range(0, (m / 4).max(1))));
+                parts.push(("S", if rng.chance(0.3) { rng.range(1, 2) } else { 0 }));
+                let halogen = *rng.choose(&["Cl", "Br", "F"]).unwrap_or(&"Cl");
+                parts.push((halogen, if rng.chance(0.2) { rng.range(1, 3) } else { 0 }));
+            }
+            parts
+                .iter()
+                .map(|&(sym, k)| match k {
+                    0 => String::new(),
+                    1 => sym.to_string(),
+                    k => format!("{sym}{k}"),
+                })
+                .collect::<String>()
+        };
+        let comp = parse_formula(&formula).ok_or_else(|| format!("generated formula {formula} does not parse"))?;
+        let mut t = String::new();
+        let m = molar_mass_steps(&formula, &comp, &mut t).ok_or("unknown element")?;
+        let ans = mass_text(&m);
+        let _ = write!(t, "The molar mass of {formula} is {ans} g/mol.");
+        debug_assert_eq!(molar_mass(&comp), Some(m.clone()));
+        Ok(Problem {
+            question: render(TEMPLATE, &[("formula", &formula), ("weights", &weights_text(&comp))]),
+            answer: json!({ "value": rational_str(&m), "unit": "g/mol", "abs_tolerance": "0.01" }),
+            thinking: t,
+            final_answer: ans,
+        })
+    }
+
+    fn verify(&self, gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
+        grade_tolerance(gold, strip_unit(answer, &["g/mol", "g mol^-1", "g·mol⁻¹", "grams per mole"]), &ratio(1, 100), &BigRational::zero())
+    }
+}
+
+/// Removes one trailing unit (any of `units`) from an answer.
+pub fn strip_unit<'a>(answer: &'a str, units: &[&str]) -> &'a str {
+    let a = crate::math::grade::unwrap_answer(answer);
+    for u in units {
+        if let Some(rest) = a.strip_suffix(u) {
+            return rest.trim();
+        }
+    }
+    a
+}
