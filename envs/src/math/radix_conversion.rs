@@ -51,7 +51,7 @@ impl Family for RadixConversion {
                 5..=6 => vec![2, 3, 5, 8, 10, 12, 16],
                 _ => (2..=36).collect(),
             },
-            max_digits: level(d, [2, 3, 5, 5, 6, 8, 10, 14, 18, 24]),
+            max_digits: level(d, [2, 3, 6, 6, 7, 8, 10, 14, 18, 24]),
         }
     }
 

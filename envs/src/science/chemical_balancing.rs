@@ -24,6 +24,8 @@ pub struct ChemicalBalancingConfig {
     pub kinds: Vec<ReactionKind>,
     /// Largest number of carbon atoms in a combustion fuel.
     pub max_carbons: i64,
+    /// Fewest species (reactants plus products) in a drawn reaction.
+    pub min_species: usize,
 }
 
 pub struct ChemicalBalancing {
@@ -52,12 +54,19 @@ impl Family for ChemicalBalancing {
         "Balance chemical equations; verified by atom conservation with smallest integer coefficients";
 
     fn config_for(d: u8) -> ChemicalBalancingConfig {
-        ChemicalBalancingConfig { kinds: kinds_for(d), max_carbons: level(d, [2, 3, 4, 5, 6, 8, 10, 12, 16, 20]) }
+        ChemicalBalancingConfig {
+            kinds: kinds_for(d),
+            max_carbons: level(d, [2, 3, 4, 5, 6, 8, 10, 12, 16, 20]),
+            min_species: level(d, [3, 3, 3, 4, 4, 4, 4, 5, 5, 5]),
+        }
     }
 
     fn new(c: ChemicalBalancingConfig) -> Result<Self, String> {
         if c.kinds.is_empty() {
             return Err("kinds: at least one reaction kind is needed".into());
+        }
+        if !(2..=6).contains(&c.min_species) {
+            return Err("min_species must be in 2..=6".into());
         }
         if !(1..=60).contains(&c.max_carbons) {
             return Err("max_carbons must be in 1..=60".into());
@@ -66,7 +75,14 @@ impl Family for ChemicalBalancing {
     }
 
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
+        // Draw until the reaction is big enough (bounded; the last draw is kept).
         let mut r = random_reaction(rng, &self.config.kinds, self.config.max_carbons).ok_or("no reaction")?;
+        for _ in 0..64 {
+            if r.reactants.len() + r.products.len() >= self.config.min_species {
+                break;
+            }
+            r = random_reaction(rng, &self.config.kinds, self.config.max_carbons).ok_or("no reaction")?;
+        }
         // Order of the species on each side varies.
         rng.shuffle(&mut r.reactants);
         rng.shuffle(&mut r.products);

@@ -28,6 +28,8 @@ pub struct MolarMassConfig {
     pub max_atoms: i64,
     /// Include organic molecules with N and S.
     pub heteroatoms: bool,
+    /// Share of ionic compounds (the rest are molecular formulas).
+    pub ionic_share: f64,
 }
 
 pub struct MolarMass {
@@ -71,10 +73,14 @@ impl Family for MolarMass {
             hydrates: d >= 4,
             max_atoms: level(d, [4, 6, 10, 12, 16, 20, 24, 30, 40, 60]),
             heteroatoms: d >= 3,
+            ionic_share: level(d, [0.7, 0.6, 0.5, 0.5, 0.4, 0.4, 0.3, 0.3, 0.2, 0.2]),
         }
     }
 
     fn new(c: MolarMassConfig) -> Result<Self, String> {
+        if !(0.0..=1.0).contains(&c.ionic_share) {
+            return Err("ionic_share must be in [0, 1]".into());
+        }
         if !(1..=500).contains(&c.max_atoms) {
             return Err("max_atoms must be in 1..=500".into());
         }
@@ -83,7 +89,7 @@ impl Family for MolarMass {
 
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let c = &self.config;
-        let formula = if rng.chance(0.5) {
+        let formula = if rng.chance(c.ionic_share) {
             let cat = rng.choose(CATIONS).ok_or("no cations")?;
             let an = rng.choose(ANIONS).ok_or("no anions")?;
             let f = ionic_formula(cat, an);
@@ -98,9 +104,15 @@ impl Family for MolarMass {
             let mut parts: Vec<(&str, i64)> = vec![("C", rng.range(1, m)), ("H", rng.range(1, 2 * m + 2)), ("O", rng.range(0, (m / 2).max(1)))];
             if c.heteroatoms {
                 parts.push(("N", rng.range(0, (m / 4).max(1))));
-                parts.push(("S", if rng.chance(0.3) { rng.range(1, 2) } else { 0 }));
-                let halogen = *rng.choose(&["Cl", "Br", "F"]).unwrap_or(&"Cl");
-                parts.push((halogen, if rng.chance(0.2) { rng.range(1, 3) } else { 0 }));
+                parts.push(("S", if rng.chance(0.3) { rng.range(1, (m / 8).max(2)) } else { 0 }));
+                let halogen = *rng.choose(&["Cl", "Br", "F", "I"]).unwrap_or(&"Cl");
+                parts.push((halogen, if rng.chance(0.3) { rng.range(1, (m / 6).max(3)) } else { 0 }));
+                if m >= 20 && rng.chance(0.4) {
+                    parts.push(("P", rng.range(1, 2)));
+                }
+                if m >= 30 && rng.chance(0.3) {
+                    parts.push((*rng.choose(&["Na", "K", "Si", "B"]).unwrap_or(&"Na"), rng.range(1, 3)));
+                }
             }
             parts
                 .iter()

@@ -33,6 +33,7 @@ const SPEED: &[Unit] = &[("m/s", "1"), ("km/h", "0.27777777777777777777777777777
 const DENSITY: &[Unit] = &[("kg/m^3", "1"), ("g/cm^3", "1000"), ("g/mL", "1000"), ("g/L", "1"), ("lb/ft^3", "16.018463373960138")];
 
 const SIMPLE: &[&[Unit]] = &[LENGTH, MASS, VOLUME, TIME];
+
 const ALL: &[&[Unit]] = &[LENGTH, MASS, VOLUME, TIME, AREA, ENERGY, PRESSURE, SPEED, DENSITY];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,7 +43,13 @@ pub struct UnitConversionConfig {
     pub all_quantities: bool,
     /// Significant digits of the given value.
     pub max_digits: u32,
+    /// Probability of a compound unit (ratio of two units, e.g. mi/h to m/s or lb/gal to
+    /// g/mL), converted one part at a time.
+    pub compound_probability: f64,
 }
+
+/// Numerator and denominator quantities of the compound units.
+const COMPOUNDS: &[(&[Unit], &[Unit])] = &[(LENGTH, TIME), (MASS, VOLUME), (ENERGY, TIME), (MASS, TIME), (VOLUME, TIME), (MASS, AREA)];
 
 pub struct UnitConversion {
     config: UnitConversionConfig,
@@ -87,10 +94,17 @@ impl Family for UnitConversion {
         "Unit conversions with exact definitions (length, mass, volume, time, area, energy, pressure, speed, density, temperature)";
 
     fn config_for(d: u8) -> UnitConversionConfig {
-        UnitConversionConfig { all_quantities: d >= 3, max_digits: level(d, [2, 3, 4, 4, 5, 5, 6, 6, 7, 8]) }
+        UnitConversionConfig {
+            all_quantities: d >= 3,
+            max_digits: level(d, [2, 3, 4, 4, 5, 5, 6, 6, 7, 8]),
+            compound_probability: level(d, [0.0, 0.0, 0.0, 0.0, 0.3, 0.4, 0.5, 0.6, 0.8, 0.9]),
+        }
     }
 
     fn new(c: UnitConversionConfig) -> Result<Self, String> {
+        if !(0.0..=1.0).contains(&c.compound_probability) {
+            return Err("compound_probability must be in [0, 1]".into());
+        }
         if !(1..=15).contains(&c.max_digits) {
             return Err("max_digits must be in 1..=15".into());
         }
@@ -104,7 +118,32 @@ impl Family for UnitConversion {
         let shift = rng.range(0, i64::from(digits.min(3)));
         let value = BigRational::new(BigInt::from(mantissa), BigInt::from(10i64.pow(shift as u32)));
         let mut t = String::new();
-        let (from, to, result) = if c.all_quantities && rng.chance(0.12) {
+        let (from, to, result) = if rng.chance(c.compound_probability) {
+            let &(num, den) = rng.choose(COMPOUNDS).ok_or("no compounds")?;
+            let pick = |rng: &mut TaskRng, g: &'static [Unit]| -> Result<(&'static Unit, &'static Unit), String> {
+                let a = rng.choose(g).ok_or("no units")?;
+                let b = rng.choose(g).ok_or("no units")?;
+                Ok((a, b))
+            };
+            let ((na, nb), (da, db)) = loop {
+                let (n, d) = (pick(rng, num)?, pick(rng, den)?);
+                if n.0 .0 != n.1 .0 || d.0 .0 != d.1 .0 {
+                    break (n, d);
+                }
+            };
+            let from = format!("{}/{}", na.0, da.0);
+            let to = format!("{}/{}", nb.0, db.0);
+            let (fna, fnb, fda, fdb) = (factor(na), factor(nb), factor(da), factor(db));
+            let num_f = &fna / &fnb;
+            let den_f = &fda / &fdb;
+            let out = &value * &num_f / &den_f;
+            let _ = writeln!(t, "Convert the numerator and the denominator separately.");
+            let _ = writeln!(t, "Numerator: 1 {} = {} ÷ {} = {} {}.", na.0, sig6(&fna), sig6(&fnb), sig6(&num_f), nb.0);
+            let _ = writeln!(t, "Denominator: 1 {} = {} ÷ {} = {} {}.", da.0, sig6(&fda), sig6(&fdb), sig6(&den_f), db.0);
+            let _ = writeln!(t, "So 1 {from} = {} ÷ {} = {} {to}.", sig6(&num_f), sig6(&den_f), sig6(&(&num_f / &den_f)));
+            let _ = writeln!(t, "{} × {} = {} {to}.", show(&value), sig6(&(&num_f / &den_f)), sig6(&out));
+            return finish(show(&value), &from, &to, out, t);
+        } else if c.all_quantities && rng.chance(0.12) {
             let scales = ["°C", "°F", "K"];
             let from = *rng.choose(&scales).unwrap_or(&"°C");
             let to = loop {
