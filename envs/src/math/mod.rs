@@ -5,6 +5,7 @@ use crate::EnvEntry;
 pub mod arithmetic;
 pub mod chained_sums;
 pub mod combinatorics;
+pub mod datasets;
 pub mod decimals_percentages;
 pub mod fractions;
 pub mod gcd_lcm;
