@@ -335,3 +335,19 @@ fn monkey_patching_the_harness_earns_nothing() {
         Failure::WrongAnswer,
     );
 }
+
+#[test]
+fn the_host_file_system_is_out_of_reach() {
+    // A secret in the work tree (world-readable on the host) and the usual places to look.
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let secret = 552_233_114u64;
+    let path = dir.join(format!("expected_{secret}"));
+    std::fs::write(&path, secret.to_string()).unwrap();
+    let program = format!(
+        "import os\nfound = []\nfor d in [{:?}, '/work', '/root', '/home', '/proc/1/root']:\n    try:\n        found += [n for n in os.listdir(d)]\n    except OSError:\n        pass\nprint(len(found))",
+        dir.display().to_string()
+    );
+    let r = hostile(&program, &io("", "1"), Failure::WrongAnswer);
+    assert!(r.results[0].detail.contains("got '0'"), "{r:?}");
+    std::fs::remove_file(&path).unwrap();
+}

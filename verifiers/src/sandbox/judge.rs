@@ -170,6 +170,21 @@ pub struct CaseResult {
     pub cpu_ms: f64,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub stdout_truncated: bool,
+    /// The start of the program's stdout and the end of its stderr (for feedback and
+    /// debugging; never used for grading).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stdout_head: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stderr_tail: String,
+}
+
+fn head(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+fn tail(s: &str, n: usize) -> String {
+    let count = s.chars().count();
+    s.chars().skip(count.saturating_sub(n)).collect()
 }
 
 /// All results of one program.
@@ -320,6 +335,8 @@ fn failed(failure: Failure, detail: String, out: Option<&Outcome>) -> CaseResult
         wall_ms: out.map_or(0.0, |o| o.wall_ms),
         cpu_ms: out.map_or(0.0, |o| o.cpu_ms),
         stdout_truncated: out.is_some_and(|o| o.stdout_truncated),
+        stdout_head: out.map(|o| head(&o.stdout, 200)).unwrap_or_default(),
+        stderr_tail: out.map(|o| tail(&o.stderr, 500)).unwrap_or_default(),
     }
 }
 
@@ -459,5 +476,174 @@ fn passed(out: &Outcome) -> CaseResult {
         wall_ms: out.wall_ms,
         cpu_ms: out.cpu_ms,
         stdout_truncated: out.stdout_truncated,
+        stdout_head: head(&out.stdout, 200),
+        stderr_tail: tail(&out.stderr, 500),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::ChildReport;
+    use serde_json::json;
+
+    #[test]
+    fn suite_files_of_each_style() {
+        let s = TestSuite::from_json(
+            &json!({"io": [{"input": "1", "output": "2"}], "tolerance": 1e-6}),
+        )
+        .unwrap();
+        assert_eq!(s.cases.len(), 1);
+        assert_eq!(s.tolerance, Some(1e-6));
+        let s = TestSuite::from_json(
+            &json!({"function": "f", "cases": [{"args": [1, [2]], "expected": 3}]}),
+        )
+        .unwrap();
+        assert!(matches!(&s.cases[0], TestCase::Call { function, .. } if function == "f"));
+        let s = TestSuite::from_json(&json!({"assert": "assert f(1) == 1"})).unwrap();
+        assert!(matches!(&s.cases[0], TestCase::Assert { .. }));
+        for bad in [
+            json!({}),
+            json!({"io": []}),
+            json!({"cases": [{"args": [], "expected": 1}]}),
+            json!({"io": [{"input": "1", "output": "2"}], "assert": "x"}),
+            json!({"io": [{"input": "1", "output": "2", "extra": 1}]}),
+            json!({"io": [{"input": "1", "output": "2"}], "tolerance": -1.0}),
+        ] {
+            assert!(TestSuite::from_json(&bad).is_err(), "{bad}");
+        }
+    }
+
+    fn outcome() -> Outcome {
+        Outcome {
+            stdout: String::new(),
+            stderr: String::new(),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            timed_out: false,
+            output_limit: false,
+            exit_code: Some(0),
+            signal: None,
+            wall_ms: 1.0,
+            cpu_ms: 1.0,
+            report: Some(ChildReport {
+                ok: Some(Value::Null),
+                error: None,
+                kind: None,
+                message: None,
+                errno: None,
+            }),
+            succeeded: true,
+        }
+    }
+
+    fn error(kind: &str, class: &str, errno: Option<i64>) -> Option<ChildReport> {
+        Some(ChildReport {
+            ok: None,
+            error: Some(class.into()),
+            kind: Some(kind.into()),
+            message: Some("m".into()),
+            errno,
+        })
+    }
+
+    #[test]
+    fn outcomes_are_classified_with_limits_first() {
+        let lim = Limits::default();
+        let io = TestCase::Io {
+            input: String::new(),
+            output: "5".into(),
+        };
+        let mut o = outcome();
+        o.stdout = "5\n".into();
+        assert!(classify(&o, &io, None, &lim).passed);
+        o.stdout = "6\n".into();
+        assert_eq!(
+            classify(&o, &io, None, &lim).failure,
+            Some(Failure::WrongAnswer)
+        );
+        let mut t = outcome();
+        t.timed_out = true;
+        t.stdout = "5".into();
+        assert_eq!(
+            classify(&t, &io, None, &lim).failure,
+            Some(Failure::Timeout)
+        );
+        let mut c = outcome();
+        c.signal = Some(SIGKILL);
+        c.cpu_ms = 2000.0;
+        assert_eq!(
+            classify(&c, &io, None, &lim).failure,
+            Some(Failure::Timeout)
+        );
+        let mut m = outcome();
+        m.exit_code = Some(1);
+        m.report = error("MemoryError", "runtime", None);
+        assert_eq!(classify(&m, &io, None, &lim).failure, Some(Failure::Memory));
+        m.report = error("OSError", "runtime", Some(EFBIG));
+        assert_eq!(
+            classify(&m, &io, None, &lim).failure,
+            Some(Failure::FileLimit)
+        );
+        m.report = error("ZeroDivisionError", "runtime", None);
+        assert_eq!(
+            classify(&m, &io, None, &lim).failure,
+            Some(Failure::RuntimeError)
+        );
+        let mut big = outcome();
+        big.output_limit = true;
+        assert_eq!(
+            classify(&big, &io, None, &lim).failure,
+            Some(Failure::OutputLimit)
+        );
+    }
+
+    #[test]
+    fn call_results_compare_in_rust() {
+        let lim = Limits::default();
+        let case = TestCase::Call {
+            function: "f".into(),
+            args: vec![],
+            expected: json!([1, 2]),
+        };
+        let mut o = outcome();
+        o.report = Some(ChildReport {
+            ok: Some(json!("[1,2]")),
+            error: None,
+            kind: None,
+            message: None,
+            errno: None,
+        });
+        assert!(classify(&o, &case, None, &lim).passed);
+        o.report = Some(ChildReport {
+            ok: Some(json!("[1,2,3]")),
+            error: None,
+            kind: None,
+            message: None,
+            errno: None,
+        });
+        assert_eq!(
+            classify(&o, &case, None, &lim).failure,
+            Some(Failure::WrongAnswer)
+        );
+        // a success report without a zero exit is not trusted
+        o.succeeded = false;
+        o.exit_code = Some(1);
+        assert_eq!(
+            classify(&o, &case, None, &lim).failure,
+            Some(Failure::RuntimeError)
+        );
+    }
+
+    #[test]
+    fn verdict_is_strict_with_a_fraction_component() {
+        let r = JudgeReport {
+            passed: 3,
+            total: 4,
+            results: vec![],
+        };
+        let v = r.verdict("x");
+        assert!(!v.correct && v.reward == 0.0);
+        assert_eq!(v.components["tests_passed"], 0.75);
     }
 }

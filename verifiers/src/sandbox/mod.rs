@@ -468,3 +468,38 @@ fn parse_outcome(reply: &Value, mode: &Mode, nonce: &str) -> Result<Outcome, San
         succeeded,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_validated() {
+        assert!(Limits::default().validate().is_ok());
+        let zero = Limits {
+            wall_ms: 0,
+            ..Limits::default()
+        };
+        assert!(zero.validate().is_err());
+        let huge = Limits {
+            memory_mb: 1 << 30,
+            ..Limits::default()
+        };
+        assert!(huge.validate().is_err());
+    }
+
+    #[test]
+    fn assertion_success_needs_the_nonce() {
+        let mode = Mode::Assert {
+            test_code: String::new(),
+            entry_point: None,
+        };
+        let reply = json!({"result": "{\"ok\": \"passed\"}\n", "exit_code": 0});
+        assert!(!parse_outcome(&reply, &mode, "abc").unwrap().succeeded);
+        let reply = json!({"result": "junk\n{\"ok\": \"abc\"}\n", "exit_code": 0});
+        assert!(parse_outcome(&reply, &mode, "abc").unwrap().succeeded);
+        let reply = json!({"result": "{\"ok\": \"abc\"}\n", "exit_code": 1});
+        assert!(!parse_outcome(&reply, &mode, "abc").unwrap().succeeded);
+        assert!(parse_outcome(&json!({"sandbox_error": "x"}), &mode, "abc").is_err());
+    }
+}

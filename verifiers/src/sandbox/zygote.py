@@ -18,7 +18,10 @@ MODE = sys.argv[1] if len(sys.argv) > 1 else "isolate"
 SANDBOX_UID = int(sys.argv[2]) if len(sys.argv) > 2 else 65534
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 0x4000, 0x40000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 0x4000, 0x40000
+MNT_DETACH = 2
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
+NEW_ROOT = "/tmp/.verigym-root"
 PR_SET_PDEATHSIG = 1
 WORK = "/tmp/verigym-run"
 
@@ -86,7 +89,56 @@ def isolate():
     # keeps there are invisible, and a program cannot fill the host's disk.
     for path in ("/tmp", "/var/tmp", "/dev/shm"):
         mount_tmpfs(path, 256)
+    enter_minimal_root()
     return root
+
+
+def bind(src, dst, file=False):
+    """Read-only bind mount of a host path at the same place in the new root."""
+    if file:
+        os.close(os.open(dst, os.O_CREAT | os.O_WRONLY, 0o644))
+    else:
+        os.makedirs(dst, 0o755, exist_ok=True)
+    check(libc.mount(src.encode(), dst.encode(), None, MS_BIND | MS_REC, None), "bind " + src)
+    # Best effort: a user namespace may refuse the read-only remount of locked mounts.
+    libc.mount(None, dst.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_REC, None)
+
+
+def enter_minimal_root():
+    """Pivots into a fresh tmpfs root holding only what Python needs, read-only: /usr, /lib*,
+    /bin, /sbin, /etc, the interpreter's prefix, a few device nodes and a private /tmp. The
+    host's home directories, work trees and data sets are not reachable at all."""
+    import platform
+    nr = os.uname().machine
+    sysno = SYS_PIVOT_ROOT.get(nr) or SYS_PIVOT_ROOT.get(platform.machine())
+    if sysno is None:
+        raise OSError(errno.ENOSYS, "pivot_root number unknown for " + nr)
+    os.makedirs(NEW_ROOT, 0o755, exist_ok=True)
+    check(libc.mount(b"tmpfs", NEW_ROOT.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,mode=0755"), "mount root")
+    for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc"):
+        src = "/" + top
+        dst = NEW_ROOT + src
+        if os.path.islink(src):
+            os.symlink(os.readlink(src), dst)
+        elif os.path.isdir(src):
+            bind(src, dst)
+    covered = ("/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/etc/")
+    for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}:
+        real = os.path.realpath(p)
+        if real != "/" and not (real + "/").startswith(covered) and os.path.isdir(real):
+            bind(real, NEW_ROOT + real)
+    os.makedirs(NEW_ROOT + "/dev", 0o755)
+    for dev in ("null", "zero", "full", "random", "urandom"):
+        if os.path.exists("/dev/" + dev):
+            bind("/dev/" + dev, NEW_ROOT + "/dev/" + dev, file=True)
+    for d in ("/proc", "/tmp"):
+        os.makedirs(NEW_ROOT + d, 0o755)
+    check(libc.mount(b"tmpfs", (NEW_ROOT + "/tmp").encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=256m,mode=1777"), "mount /tmp")
+    libc.mount(None, NEW_ROOT.encode(), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
+    os.chdir(NEW_ROOT)
+    check(libc.syscall(sysno, b".", b"."), "pivot_root")
+    check(libc.umount2(b".", MNT_DETACH), "detach the old root")
+    os.chdir("/")
 
 
 def become_init():
@@ -171,7 +223,7 @@ def child(req, fds, workdir):
         os.chdir(workdir)
         os.umask(0o077)
         set_limits(req["limits"])
-        if ISOLATED and ROOT:
+        if ROOT:
             os.setgroups([])
             os.setgid(SANDBOX_UID)
             os.setuid(SANDBOX_UID)
@@ -391,7 +443,7 @@ def run_test(req):
     except FileExistsError:
         shutil.rmtree(WORK, ignore_errors=True)
         os.mkdir(WORK, 0o700)
-    if ISOLATED and ROOT:
+    if ROOT:
         os.chown(WORK, SANDBOX_UID, SANDBOX_UID)
     stdin_fd = os.memfd_create("stdin")
     data = req.get("stdin", "").encode()
@@ -517,6 +569,9 @@ try:
             os._exit(3)
         ISOLATED = True
         become_init()
+    if not ISOLATED:
+        # The host's /tmp is shared with other zygotes: one directory per zygote.
+        WORK = "/tmp/verigym-run-%d" % os.getpid()
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     send({"ready": True, "isolated": ISOLATED, "root": ROOT, "python": sys.version.split()[0], "pid": os.getpid()})
 except Exception as e:
