@@ -1,1 +1,635 @@
-//! Batched sampler with a KV cache (issue 7).
+//! Batched sampler with a preallocated KV cache (issue 7): left-padded prompts of different
+//! lengths, temperature / top-k / top-p / min-p (the logits processors of transformers'
+//! `generate` and vLLM), stop tokens and stop strings, a seed per sequence, greedy mode.
+//! Finished sequences are dropped from the batch (the cache rows are compacted).
+//!
+//! # API note for the GRPO learner
+//!
+//! ```ignore
+//! let sampler = Sampler::new(&tokenizer);
+//! let params = SamplingParams { max_new_tokens: 256, temperature: 1.0,
+//!     stop_token_ids: tokenizer.eos_ids().to_vec(), ..Default::default() };
+//! let outs: Vec<Completion> = sampler.generate(&model, &prompt_ids, &params, &seeds)?;
+//! // outs[i].token_ids / .logprobs (same length) / .text / .finish_reason
+//! ```
+//!
+//! - `prompt_ids[i]` is the already-encoded prompt; `seeds[i]` seeds sequence i alone (a
+//!   ChaCha8 stream drawn once per step), so the same (prompt, seed) gives the same completion
+//!   whatever else is in the batch (up to float rounding differences of batched matmuls).
+//! - `token_ids` include the stop token that ended the sequence (the policy must learn to emit
+//!   it); `text` is their decoding without special tokens. A stop string keeps the tokens up to
+//!   the one that completed it, so text, ids and logprobs always agree.
+//! - `logprobs[t]` = log softmax(logits / temperature)[token] before top-k/top-p/min-p
+//!   filtering (temperature 1 in greedy mode): the `logp_old` of the GRPO ratio, matching
+//!   `Model::token_logprobs` with the same temperature.
+
+use crate::model::{padded_causal_mask, KvCache, Model};
+use crate::tokenizer::Tokenizer;
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+use serde::{Deserialize, Serialize};
+use tch::{Kind, Tensor};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SampleError {
+    #[error("invalid sampling request: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    #[error(transparent)]
+    Tokenizer(#[from] crate::tokenizer::TokenizerError),
+    #[error(transparent)]
+    Torch(#[from] tch::TchError),
+}
+
+/// Sampling settings shared by every sequence of a `generate` call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SamplingParams {
+    pub max_new_tokens: usize,
+    /// 0 means greedy (argmax).
+    pub temperature: f64,
+    /// Keep the k most likely tokens; 0 disables.
+    pub top_k: usize,
+    /// Keep the smallest set of tokens whose probability reaches top_p; 1 disables.
+    pub top_p: f64,
+    /// Drop tokens below min_p times the top token's probability; 0 disables.
+    pub min_p: f64,
+    /// Token ids that end a sequence (usually `tokenizer.eos_ids()`); kept in the output.
+    pub stop_token_ids: Vec<i64>,
+    /// Strings that end a sequence once they appear in the completion text.
+    pub stop_strings: Vec<String>,
+}
+
+impl Default for SamplingParams {
+    fn default() -> Self {
+        SamplingParams {
+            max_new_tokens: 256,
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+            min_p: 0.0,
+            stop_token_ids: Vec::new(),
+            stop_strings: Vec::new(),
+        }
+    }
+}
+
+/// Longest stop string accepted (bytes); stop-string checks cost O(this) per token.
+pub const MAX_STOP_STRING_BYTES: usize = 256;
+
+impl SamplingParams {
+    pub fn greedy(max_new_tokens: usize) -> SamplingParams {
+        SamplingParams {
+            max_new_tokens,
+            temperature: 0.0,
+            ..Default::default()
+        }
+    }
+
+    pub fn is_greedy(&self) -> bool {
+        self.temperature == 0.0
+    }
+
+    pub fn validate(&self) -> Result<(), SampleError> {
+        let bad = |m: String| Err(SampleError::Invalid(m));
+        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
+            return bad(format!(
+                "temperature must be >= 0, got {}",
+                self.temperature
+            ));
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return bad(format!("top_p must be in (0, 1], got {}", self.top_p));
+        }
+        if !(self.min_p >= 0.0 && self.min_p < 1.0) {
+            return bad(format!("min_p must be in [0, 1), got {}", self.min_p));
+        }
+        if let Some(s) = self
+            .stop_strings
+            .iter()
+            .find(|s| s.is_empty() || s.len() > MAX_STOP_STRING_BYTES)
+        {
+            return bad(format!(
+                "stop strings must be 1..={MAX_STOP_STRING_BYTES} bytes, got {} bytes",
+                s.len()
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// A stop token was sampled (it is the last of `token_ids`).
+    StopToken(i64),
+    /// The text came to contain this stop string.
+    StopString(String),
+    /// `max_new_tokens` were generated.
+    Length,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Completion {
+    pub token_ids: Vec<i64>,
+    pub text: String,
+    pub logprobs: Vec<f32>,
+    pub finish_reason: FinishReason,
+}
+
+/// Batched generation; holds the tokenizer used for text and stop strings.
+pub struct Sampler<'a> {
+    tokenizer: Option<&'a Tokenizer>,
+}
+
+struct Row {
+    tokens: Vec<i64>,
+    logprobs: Vec<f32>,
+    rng: ChaCha8Rng,
+    finish: Option<FinishReason>,
+}
+
+impl<'a> Sampler<'a> {
+    pub fn new(tokenizer: &'a Tokenizer) -> Sampler<'a> {
+        Sampler {
+            tokenizer: Some(tokenizer),
+        }
+    }
+
+    /// A sampler that returns ids and logprobs only (empty `text`, no stop strings).
+    pub fn ids_only() -> Sampler<'static> {
+        Sampler { tokenizer: None }
+    }
+
+    /// Generates one completion per prompt; `seeds[i]` drives sequence i.
+    pub fn generate(
+        &self,
+        model: &Model,
+        prompts: &[Vec<i64>],
+        params: &SamplingParams,
+        seeds: &[u64],
+    ) -> Result<Vec<Completion>, SampleError> {
+        params.validate()?;
+        let vocab = model.cfg.vocab_size as i64;
+        if prompts.len() != seeds.len() {
+            return Err(SampleError::Invalid(format!(
+                "{} prompts but {} seeds",
+                prompts.len(),
+                seeds.len()
+            )));
+        }
+        if prompts.is_empty() {
+            return Ok(Vec::new());
+        }
+        if !params.stop_strings.is_empty() && self.tokenizer.is_none() {
+            return Err(SampleError::Invalid("stop strings need a tokenizer".into()));
+        }
+        for (i, p) in prompts.iter().enumerate() {
+            if p.is_empty() {
+                return Err(SampleError::Invalid(format!("prompt {i} is empty")));
+            }
+            if let Some(t) = p.iter().find(|&&t| t < 0 || t >= vocab) {
+                return Err(SampleError::Invalid(format!(
+                    "prompt {i} has token id {t} outside the vocabulary 0..{vocab}"
+                )));
+            }
+        }
+        let p_max = prompts.iter().map(Vec::len).max().unwrap_or(0) as i64;
+        let capacity = p_max + params.max_new_tokens as i64;
+        if capacity > model.max_positions() {
+            return Err(SampleError::Invalid(format!(
+                "prompt ({p_max}) + max_new_tokens ({}) exceeds the model's {} positions",
+                params.max_new_tokens,
+                model.max_positions()
+            )));
+        }
+        let mut rows: Vec<Row> = seeds
+            .iter()
+            .map(|&s| Row {
+                tokens: Vec::new(),
+                logprobs: Vec::new(),
+                rng: ChaCha8Rng::seed_from_u64(s),
+                finish: None,
+            })
+            .collect();
+        if params.max_new_tokens > 0 {
+            let _guard = tch::no_grad_guard();
+            self.run(model, prompts, params, &mut rows, p_max, capacity)?;
+        }
+        rows.into_iter()
+            .map(|r| {
+                let text = match self.tokenizer {
+                    Some(t) => t.decode(&r.tokens, true)?,
+                    None => String::new(),
+                };
+                Ok(Completion {
+                    token_ids: r.tokens,
+                    text,
+                    logprobs: r.logprobs,
+                    finish_reason: r.finish.unwrap_or(FinishReason::Length),
+                })
+            })
+            .collect()
+    }
+
+    fn run(
+        &self,
+        model: &Model,
+        prompts: &[Vec<i64>],
+        params: &SamplingParams,
+        rows: &mut [Row],
+        p_max: i64,
+        capacity: i64,
+    ) -> Result<(), SampleError> {
+        let device = model.device();
+        let b = prompts.len() as i64;
+        // Left-pad: row i's real tokens sit at p_max-len_i..p_max.
+        let mut ids = vec![0i64; (b * p_max) as usize];
+        let mut attn = vec![0i64; (b * p_max) as usize];
+        let mut pads = Vec::with_capacity(prompts.len());
+        for (i, p) in prompts.iter().enumerate() {
+            let pad = p_max as usize - p.len();
+            let start = i * p_max as usize + pad;
+            ids[start..start + p.len()].copy_from_slice(p);
+            attn[start..start + p.len()].iter_mut().for_each(|a| *a = 1);
+            pads.push(pad as i64);
+        }
+        let ids = Tensor::from_slice(&ids).view([b, p_max]).to_device(device);
+        let attn = Tensor::from_slice(&attn).view([b, p_max]).to_device(device);
+        let (positions, prefill_mask) = padded_causal_mask(&attn, model.kind());
+        let mut cache = KvCache::new(model, b, capacity);
+        let hidden = model.forward_hidden(&ids, &positions, &prefill_mask, Some(&mut cache));
+        let mut logits = model.logits(&hidden.select(1, p_max - 1));
+        // Decode-time mask over cache slots: -inf on each row's left padding.
+        let pads_t = Tensor::from_slice(&pads).to_device(device).view([b, 1]);
+        let slots = Tensor::arange(capacity, (Kind::Int64, device)).view([1, capacity]);
+        let mut key_mask = Tensor::zeros([b, capacity], (model.kind(), device))
+            .masked_fill(&slots.lt_tensor(&pads_t), f64::NEG_INFINITY)
+            .view([b, 1, 1, 1, capacity]);
+        let mut next_pos: Tensor = positions.select(1, p_max - 1).view([b, 1]) + 1;
+        // active[r] = index into `rows` of batch row r.
+        let mut active: Vec<usize> = (0..prompts.len()).collect();
+        let stop_window = params
+            .stop_strings
+            .iter()
+            .map(String::len)
+            .max()
+            .map(|m| m + 8)
+            .unwrap_or(0);
+        let mut uniforms = vec![0f32; active.len()];
+        for step in 0..params.max_new_tokens {
+            uniforms.clear();
+            for &i in &active {
+                let u = match rows.get_mut(i) {
+                    Some(r) if r.finish.is_none() && !params.is_greedy() => unit(&mut r.rng),
+                    _ => 0.5,
+                };
+                uniforms.push(u);
+            }
+            let (tokens, logp) = sample(&logits.to_kind(Kind::Float), params, &uniforms)?;
+            let tok_host = Vec::<i64>::try_from(&tokens)?;
+            let lp_host = Vec::<f32>::try_from(&logp)?;
+            let last = step + 1 == params.max_new_tokens;
+            let mut dead = 0usize;
+            for (r, &i) in active.iter().enumerate() {
+                let Some(row) = rows.get_mut(i) else { continue };
+                if row.finish.is_some() {
+                    dead += 1;
+                    continue;
+                }
+                let (Some(&tok), Some(&lp)) = (tok_host.get(r), lp_host.get(r)) else {
+                    continue;
+                };
+                row.tokens.push(tok);
+                row.logprobs.push(lp);
+                if params.stop_token_ids.contains(&tok) {
+                    row.finish = Some(FinishReason::StopToken(tok));
+                } else if let Some(s) = self.stop_string_hit(row, params, stop_window)? {
+                    row.finish = Some(FinishReason::StopString(s));
+                } else if last {
+                    row.finish = Some(FinishReason::Length);
+                }
+                if row.finish.is_some() {
+                    dead += 1;
+                }
+            }
+            if last || dead == active.len() {
+                break;
+            }
+            let mut next_ids = tokens.view([-1, 1]);
+            // Drop finished rows once they are an eighth of the batch (each compaction copies
+            // the cache, so compacting on every single finish would cost more than it saves).
+            if dead > 0 && dead * 8 >= active.len() {
+                let keep: Vec<i64> = active
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &i)| rows.get(i).is_some_and(|r| r.finish.is_none()))
+                    .map(|(r, _)| r as i64)
+                    .collect();
+                let keep_t = Tensor::from_slice(&keep).to_device(device);
+                cache.select_rows(&keep_t);
+                key_mask = key_mask.index_select(0, &keep_t);
+                next_pos = next_pos.index_select(0, &keep_t);
+                next_ids = next_ids.index_select(0, &keep_t);
+                active = keep
+                    .iter()
+                    .filter_map(|&r| active.get(r as usize).copied())
+                    .collect();
+            }
+            let mask = key_mask.narrow(-1, 0, cache.len + 1);
+            let hidden = model.forward_hidden(&next_ids, &next_pos, &mask, Some(&mut cache));
+            logits = model.logits(&hidden.select(1, 0));
+            next_pos += 1;
+        }
+        Ok(())
+    }
+
+    /// Whether a stop string appears in the decoded tail of the completion (it can only have
+    /// appeared through the newest token, so a tail as long as the longest stop string plus a
+    /// few tokens of slack suffices).
+    fn stop_string_hit(
+        &self,
+        row: &Row,
+        params: &SamplingParams,
+        window: usize,
+    ) -> Result<Option<String>, SampleError> {
+        let Some(tok) = self.tokenizer else {
+            return Ok(None);
+        };
+        if params.stop_strings.is_empty() {
+            return Ok(None);
+        }
+        let from = row.tokens.len().saturating_sub(window);
+        let tail = tok.decode(row.tokens.get(from..).unwrap_or(&[]), false)?;
+        Ok(params
+            .stop_strings
+            .iter()
+            .find(|s| tail.contains(s.as_str()))
+            .cloned())
+    }
+}
+
+/// A uniform in [0, 1) from 24 random bits (exact in f32).
+fn unit(rng: &mut ChaCha8Rng) -> f32 {
+    (rng.next_u32() >> 8) as f32 * (1.0 / (1u32 << 24) as f32)
+}
+
+/// One sampling step over float logits [R, V]: returns the chosen ids [R] and their
+/// log-probabilities [R] under `logits / temperature` (before filtering). Sampling is by
+/// inverse CDF with the caller's uniforms, so each row depends only on its own uniform.
+pub fn sample(
+    logits: &Tensor,
+    params: &SamplingParams,
+    uniforms: &[f32],
+) -> Result<(Tensor, Tensor), SampleError> {
+    let (r, v) = logits.size2()?;
+    if uniforms.len() as i64 != r {
+        return Err(SampleError::Invalid(format!(
+            "{} uniforms for {r} rows",
+            uniforms.len()
+        )));
+    }
+    if params.is_greedy() {
+        let tokens = logits.argmax(-1, false);
+        let logp = logits
+            .log_softmax(-1, Kind::Float)
+            .gather(-1, &tokens.unsqueeze(-1), false)
+            .squeeze_dim(-1);
+        return Ok((tokens, logp));
+    }
+    let scaled = if params.temperature == 1.0 {
+        logits.shallow_clone()
+    } else {
+        logits / params.temperature
+    };
+    let logp_all = scaled.log_softmax(-1, Kind::Float);
+    let mut filtered = logp_all.shallow_clone();
+    if params.top_k > 0 && (params.top_k as i64) < v {
+        let k = params.top_k as i64;
+        let (top, _) = filtered.topk(k, -1, true, true);
+        let kth = top.narrow(-1, k - 1, 1);
+        filtered = filtered.masked_fill(&filtered.lt_tensor(&kth), f64::NEG_INFINITY);
+    }
+    if params.top_p < 1.0 {
+        let (sorted, idx) = filtered.sort(-1, true);
+        let probs = sorted.exp();
+        let before = probs.cumsum(-1, Kind::Float) - &probs;
+        // Drop a token once the mass before it already reaches top_p (the first always stays).
+        let drop = before.ge(params.top_p);
+        let kept = sorted.masked_fill(&drop, f64::NEG_INFINITY);
+        filtered = filtered.scatter(-1, &idx, &kept);
+    }
+    if params.min_p > 0.0 {
+        let max = filtered.amax(-1, true);
+        let floor = max + params.min_p.ln();
+        filtered = filtered.masked_fill(&filtered.lt_tensor(&floor), f64::NEG_INFINITY);
+    }
+    let probs = filtered.exp();
+    let cdf = probs.cumsum(-1, Kind::Float);
+    let total = cdf.narrow(-1, v - 1, 1);
+    let u = Tensor::from_slice(uniforms)
+        .to_device(logits.device())
+        .view([r, 1]);
+    // First index whose cdf exceeds u * total; zero-probability tokens are never chosen.
+    let tokens = cdf
+        .le_tensor(&(u * total))
+        .sum_dim_intlist(-1, false, Kind::Int64)
+        .clamp_max(v - 1);
+    let logp = logp_all
+        .gather(-1, &tokens.unsqueeze(-1), false)
+        .squeeze_dim(-1);
+    Ok((tokens, logp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Config;
+    use tch::Device;
+
+    fn model(seed: i64) -> Model {
+        tch::manual_seed(seed);
+        let mut cfg = Config::llama(267, 32, 64, 2, 4, 2);
+        cfg.initializer_range = 0.5; // peaky distributions, so greedy is not tie-prone
+        Model::new(&cfg, Device::Cpu, Kind::Float).unwrap()
+    }
+
+    fn probs_row(p: &[f32]) -> Tensor {
+        Tensor::from_slice(p).log().view([1, p.len() as i64])
+    }
+
+    #[test]
+    fn inverse_cdf_picks_by_uniform_and_skips_zero_mass() {
+        let logits = probs_row(&[0.0, 0.25, 0.0, 0.75]);
+        let params = SamplingParams::default();
+        for (u, want) in [(0.0f32, 1i64), (0.2, 1), (0.3, 3), (0.999, 3)] {
+            let (t, lp) = sample(&logits, &params, &[u]).unwrap();
+            assert_eq!(t.int64_value(&[0]), want, "u={u}");
+            let p = if want == 1 { 0.25f64 } else { 0.75 };
+            assert!((lp.double_value(&[0]) - p.ln()).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn top_k_top_p_min_p_filter() {
+        let logits = probs_row(&[0.1, 0.2, 0.3, 0.4]);
+        let k1 = SamplingParams {
+            top_k: 1,
+            ..Default::default()
+        };
+        assert_eq!(sample(&logits, &k1, &[0.0]).unwrap().0.int64_value(&[0]), 3);
+        // top_p 0.5: keeps 0.4 and 0.3 (mass before 0.3 is 0.4 < 0.5).
+        let p = SamplingParams {
+            top_p: 0.5,
+            ..Default::default()
+        };
+        assert_eq!(sample(&logits, &p, &[0.0]).unwrap().0.int64_value(&[0]), 2);
+        assert_eq!(sample(&logits, &p, &[0.99]).unwrap().0.int64_value(&[0]), 3);
+        // min_p 0.6: floor 0.24 keeps 0.3 and 0.4.
+        let m = SamplingParams {
+            min_p: 0.6,
+            ..Default::default()
+        };
+        assert_eq!(sample(&logits, &m, &[0.0]).unwrap().0.int64_value(&[0]), 2);
+        // Logprobs are of the unfiltered distribution.
+        let (_, lp) = sample(&logits, &k1, &[0.5]).unwrap();
+        assert!((lp.double_value(&[0]) - 0.4f64.ln()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn same_seed_same_completion_whatever_the_batch() {
+        let m = model(0);
+        let params = SamplingParams {
+            max_new_tokens: 12,
+            ..Default::default()
+        };
+        let s = Sampler::ids_only();
+        let a = vec![5i64, 6, 7];
+        let alone = s.generate(&m, &[a.clone()], &params, &[42]).unwrap();
+        let batch = s
+            .generate(
+                &m,
+                &[vec![9; 7], a.clone(), vec![1, 2]],
+                &params,
+                &[1, 42, 3],
+            )
+            .unwrap();
+        // Same tokens; logprobs equal up to the rounding of batched matmuls.
+        assert_eq!(alone[0].token_ids, batch[1].token_ids);
+        for (a, b) in alone[0].logprobs.iter().zip(&batch[1].logprobs) {
+            assert!((a - b).abs() < 1e-4);
+        }
+        assert_eq!(alone[0].token_ids.len(), 12);
+        assert_eq!(alone[0].finish_reason, FinishReason::Length);
+        let other = s.generate(&m, &[a], &params, &[43]).unwrap();
+        assert_ne!(other[0].token_ids, alone[0].token_ids);
+    }
+
+    #[test]
+    fn greedy_matches_full_forward_argmax_and_logprobs() {
+        let m = model(1);
+        let prompt = vec![3i64, 50, 60, 70];
+        let out = Sampler::ids_only()
+            .generate(
+                &m,
+                &[prompt.clone(), vec![8, 9]],
+                &SamplingParams::greedy(6),
+                &[0, 0],
+            )
+            .unwrap();
+        let mut seq = prompt.clone();
+        for (t, &tok) in out[0].token_ids.iter().enumerate() {
+            let ids = Tensor::from_slice(&seq).view([1, seq.len() as i64]);
+            let logits = m
+                .forward(&ids, None)
+                .unwrap()
+                .select(1, seq.len() as i64 - 1);
+            assert_eq!(logits.argmax(-1, false).int64_value(&[0]), tok);
+            let lp = logits.log_softmax(-1, Kind::Float).double_value(&[0, tok]);
+            assert!((lp - out[0].logprobs[t] as f64).abs() < 1e-4);
+            seq.push(tok);
+        }
+        // Sampler logprobs equal teacher-forced logprobs.
+        let ids = Tensor::from_slice(&seq).view([1, seq.len() as i64]);
+        let attn = Tensor::ones([1, seq.len() as i64], (Kind::Int64, Device::Cpu));
+        let tf = m.token_logprobs(&ids, &attn, 1.0).unwrap();
+        let tail = tf.narrow(1, prompt.len() as i64 - 1, 6);
+        let want = Tensor::from_slice(&out[0].logprobs).view([1, 6]);
+        assert!(tail.allclose(&want, 1e-4, 1e-4, false));
+    }
+
+    #[test]
+    fn stop_tokens_and_strings_end_sequences_and_batch_compacts() {
+        let m = model(2);
+        let tok = Tokenizer::builtin();
+        let s = Sampler::new(&tok);
+        let prompts: Vec<Vec<i64>> = (0..10).map(|i| vec![20 + i, 30 + i]).collect();
+        let seeds: Vec<u64> = (0..10).collect();
+        let free = SamplingParams {
+            max_new_tokens: 40,
+            ..Default::default()
+        };
+        let base = s.generate(&m, &prompts, &free, &seeds).unwrap();
+        // Stop on the 5th sampled token of sequence 0: it ends there, others are unchanged
+        // unless they sample that token too.
+        let stop = base[0].token_ids[4];
+        let p = SamplingParams {
+            stop_token_ids: vec![stop],
+            ..free.clone()
+        };
+        let out = s.generate(&m, &prompts, &p, &seeds).unwrap();
+        for (o, b) in out.iter().zip(&base) {
+            let cut = b.token_ids.iter().position(|&t| t == stop);
+            match cut {
+                Some(c) => {
+                    assert_eq!(o.token_ids, b.token_ids[..=c].to_vec());
+                    assert_eq!(o.finish_reason, FinishReason::StopToken(stop));
+                }
+                None => assert_eq!(o.token_ids, b.token_ids),
+            }
+            assert_eq!(o.logprobs.len(), o.token_ids.len());
+        }
+        // A stop string taken from a completion's text.
+        let text = &base[3].text;
+        let needle: String = text.chars().skip(6).take(2).collect();
+        if !needle.is_empty() {
+            let p = SamplingParams {
+                stop_strings: vec![needle.clone()],
+                ..free
+            };
+            let out = s.generate(&m, &prompts, &p, &seeds).unwrap();
+            assert!(out[3].text.contains(&needle));
+            assert_eq!(
+                out[3].finish_reason,
+                FinishReason::StopString(needle.clone())
+            );
+            assert!(out[3].token_ids.len() <= base[3].token_ids.len());
+        }
+    }
+
+    #[test]
+    fn bad_requests_are_errors() {
+        let m = model(3);
+        let s = Sampler::ids_only();
+        let p = SamplingParams::default();
+        assert!(s.generate(&m, &[vec![1]], &p, &[]).is_err());
+        assert!(s.generate(&m, &[vec![]], &p, &[0]).is_err());
+        assert!(s.generate(&m, &[vec![999]], &p, &[0]).is_err());
+        let big = SamplingParams {
+            max_new_tokens: 1 << 20,
+            ..Default::default()
+        };
+        assert!(s.generate(&m, &[vec![1]], &big, &[0]).is_err());
+        let bad = SamplingParams {
+            top_p: 0.0,
+            ..Default::default()
+        };
+        assert!(s.generate(&m, &[vec![1]], &bad, &[0]).is_err());
+        let stops = SamplingParams {
+            stop_strings: vec!["x".into()],
+            ..Default::default()
+        };
+        assert!(s.generate(&m, &[vec![1]], &stops, &[0]).is_err());
+    }
+}
