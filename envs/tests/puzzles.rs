@@ -308,7 +308,8 @@ fn alternative_valid_answers_score_one() {
     }
 
     // Equivalent phrasings the prompts allow.
-    let phrasing: &[(&str, fn(&str) -> String)] = &[
+    type Rephrase = fn(&str) -> String;
+    let phrasing: &[(&str, Rephrase)] = &[
         ("tower_of_hanoi", |a| {
             a.lines()
                 .map(|l| l.split_once(": ").unwrap().1.replace(" -> ", " to "))

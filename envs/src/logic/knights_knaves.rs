@@ -136,8 +136,13 @@ fn random_claim(rng: &mut TaskRng, n: usize, speaker: usize, depth: usize) -> Cl
     if depth <= 1 || rng.chance(0.3) {
         return atom(rng);
     }
-    let a = Box::new(random_claim(rng, n, speaker, depth - 1));
-    let b = Box::new(random_claim(rng, n, speaker, depth - 1));
+    let a = random_claim(rng, n, speaker, depth - 1);
+    let b = random_claim(rng, n, speaker, depth - 1);
+    if a == b {
+        // "X iff X" and "X and X" say nothing new.
+        return a;
+    }
+    let (a, b) = (Box::new(a), Box::new(b));
     match rng.below(5) {
         0 => Claim::And(a, b),
         1 => Claim::Or(a, b),
@@ -315,9 +320,9 @@ impl Family for KnightsKnaves {
         if !unique {
             // Last resort: "I am a knight if and only if P" forces P whoever says it, so a
             // ring of such statements about the next person pins everyone down.
-            for i in 0..n {
+            for (i, claim) in claims.iter_mut().enumerate() {
                 let prev = (i + n - 1) % n;
-                claims[i] = Claim::Iff(
+                *claim = Claim::Iff(
                     Box::new(Claim::Is(i, true)),
                     Box::new(Claim::Is(prev, knights[prev])),
                 );

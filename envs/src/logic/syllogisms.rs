@@ -85,16 +85,23 @@ impl Statement {
         }
     }
 
-    /// The regions (bit masks over terms) the statement talks about: for universal forms
-    /// the regions it empties, for particular forms the regions one of which is inhabited.
-    fn regions(&self, terms: usize) -> Vec<u32> {
+    /// The regions the statement talks about, as a set of region numbers (bit r set: the
+    /// region whose terms are the bits of r): for universal forms the regions it empties,
+    /// for particular forms the regions one of which is inhabited. At most 6 terms, so 64
+    /// regions fit a u64.
+    fn regions(&self, terms: usize) -> u64 {
         let (s, p) = (1u32 << self.subject, 1u32 << self.predicate);
-        (0..1u32 << terms)
-            .filter(|r| match self.form {
+        let mut set = 0u64;
+        for r in 0..1u32 << terms {
+            let hit = match self.form {
                 Form::All | Form::SomeNot => r & s != 0 && r & p == 0,
                 Form::No | Form::Some => r & s != 0 && r & p != 0,
-            })
-            .collect()
+            };
+            if hit {
+                set |= 1 << r;
+            }
+        }
+        set
     }
 
     fn universal(&self) -> bool {
@@ -115,22 +122,34 @@ impl Statement {
 
 /// Whether the statements can all be true together.
 fn satisfiable(statements: &[Statement], terms: usize) -> bool {
-    let mut empty = vec![false; 1 << terms];
-    for s in statements.iter().filter(|s| s.universal()) {
-        for r in s.regions(terms) {
-            empty[r as usize] = true;
-        }
-    }
+    let empty = emptied(statements, terms);
     statements
         .iter()
         .filter(|s| !s.universal())
-        .all(|s| s.regions(terms).iter().any(|&r| !empty[r as usize]))
+        .all(|s| s.regions(terms) & !empty != 0)
+}
+
+/// The regions the universal statements among `statements` empty.
+fn emptied(statements: &[Statement], terms: usize) -> u64 {
+    statements
+        .iter()
+        .filter(|s| s.universal())
+        .fold(0, |m, s| m | s.regions(terms))
 }
 
 fn follows(premises: &[Statement], conclusion: &Statement, terms: usize) -> bool {
-    let mut all = premises.to_vec();
-    all.push(conclusion.negation());
-    !satisfiable(&all, terms)
+    let neg = conclusion.negation();
+    let empty = emptied(premises, terms)
+        | if neg.universal() {
+            neg.regions(terms)
+        } else {
+            0
+        };
+    premises
+        .iter()
+        .chain(std::iter::once(&neg))
+        .filter(|s| !s.universal())
+        .any(|s| s.regions(terms) & !empty == 0)
 }
 
 fn region_text(r: u32, names: &[&str]) -> String {
@@ -144,6 +163,39 @@ fn region_text(r: u32, names: &[&str]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" & ")
+}
+
+/// Why the premises plus a denial can or cannot all hold, given the regions the universal
+/// premises empty.
+fn explain(premises: &[Statement], denial: &Statement, empty: u64, names: &[&str]) -> String {
+    let t = names.len();
+    if !denial.universal() {
+        let open = denial.regions(t) & !empty;
+        return if open != 0 {
+            format!(
+                "The denial can hold: the region {} is still open.",
+                region_text(open.trailing_zeros(), names)
+            )
+        } else {
+            "Every region where the denial could hold is emptied by the premises.".to_string()
+        };
+    }
+    let emptied = empty | denial.regions(t);
+    for p in premises.iter().filter(|p| !p.universal()) {
+        if p.regions(t) & !emptied == 0 {
+            return format!(
+                "The denial would also empty the last open region of \"{}\".",
+                p.text(names)
+            );
+        }
+    }
+    if premises.iter().all(Statement::universal) {
+        "No premise says that anything exists, so the denial (which empties regions) fits them."
+            .to_string()
+    } else {
+        "With the denial's regions emptied too, every 'some' premise still has an open region."
+            .to_string()
+    }
 }
 
 fn random_form(rng: &mut TaskRng) -> Form {
@@ -266,27 +318,18 @@ impl Family for Syllogisms {
         // Chain of thought: the regions the premises empty, then each conclusion's test.
         let mut trace = Trace::new();
         trace.push("Think of the regions of a Venn diagram of the terms. Universal premises empty regions; a 'some' premise needs one of its regions inhabited. A conclusion must be true exactly when the premises and the conclusion's denial cannot hold together.");
-        let mut empty = vec![false; 1 << t];
+        let empty = emptied(&premises, t);
         for p in premises.iter().filter(|p| p.universal()) {
             let rs = p.regions(t);
             trace.push(format!(
                 "\"{}\" empties {} region(s), e.g. {}.",
                 p.text(&names),
-                rs.len(),
-                rs.first()
-                    .map(|&r| region_text(r, &names))
-                    .unwrap_or_default()
+                rs.count_ones(),
+                region_text(rs.trailing_zeros(), &names)
             ));
-            for r in rs {
-                empty[r as usize] = true;
-            }
         }
         for p in premises.iter().filter(|p| !p.universal()) {
-            let open = p
-                .regions(t)
-                .into_iter()
-                .filter(|&r| !empty[r as usize])
-                .count();
+            let open = (p.regions(t) & !empty).count_ones();
             trace.push(format!(
                 "\"{}\" needs one of its regions inhabited; {open} of them are still open.",
                 p.text(&names)
@@ -294,13 +337,14 @@ impl Family for Syllogisms {
         }
         for (i, s) in candidates.iter().enumerate() {
             let neg = s.negation();
+            let why = explain(&premises, &neg, empty, &names);
             let verdict = if valid.contains(&i) {
-                "impossible, so it follows"
+                "it follows"
             } else {
-                "possible, so it does not follow"
+                "it does not follow"
             };
             trace.push(format!(
-                "{}) \"{}\" Its denial is \"{}\"; together with the premises that is {verdict}.",
+                "{}) \"{}\" Its denial is \"{}\". {why} So {verdict}.",
                 letter_name(i),
                 s.text(&names),
                 neg.text(&names)
@@ -334,7 +378,7 @@ impl Family for Syllogisms {
                     ("conclusions", &conclusions_text),
                 ],
             ),
-            answer: json!({ "valid": valid, "count": candidates.len(), "premises": premises, "conclusions": candidates, "terms": names }),
+            answer: json!({ "valid": valid, "count": candidates.len() }),
             thinking: trace.finish(format!("The conclusions that must be true: {answer}.")),
             final_answer: answer,
         })

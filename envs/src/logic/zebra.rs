@@ -138,10 +138,10 @@ impl Puzzle<'_> {
         dom[v] = 1 << h;
         house[v] = Some(h);
         let attr = v / self.n;
-        for u in attr * self.n..(attr + 1) * self.n {
+        for (u, d) in dom.iter_mut().enumerate().skip(attr * self.n).take(self.n) {
             if u != v {
-                dom[u] &= !(1 << h);
-                if dom[u] == 0 {
+                *d &= !(1 << h);
+                if *d == 0 {
                     return false;
                 }
             }

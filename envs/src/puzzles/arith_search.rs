@@ -125,15 +125,11 @@ fn candidates(rules: Rules, pool: &[Rat], i: usize, j: usize, out: &mut Vec<(Mov
         push(j, i, Op::Sub);
     }
     let one = Rat::int(1);
-    if rules == Rules::AllNumbers || b != one {
-        if b.num != 0 {
-            push(i, j, Op::Div);
-        }
+    if (rules == Rules::AllNumbers || b != one) && b.num != 0 {
+        push(i, j, Op::Div);
     }
-    if rules == Rules::AllNumbers || a != one {
-        if a.num != 0 && a != b {
-            push(j, i, Op::Div);
-        }
+    if (rules == Rules::AllNumbers || a != one) && a.num != 0 && a != b {
+        push(j, i, Op::Div);
     }
 }
 

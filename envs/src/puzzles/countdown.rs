@@ -142,7 +142,7 @@ impl Family for Countdown {
                         s.value
                     ));
                 }
-                let e = steps.last().map(|s| render_step(s)).unwrap_or_default();
+                let e = steps.last().map(render_step).unwrap_or_default();
                 let c = format!("That reaches {target}: {e} = {target}.");
                 (e, c)
             }

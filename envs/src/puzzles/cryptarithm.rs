@@ -24,6 +24,9 @@ pub struct CryptarithmConfig {
     /// Digits per addend, drawn in [min_digits, max_digits].
     pub min_digits: usize,
     pub max_digits: usize,
+    /// Keep only puzzles with exactly one solution (checked by search). Without it the
+    /// construction's mapping is the reference and any valid mapping is still accepted.
+    pub unique: bool,
 }
 
 pub struct Cryptarithm {
@@ -203,6 +206,7 @@ impl Family for Cryptarithm {
             addends,
             min_digits,
             max_digits,
+            unique: true,
         }
     }
 
@@ -241,16 +245,31 @@ impl Family for Cryptarithm {
             };
             let addends: Vec<Vec<u8>> = nums.iter().map(|&n| map(n)).collect();
             let sum = map(total);
-            let (count, _, _) = solve(&addends, &sum, 2);
-            if count == 1 {
-                chosen = Some((addends, sum));
+            let mut built = [-1i8; 26];
+            for (d, &l) in alphabet.iter().take(10).enumerate() {
+                built[usize::from(l - b'A')] = d as i8;
+            }
+            if !c.unique {
+                chosen = Some((addends, sum, built));
                 break;
             }
-            fallback.get_or_insert((addends, sum));
+            let (count, _, _) = solve(&addends, &sum, 2);
+            if count == 1 {
+                chosen = Some((addends, sum, built));
+                break;
+            }
+            fallback.get_or_insert((addends, sum, built));
         }
-        let (addends, sum) = chosen.or(fallback).ok_or("no puzzle drawn")?;
-        let (_, solution, dead_ends) = solve(&addends, &sum, 1);
-        let digit = solution.ok_or("the drawn puzzle has no solution")?;
+        let (addends, sum, built) = chosen.or(fallback).ok_or("no puzzle drawn")?;
+        let (digit, dead_ends) = if c.unique {
+            let (_, solution, dead_ends) = solve(&addends, &sum, 1);
+            (
+                solution.ok_or("the drawn puzzle has no solution")?,
+                dead_ends,
+            )
+        } else {
+            (built, vec![0; sum.len()])
+        };
         let mut words: Vec<&[u8]> = addends.iter().map(Vec::as_slice).collect();
         words.push(&sum);
         let letters = letters_of(&words);

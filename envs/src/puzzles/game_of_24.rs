@@ -184,7 +184,7 @@ mod tests {
     fn accepts_every_valid_expression_and_nothing_else() {
         assert!(check_answer(&[3, 3, 8, 8], 24, "8 / (3 - 8 / 3)").correct);
         assert!(check_answer(&[4, 6, 1, 1], 24, "4 * 6 * 1 * 1").correct);
-        assert!(check_answer(&[4, 6, 1, 1], 24, "(1 + 1 - 1 - 1 + 4) * 6 = 24").correct == false);
+        assert!(!check_answer(&[4, 6, 1, 1], 24, "(1 + 1 - 1 - 1 + 4) * 6 = 24").correct);
         assert!(check_answer(&[4, 6, 1, 1], 24, "(4 * 6) / (1 * 1)").correct);
         assert!(!check_answer(&[4, 6, 1, 1], 24, "4 * 6").correct);
         assert!(!check_answer(&[4, 6, 1, 1], 24, "4 * 6 * 1 * 1 = 25").correct);

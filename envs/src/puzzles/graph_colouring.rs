@@ -55,15 +55,27 @@ impl Dsatur<'_> {
     }
 
     fn go(&mut self, trace: &mut Trace) -> bool {
-        let pick = (0..self.colour.len())
-            .filter(|&v| self.colour[v] == 0)
-            .max_by_key(|&v| (self.used(v).count_ones(), self.adj[v].len(), usize::MAX - v));
-        let Some(v) = pick else { return true };
+        // Saturation (neighbour colours) of every uncoloured vertex, computed once per step.
+        let mut pick: Option<(usize, u32)> = None;
+        let mut best = (0u32, 0usize);
+        for v in 0..self.colour.len() {
+            if self.colour[v] != 0 {
+                continue;
+            }
+            let used = self.used(v);
+            let key = (used.count_ones(), self.adj[v].len());
+            if pick.is_none() || key > best {
+                best = key;
+                pick = Some((v, used));
+            }
+        }
+        let Some((v, used)) = pick else {
+            return true;
+        };
         self.nodes += 1;
         if self.nodes > 100_000 {
             return false;
         }
-        let used = self.used(v);
         let free: Vec<usize> = (1..=self.k).filter(|c| used & (1 << c) == 0).collect();
         if free.is_empty() {
             trace.push(format!(
@@ -72,15 +84,19 @@ impl Dsatur<'_> {
             ));
             return false;
         }
+        // The colours the neighbours use, e.g. "{1,3}".
+        let mut blocked = String::from("{");
+        for c in (1..=self.k).filter(|c| used & (1 << c) != 0) {
+            if blocked.len() > 1 {
+                blocked.push(',');
+            }
+            blocked.push(char::from(b'0' + c as u8));
+        }
+        blocked.push('}');
         for (i, &c) in free.iter().enumerate() {
-            let blocked = (1..=self.k)
-                .filter(|c| used & (1 << c) != 0)
-                .map(|c| c.to_string())
-                .collect::<Vec<_>>();
             trace.push(format!(
-                "Vertex {} (neighbours use {{{}}}): {}colour {c}.",
+                "Vertex {} (neighbours use {blocked}): {}colour {c}.",
                 v + 1,
-                blocked.join(","),
                 if i == 0 { "" } else { "try " }
             ));
             self.colour[v] = c;

@@ -7,11 +7,11 @@
 
 use crate::env::{Domain, Family, Problem};
 use crate::prompts::render;
-use crate::puzzles::common::{read_gold, reject, tokens, Trace};
+use crate::puzzles::common::{read_gold, reject, tokens};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::collections::VecDeque;
+use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
 const TEMPLATE: &str = include_str!("../../../prompts/maze.txt");
@@ -39,23 +39,27 @@ struct Gold {
 
 const DIRS: [(char, isize, isize); 4] = [('U', -1, 0), ('D', 1, 0), ('L', 0, -1), ('R', 0, 1)];
 
-/// Distances from `start` by breadth-first search (usize::MAX where unreachable).
-fn bfs(grid: &[Vec<u8>], start: (usize, usize)) -> Vec<Vec<usize>> {
-    let (h, w) = (grid.len(), grid.first().map_or(0, Vec::len));
-    let mut dist = vec![vec![usize::MAX; w]; h];
-    let mut q = VecDeque::new();
-    dist[start.0][start.1] = 0;
-    q.push_back(start);
-    while let Some((r, c)) = q.pop_front() {
-        for (_, dr, dc) in DIRS {
-            let (nr, nc) = (r as isize + dr, c as isize + dc);
-            if nr < 0 || nc < 0 || nr as usize >= h || nc as usize >= w {
-                continue;
-            }
-            let (nr, nc) = (nr as usize, nc as usize);
-            if grid[nr][nc] != b'#' && dist[nr][nc] == usize::MAX {
-                dist[nr][nc] = dist[r][c] + 1;
-                q.push_back((nr, nc));
+/// Distances from `start` over a row-major grid by breadth-first search (u32::MAX where
+/// unreachable); flat arrays and an index queue, since this is most of a task's cost.
+fn bfs(cells: &[u8], w: usize, start: usize) -> Vec<u32> {
+    let mut dist = vec![u32::MAX; cells.len()];
+    let mut queue = Vec::with_capacity(cells.len());
+    dist[start] = 0;
+    queue.push(start);
+    let mut head = 0;
+    while let Some(&u) = queue.get(head) {
+        head += 1;
+        let (r, c) = (u / w, u % w);
+        let next = [
+            (r > 0).then(|| u - w),
+            (u + w < cells.len()).then(|| u + w),
+            (c > 0).then(|| u - 1),
+            (c + 1 < w).then(|| u + 1),
+        ];
+        for v in next.into_iter().flatten() {
+            if cells[v] != b'#' && dist[v] == u32::MAX {
+                dist[v] = dist[u] + 1;
+                queue.push(v);
             }
         }
     }
@@ -83,7 +87,7 @@ impl Family for Maze {
             width: side,
             height: side,
             wall_density: [0.26, 0.28, 0.29, 0.31, 0.32, 0.34, 0.35, 0.37, 0.38, 0.4][d - 1],
-            min_distance: side,
+            min_distance: side * 3 / 4,
         }
     }
 
@@ -103,105 +107,107 @@ impl Family for Maze {
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let c = &self.config;
         let (w, h) = (c.width, c.height);
-        let mut best: Option<(Vec<Vec<u8>>, usize)> = None;
-        for _ in 0..50 {
-            let mut grid: Vec<Vec<u8>> = (0..h)
+        // Draw a grid and a start, search once from the start, and pick the goal among the
+        // squares at least `min_distance` away (else the farthest); bounded redraws.
+        let n = w * h;
+        let mut best: Option<(Vec<u8>, usize, usize, u32)> = None;
+        for _ in 0..20 {
+            let mut cells: Vec<u8> = (0..n)
                 .map(|_| {
-                    (0..w)
-                        .map(|_| {
-                            if rng.chance(c.wall_density) {
-                                b'#'
-                            } else {
-                                b'.'
-                            }
-                        })
-                        .collect()
+                    if rng.chance(c.wall_density) {
+                        b'#'
+                    } else {
+                        b'.'
+                    }
                 })
                 .collect();
-            let s = (rng.below(h as u64) as usize, rng.below(w as u64) as usize);
-            let g = (rng.below(h as u64) as usize, rng.below(w as u64) as usize);
-            if s == g {
-                continue;
-            }
-            grid[s.0][s.1] = b'S';
-            grid[g.0][g.1] = b'G';
-            let d = bfs(&grid, s)[g.0][g.1];
-            if d == usize::MAX {
-                continue;
-            }
-            if d >= c.min_distance {
-                best = Some((grid, d));
+            let s = rng.below(n as u64) as usize;
+            cells[s] = b'S';
+            let dist = bfs(&cells, w, s);
+            let far: Vec<usize> = (0..n)
+                .filter(|&v| dist[v] != u32::MAX && dist[v] as usize >= c.min_distance)
+                .collect();
+            if let Some(&g) = rng.choose(&far) {
+                best = Some((cells, s, g, dist[g]));
                 break;
             }
-            if best.as_ref().map_or(true, |b| d > b.1) {
-                best = Some((grid, d));
+            let farthest = (0..n)
+                .filter(|&v| dist[v] != u32::MAX && dist[v] > 0)
+                .max_by_key(|&v| dist[v]);
+            if let Some(g) = farthest {
+                if best.as_ref().is_none_or(|b| dist[g] > b.3) {
+                    best = Some((cells, s, g, dist[g]));
+                }
             }
         }
-        let grid = match best {
-            Some((g, _)) => g,
+        let (mut cells, s, g) = match best {
+            Some((cells, s, g, _)) => (cells, s, g),
             None => {
                 // Fallback: an open grid from corner to corner.
-                let mut g = vec![vec![b'.'; w]; h];
-                g[0][0] = b'S';
-                g[h - 1][w - 1] = b'G';
-                g
+                let mut cells = vec![b'.'; n];
+                cells[0] = b'S';
+                (cells, 0, n - 1)
             }
         };
-        let s = find(&grid, b'S').ok_or("no start")?;
-        let g = find(&grid, b'G').ok_or("no goal")?;
-        let dist = bfs(&grid, s);
-        let distance = dist[g.0][g.1];
-        let mut trace = Trace::new();
-        trace.push(format!(
+        cells[g] = b'G';
+        let dist = bfs(&cells, w, s);
+        let distance = dist[g] as usize;
+        let mut layers: Vec<String> = vec![String::new(); distance + 1];
+        for (v, &d) in dist.iter().enumerate() {
+            if d >= 1 && (d as usize) <= distance {
+                let _ = write!(layers[d as usize], " ({},{})", v / w + 1, v % w + 1);
+            }
+        }
+        let mut thinking = format!(
             "Breadth-first search from S at (row {}, col {}), one layer of squares per step count:",
-            s.0 + 1,
-            s.1 + 1
-        ));
-        for k in 1..=distance {
-            let layer: Vec<String> = (0..h)
-                .flat_map(|r| (0..w).map(move |c| (r, c)))
-                .filter(|&(r, c)| dist[r][c] == k)
-                .map(|(r, c)| format!("({},{})", r + 1, c + 1))
-                .collect();
-            let hit = if k == distance {
-                " — G is reached"
-            } else {
-                ""
-            };
-            trace.push(format!("{k} steps: {}{hit}", layer.join(" ")));
+            s / w + 1,
+            s % w + 1
+        );
+        for (k, layer) in layers.iter().enumerate().skip(1) {
+            let _ = write!(thinking, "\n{k} steps:{layer}");
+            if k == distance {
+                thinking.push_str(" — G is reached");
+            }
         }
         // Walk back from G, always to a neighbour one step closer to S.
-        let mut path = Vec::new();
+        let mut path = Vec::with_capacity(distance);
         let mut at = g;
         while at != s {
-            let Some((ch, pr, pc)) = DIRS.iter().find_map(|&(ch, dr, dc)| {
-                let (pr, pc) = (at.0 as isize - dr, at.1 as isize - dc);
-                (pr >= 0
-                    && pc >= 0
-                    && (pr as usize) < h
-                    && (pc as usize) < w
-                    && dist[pr as usize][pc as usize].checked_add(1) == Some(dist[at.0][at.1]))
-                .then_some((ch, pr as usize, pc as usize))
-            }) else {
+            let (r, col) = (at / w, at % w);
+            let step = DIRS.iter().find_map(|&(ch, dr, dc)| {
+                let (pr, pc) = (r as isize - dr, col as isize - dc);
+                if pr < 0 || pc < 0 || pr as usize >= h || pc as usize >= w {
+                    return None;
+                }
+                let p = pr as usize * w + pc as usize;
+                (dist[p].checked_add(1) == Some(dist[at])).then_some((ch, p))
+            });
+            let Some((ch, p)) = step else {
                 return Err("broken distance map".into());
             };
             path.push(ch);
-            at = (pr, pc);
+            at = p;
         }
         path.reverse();
-        let moves: Vec<String> = path.iter().map(|c| c.to_string()).collect();
-        let answer = moves.join(" ");
-        trace.push(format!(
-            "Walking back from G through squares one step closer each time gives the path {answer}."
-        ));
-        let rows: Vec<String> = grid
-            .iter()
+        let mut answer = String::with_capacity(2 * path.len());
+        for (i, ch) in path.iter().enumerate() {
+            if i > 0 {
+                answer.push(' ');
+            }
+            answer.push(*ch);
+        }
+        let _ = write!(
+            thinking,
+            "\nWalking back from G through squares one step closer each time gives the path {answer}.\nThe shortest path takes {distance} moves."
+        );
+        let rows: Vec<String> = cells
+            .chunks(w)
             .map(|r| String::from_utf8_lossy(r).into_owned())
             .collect();
         Ok(Problem {
             question: render(TEMPLATE, &[("grid", &rows.join("\n"))]),
             answer: json!({ "grid": rows, "distance": distance }),
-            thinking: trace.finish(format!("The shortest path takes {distance} moves.")),
+            thinking,
             final_answer: answer,
         })
     }

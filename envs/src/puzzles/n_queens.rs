@@ -57,34 +57,34 @@ fn attacked(n: usize, placed: &[Option<usize>], row: usize) -> u32 {
     m
 }
 
-/// A random solution: backtracking with a shuffled column order per row.
+/// A random solution: backtracking over bit masks of taken columns and diagonals, with a
+/// shuffled column order per row.
 fn random_solution(n: usize, rng: &mut TaskRng) -> Option<Vec<usize>> {
-    fn go(
+    struct S<'a> {
         n: usize,
-        row: usize,
-        cols: &mut Vec<usize>,
-        orders: &[Vec<usize>],
-        budget: &mut u32,
-    ) -> bool {
-        if row == n {
+        orders: &'a [Vec<usize>],
+        cols: Vec<usize>,
+        budget: u32,
+    }
+    fn go(s: &mut S, row: usize, used: u32, d1: u64, d2: u64) -> bool {
+        if row == s.n {
             return true;
         }
-        if *budget == 0 {
+        if s.budget == 0 {
             return false;
         }
-        *budget -= 1;
-        for &c in &orders[row] {
-            let ok = cols
-                .iter()
-                .enumerate()
-                .all(|(r, &q)| q != c && row - r != c.abs_diff(q));
-            if ok {
-                cols.push(c);
-                if go(n, row + 1, cols, orders, budget) {
-                    return true;
-                }
-                cols.pop();
+        s.budget -= 1;
+        for k in 0..s.n {
+            let c = s.orders[row][k];
+            let (a, b) = (row + c, row + s.n - c);
+            if used & (1 << c) != 0 || d1 & (1 << a) != 0 || d2 & (1 << b) != 0 {
+                continue;
             }
+            s.cols.push(c);
+            if go(s, row + 1, used | 1 << c, d1 | 1 << a, d2 | 1 << b) {
+                return true;
+            }
+            s.cols.pop();
         }
         false
     }
@@ -95,9 +95,13 @@ fn random_solution(n: usize, rng: &mut TaskRng) -> Option<Vec<usize>> {
             o
         })
         .collect();
-    let mut cols = Vec::with_capacity(n);
-    let mut budget = 200_000;
-    go(n, 0, &mut cols, &orders, &mut budget).then_some(cols)
+    let mut s = S {
+        n,
+        orders: &orders,
+        cols: Vec::with_capacity(n),
+        budget: 200_000,
+    };
+    go(&mut s, 0, 0, 0, 0).then_some(s.cols)
 }
 
 fn col_list(m: u32, n: usize) -> String {

@@ -121,7 +121,7 @@ fn astar(start: &[u8], rows: usize, cols: usize, max_nodes: usize) -> Option<(Ve
             let mut next = b.clone();
             next.swap(blank, nb);
             let nk = key(&next);
-            if best.get(&nk).map_or(true, |e| g + 1 < e.0) {
+            if best.get(&nk).is_none_or(|e| g + 1 < e.0) {
                 best.insert(nk, (g + 1, k, b[nb]));
                 open.push(Reverse((g + 1 + manhattan(&next, cols), g + 1, nk, next)));
             }

@@ -127,7 +127,7 @@ fn count(shape: Shape, s: &mut State, limit: usize) -> usize {
             if m == 0 {
                 return 0;
             }
-            if best.map_or(true, |(_, b)| m.count_ones() < b.count_ones()) {
+            if best.is_none_or(|(_, b)| m.count_ones() < b.count_ones()) {
                 best = Some((i, m));
                 if m.count_ones() == 1 {
                     break;
@@ -218,7 +218,7 @@ fn mask_list(m: u16) -> String {
 }
 
 /// Solves by singles, guessing when stuck, and writes every step. Returns the solution.
-fn solve_written(shape: Shape, s: State, trace: &mut Trace, depth: usize) -> Option<State> {
+fn solve_written(shape: Shape, s: State, trace: &mut Trace) -> Option<State> {
     let mut s = s;
     let n = shape.n;
     loop {
@@ -310,7 +310,7 @@ fn solve_written(shape: Shape, s: State, trace: &mut Trace, depth: usize) -> Opt
             ));
             let mut t = s.clone();
             t.place(shape, i, d);
-            if let Some(done) = solve_written(shape, t, trace, depth + 1) {
+            if let Some(done) = solve_written(shape, t, trace) {
                 return Some(done);
             }
             trace.push(format!("Undo the guess {} = {d}.", cell_name(shape, i)));
@@ -374,7 +374,7 @@ fn generate(config: &SudokuConfig, template: &str, rng: &mut TaskRng) -> Result<
         puzzle.iter().filter(|&&v| v != 0).count(),
         puzzle.iter().filter(|&&v| v == 0).count()
     ));
-    let solved = solve_written(shape, start, &mut trace, 0).ok_or("solver found no solution")?;
+    let solved = solve_written(shape, start, &mut trace).ok_or("solver found no solution")?;
     let answer = show(shape, &solved.cells, "_");
     let thinking = trace.finish("Every row, column and box now holds each digit once.");
     let puzzle_text: String = puzzle.iter().map(|v| char::from(b'0' + v)).collect();

@@ -8,14 +8,15 @@
 
 use crate::env::{Domain, Family, Problem};
 use crate::prompts::render;
-use crate::puzzles::common::{read_gold, reject, Trace};
+use crate::puzzles::common::{read_gold, reject};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
 const TEMPLATE: &str = include_str!("../../../prompts/tower_of_hanoi.txt");
-const PEGS: [char; 3] = ['A', 'B', 'C'];
+const PEGS: [&str; 3] = ["A", "B", "C"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,35 +39,56 @@ struct Gold {
 /// Most disks (2^10 - 1 = 1023 moves keeps the answer inside the completion limit).
 const MAX_DISKS: usize = 10;
 
-fn plan(
-    k: usize,
-    from: usize,
-    to: usize,
-    moves: &mut Vec<(usize, usize, usize)>,
-    trace: &mut Trace,
-) {
+const NUM: [&str; 11] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
+
+/// Appends the recursive plan (one line per sub-tower of two or more disks) to `plan`
+/// and the moves, as answer lines, to `moves`. Written with `push_str` rather than
+/// `format!`: this is the whole cost of generating a task.
+fn solve(k: usize, from: usize, to: usize, plan: &mut String, moves: &mut String) {
     if k == 0 {
         return;
     }
     let via = 3 - from - to;
+    let (f, t, v) = (PEGS[from], PEGS[to], PEGS[via]);
     if k > 1 {
-        trace.push(format!(
-            "1-{k} {}>{}: 1-{} {}>{}, {k} {}>{}, 1-{} {}>{}",
-            PEGS[from],
-            PEGS[to],
-            k - 1,
-            PEGS[from],
-            PEGS[via],
-            PEGS[from],
-            PEGS[to],
-            k - 1,
-            PEGS[via],
-            PEGS[to]
-        ));
+        // "1-k F>T: 1-(k-1) F>V, k F>T, 1-(k-1) V>T"
+        for piece in [
+            "\n1-",
+            NUM[k],
+            " ",
+            f,
+            ">",
+            t,
+            ": 1-",
+            NUM[k - 1],
+            " ",
+            f,
+            ">",
+            v,
+            ", ",
+            NUM[k],
+            " ",
+            f,
+            ">",
+            t,
+            ", 1-",
+            NUM[k - 1],
+            " ",
+            v,
+            ">",
+            t,
+        ] {
+            plan.push_str(piece);
+        }
     }
-    plan(k - 1, from, via, moves, trace);
-    moves.push((k, from, to));
-    plan(k - 1, via, to, moves, trace);
+    solve(k - 1, from, via, plan, moves);
+    if !moves.is_empty() {
+        moves.push('\n');
+    }
+    for piece in ["disk ", NUM[k], ": ", f, " -> ", t] {
+        moves.push_str(piece);
+    }
+    solve(k - 1, via, to, plan, moves);
 }
 
 impl Family for TowerOfHanoi {
@@ -105,36 +127,28 @@ impl Family for TowerOfHanoi {
         let n = rng.range_usize(self.config.min_disks, self.config.max_disks);
         let from = rng.below(3) as usize;
         let to = (from + 1 + rng.below(2) as usize) % 3;
-        let mut trace = Trace::new();
-        trace.push(format!(
-            "{n} disks from {} to {}: the minimum is 2^{n} - 1 = {} moves, found recursively. \
+        let total = (1usize << n) - 1;
+        let mut thinking = format!(
+            "{n} disks from {} to {}: the minimum is 2^{n} - 1 = {total} moves, found recursively. \
              Notation: \"1-k X>Y: 1-(k-1) X>Z, k X>Y, 1-(k-1) Z>Y\" moves the k smallest disks from X to Y \
              by parking the k-1 smaller ones on Z.",
             PEGS[from],
             PEGS[to],
-            (1usize << n) - 1
-        ));
-        let mut moves = Vec::new();
-        plan(n, from, to, &mut moves, &mut trace);
-        let answer = moves
-            .iter()
-            .map(|&(d, a, b)| format!("disk {d}: {} -> {}", PEGS[a], PEGS[b]))
-            .collect::<Vec<_>>()
-            .join("\n");
+        );
+        let mut answer = String::with_capacity(20 * total);
+        solve(n, from, to, &mut thinking, &mut answer);
+        let _ = write!(thinking, "\nWriting the plan out gives the {total} moves.");
         Ok(Problem {
             question: render(
                 TEMPLATE,
                 &[
                     ("disks", &n.to_string()),
-                    ("from", &PEGS[from].to_string()),
-                    ("to", &PEGS[to].to_string()),
+                    ("from", PEGS[from]),
+                    ("to", PEGS[to]),
                 ],
             ),
             answer: json!({ "disks": n, "from": from, "to": to }),
-            thinking: trace.finish(format!(
-                "Writing the plan out gives the {} moves.",
-                moves.len()
-            )),
+            thinking,
             final_answer: answer,
         })
     }

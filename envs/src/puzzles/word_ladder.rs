@@ -165,7 +165,7 @@ impl Family for WordLadder {
                 .filter(|&v| dist[v] != usize::MAX && dist[v] <= c.max_steps)
                 .max_by_key(|&v| dist[v]);
             if let Some(t) = far {
-                if dist[t] > 0 && best.map_or(true, |b| dist[t] > b.2) {
+                if dist[t] > 0 && best.is_none_or(|b| dist[t] > b.2) {
                     best = Some((start, t, dist[t]));
                 }
             }
