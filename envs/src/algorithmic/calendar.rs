@@ -155,7 +155,7 @@ pub fn day_number_steps(out: &mut String, d: Date) -> i64 {
     let leaps = q - c + f;
     let _ = writeln!(
         out,
-        "{}: {y} whole years before it: 365*{y} = {}, plus leap days {q} - {c} + {f} = {leaps}, so {} days before {}-01-01.",
+        "{}: {y} whole years before it: 365*{y} = {}, plus leap days {y}/4 - {y}/100 + {y}/400 (rounded down) = {q} - {c} + {f} = {leaps}, so {} days before {}-01-01.",
         d.iso(),
         365 * y,
         365 * y + leaps,

@@ -38,13 +38,14 @@ impl Family for Dedup {
         const MIN: [usize; 10] = [6, 7, 8, 9, 10, 12, 14, 16, 20, 24];
         const MAX: [usize; 10] = [8, 9, 10, 12, 14, 16, 20, 24, 30, 36];
         let d = usize::from(difficulty.clamp(1, 10)) - 1;
-        // About three quarters as many distinct values as items: plenty of repeats.
-        let hi = (MAX[d] * 3 / 4) as i64;
+        // A few more values than items: repeats in most lists, yet enough distinct values
+        // kept that the order matters.
+        let hi = (MAX[d] + 2) as i64;
         DedupConfig {
             min_len: MIN[d],
             max_len: MAX[d],
-            min_value: if d >= 4 { -hi } else { 1 },
-            max_value: if d >= 4 { hi / 2 + 1 } else { hi },
+            min_value: if d >= 4 { -hi / 2 } else { 1 },
+            max_value: if d >= 4 { hi - hi / 2 } else { hi },
         }
     }
 

@@ -65,9 +65,9 @@ impl Family for AnagramCheck {
         "Pick out the anagrams of a word among candidates with near misses";
 
     fn config_for(difficulty: u8) -> AnagramCheckConfig {
-        const MIN: [usize; 10] = [3, 4, 4, 5, 5, 6, 6, 7, 8, 9];
-        const MAX: [usize; 10] = [4, 5, 5, 6, 7, 7, 8, 9, 10, 11];
-        const N: [usize; 10] = [5, 5, 6, 6, 7, 8, 8, 9, 10, 12];
+        const MIN: [usize; 10] = [4, 4, 5, 5, 5, 6, 6, 7, 8, 9];
+        const MAX: [usize; 10] = [5, 5, 6, 6, 7, 7, 8, 9, 10, 11];
+        const N: [usize; 10] = [6, 6, 6, 7, 7, 8, 8, 9, 10, 12];
         let d = usize::from(difficulty.clamp(1, 10)) - 1;
         AnagramCheckConfig {
             min_letters: MIN[d],

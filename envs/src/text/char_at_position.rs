@@ -92,12 +92,12 @@ impl Family for CharAtPosition {
             push_int(&mut listed, *p as i64 + 1);
             let ch = char::from(bytes.get(*p).copied().unwrap_or(b'a'));
             letters.push(ch);
-            thinking.push_str(" position ");
+            thinking.push_str(if n == 0 { " position " } else { ", position " });
             push_int(&mut thinking, *p as i64 + 1);
             thinking.push_str(" is ");
             thinking.push(ch);
-            thinking.push(';');
         }
+        thinking.push('.');
         Ok(Problem {
             question: render(TEMPLATE, &[("text", &text), ("positions", &listed)]),
             answer: json!({ "letters": letters.replace(' ', "") }),

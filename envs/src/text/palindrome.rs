@@ -100,7 +100,7 @@ impl Family for Palindrome {
             let ch = char::from(b'a' + i as u8);
             thinking.push(' ');
             thinking.push(ch);
-            thinking.push('x');
+            thinking.push(':');
             push_int(&mut thinking, *k as i64);
             for _ in 0..k / 2 {
                 half.push(ch);

@@ -27,31 +27,58 @@ pub fn word(rng: &mut TaskRng) -> &'static str {
     rng.choose(words()).copied().unwrap_or("word")
 }
 
-/// A word of `min..=max` letters, by rejection (bounded); the last draw if none fits.
-pub fn word_len(rng: &mut TaskRng, min: usize, max: usize) -> &'static str {
-    let mut w = word(rng);
-    for _ in 0..64 {
-        if (min..=max).contains(&w.len()) {
-            break;
+/// The list grouped by length: `by_len()[n]` holds the words of `n` letters.
+fn by_len() -> &'static [Vec<&'static str>] {
+    static BY_LEN: OnceLock<Vec<Vec<&'static str>>> = OnceLock::new();
+    BY_LEN.get_or_init(|| {
+        let mut v: Vec<Vec<&'static str>> = vec![Vec::new(); LONGEST + 1];
+        for w in words() {
+            if let Some(b) = v.get_mut(w.len()) {
+                b.push(w);
+            }
         }
-        w = word(rng);
-    }
-    w
+        v
+    })
 }
 
-/// A letter string of `min..=max` letters: one word, or several run together when the
-/// range is longer than the list's words ("applebridge"). Bounded; truncated as a fallback.
+/// Longest word length the grouped draw serves.
+const LONGEST: usize = 11;
+
+/// A word of exactly `n` letters, if the list has one.
+fn exact(rng: &mut TaskRng, n: usize) -> Option<&'static str> {
+    by_len().get(n).and_then(|b| rng.choose(b)).copied()
+}
+
+/// A word of `min..=max` letters (the length drawn uniformly among those the list has);
+/// any word if none fits.
+pub fn word_len(rng: &mut TaskRng, min: usize, max: usize) -> &'static str {
+    let lens: Vec<usize> = (min..=max.min(LONGEST))
+        .filter(|n| by_len().get(*n).is_some_and(|b| !b.is_empty()))
+        .collect();
+    match rng.choose(&lens) {
+        Some(n) => exact(rng, *n).unwrap_or("word"),
+        None => word(rng),
+    }
+}
+
+/// A letter string of `min..=max` letters: one list word when the drawn length has one,
+/// else several words run together ("applebridge"); truncated only as a last resort.
 pub fn letters(rng: &mut TaskRng, min: usize, max: usize) -> String {
     let (min, max) = (min.max(1), max.max(min.max(1)));
     let target = rng.range_usize(min, max);
-    let mut s = String::with_capacity(target + 12);
+    let mut s = String::with_capacity(target + LONGEST);
     for _ in 0..64 {
-        if s.len() >= target {
+        let left = target.saturating_sub(s.len());
+        if left == 0 {
             break;
         }
-        let left = target - s.len();
-        let w = if left <= 11 {
-            word_len(rng, left.min(3), left)
+        if let Some(w) = exact(rng, left) {
+            s.push_str(w);
+            break;
+        }
+        // Leave at least three letters for the last word.
+        let w = if left > 6 {
+            word_len(rng, 3, (left - 3).min(8))
         } else {
             word(rng)
         };
