@@ -43,6 +43,17 @@ FAMILIES = [
     ("tower_of_hanoi", "tower_of_hanoi",      5, {"min_disks": 4, "max_disks": 5, "max_pegs": 3}, {}),  # 4-5 disks, 3 pegs
     ("word_ladder",    "word_ladder",         5, {}, {}),   # 4-letter words
     ("zebra_puzzles",  "zebra",               5, {}, {}),   # 4 houses x 4 attributes
+    # algorithmic and character-level families (verigym overrides set to rg's defaults)
+    ("base_conversion", "base_conversion",    3, {}, {"min_bits": 1, "max_bits": 10, "hex": True}),  # values 0-1000 | 1-10 bits, bases 2/10/16
+    ("bitwise_arithmetic", "bit_operations",  7, {}, {}),   # rg nested expressions (difficulty 2) | 12 bits, 2-3 operations
+    ("caesar_cipher",  "caesar_cipher",      10, {}, {"min_words": 3, "max_words": 20, "max_shift": 25, "encrypt_probability": 0.0, "crack_probability": 1.0}),  # 3-20 words, shift 1-25 not given
+    ("calendar_arithmetic", "date_arithmetic", 3, {}, {"max_days": 100}),  # offsets <= 100 days
+    ("game_of_life",   "game_of_life",        5, {}, {"min_side": 10, "max_side": 10, "steps": 1, "density": 0.1}),  # 10x10, 1 step, ~10 live cells
+    ("letter_counting", "letter_counting",    7, {}, {"min_words": 5, "max_words": 15}),  # 5-15 words
+    ("number_sorting", "sorting",             4, {}, {"min_len": 3, "max_len": 10, "min_value": -100, "max_value": 100}),  # 3-10 numbers in [-100, 100]
+    ("palindrome_generation", "palindrome",   1, {}, {"min_letters": 3, "max_letters": 10}),  # 3-10 letters
+    ("spell_backward", "spell_backward",      3, {}, {"min_letters": 3, "max_letters": 10}),  # words of 3-10 letters
+    ("word_sequence_reversal", "word_reversal", 2, {}, {"min_words": 3, "max_words": 8}),  # 3-8 words
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
