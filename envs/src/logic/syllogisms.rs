@@ -90,18 +90,11 @@ impl Statement {
     /// for particular forms the regions one of which is inhabited. At most 6 terms, so 64
     /// regions fit a u64.
     fn regions(&self, terms: usize) -> u64 {
-        let (s, p) = (1u32 << self.subject, 1u32 << self.predicate);
-        let mut set = 0u64;
-        for r in 0..1u32 << terms {
-            let hit = match self.form {
-                Form::All | Form::SomeNot => r & s != 0 && r & p == 0,
-                Form::No | Form::Some => r & s != 0 && r & p != 0,
-            };
-            if hit {
-                set |= 1 << r;
-            }
+        let (s, p) = (in_term(self.subject, terms), in_term(self.predicate, terms));
+        match self.form {
+            Form::All | Form::SomeNot => s & !p,
+            Form::No | Form::Some => s & p,
         }
-        set
     }
 
     fn universal(&self) -> bool {
@@ -118,6 +111,25 @@ impl Statement {
         };
         Statement { form, ..*self }
     }
+}
+
+/// The regions inside term `t` among the 2^terms regions: region r is inside t when bit t
+/// of r is set. Region sets are u64 bit sets, so at most 6 terms.
+fn in_term(t: usize, terms: usize) -> u64 {
+    const INSIDE: [u64; 6] = [
+        0xAAAA_AAAA_AAAA_AAAA,
+        0xCCCC_CCCC_CCCC_CCCC,
+        0xF0F0_F0F0_F0F0_F0F0,
+        0xFF00_FF00_FF00_FF00,
+        0xFFFF_0000_FFFF_0000,
+        0xFFFF_FFFF_0000_0000,
+    ];
+    let all = if terms >= 6 {
+        u64::MAX
+    } else {
+        (1u64 << (1u32 << terms)) - 1
+    };
+    INSIDE.get(t).map_or(0, |m| m & all)
 }
 
 /// Whether the statements can all be true together.
@@ -435,6 +447,27 @@ mod tests {
             form,
             subject,
             predicate,
+        }
+    }
+
+    #[test]
+    fn region_sets_match_their_definition() {
+        for terms in 3..=6 {
+            for (a, b) in [(0, 1), (2, 0), (terms - 1, 1)] {
+                for form in [Form::All, Form::No, Form::Some, Form::SomeNot] {
+                    let naive = (0..1u32 << terms)
+                        .filter(|r| {
+                            let (x, y) = (r & (1 << a) != 0, r & (1 << b) != 0);
+                            x && (y == matches!(form, Form::No | Form::Some))
+                        })
+                        .fold(0u64, |m, r| m | 1 << r);
+                    assert_eq!(
+                        st(form, a, b).regions(terms),
+                        naive,
+                        "{terms} {a} {b} {form:?}"
+                    );
+                }
+            }
         }
     }
 

@@ -8,10 +8,11 @@
 
 use crate::env::{Domain, Family, Problem};
 use crate::prompts::render;
-use crate::puzzles::common::{read_gold, reject, Trace};
+use crate::puzzles::common::{read_gold, reject};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
 const TEMPLATE: &str = include_str!("../../../prompts/cryptarithm.txt");
@@ -230,18 +231,25 @@ impl Family for Cryptarithm {
         for _ in 0..40 {
             let nums: Vec<u64> = (0..c.addends)
                 .map(|_| {
-                    let len = rng.range_usize(c.min_digits, c.max_digits);
-                    rng.digits(len).parse().unwrap_or(1)
+                    let len = rng.range_usize(c.min_digits, c.max_digits) as u32;
+                    let lo = 10u64.pow(len - 1);
+                    lo + rng.below(9 * lo)
                 })
                 .collect();
             let total: u64 = nums.iter().sum();
             let mut alphabet: Vec<u8> = (b'A'..=b'Z').collect();
             rng.shuffle(&mut alphabet);
-            let map = |n: u64| -> Vec<u8> {
-                n.to_string()
-                    .bytes()
-                    .map(|b| alphabet[usize::from(b - b'0')])
-                    .collect()
+            let map = |mut n: u64| -> Vec<u8> {
+                let mut w = Vec::with_capacity(20);
+                loop {
+                    w.push(alphabet[(n % 10) as usize]);
+                    n /= 10;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                w.reverse();
+                w
             };
             let addends: Vec<Vec<u8>> = nums.iter().map(|&n| map(n)).collect();
             let sum = map(total);
@@ -278,82 +286,86 @@ impl Family for Cryptarithm {
             .map(|w| String::from_utf8_lossy(w).into_owned())
             .collect();
         let s_text = String::from_utf8_lossy(&sum).into_owned();
-        let mut trace = Trace::new();
-        trace.push(format!(
-            "Work column by column from the units, carrying as in ordinary addition; letters first seen in a column are tried digit by digit, and the sum letter is forced by the column total. Leading letters ({}) cannot be 0.",
-            {
-                let mut l: Vec<String> = a_text.iter().chain(std::iter::once(&s_text)).filter(|w| w.len() > 1).filter_map(|w| w.chars().next()).map(String::from).collect();
-                l.dedup();
-                l.join(", ")
+        // At most 10 columns, so the chain of thought is small: one String, written directly.
+        let d_of = |l: u8| digit[usize::from(l - b'A')];
+        let mut thinking = String::with_capacity(1024);
+        thinking.push_str(
+            "Work column by column from the units, carrying as in ordinary addition; letters first \
+             seen in a column are tried digit by digit, and the sum letter is forced by the column \
+             total. Leading letters (",
+        );
+        let mut leads: Vec<u8> = Vec::new();
+        for w in addends.iter().chain(std::iter::once(&sum)) {
+            if let (true, Some(&l)) = (w.len() > 1, w.first()) {
+                if !leads.contains(&l) {
+                    if !leads.is_empty() {
+                        thinking.push_str(", ");
+                    }
+                    thinking.push(char::from(l));
+                    leads.push(l);
+                }
             }
-        ));
+        }
+        thinking.push_str(") cannot be 0.");
         let mut carry = 0u64;
         for col in 0..sum.len() {
-            let column: Vec<u8> = addends.iter().filter_map(|w| Solver::at(w, col)).collect();
-            let total: u64 = carry
-                + column
-                    .iter()
-                    .map(|&l| digit[usize::from(l - b'A')] as u64)
-                    .sum::<u64>();
+            let _ = write!(thinking, "\nColumn {} (", col + 1);
+            if col == 0 {
+                thinking.push_str("units): ");
+            } else {
+                let _ = write!(thinking, "carry in {carry}): ");
+            }
+            let mut total = carry;
+            let mut first = true;
+            for l in addends.iter().filter_map(|w| Solver::at(w, col)) {
+                if !first {
+                    thinking.push_str(" + ");
+                }
+                first = false;
+                let _ = write!(thinking, "{}={}", char::from(l), d_of(l));
+                total += d_of(l) as u64;
+            }
+            if first {
+                thinking.push_str("nothing");
+            }
+            if carry > 0 {
+                let _ = write!(thinking, " + carry {carry}");
+            }
             let s_letter = Solver::at(&sum, col).unwrap_or(b'?');
-            let parts: Vec<String> = column
-                .iter()
-                .map(|&l| format!("{}={}", char::from(l), digit[usize::from(l - b'A')]))
-                .collect();
-            trace.push(format!(
-                "Column {} ({}): {}{} gives {total}, so {}={} carry {}.{}",
-                col + 1,
-                if col == 0 {
-                    "units".to_string()
-                } else {
-                    format!("carry in {carry}")
-                },
-                if parts.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    parts.join(" + ")
-                },
-                if carry > 0 {
-                    format!(" + carry {carry}")
-                } else {
-                    String::new()
-                },
+            let _ = write!(
+                thinking,
+                " gives {total}, so {}={} carry {}.",
                 char::from(s_letter),
                 total % 10,
-                total / 10,
-                match dead_ends.get(col) {
-                    Some(&n) if n > 0 => format!(
-                        " (Other choices here failed {n} times, in this column or further up.)"
-                    ),
-                    _ => String::new(),
-                }
-            ));
+                total / 10
+            );
+            if let Some(&n) = dead_ends.get(col).filter(|&&n| n > 0) {
+                let _ = write!(
+                    thinking,
+                    " (Other choices here failed {n} times, in this column or further up.)"
+                );
+            }
             carry = total / 10;
         }
-        let answer = letters
-            .iter()
-            .map(|&l| format!("{}={}", char::from(l), digit[usize::from(l - b'A')]))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let check_line = {
-            let val = |w: &[u8]| {
-                w.iter()
-                    .fold(0u64, |v, &l| v * 10 + digit[usize::from(l - b'A')] as u64)
-            };
-            format!(
-                "Check: {} = {}.",
-                addends
-                    .iter()
-                    .map(|w| val(w).to_string())
-                    .collect::<Vec<_>>()
-                    .join(" + "),
-                val(&sum)
-            )
-        };
+        let mut answer = String::with_capacity(6 * letters.len());
+        for (i, &l) in letters.iter().enumerate() {
+            if i > 0 {
+                answer.push_str(", ");
+            }
+            answer.push(char::from(l));
+            answer.push('=');
+            answer.push(char::from(b'0' + d_of(l) as u8));
+        }
+        let val = |w: &[u8]| w.iter().fold(0u64, |v, &l| v * 10 + d_of(l) as u64);
+        thinking.push_str("\nCheck: ");
+        for (i, w) in addends.iter().enumerate() {
+            let _ = write!(thinking, "{}{}", if i > 0 { " + " } else { "" }, val(w));
+        }
+        let _ = write!(thinking, " = {}.", val(&sum));
         Ok(Problem {
             question: render(TEMPLATE, &[("puzzle", &layout(&a_text, &s_text))]),
             answer: json!({ "addends": a_text, "sum": s_text }),
-            thinking: trace.finish(check_line),
+            thinking,
             final_answer: answer,
         })
     }
