@@ -317,10 +317,9 @@ impl Sandbox {
             if st.running < self.workers {
                 st.running += 1;
                 drop(st);
-                let uid = 200_000
-                    + (std::process::id() % 4096) * 64
-                    + NEXT_UID.fetch_add(1, Ordering::Relaxed) % 64;
-                let started = Zygote::start(&self.python, self.isolation, uid);
+                let slot = NEXT_UID.fetch_add(1, Ordering::Relaxed) as usize;
+                let uid = 200_000 + (std::process::id() % 4096) * 64 + (slot % 64) as u32;
+                let started = Zygote::start(&self.python, self.isolation, uid, slot);
                 if started.is_err() {
                     self.checkin(None);
                 }

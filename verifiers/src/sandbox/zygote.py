@@ -6,7 +6,7 @@
 # Started by verifiers/src/sandbox/zygote.rs as `python3 -I -S -B -c <this> MODE UID`.
 # MODE is "isolate" (namespaces required) or "unsafe" (no namespaces, process group only).
 # Protocol on fds 0 (requests) and 1 (replies): 4-byte big-endian length + UTF-8 JSON.
-import os, sys, json, ctypes, resource, select, signal, time, io, builtins, ast, errno, shutil
+import os, sys, json, ctypes, resource, select, signal, time, io, builtins, ast, errno, shutil, gc
 
 # Modules programs commonly import, loaded now so a child running as an unprivileged uid
 # finds them in sys.modules even where the interpreter's files are not world-readable.
@@ -16,6 +16,7 @@ import datetime, enum, dataclasses, textwrap, struct, traceback, unicodedata, ha
 
 MODE = sys.argv[1] if len(sys.argv) > 1 else "isolate"
 SANDBOX_UID = int(sys.argv[2]) if len(sys.argv) > 2 else 65534
+SLOT = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 0x4000, 0x40000
@@ -569,6 +570,13 @@ try:
             os._exit(3)
         ISOLATED = True
         become_init()
+    # One core per zygote (its slot in the pool), so a program that spawns busy processes
+    # slows its own core, not the host's other work. Advisory: a child may widen it again.
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpus[SLOT % len(cpus)]})
+    except (OSError, AttributeError, IndexError):
+        pass
     if not ISOLATED:
         # The host's /tmp is shared with other zygotes: one directory per zygote.
         WORK = "/tmp/verigym-run-%d" % os.getpid()
@@ -577,4 +585,7 @@ try:
 except Exception as e:
     send({"ready": False, "error": "zygote start-up failed: %r" % (e,)})
     os._exit(3)
+# Everything allocated so far is shared copy-on-write with every child: keep the collector
+# from touching (and so copying) those pages after each fork.
+gc.freeze()
 serve()

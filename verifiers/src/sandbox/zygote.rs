@@ -29,13 +29,19 @@ pub struct Zygote {
 
 impl Zygote {
     /// Starts a zygote and waits for its ready message.
-    pub fn start(python: &Path, isolation: Isolation, uid: u32) -> Result<Zygote, SandboxError> {
+    pub fn start(
+        python: &Path,
+        isolation: Isolation,
+        uid: u32,
+        slot: usize,
+    ) -> Result<Zygote, SandboxError> {
         let mode = match isolation {
             Isolation::Namespaces => "isolate",
             Isolation::UnsafeNone => "unsafe",
         };
         let mut child = Command::new(python)
-            .args(["-I", "-S", "-B", "-c", ZYGOTE_PY, mode, &uid.to_string()])
+            .args(["-I", "-S", "-B", "-c", ZYGOTE_PY, mode])
+            .args([uid.to_string(), slot.to_string()])
             .env_clear()
             .current_dir("/")
             .stdin(Stdio::piped())
