@@ -23,7 +23,20 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVA
 MNT_DETACH = 2
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
 NEW_ROOT = "/tmp/.verigym-root"
-PR_SET_PDEATHSIG = 1
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+_CAP_HEADER = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+_CAP_EMPTY = (_CapData * 2)()
 WORK = "/tmp/verigym-run"
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -90,8 +103,7 @@ def isolate():
     # keeps there are invisible, and a program cannot fill the host's disk.
     for path in ("/tmp", "/var/tmp", "/dev/shm"):
         mount_tmpfs(path, 256)
-    enter_minimal_root()
-    return root
+    return root, prepare_root()
 
 
 def bind(src, dst, file=False):
@@ -105,8 +117,8 @@ def bind(src, dst, file=False):
     libc.mount(None, dst.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_REC, None)
 
 
-def enter_minimal_root():
-    """Pivots into a fresh tmpfs root holding only what Python needs, read-only: /usr, /lib*,
+def prepare_root():
+    """Prepares (for `pivot`) a fresh tmpfs root holding only what Python needs, read-only: /usr, /lib*,
     /bin, /sbin, /etc, the interpreter's prefix, a few device nodes and a private /tmp. The
     host's home directories, work trees and data sets are not reachable at all."""
     import platform
@@ -136,13 +148,18 @@ def enter_minimal_root():
         os.makedirs(NEW_ROOT + d, 0o755)
     check(libc.mount(b"tmpfs", (NEW_ROOT + "/tmp").encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=256m,mode=1777"), "mount /tmp")
     libc.mount(None, NEW_ROOT.encode(), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
+    return sysno
+
+
+def pivot(sysno):
+    """Makes the prepared tree the root and detaches the host's."""
     os.chdir(NEW_ROOT)
     check(libc.syscall(sysno, b".", b"."), "pivot_root")
     check(libc.umount2(b".", MNT_DETACH), "detach the old root")
     os.chdir("/")
 
 
-def become_init():
+def become_init(sysno):
     """Forks the process that is PID 1 of the new PID namespace and serves from there; the
     original waits for it. When PID 1 exits, the kernel kills the whole namespace."""
     pid = os.fork()
@@ -156,8 +173,12 @@ def become_init():
             except InterruptedError:
                 continue
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    # A /proc of this namespace, so programs see only their own processes.
-    libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+    # Not ptrace-able or readable through /proc/PID/mem by the programs it serves.
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    # A /proc of this namespace, so programs see only their own processes; mounted before
+    # the pivot, while the host's /proc is still visible (user namespaces require that).
+    check(libc.mount(b"proc", (NEW_ROOT + "/proc").encode(), b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "mount /proc")
+    pivot(sysno)
 
 
 def kill_all(test_pid):
@@ -211,6 +232,16 @@ def set_limits(lim):
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+def drop_capabilities():
+    """In a user namespace the child shares the zygote's (mapped) uid: it gives up every
+    capability, now and across execve, so it cannot ptrace, signal past init's protection,
+    remount or otherwise reach the zygote."""
+    for cap in range(64):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == errno.EINVAL:
+            break
+    check(libc.capset(ctypes.byref(_CAP_HEADER), _CAP_EMPTY), "capset")
+
+
 def child(req, fds, workdir):
     """Runs in the forked test process. Never returns."""
     try:
@@ -228,6 +259,9 @@ def child(req, fds, workdir):
             os.setgroups([])
             os.setgid(SANDBOX_UID)
             os.setuid(SANDBOX_UID)
+        elif ISOLATED:
+            drop_capabilities()
+        libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
         os.environ.clear()
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     except BaseException as e:  # the sandbox itself failed: report and stop
@@ -564,12 +598,12 @@ ISOLATED = False
 try:
     if MODE == "isolate":
         try:
-            ROOT = isolate()
+            ROOT, PIVOT = isolate()
         except OSError as e:
             send({"ready": False, "error": "cannot create namespaces (%s); run as root or enable user namespaces, or pass --unsafe-no-isolation" % e})
             os._exit(3)
         ISOLATED = True
-        become_init()
+        become_init(PIVOT)
     # One core per zygote (its slot in the pool), so a program that spawns busy processes
     # slows its own core, not the host's other work. Advisory: a child may widen it again.
     try:
