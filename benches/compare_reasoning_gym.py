@@ -148,7 +148,13 @@ def main():
         except Exception as e:  # a family missing from this reasoning-gym version
             print(f"{rg_name:<18} {ours + ' d' + str(level):<24} {'n/a':>11}   ({e})")
             continue
-        us = time_ours(bench, ours, level, overrides, args.seconds)
+        try:
+            us = time_ours(bench, ours, level, overrides, args.seconds)
+        except subprocess.CalledProcessError as e:  # e.g. a family this checkout lacks
+            last = (e.stderr or "").strip().splitlines()
+            print(f"{rg_name:<18} {ours + ' d' + str(level):<24} {rg:>11,.0f} {'error':>16}   ({last[-1] if last else e})")
+            failed.append(rg_name)
+            continue
         ratio = us / rg
         rows.append((rg_name, ours, level, rg, us, ratio))
         if ratio < args.min_ratio:

@@ -65,10 +65,11 @@ pub fn tokens(answer: &str) -> Vec<&str> {
         .collect()
 }
 
-/// A chain of thought that stops growing at a byte budget.
+/// A chain of thought that stops growing at a byte budget: lines go straight into one
+/// buffer; once a line would pass the budget, it and every later line are dropped (and
+/// counted), so the recorded part is always a prefix of the search.
 pub struct Trace {
-    lines: Vec<String>,
-    bytes: usize,
+    text: String,
     budget: usize,
     dropped: usize,
 }
@@ -80,40 +81,56 @@ impl Trace {
 
     pub fn with_budget(budget: usize) -> Self {
         Trace {
-            lines: Vec::new(),
-            bytes: 0,
+            text: String::with_capacity(budget.min(1024)),
             budget,
             dropped: 0,
         }
     }
 
     /// Appends a line unless the budget is spent (then counts it as dropped).
-    pub fn push(&mut self, line: impl Into<String>) {
-        let line = line.into();
-        if self.bytes + line.len() + 1 > self.budget {
+    pub fn push(&mut self, line: impl AsRef<str>) {
+        self.write(format_args!("{}", line.as_ref()));
+    }
+
+    /// Appends a formatted line without an intermediate allocation.
+    pub fn write(&mut self, args: std::fmt::Arguments) {
+        if self.dropped > 0 {
             self.dropped += 1;
-        } else {
-            self.bytes += line.len() + 1;
-            self.lines.push(line);
+            return;
+        }
+        let mark = self.text.len();
+        if mark > 0 {
+            self.text.push('\n');
+        }
+        let _ = std::fmt::Write::write_fmt(&mut self.text, args);
+        if self.text.len() > self.budget {
+            self.text.truncate(mark);
+            self.dropped += 1;
         }
     }
 
     /// Whether more lines would still be recorded.
     pub fn has_room(&self) -> bool {
-        self.dropped == 0 && self.bytes < self.budget
+        self.dropped == 0 && self.text.len() < self.budget
     }
 
     /// The text; when lines were dropped, a closing line says how many steps were elided,
     /// followed by `conclusion` (always kept).
-    pub fn finish(mut self, conclusion: impl Into<String>) -> String {
+    pub fn finish(mut self, conclusion: impl AsRef<str>) -> String {
         if self.dropped > 0 {
-            self.lines.push(format!(
-                "({} further steps of the same search omitted.)",
-                self.dropped
-            ));
+            let _ = std::fmt::Write::write_fmt(
+                &mut self.text,
+                format_args!(
+                    "\n({} further steps of the same search omitted.)",
+                    self.dropped
+                ),
+            );
         }
-        self.lines.push(conclusion.into());
-        self.lines.join("\n")
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        self.text.push_str(conclusion.as_ref());
+        self.text
     }
 }
 

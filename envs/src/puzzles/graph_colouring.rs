@@ -11,6 +11,7 @@ use crate::puzzles::common::{read_gold, reject, Trace};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
 const TEMPLATE: &str = include_str!("../../../prompts/graph_colouring.txt");
@@ -94,7 +95,7 @@ impl Dsatur<'_> {
         }
         blocked.push('}');
         for (i, &c) in free.iter().enumerate() {
-            trace.push(format!(
+            trace.write(format_args!(
                 "Vertex {} (neighbours use {blocked}): {}colour {c}.",
                 v + 1,
                 if i == 0 { "" } else { "try " }
@@ -182,17 +183,16 @@ impl Family for GraphColouring {
             );
             planted.iter().map(|p| p + 1).collect()
         };
-        let answer = colouring
-            .iter()
-            .enumerate()
-            .map(|(v, col)| format!("{}: {col}", v + 1))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let edge_text = edges
-            .iter()
-            .map(|(a, b)| format!("{a}-{b}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let mut answer = String::with_capacity(8 * n);
+        for (v, col) in colouring.iter().enumerate() {
+            let sep = if v > 0 { ", " } else { "" };
+            let _ = write!(answer, "{sep}{}: {col}", v + 1);
+        }
+        let mut edge_text = String::with_capacity(6 * edges.len());
+        for (i, (a, b)) in edges.iter().enumerate() {
+            let sep = if i > 0 { ", " } else { "" };
+            let _ = write!(edge_text, "{sep}{a}-{b}");
+        }
         Ok(Problem {
             question: render(
                 TEMPLATE,
