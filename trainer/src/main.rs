@@ -23,6 +23,28 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+    /// Train a policy (`train grpo --config run.toml`).
+    Train {
+        #[command(subcommand)]
+        what: TrainCommand,
+    },
+    /// Throughput benchmarks.
+    Bench {
+        #[command(subcommand)]
+        target: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TrainCommand {
+    /// GRPO from a TOML config with `--set key=value` overrides; `--resume` continues.
+    Grpo(verigym_trainer::grpo::cli::TrainGrpoArgs),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Seconds per GRPO step on the TRL comparison settings; prints {"step_s": ...}.
+    Grpo(verigym_trainer::grpo::bench::BenchGrpoArgs),
 }
 
 fn main() -> Result<()> {
@@ -40,6 +62,12 @@ fn main() -> Result<()> {
                 "a reference solution failed its verifier"
             );
         }
+        Command::Train {
+            what: TrainCommand::Grpo(args),
+        } => verigym_trainer::grpo::cli::train_grpo(args)?,
+        Command::Bench {
+            target: BenchCommand::Grpo(args),
+        } => verigym_trainer::grpo::bench::run(args)?,
     }
     Ok(())
 }

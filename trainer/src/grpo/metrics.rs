@@ -1,0 +1,96 @@
+//! Per-step metrics of a GRPO run (the set TRL's `GRPOTrainer` logs, plus timings split by
+//! stage), written one JSON object per line to `metrics.jsonl`.
+
+use super::advantage::{all_equal, mean_std};
+use super::pipeline::Rollout;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepMetrics {
+    pub step: usize,
+    pub reward_mean: f64,
+    pub reward_std: f64,
+    /// Mean of each named verdict component (accuracy, format, ...).
+    pub reward_components: BTreeMap<String, f64>,
+    /// Strict accuracy (`Verdict::correct`).
+    pub accuracy: f64,
+    /// Fraction of sampled groups whose rewards were all equal.
+    pub zero_std_frac: f64,
+    pub kl: f64,
+    pub clip_low: f64,
+    pub clip_high: f64,
+    pub clip_region: f64,
+    pub entropy: f64,
+    pub loss: f64,
+    pub completion_len_mean: f64,
+    pub completion_len_max: usize,
+    /// Fraction of completions cut by the token budget.
+    pub truncated_frac: f64,
+    pub rollouts: usize,
+    /// Groups the learner trained on (after dynamic sampling).
+    pub groups_trained: usize,
+    pub sampling_rounds: usize,
+    pub verifier_errors: usize,
+    pub new_tokens: usize,
+    /// New tokens per second of the whole step.
+    pub tokens_per_s: f64,
+    pub time_sample_s: f64,
+    pub time_score_s: f64,
+    pub time_learn_s: f64,
+    pub time_step_s: f64,
+    pub lr: f64,
+    pub grad_norm: f64,
+    pub difficulty: BTreeMap<String, u8>,
+}
+
+impl StepMetrics {
+    /// Fills the reward, accuracy and length fields from every rollout sampled this step.
+    pub fn fill_rollouts(&mut self, all: &[Rollout], group_size: usize) {
+        let rewards: Vec<f64> = all.iter().map(|r| r.reward).collect();
+        let (m, s) = mean_std(&rewards);
+        self.reward_mean = m;
+        self.reward_std = s;
+        let n = all.len().max(1) as f64;
+        self.accuracy = all
+            .iter()
+            .filter(|r| r.verdict.as_ref().is_some_and(|v| v.correct))
+            .count() as f64
+            / n;
+        let mut comps: BTreeMap<String, f64> = BTreeMap::new();
+        for r in all {
+            if let Some(v) = &r.verdict {
+                for (k, x) in &v.components {
+                    *comps.entry(k.clone()).or_default() += x;
+                }
+            }
+        }
+        for x in comps.values_mut() {
+            *x /= n;
+        }
+        self.reward_components = comps;
+        let groups: Vec<&[f64]> = rewards.chunks(group_size.max(1)).collect();
+        self.zero_std_frac =
+            groups.iter().filter(|g| all_equal(g)).count() as f64 / groups.len().max(1) as f64;
+        let lens: Vec<usize> = all.iter().map(|r| r.completion_ids.len()).collect();
+        self.completion_len_mean = lens.iter().sum::<usize>() as f64 / n;
+        self.completion_len_max = lens.iter().copied().max().unwrap_or(0);
+        self.truncated_frac = all.iter().filter(|r| r.truncated).count() as f64 / n;
+        self.rollouts = all.len();
+        self.verifier_errors = all.iter().filter(|r| r.verify_error.is_some()).count();
+        self.new_tokens = lens.iter().sum();
+    }
+
+    /// The fields that must agree between an uninterrupted and a resumed run (everything
+    /// but wall-clock timings and throughput).
+    pub fn deterministic(&self) -> StepMetrics {
+        StepMetrics {
+            tokens_per_s: 0.0,
+            time_sample_s: 0.0,
+            time_score_s: 0.0,
+            time_learn_s: 0.0,
+            time_step_s: 0.0,
+            ..self.clone()
+        }
+    }
+}
