@@ -252,6 +252,10 @@ pub fn join_ints(v: &[i64], sep: &str) -> String {
 
 /// Appends an integer without going through `format!` (hot in generators).
 pub fn push_int(s: &mut String, x: i64) {
+    if (0..10).contains(&x) {
+        s.push(char::from(b'0' + x as u8));
+        return;
+    }
     let mut buf = [0u8; 20];
     let mut n = x.unsigned_abs();
     let mut i = buf.len();
@@ -266,8 +270,15 @@ pub fn push_int(s: &mut String, x: i64) {
     if x < 0 {
         s.push('-');
     }
-    for &b in &buf[i..] {
-        s.push(char::from(b));
+    // ASCII digits only, so the conversion cannot fail.
+    s.push_str(std::str::from_utf8(&buf[i..]).unwrap_or(""));
+}
+
+/// Appends `v` in binary, zero-padded to `width` digits.
+pub fn push_bin(s: &mut String, v: u64, width: u32) {
+    let n = (64 - v.leading_zeros()).max(width).max(1);
+    for i in (0..n).rev() {
+        s.push(if (v >> i) & 1 == 1 { '1' } else { '0' });
     }
 }
 

@@ -5,13 +5,12 @@
 //! The reference shows the procedure: repeated division with remainders, doubling
 //! (Horner) for binary to decimal, and 4-bit groups between binary and hexadecimal.
 
-use crate::algorithmic::answer::{clean, gold_str, wrong};
+use crate::algorithmic::answer::{clean, gold_str, push_bin, push_int, wrong};
 use crate::env::{Domain, Family, Problem};
 use crate::prompts::render;
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
 const TEMPLATE: &str = include_str!("../../../prompts/base_conversion.txt");
@@ -75,42 +74,56 @@ pub fn parse_base(answer: &str, b: u32) -> Option<u64> {
     u64::from_str_radix(&digits, b).ok()
 }
 
+fn digit_char(d: u64) -> char {
+    char::from_digit(d as u32, 16).unwrap_or('0')
+}
+
 fn divide_steps(out: &mut String, v: u64, b: u32) {
-    let _ = writeln!(out, "Divide by {b} repeatedly, writing down remainders:");
+    out.push_str("Divide by ");
+    push_int(out, i64::from(b));
+    out.push_str(" repeatedly, writing down remainders:\n");
     let mut x = v;
     loop {
         let (q, r) = (x / u64::from(b), x % u64::from(b));
-        let _ = writeln!(
-            out,
-            "{x} / {b} = {q} remainder {r}{}",
-            if b == 16 && r >= 10 {
-                format!(" ({})", char::from_digit(r as u32, 16).unwrap_or('0'))
-            } else {
-                String::new()
-            }
-        );
+        push_int(out, x as i64);
+        out.push_str(" / ");
+        push_int(out, i64::from(b));
+        out.push_str(" = ");
+        push_int(out, q as i64);
+        out.push_str(" remainder ");
+        push_int(out, r as i64);
+        if b == 16 && r >= 10 {
+            out.push_str(" (");
+            out.push(digit_char(r));
+            out.push(')');
+        }
+        out.push('\n');
         x = q;
         if x == 0 {
             break;
         }
     }
-    let _ = writeln!(
-        out,
-        "Reading the remainders from last to first: {}",
-        to_base(v, b)
-    );
+    out.push_str("Reading the remainders from last to first: ");
+    out.push_str(&to_base(v, b));
+    out.push('\n');
 }
 
 fn horner_steps(out: &mut String, digits: &str, b: u32) {
-    let _ = writeln!(
-        out,
-        "Go left to right: multiply the total by {b} and add each digit."
-    );
+    out.push_str("Go left to right: multiply the total by ");
+    push_int(out, i64::from(b));
+    out.push_str(" and add each digit.\n");
     let mut acc: u64 = 0;
     for c in digits.chars() {
         let d = u64::from(c.to_digit(b).unwrap_or(0));
         let next = acc * u64::from(b) + d;
-        let _ = writeln!(out, "{acc} * {b} + {d} = {next}");
+        push_int(out, acc as i64);
+        out.push_str(" * ");
+        push_int(out, i64::from(b));
+        out.push_str(" + ");
+        push_int(out, d as i64);
+        out.push_str(" = ");
+        push_int(out, next as i64);
+        out.push('\n');
         acc = next;
     }
 }
@@ -153,15 +166,20 @@ impl Family for BaseConversion {
         let (from, to) = *rng.choose(pairs).ok_or("no conversions")?;
         let shown = to_base(v, from);
         let result = to_base(v, to);
-        let mut thinking = String::with_capacity(bits as usize * 40 + 100);
+        let mut thinking = String::with_capacity(bits as usize * 48 + 160);
         match (from, to) {
             (16, 2) => {
                 thinking.push_str("Replace each hexadecimal digit by its 4 bits:\n");
                 for ch in shown.chars() {
                     let d = ch.to_digit(16).unwrap_or(0);
-                    let _ = writeln!(thinking, "{ch} -> {d:04b}");
+                    thinking.push(ch);
+                    thinking.push_str(" -> ");
+                    push_bin(&mut thinking, u64::from(d), 4);
+                    thinking.push('\n');
                 }
-                let _ = writeln!(thinking, "Joined, without leading zeros: {result}");
+                thinking.push_str("Joined, without leading zeros: ");
+                thinking.push_str(&result);
+                thinking.push('\n');
             }
             (2, 16) => {
                 thinking.push_str("Group the bits in fours from the right:\n");
@@ -169,14 +187,15 @@ impl Family for BaseConversion {
                 let padded = format!("{}{shown}", "0".repeat(pad));
                 for chunk in padded.as_bytes().chunks(4) {
                     let g = std::str::from_utf8(chunk).unwrap_or("0000");
-                    let d = u32::from_str_radix(g, 2).unwrap_or(0);
-                    let _ = writeln!(
-                        thinking,
-                        "{g} -> {}",
-                        char::from_digit(d, 16).unwrap_or('0')
-                    );
+                    let d = u64::from_str_radix(g, 2).unwrap_or(0);
+                    thinking.push_str(g);
+                    thinking.push_str(" -> ");
+                    thinking.push(digit_char(d));
+                    thinking.push('\n');
                 }
-                let _ = writeln!(thinking, "Joined: {result}");
+                thinking.push_str("Joined: ");
+                thinking.push_str(&result);
+                thinking.push('\n');
             }
             (_, 10) => horner_steps(&mut thinking, &shown, from),
             (_, t) => {
@@ -186,17 +205,25 @@ impl Family for BaseConversion {
                 divide_steps(&mut thinking, v, t);
             }
         }
-        let _ = write!(
-            thinking,
-            "So {shown} in {} is {result} in {}.",
-            base_name(from),
-            base_name(to)
-        );
+        thinking.push_str("So ");
+        thinking.push_str(&shown);
+        thinking.push_str(" in ");
+        thinking.push_str(base_name(from));
+        thinking.push_str(" is ");
+        thinking.push_str(&result);
+        thinking.push_str(" in ");
+        thinking.push_str(base_name(to));
+        thinking.push('.');
+        let mut value = String::with_capacity(shown.len() + 24);
+        value.push_str("the ");
+        value.push_str(base_name(from));
+        value.push_str(" number ");
+        value.push_str(&shown);
         Ok(Problem {
             question: render(
                 TEMPLATE,
                 &[
-                    ("value", &format!("the {} number {shown}", base_name(from))),
+                    ("value", &value),
                     ("from", base_name(from)),
                     ("to", base_name(to)),
                 ],

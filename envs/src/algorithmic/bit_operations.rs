@@ -5,13 +5,12 @@
 //! The reference writes each operand in binary at the full width and works column by
 //! column; answers are a decimal integer (a `0b…` binary literal is accepted too).
 
-use crate::algorithmic::answer::{clean, gold_i64, wrong};
+use crate::algorithmic::answer::{clean, gold_i64, push_bin, push_int, wrong};
 use crate::env::{Domain, Family, Problem};
 use crate::prompts::render;
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::fmt::Write;
 use verigym_verifiers::number::parse_integer;
 use verigym_verifiers::{Verdict, VerifyError};
 
@@ -71,10 +70,6 @@ pub fn parse_value(answer: &str) -> Option<i128> {
     i128::try_from(v).ok()
 }
 
-fn bin(v: u64, bits: u32) -> String {
-    format!("{v:0width$b}", width = bits as usize)
-}
-
 impl Family for BitOperations {
     type Config = BitOperationsConfig;
     const NAME: &'static str = "bit_operations";
@@ -124,23 +119,37 @@ impl Family for BitOperations {
         };
         let n_ops = rng.range_usize(c.min_ops, c.max_ops);
         let mut acc = rng.below(mask + 1);
-        let mut expr = acc.to_string();
-        let mut thinking = String::with_capacity(n_ops * 120 + 100);
-        let _ = writeln!(thinking, "Work in {bits}-bit binary.");
-        let _ = writeln!(thinking, "{acc} = {}", bin(acc, bits));
+        let mut expr = String::with_capacity(16 * (n_ops + 1));
+        push_int(&mut expr, acc as i64);
+        let mut thinking = String::with_capacity(n_ops * (4 * bits as usize + 80) + 100);
+        thinking.push_str("Work in ");
+        push_int(&mut thinking, i64::from(bits));
+        thinking.push_str("-bit binary.\n");
+        push_int(&mut thinking, acc as i64);
+        thinking.push_str(" = ");
+        push_bin(&mut thinking, acc, bits);
+        thinking.push('\n');
         for i in 0..n_ops {
             let op = *rng.choose(&c.ops).ok_or("no operations configured")?;
             let prev = acc;
+            // Later operations apply to the whole expression so far: parenthesise it.
+            if i > 0 && op != BitOp::Not {
+                expr.insert(0, '(');
+                expr.push(')');
+            }
             match op {
                 BitOp::Not => {
                     acc = !acc & mask;
-                    expr = format!("NOT ({expr})");
-                    let _ = writeln!(
-                        thinking,
-                        "NOT {} = {} (flip every bit) = {acc}",
-                        bin(prev, bits),
-                        bin(acc, bits)
-                    );
+                    expr = if i > 0 {
+                        format!("NOT ({expr})")
+                    } else {
+                        format!("NOT {expr}")
+                    };
+                    thinking.push_str("NOT ");
+                    push_bin(&mut thinking, prev, bits);
+                    thinking.push_str(" = ");
+                    push_bin(&mut thinking, acc, bits);
+                    thinking.push_str(" (flip every bit) = ");
                 }
                 BitOp::Shl | BitOp::Shr => {
                     let k = 1 + rng.below(u64::from(bits.clamp(1, 4))) as u32;
@@ -149,19 +158,22 @@ impl Family for BitOperations {
                     } else {
                         prev >> k
                     };
-                    expr = format!("({expr}) {} {k}", op.word());
-                    let how = if op == BitOp::Shl {
-                        "move bits left, drop overflow, fill 0s on the right"
+                    expr.push(' ');
+                    expr.push_str(op.word());
+                    expr.push(' ');
+                    push_int(&mut expr, i64::from(k));
+                    push_bin(&mut thinking, prev, bits);
+                    thinking.push(' ');
+                    thinking.push_str(op.word());
+                    thinking.push(' ');
+                    push_int(&mut thinking, i64::from(k));
+                    thinking.push_str(if op == BitOp::Shl {
+                        ": move bits left, drop overflow, fill 0s on the right -> "
                     } else {
-                        "move bits right, fill 0s on the left"
-                    };
-                    let _ = writeln!(
-                        thinking,
-                        "{} {} {k}: {how} -> {} = {acc}",
-                        bin(prev, bits),
-                        op.word(),
-                        bin(acc, bits)
-                    );
+                        ": move bits right, fill 0s on the left -> "
+                    });
+                    push_bin(&mut thinking, acc, bits);
+                    thinking.push_str(" = ");
                 }
                 BitOp::And | BitOp::Or | BitOp::Xor => {
                     let b = rng.below(mask + 1);
@@ -170,32 +182,42 @@ impl Family for BitOperations {
                         BitOp::Or => prev | b,
                         _ => prev ^ b,
                     };
-                    expr = format!("({expr}) {} {b}", op.word());
-                    let _ = writeln!(
-                        thinking,
-                        "{b} = {}\n{} {} {} = {} (bit by bit) = {acc}",
-                        bin(b, bits),
-                        bin(prev, bits),
-                        op.word(),
-                        bin(b, bits),
-                        bin(acc, bits)
-                    );
+                    expr.push(' ');
+                    expr.push_str(op.word());
+                    expr.push(' ');
+                    push_int(&mut expr, b as i64);
+                    push_int(&mut thinking, b as i64);
+                    thinking.push_str(" = ");
+                    push_bin(&mut thinking, b, bits);
+                    thinking.push('\n');
+                    push_bin(&mut thinking, prev, bits);
+                    thinking.push(' ');
+                    thinking.push_str(op.word());
+                    thinking.push(' ');
+                    push_bin(&mut thinking, b, bits);
+                    thinking.push_str(" = ");
+                    push_bin(&mut thinking, acc, bits);
+                    thinking.push_str(" (bit by bit) = ");
                 }
             }
-            if i == 0 {
-                // The first operand needs no parentheses.
-                expr = expr.replacen(&format!("({prev})"), &prev.to_string(), 1);
-            }
+            push_int(&mut thinking, acc as i64);
+            thinking.push('\n');
         }
-        let _ = write!(thinking, "Result: {acc}");
-        let note = format!(
-            "all values are {bits}-bit unsigned integers: AND, OR and XOR act bit by bit, << and >> shift the bits (bits shifted past either end are dropped, 0s come in) and NOT flips all {bits} bits"
-        );
+        thinking.push_str("Result: ");
+        push_int(&mut thinking, acc as i64);
+        let mut note = String::with_capacity(220);
+        note.push_str("all values are ");
+        push_int(&mut note, i64::from(bits));
+        note.push_str("-bit unsigned integers: AND, OR and XOR act bit by bit, << and >> shift the bits (bits shifted past either end are dropped, 0s come in) and NOT flips all ");
+        push_int(&mut note, i64::from(bits));
+        note.push_str(" bits");
+        let mut value = String::new();
+        push_int(&mut value, acc as i64);
         Ok(Problem {
             question: render(TEMPLATE, &[("expr", &expr), ("note", &note)]),
             answer: json!({ "value": acc }),
             thinking,
-            final_answer: acc.to_string(),
+            final_answer: value,
         })
     }
 

@@ -49,15 +49,15 @@ pub fn shift_text(text: &str, k: u8) -> String {
         .collect()
 }
 
-/// Writes `word -> L+k=M, ... -> RESULT` for one word.
+/// Writes `WORD: L+k=M, ... -> RESULT` for one word (`sign` '+' encrypts, '-' decrypts).
 fn word_steps(out: &mut String, word: &str, k: u8, sign: char) {
+    let fwd = if sign == '+' { k } else { 26 - k };
     out.push_str(word);
     out.push_str(": ");
     for (i, b) in word.bytes().enumerate() {
         if i > 0 {
             out.push_str(", ");
         }
-        let fwd = if sign == '+' { k } else { 26 - k };
         out.push(char::from(b));
         out.push(sign);
         push_int(out, i64::from(k));
@@ -65,15 +65,25 @@ fn word_steps(out: &mut String, word: &str, k: u8, sign: char) {
         out.push(char::from(shift_byte(b, fwd)));
     }
     out.push_str(" -> ");
-    out.push_str(&shift_text(word, if sign == '+' { k } else { 26 - k }));
+    for b in word.bytes() {
+        out.push(char::from(shift_byte(b, fwd)));
+    }
     out.push('\n');
+}
+
+/// Whether the capital-letter word `w`, shifted back by `back`, is a listed word
+/// (checked on packed keys, without allocating).
+fn decodes_to_word(w: &str, back: u8) -> bool {
+    if !w.bytes().all(|b| b.is_ascii_uppercase()) {
+        return false;
+    }
+    words::key(w.bytes().map(|b| b'a' + (b - b'A' + 26 - back % 26) % 26))
+        .is_some_and(words::is_word_key)
 }
 
 /// Whether decoding `cipher` with backward shift `k` gives only listed words.
 fn all_words(cipher: &str, k: u8) -> bool {
-    cipher
-        .split(' ')
-        .all(|w| words::is_word(&shift_text(w, 26 - k).to_ascii_lowercase()))
+    cipher.split(' ').all(|w| decodes_to_word(w, k))
 }
 
 impl Family for CaesarCipher {
@@ -157,12 +167,13 @@ impl Family for CaesarCipher {
             thinking.push_str("The shift is unknown. Try shifting the first word back by 1, 2, ... until every word becomes an English word:\n");
             let first = cipher.split(' ').next().unwrap_or("");
             for s in 1..=k {
-                let guess = shift_text(first, 26 - s);
                 thinking.push_str("back ");
                 push_int(&mut thinking, i64::from(s));
                 thinking.push_str(": ");
-                thinking.push_str(&guess);
-                if words::is_word(&guess.to_ascii_lowercase()) {
+                for b in first.bytes() {
+                    thinking.push(char::from(shift_byte(b, 26 - s)));
+                }
+                if decodes_to_word(first, s) {
                     if s == k {
                         thinking.push_str(" (a word; the rest decode to words too)\n");
                     } else {

@@ -68,8 +68,17 @@ impl Family for LetterCounting {
         let n = rng.range_usize(c.min_words, c.max_words);
         let text = words::sentence(rng, n);
         let letter = if rng.chance(c.present_probability) {
-            let letters: Vec<u8> = text.bytes().filter(|b| *b != b' ').collect();
-            *rng.choose(&letters).unwrap_or(&b'e')
+            // A letter of the text, drawn by position (spaces redrawn, bounded).
+            let bytes = text.as_bytes();
+            let mut pick = b'e';
+            for _ in 0..64 {
+                let b = bytes.get(rng.below(bytes.len() as u64) as usize).copied();
+                if let Some(b) = b.filter(|b| *b != b' ') {
+                    pick = b;
+                    break;
+                }
+            }
+            pick
         } else {
             b'a' + rng.below(26) as u8
         };
@@ -96,16 +105,19 @@ impl Family for LetterCounting {
 /// Walks the text word by word and letter by letter; a matching letter is followed by
 /// the running count in parentheses.
 fn count_steps(text: &str, letter: u8) -> (String, i64) {
-    let mut out = String::with_capacity(text.len() * 5 + 120);
+    let words = text.bytes().filter(|b| *b == b' ').count() + 1;
+    let mut out = String::with_capacity(text.len() * 4 + words * 24 + 160);
     out.push_str("Go through the text letter by letter, keeping a running count of \"");
     out.push(char::from(letter));
     out.push_str("\".\n");
     let mut count = 0i64;
     for w in text.split(' ') {
         out.push_str(w);
-        out.push(':');
+        out.push_str(": ");
         for (i, b) in w.bytes().enumerate() {
-            out.push_str(if i == 0 { " " } else { ", " });
+            if i > 0 {
+                out.push_str(", ");
+            }
             out.push(char::from(b));
             if b == letter {
                 count += 1;

@@ -17,9 +17,37 @@ pub fn words() -> &'static [&'static str] {
     })
 }
 
-/// Whether `w` is in the list (binary search: the file is sorted).
+/// Packs a lower-case word of at most 12 letters into a u64, 5 bits a letter (letters
+/// are 1..=26, so different words get different keys); `None` for anything else.
+pub fn key(bytes: impl IntoIterator<Item = u8>) -> Option<u64> {
+    let mut k = 0u64;
+    for (n, b) in bytes.into_iter().enumerate() {
+        if !b.is_ascii_lowercase() || n == 12 {
+            return None;
+        }
+        k = k << 5 | u64::from(b - b'a' + 1);
+    }
+    Some(k)
+}
+
+/// The list's keys, sorted: membership is an integer binary search, no string compares.
+fn keys() -> &'static [u64] {
+    static KEYS: OnceLock<Vec<u64>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut k: Vec<u64> = words().iter().filter_map(|w| key(w.bytes())).collect();
+        k.sort_unstable();
+        k
+    })
+}
+
+/// Whether the packed word `k` is in the list.
+pub fn is_word_key(k: u64) -> bool {
+    keys().binary_search(&k).is_ok()
+}
+
+/// Whether `w` is in the list.
 pub fn is_word(w: &str) -> bool {
-    words().binary_search(&w).is_ok()
+    key(w.bytes()).is_some_and(is_word_key)
 }
 
 /// One uniformly drawn word.
