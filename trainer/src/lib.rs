@@ -10,6 +10,7 @@ pub mod experiments;
 pub mod grpo;
 pub mod model;
 pub mod plot;
+pub mod policy_cli;
 pub mod pretrain;
 pub mod sampler;
 pub mod sft;

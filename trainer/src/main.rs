@@ -28,6 +28,13 @@ enum Command {
         #[command(subcommand)]
         what: TrainCommand,
     },
+    /// Generate a completion with a checkpoint (`--temperature 0` is greedy).
+    Generate(verigym_trainer::policy_cli::GenerateArgs),
+    /// Checkpoint tools: convert (load and save again), init (fresh random model).
+    Checkpoint {
+        #[command(subcommand)]
+        what: verigym_trainer::policy_cli::CheckpointCommand,
+    },
     /// Throughput benchmarks.
     Bench {
         #[command(subcommand)]
@@ -43,6 +50,8 @@ enum TrainCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// New tokens/s of batched sampling; prints {"tokens_per_s": ...}.
+    Sample(verigym_trainer::policy_cli::BenchSampleArgs),
     /// Seconds per GRPO step on the TRL comparison settings; prints {"step_s": ...}.
     Grpo(verigym_trainer::grpo::bench::BenchGrpoArgs),
 }
@@ -65,6 +74,11 @@ fn main() -> Result<()> {
         Command::Train {
             what: TrainCommand::Grpo(args),
         } => verigym_trainer::grpo::cli::train_grpo(args)?,
+        Command::Generate(args) => verigym_trainer::policy_cli::generate(&args)?,
+        Command::Checkpoint { what } => verigym_trainer::policy_cli::checkpoint(&what)?,
+        Command::Bench {
+            target: BenchCommand::Sample(args),
+        } => println!("{}", verigym_trainer::policy_cli::bench_sample(&args)?),
         Command::Bench {
             target: BenchCommand::Grpo(args),
         } => verigym_trainer::grpo::bench::run(args)?,

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Sampling throughput: transformers `generate` vs verigym's sampler (issue 7), same run,
+same random Llama weights.
+
+    python3 benches/compare_transformers.py [--batches 1,16,64,256] [--bin PATH]
+
+Model: LlamaForCausalLM, vocab 512, hidden 256, intermediate 768, 4 layers, 8 heads (3.5 M
+parameters), fp32 on CPU. Workload: random 32-token prompts, 128 new tokens, sampling at
+temperature 1 (no top-k/top-p), EOS ignored so every sequence makes 128 tokens. Both sides
+time the whole generate call (prefill included) after a warm-up, best of --repeats.
+transformers runs with torch's default thread count; ours with libtorch's (the same).
+
+Needs transformers and torch 2.13: when not importable, makes a throw-away venv in /tmp
+(torch from verigym's libtorch cache when scripts/setup.sh made one) and re-runs itself.
+Ours is target/release/verigym-train (build: cargo build --release -p verigym-trainer).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from make_fixture import ensure_env  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batches", default="1,16,64,256")
+    ap.add_argument("--prompt-len", type=int, default=32)
+    ap.add_argument("--new-tokens", type=int, default=128)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "verigym-train"))
+    args = ap.parse_args()
+    ensure_env()
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    if not os.path.exists(args.bin):
+        sys.exit(f"{args.bin} not found: cargo build --release -p verigym-trainer")
+    torch.manual_seed(0)
+    cfg = LlamaConfig(
+        vocab_size=512,
+        hidden_size=256,
+        intermediate_size=768,
+        num_hidden_layers=4,
+        num_attention_heads=8,
+        num_key_value_heads=8,
+        max_position_embeddings=512,
+        tie_word_embeddings=False,
+        bos_token_id=1,
+        eos_token_id=2,
+    )
+    model = LlamaForCausalLM(cfg).eval()
+    params = sum(p.numel() for p in model.parameters())
+    batches = [int(b) for b in args.batches.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        print(
+            f"random Llama, {params / 1e6:.2f} M params; prompts {args.prompt_len}, "
+            f"new tokens {args.new_tokens}; torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads",
+            flush=True,
+        )
+        print(f"{'batch':>6} {'transformers tok/s':>19} {'verigym tok/s':>14} {'ratio':>7}", flush=True)
+        for b in batches:
+            hf = hf_tokens_per_s(model, b, args)
+            ours = ours_tokens_per_s(tmp, b, args)
+            rows.append({"batch": b, "transformers": round(hf, 1), "verigym": ours, "ratio": round(ours / hf, 2)})
+            print(f"{b:>6} {hf:>19.1f} {ours:>14.1f} {ours / hf:>7.2f}", flush=True)
+    print(json.dumps(rows))
+
+
+def hf_tokens_per_s(model, batch, args):
+    import torch
+
+    g = torch.Generator().manual_seed(batch)
+    ids = torch.randint(0, model.config.vocab_size, (batch, args.prompt_len), generator=g)
+    mask = torch.ones_like(ids)
+    kw = dict(
+        attention_mask=mask,
+        do_sample=True,
+        temperature=1.0,
+        top_k=0,
+        top_p=1.0,
+        min_new_tokens=args.new_tokens,
+        max_new_tokens=args.new_tokens,
+        pad_token_id=0,
+    )
+    with torch.inference_mode():
+        model.generate(ids, **{**kw, "min_new_tokens": 4, "max_new_tokens": 4})
+        best = float("inf")
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            out = model.generate(ids, **kw)
+            best = min(best, time.perf_counter() - t0)
+    made = (out.shape[1] - args.prompt_len) * batch
+    assert made == batch * args.new_tokens, made
+    return made / best
+
+
+def ours_tokens_per_s(model_dir, batch, args):
+    cmd = [
+        args.bin, "bench", "sample", "--model", model_dir, "--device", "cpu",
+        "--batch", str(batch), "--prompt-len", str(args.prompt_len),
+        "--new-tokens", str(args.new_tokens), "--repeats", str(args.repeats),
+    ]
+    out = subprocess.check_output(cmd, text=True)
+    return float(json.loads(out.strip().splitlines()[-1])["tokens_per_s"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,280 @@
+//! The policy's CLI commands (issue 7): `generate`, `bench sample` and `checkpoint
+//! convert|init`. Argument structs live here so `main.rs` only names them.
+
+use crate::checkpoint;
+use crate::model::{Config, Model};
+use crate::sampler::{Sampler, SamplingParams};
+use crate::tokenizer::Tokenizer;
+use crate::DeviceChoice;
+use anyhow::{bail, Context, Result};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::{Device, Kind, Tensor};
+
+/// Weight precision: float32 or bfloat16.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Dtype {
+    Float32,
+    Bfloat16,
+}
+
+impl Dtype {
+    pub fn kind(self) -> Kind {
+        match self {
+            Dtype::Float32 => Kind::Float,
+            Dtype::Bfloat16 => Kind::BFloat16,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// Checkpoint folder (config.json, safetensors, tokenizer.json).
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long)]
+    pub prompt: String,
+    #[arg(long, default_value_t = 256)]
+    pub max_tokens: usize,
+    /// 0 is greedy.
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+    #[arg(long, default_value_t = 0)]
+    pub top_k: usize,
+    #[arg(long, default_value_t = 1.0)]
+    pub top_p: f64,
+    #[arg(long, default_value_t = 0.0)]
+    pub min_p: f64,
+    /// A stop string (repeatable); the tokenizer's end-of-sequence tokens always stop.
+    #[arg(long)]
+    pub stop: Vec<String>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print {"token_ids": [...], "text": "..."} of the completion.
+    #[arg(long)]
+    pub json: bool,
+    /// Wrap the prompt in the model family's chat template (prompts/chat_*.txt).
+    #[arg(long)]
+    pub chat: bool,
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
+    #[arg(long, value_enum, default_value = "float32")]
+    pub dtype: Dtype,
+}
+
+pub fn generate(a: &GenerateArgs) -> Result<()> {
+    let device = a.device.resolve().map_err(anyhow::Error::msg)?;
+    let (model, tok) = checkpoint::load(&a.model, device, a.dtype.kind())?;
+    let ids = if a.chat {
+        tok.encode(&tok.apply_chat(&a.prompt)?, false)?
+    } else {
+        tok.encode(&a.prompt, true)?
+    };
+    let params = SamplingParams {
+        max_new_tokens: a.max_tokens,
+        temperature: a.temperature,
+        top_k: a.top_k,
+        top_p: a.top_p,
+        min_p: a.min_p,
+        stop_token_ids: tok.eos_ids().to_vec(),
+        stop_strings: a.stop.clone(),
+    };
+    let out = Sampler::new(&tok).generate(&model, &[ids], &params, &[a.seed])?;
+    let c = out.first().context("no completion")?;
+    if a.json {
+        let v = serde_json::json!({"token_ids": c.token_ids, "text": c.text});
+        println!("{v}");
+    } else {
+        println!("{}", c.text);
+    }
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchSampleArgs {
+    /// Checkpoint folder.
+    #[arg(long, conflicts_with = "config", required_unless_present = "config")]
+    pub model: Option<PathBuf>,
+    /// A config.json path or inline JSON (random weights).
+    #[arg(long)]
+    pub config: Option<String>,
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 32)]
+    pub prompt_len: usize,
+    #[arg(long, default_value_t = 128)]
+    pub new_tokens: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Timed repetitions (the best is reported, after one untimed warm-up).
+    #[arg(long, default_value_t = 1)]
+    pub repeats: usize,
+    /// CPU threads for libtorch (default: libtorch's choice).
+    #[arg(long)]
+    pub threads: Option<i32>,
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
+    #[arg(long, value_enum, default_value = "float32")]
+    pub dtype: Dtype,
+}
+
+fn read_config(spec: &str) -> Result<Config> {
+    let text = if spec.trim_start().starts_with('{') {
+        spec.to_string()
+    } else {
+        std::fs::read_to_string(spec).with_context(|| format!("reading {spec}"))?
+    };
+    let cfg: Config = serde_json::from_str(&text).context("parsing the model config")?;
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// New tokens per second of batched sampling: random prompt ids, temperature 1, no stop
+/// tokens, so every sequence makes exactly `new_tokens` (prefill time included).
+pub fn bench_sample(a: &BenchSampleArgs) -> Result<serde_json::Value> {
+    if let Some(t) = a.threads {
+        tch::set_num_threads(t);
+    }
+    if a.batch == 0 || a.prompt_len == 0 || a.new_tokens == 0 {
+        bail!("--batch, --prompt-len and --new-tokens must be > 0");
+    }
+    let device = a.device.resolve().map_err(anyhow::Error::msg)?;
+    let model = match (&a.model, &a.config) {
+        (Some(dir), _) => checkpoint::load_model(dir, device, a.dtype.kind())?,
+        (None, Some(spec)) => {
+            tch::manual_seed(a.seed as i64);
+            Model::new(&read_config(spec)?, device, a.dtype.kind())?
+        }
+        (None, None) => bail!("give --model DIR or --config JSON"),
+    };
+    let vocab = model.cfg.vocab_size as u64;
+    let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
+    let prompts: Vec<Vec<i64>> = (0..a.batch)
+        .map(|_| {
+            (0..a.prompt_len)
+                .map(|_| (rng.next_u64() % vocab) as i64)
+                .collect()
+        })
+        .collect();
+    let seeds: Vec<u64> = (0..a.batch as u64).collect();
+    let params = SamplingParams {
+        max_new_tokens: a.new_tokens,
+        temperature: 1.0,
+        ..Default::default()
+    };
+    let sampler = Sampler::ids_only();
+    let warm = SamplingParams {
+        max_new_tokens: a.new_tokens.min(8),
+        ..params.clone()
+    };
+    sampler.generate(&model, &prompts, &warm, &seeds)?;
+    let mut best = f64::INFINITY;
+    for _ in 0..a.repeats.max(1) {
+        let t0 = Instant::now();
+        let out = sampler.generate(&model, &prompts, &params, &seeds)?;
+        if device.is_cuda() {
+            tch::Cuda::synchronize(0);
+        }
+        let secs = t0.elapsed().as_secs_f64();
+        let made: usize = out.iter().map(|c| c.token_ids.len()).sum();
+        if made != a.batch * a.new_tokens {
+            bail!("expected {} new tokens, got {made}", a.batch * a.new_tokens);
+        }
+        best = best.min(secs);
+    }
+    let tps = (a.batch * a.new_tokens) as f64 / best;
+    Ok(serde_json::json!({
+        "tokens_per_s": (tps * 10.0).round() / 10.0,
+        "batch": a.batch,
+        "prompt_len": a.prompt_len,
+        "new_tokens": a.new_tokens,
+        "seconds": best,
+        "device": crate::device::describe(device),
+        "dtype": format!("{:?}", a.dtype).to_lowercase(),
+        "params": model.cfg.num_params(),
+    }))
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum CheckpointCommand {
+    /// Load a checkpoint and save it again (optionally in another dtype).
+    Convert {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "float32")]
+        dtype: Dtype,
+    },
+    /// Save a randomly initialised model from a config, with the built-in byte-level
+    /// tokenizer (or a given tokenizer.json).
+    Init {
+        /// A config.json path or inline JSON.
+        #[arg(long)]
+        config: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        tokenizer: Option<PathBuf>,
+        /// Print {"ids", "last_logits"} of this text under the new model (for round trips).
+        #[arg(long)]
+        probe: Option<String>,
+    },
+}
+
+pub fn checkpoint(cmd: &CheckpointCommand) -> Result<()> {
+    match cmd {
+        CheckpointCommand::Convert { model, out, dtype } => {
+            let (m, tok) = checkpoint::load(model, Device::Cpu, dtype.kind())?;
+            checkpoint::save(&m, &tok, out)?;
+            eprintln!("saved {} to {}", model.display(), out.display());
+        }
+        CheckpointCommand::Init {
+            config,
+            out,
+            seed,
+            tokenizer,
+            probe,
+        } => {
+            let cfg = read_config(config)?;
+            let tok = match tokenizer {
+                Some(p) => Tokenizer::from_file(p)?,
+                None => Tokenizer::builtin(),
+            };
+            if tok.vocab_size() > cfg.vocab_size {
+                bail!(
+                    "the tokenizer has {} tokens but vocab_size is {}",
+                    tok.vocab_size(),
+                    cfg.vocab_size
+                );
+            }
+            tch::manual_seed(*seed as i64);
+            let m = Model::new(&cfg, Device::Cpu, Kind::Float)?;
+            checkpoint::save(&m, &tok, out)?;
+            if let Some(text) = probe {
+                println!("{}", probe_json(&m, &tok, text)?);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn probe_json(m: &Model, tok: &Tokenizer, text: &str) -> Result<serde_json::Value> {
+    let ids = tok.encode(text, true)?;
+    let t = Tensor::from_slice(&ids).view([1, ids.len() as i64]);
+    let logits = m
+        .forward(&t, None)?
+        .select(1, ids.len() as i64 - 1)
+        .squeeze();
+    let last = Vec::<f32>::try_from(&logits)?;
+    Ok(serde_json::json!({"ids": ids, "last_logits": last}))
+}
+
+/// Whether `dir` looks like a checkpoint folder.
+pub fn is_checkpoint(dir: &Path) -> bool {
+    dir.join("config.json").exists() && checkpoint::weight_files(dir).is_ok()
+}
