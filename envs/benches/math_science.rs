@@ -1,2 +1,94 @@
-//! Placeholder bench; replaced by its issue.
-fn main() {}
+//! Criterion benches of the math and science families (issue 4): task generation, and
+//! generation plus scoring of the reference solution, per family, on one core. Throughput is
+//! reported in tasks/s ("elem/s"); the target is 50,000 tasks/s of generation at the default
+//! difficulty (3). Level 10 generation is measured too, to show the cost of the hardest level.
+//!
+//! Run with `cargo bench -p verigym-envs --bench math_science`; add `-- <filter>` (e.g.
+//! `-- molar_mass/`) for one family.
+
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::time::Duration;
+use verigym_envs::env::DEFAULT_DIFFICULTY;
+use verigym_envs::{EnvOptions, Environment, Registry};
+
+/// The families benched here (the math and science domains).
+const FAMILIES: &[&str] = &[
+    "arithmetic",
+    "chained_sums",
+    "chemical_balancing",
+    "combinatorics",
+    "decimals_percentages",
+    "fractions",
+    "gcd_lcm",
+    "linear_equation",
+    "linear_system",
+    "long_division",
+    "modular_arithmetic",
+    "modular_exponentiation",
+    "molar_mass",
+    "number_sequences",
+    "order_of_operations",
+    "polynomial_evaluation",
+    "polynomial_expansion",
+    "powers_roots",
+    "prime_factorization",
+    "probability",
+    "quadratic_roots",
+    "radix_conversion",
+    "stoichiometry",
+    "unit_conversion",
+    "word_problems",
+];
+
+fn build(name: &str, difficulty: u8) -> Box<dyn Environment> {
+    Registry::builtin()
+        .build(
+            name,
+            &EnvOptions {
+                difficulty: Some(difficulty),
+                config: None,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn families(c: &mut Criterion) {
+    for name in FAMILIES {
+        let mut group = c.benchmark_group(*name);
+        group
+            .throughput(Throughput::Elements(1))
+            .measurement_time(Duration::from_millis(1500))
+            .warm_up_time(Duration::from_millis(300))
+            .sample_size(20);
+        for d in [DEFAULT_DIFFICULTY, 10] {
+            let env = build(name, d);
+            let mut i = 0u64;
+            group.bench_with_input(BenchmarkId::new("generate", d), &d, |b, _| {
+                b.iter(|| {
+                    i += 1;
+                    black_box(env.generate(1, i).unwrap())
+                })
+            });
+        }
+        let env = build(name, DEFAULT_DIFFICULTY);
+        let tasks: Vec<_> = (0..256).map(|i| env.generate(2, i).unwrap()).collect();
+        let mut i = 0usize;
+        group.bench_function(
+            BenchmarkId::new("generate_and_score", DEFAULT_DIFFICULTY),
+            |b| {
+                b.iter(|| {
+                    i = (i + 1) % tasks.len();
+                    let t = env.generate(3, i as u64).unwrap();
+                    let v = env
+                        .verify(&t, t.solution.as_deref().unwrap_or_default())
+                        .unwrap();
+                    black_box((v, &tasks[i]))
+                })
+            },
+        );
+        group.finish();
+    }
+}
+
+criterion_group!(benches, families);
+criterion_main!(benches);

@@ -19,7 +19,10 @@ fn opts(path: &PathBuf, extra: Option<(&str, &str)>) -> EnvOptions {
     if let Some((k, v)) = extra {
         c[k] = serde_json::json!(v);
     }
-    EnvOptions { difficulty: None, config: Some(c) }
+    EnvOptions {
+        difficulty: None,
+        config: Some(c),
+    }
 }
 
 const GSM: &[&str] = &[
@@ -44,21 +47,38 @@ fn gsm8k_rows_load_and_grade() {
     assert_eq!(env.rows()[0].line, 1);
     assert_eq!(env.rows()[1].line, 3, "blank lines are skipped but counted");
     assert_eq!(env.rows()[1].gold, "5000");
-    assert!(!env.rows()[0].thinking.contains("<<"), "calculator annotations are removed");
+    assert!(
+        !env.rows()[0].thinking.contains("<<"),
+        "calculator annotations are removed"
+    );
     for i in 0..3 {
         let t = env.generate(0, i).unwrap();
         let v = env.verify(&t, t.solution.as_deref().unwrap()).unwrap();
         assert!(v.correct && v.reward == 1.0, "{v:?}");
     }
     let t = env.generate(0, 0).unwrap();
-    for (ans, ok) in [("72", true), ("72.0", true), ("$72", true), ("73", false), ("72 or 73", false), ("seventy-two", false)] {
+    for (ans, ok) in [
+        ("72", true),
+        ("72.0", true),
+        ("$72", true),
+        ("73", false),
+        ("72 or 73", false),
+        ("seventy-two", false),
+    ] {
         let v = env.verify(&t, &format_completion("w", ans)).unwrap();
         assert_eq!(v.correct, ok, "{ans}: {v:?}");
     }
     let t = env.generate(0, 2).unwrap();
-    assert!(env.verify(&t, &format_completion("w", "-3/2")).unwrap().correct);
+    assert!(
+        env.verify(&t, &format_completion("w", "-3/2"))
+            .unwrap()
+            .correct
+    );
     // Sequential order wraps around; random order is a function of (seed, index).
-    assert_eq!(env.generate(0, 3).unwrap().question, env.generate(0, 0).unwrap().question);
+    assert_eq!(
+        env.generate(0, 3).unwrap().question,
+        env.generate(0, 0).unwrap().question
+    );
     let r = DatasetEnv::build(DatasetFormat::Gsm8k, &opts(&p, Some(("order", "random")))).unwrap();
     assert_eq!(r.generate(5, 9).unwrap(), r.generate(5, 9).unwrap());
 }
@@ -75,9 +95,21 @@ fn math_rows_load_and_grade() {
         assert!(v.correct, "{v:?}");
     }
     let t = env.generate(1, 0).unwrap();
-    assert!(env.verify(&t, &format_completion("w", "5/6")).unwrap().correct);
-    assert!(!env.verify(&t, &format_completion("w", "6/5")).unwrap().correct);
-    assert!(!env.verify(&t, "<think>unfinished \\boxed{5/6}").unwrap().correct);
+    assert!(
+        env.verify(&t, &format_completion("w", "5/6"))
+            .unwrap()
+            .correct
+    );
+    assert!(
+        !env.verify(&t, &format_completion("w", "6/5"))
+            .unwrap()
+            .correct
+    );
+    assert!(
+        !env.verify(&t, "<think>unfinished \\boxed{5/6}")
+            .unwrap()
+            .correct
+    );
 }
 
 fn load_err(format: DatasetFormat, name: &str, lines: &[&str]) -> String {
@@ -85,7 +117,10 @@ fn load_err(format: DatasetFormat, name: &str, lines: &[&str]) -> String {
     match DatasetEnv::build(format, &opts(&p, None)) {
         Err(e @ EnvError::Data { .. }) => {
             let s = e.to_string();
-            assert!(s.contains(p.to_str().unwrap()), "error does not name the file: {s}");
+            assert!(
+                s.contains(p.to_str().unwrap()),
+                "error does not name the file: {s}"
+            );
             s
         }
         Err(e) => panic!("wrong error kind: {e}"),
@@ -96,26 +131,55 @@ fn load_err(format: DatasetFormat, name: &str, lines: &[&str]) -> String {
 #[test]
 fn malformed_rows_name_file_and_line() {
     let good = GSM[0];
-    let e = load_err(DatasetFormat::Gsm8k, "badjson.jsonl", &[good, good, "{not json"]);
+    let e = load_err(
+        DatasetFormat::Gsm8k,
+        "badjson.jsonl",
+        &[good, good, "{not json"],
+    );
     assert!(e.contains(":3:") && e.contains("JSON"), "{e}");
-    let e = load_err(DatasetFormat::Gsm8k, "nohash.jsonl", &[good, r#"{"question": "q", "answer": "42"}"#]);
+    let e = load_err(
+        DatasetFormat::Gsm8k,
+        "nohash.jsonl",
+        &[good, r#"{"question": "q", "answer": "42"}"#],
+    );
     assert!(e.contains(":2:") && e.contains("####"), "{e}");
-    let e = load_err(DatasetFormat::Gsm8k, "notnum.jsonl", &[r#####"{"question": "q", "answer": "x #### many"}"#####]);
+    let e = load_err(
+        DatasetFormat::Gsm8k,
+        "notnum.jsonl",
+        &[r#####"{"question": "q", "answer": "x #### many"}"#####],
+    );
     assert!(e.contains(":1:") && e.contains("not a number"), "{e}");
-    let e = load_err(DatasetFormat::Gsm8k, "nofield.jsonl", &[r#####"{"answer": "#### 1"}"#####]);
+    let e = load_err(
+        DatasetFormat::Gsm8k,
+        "nofield.jsonl",
+        &[r#####"{"answer": "#### 1"}"#####],
+    );
     assert!(e.contains(":1:") && e.contains("question"), "{e}");
-    let e = load_err(DatasetFormat::Math, "nobox.jsonl", &[MATH[0], r#"{"problem": "p", "solution": "it is 4"}"#]);
+    let e = load_err(
+        DatasetFormat::Math,
+        "nobox.jsonl",
+        &[MATH[0], r#"{"problem": "p", "solution": "it is 4"}"#],
+    );
     assert!(e.contains(":2:") && e.contains("boxed"), "{e}");
     let e = load_err(DatasetFormat::Math, "empty.jsonl", &["", "  "]);
     assert!(e.contains("no rows"), "{e}");
     let missing = std::env::temp_dir().join("verigym-no-such-file.jsonl");
-    let err = DatasetEnv::build(DatasetFormat::Gsm8k, &opts(&missing, None)).err().unwrap().to_string();
+    let err = DatasetEnv::build(DatasetFormat::Gsm8k, &opts(&missing, None))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("verigym-no-such-file.jsonl"), "{err}");
     // Without a path, and with an unknown field, the config is rejected by name.
-    let err = DatasetEnv::build(DatasetFormat::Gsm8k, &EnvOptions::default()).err().unwrap().to_string();
+    let err = DatasetEnv::build(DatasetFormat::Gsm8k, &EnvOptions::default())
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("path"), "{err}");
     let p = write("ok.jsonl", GSM);
-    let err = DatasetEnv::build(DatasetFormat::Gsm8k, &opts(&p, Some(("shuffle", "x")))).err().unwrap().to_string();
+    let err = DatasetEnv::build(DatasetFormat::Gsm8k, &opts(&p, Some(("shuffle", "x"))))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("shuffle"), "{err}");
 }
 
@@ -128,8 +192,20 @@ fn entries_register_by_name() {
     reg.register(math_entry(m.to_str().unwrap())).unwrap();
     let env = reg.build("gsm8k_jsonl", &EnvOptions::default()).unwrap();
     let t = env.generate(0, 0).unwrap();
-    assert!(env.verify(&t, t.solution.as_deref().unwrap()).unwrap().correct);
-    let env = reg.build("math_jsonl", &EnvOptions { difficulty: Some(2), config: None }).unwrap();
+    assert!(
+        env.verify(&t, t.solution.as_deref().unwrap())
+            .unwrap()
+            .correct
+    );
+    let env = reg
+        .build(
+            "math_jsonl",
+            &EnvOptions {
+                difficulty: Some(2),
+                config: None,
+            },
+        )
+        .unwrap();
     assert_eq!(env.difficulty(), 2);
     assert_eq!(env.generate(0, 1).unwrap().answer["value"], "2");
     assert!(reg.get("gsm8k_jsonl").unwrap().listing().domain.as_str() == "math");

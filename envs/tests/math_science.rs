@@ -65,7 +65,10 @@ fn build(name: &str, d: u8) -> Box<dyn Environment> {
 
 fn final_answer(task: &Task) -> String {
     let s = task.solution.as_deref().unwrap_or_default();
-    let start = s.rfind("<answer>").map(|i| i + "<answer>".len()).unwrap_or(0);
+    let start = s
+        .rfind("<answer>")
+        .map(|i| i + "<answer>".len())
+        .unwrap_or(0);
     let end = s.rfind("</answer>").unwrap_or(s.len());
     s[start..end].to_string()
 }
@@ -100,7 +103,10 @@ fn every_family_is_registered_with_its_domain() {
         let domain = entry.domain.as_str();
         assert!(domain == "math" || domain == "science", "{name}: {domain}");
     }
-    assert!(FAMILIES.len() >= 22, "issue 4 asks for at least 22 families");
+    assert!(
+        FAMILIES.len() >= 22,
+        "issue 4 asks for at least 22 families"
+    );
 }
 
 #[test]
@@ -112,7 +118,10 @@ fn reference_scores_one_and_a_wrong_answer_zero_at_levels_1_5_10() {
                 let task = env.generate(1, i).unwrap();
                 let solution = task.solution.clone().unwrap();
                 let v = env.verify(&task, &solution).unwrap();
-                assert!(v.correct && v.reward == 1.0, "{name} d{d} #{i}: {v:?}\n{solution}");
+                assert!(
+                    v.correct && v.reward == 1.0,
+                    "{name} d{d} #{i}: {v:?}\n{solution}"
+                );
                 let wrong = wrong_answer(env.as_ref(), &task);
                 let v = env
                     .verify(&task, &format_completion("working", &wrong))
@@ -146,7 +155,10 @@ fn prompts_are_diverse_at_the_default_difficulty() {
             failures.push(format!("{name}: distinct-prompt rate {rate} < {floor}"));
         }
     }
-    println!("distinct-prompt rate over 10,000 samples at difficulty 3:\n{}", report.join("\n"));
+    println!(
+        "distinct-prompt rate over 10,000 samples at difficulty 3:\n{}",
+        report.join("\n")
+    );
     assert!(failures.is_empty(), "{failures:#?}");
 }
 

@@ -26,8 +26,26 @@ pub struct Combinatorics {
     config: CombinatoricsConfig,
 }
 
-const PEOPLE: &[&str] = &["students", "players", "volunteers", "employees", "club members", "candidates", "runners", "musicians"];
-const THINGS: &[&str] = &["books", "paintings", "flavours", "cards", "songs", "toppings", "stamps", "plants"];
+const PEOPLE: &[&str] = &[
+    "students",
+    "players",
+    "volunteers",
+    "employees",
+    "club members",
+    "candidates",
+    "runners",
+    "musicians",
+];
+const THINGS: &[&str] = &[
+    "books",
+    "paintings",
+    "flavours",
+    "cards",
+    "songs",
+    "toppings",
+    "stamps",
+    "plants",
+];
 
 fn factorial_steps(n: u64, t: &mut String) -> BigInt {
     let mut v = BigInt::one();
@@ -42,7 +60,10 @@ fn factorial_steps(n: u64, t: &mut String) -> BigInt {
 /// C(n, k) built up as C × (next factor) ÷ i, every division exact.
 fn binomial_steps(n: u64, k: u64, t: &mut String) -> BigInt {
     let kk = k.min(n - k);
-    let _ = writeln!(t, "C({n}, {k}) = C({n}, {kk}); build it up as C × (next factor) ÷ i:");
+    let _ = writeln!(
+        t,
+        "C({n}, {k}) = C({n}, {kk}); build it up as C × (next factor) ÷ i:"
+    );
     let mut v = BigInt::one();
     for i in 1..=kk {
         let f = n - kk + i;
@@ -61,7 +82,9 @@ impl Family for Combinatorics {
         "Factorials, binomial coefficients, permutations and word arrangements (big integers)";
 
     fn config_for(d: u8) -> CombinatoricsConfig {
-        CombinatoricsConfig { max_n: level(d, [6, 8, 20, 24, 30, 36, 42, 50, 60, 80]) }
+        CombinatoricsConfig {
+            max_n: level(d, [6, 8, 20, 24, 30, 36, 42, 50, 60, 80]),
+        }
     }
 
     fn new(c: CombinatoricsConfig) -> Result<Self, String> {
@@ -82,8 +105,14 @@ impl Family for Combinatorics {
                 let n2 = rng.range(3, n as i64) as u64;
                 let k1 = rng.range(1, (n1 - 1) as i64) as u64;
                 let k2 = rng.range(1, (n2 - 1) as i64) as u64;
-                let (g1, g2) = (rng.choose(PEOPLE).unwrap_or(&"students"), rng.choose(THINGS).unwrap_or(&"books"));
-                let _ = writeln!(t, "The two choices are independent, so multiply C({n1}, {k1}) by C({n2}, {k2}).");
+                let (g1, g2) = (
+                    rng.choose(PEOPLE).unwrap_or(&"students"),
+                    rng.choose(THINGS).unwrap_or(&"books"),
+                );
+                let _ = writeln!(
+                    t,
+                    "The two choices are independent, so multiply C({n1}, {k1}) by C({n2}, {k2})."
+                );
                 let a = binomial_steps(n1, k1, &mut t);
                 let b = binomial_steps(n2, k2, &mut t);
                 let v = &a * &b;
@@ -93,14 +122,22 @@ impl Family for Combinatorics {
             1 => {
                 let k = rng.range(2, (n - 1) as i64) as u64;
                 let who = rng.choose(PEOPLE).unwrap_or(&"students");
-                let _ = writeln!(t, "Choosing {k} of {n} where order does not matter is C({n}, {k}).");
+                let _ = writeln!(
+                    t,
+                    "Choosing {k} of {n} where order does not matter is C({n}, {k})."
+                );
                 let v = binomial_steps(n, k, &mut t);
                 (format!("A committee of {k} is to be chosen from {n} {who}. How many different committees are possible?"), v)
             }
             2 => {
                 let k = rng.range(2, n.min(12) as i64) as u64;
                 let who = rng.choose(PEOPLE).unwrap_or(&"runners");
-                let _ = writeln!(t, "Ordered choices of {k} from {n}: P({n}, {k}) = {n} × {} × ... × {}.", n - 1, n - k + 1);
+                let _ = writeln!(
+                    t,
+                    "Ordered choices of {k} from {n}: P({n}, {k}) = {n} × {} × ... × {}.",
+                    n - 1,
+                    n - k + 1
+                );
                 let mut v = BigInt::from(n);
                 for f in (n - k + 1..n).rev() {
                     let prev = v.clone();
@@ -112,7 +149,9 @@ impl Family for Combinatorics {
             _ => {
                 let len = (n as usize).clamp(5, 24);
                 let alphabet = rng.range_usize(2, 6.min(len - 1));
-                let letters: Vec<char> = (0..len).map(|_| char::from(b'A' + rng.below(alphabet as u64) as u8)).collect();
+                let letters: Vec<char> = (0..len)
+                    .map(|_| char::from(b'A' + rng.below(alphabet as u64) as u8))
+                    .collect();
                 let word: String = letters.iter().collect();
                 let mut counts = std::collections::BTreeMap::new();
                 for ch in &letters {
@@ -129,7 +168,10 @@ impl Family for Combinatorics {
                             f *= i;
                         }
                         let next = &v / &f;
-                        let _ = writeln!(t, "Divide by {k}! = {f} for the letter {ch}: {v} ÷ {f} = {next}");
+                        let _ = writeln!(
+                            t,
+                            "Divide by {k}! = {f} for the letter {ch}: {v} ÷ {f} = {next}"
+                        );
                         v = next;
                     }
                 }

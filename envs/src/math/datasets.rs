@@ -6,7 +6,10 @@
 //! [`gsm8k_entry`] / [`math_entry`] in a `Registry` so `verigym sample`-style tooling can use
 //! it by name. A malformed row is an error naming the file and the 1-based line.
 
-use crate::env::{check_difficulty, merge_config, verify_formatted, Domain, EnvOptions, Environment, DEFAULT_DIFFICULTY};
+use crate::env::{
+    check_difficulty, merge_config, verify_formatted, Domain, EnvOptions, Environment,
+    DEFAULT_DIFFICULTY,
+};
 use crate::math::grade::{braced, excerpt, parse_rational, MAX_ANSWER_BYTES};
 use crate::prompts::with_format;
 use crate::rng::TaskRng;
@@ -79,14 +82,25 @@ impl DatasetEnv {
     /// Builds from options whose `config` holds at least `path`.
     pub fn build(format: DatasetFormat, opts: &EnvOptions) -> Result<Self, EnvError> {
         let name = format.env_name();
-        let base = DatasetConfig { path: String::new(), order: RowOrder::Sequential };
+        let base = DatasetConfig {
+            path: String::new(),
+            order: RowOrder::Sequential,
+        };
         let config: DatasetConfig = merge_config(name, &base, opts.config.as_ref())?;
         if config.path.is_empty() {
-            return Err(EnvError::config(name, "path: the JSONL file to load is required"));
+            return Err(EnvError::config(
+                name,
+                "path: the JSONL file to load is required",
+            ));
         }
         let difficulty = check_difficulty(opts.difficulty.unwrap_or(DEFAULT_DIFFICULTY))?;
         let rows = load(format, &config.path)?;
-        Ok(DatasetEnv { format, config, rows, difficulty })
+        Ok(DatasetEnv {
+            format,
+            config,
+            rows,
+            difficulty,
+        })
     }
 
     pub fn rows(&self) -> &[Row] {
@@ -114,26 +128,38 @@ fn entry(format: DatasetFormat, path: String) -> EnvEntry {
         if let Some(obj) = config.as_object_mut() {
             obj.entry("path").or_insert_with(|| json!(path.clone()));
         }
-        let opts = EnvOptions { difficulty: opts.difficulty, config: Some(config) };
+        let opts = EnvOptions {
+            difficulty: opts.difficulty,
+            config: Some(config),
+        };
         Ok(Box::new(DatasetEnv::build(format, &opts)?) as Box<dyn Environment>)
     })
 }
 
 /// Loads and validates every row of a dataset file.
 pub fn load(format: DatasetFormat, path: &str) -> Result<Vec<Row>, EnvError> {
-    let data_err = |line: usize, message: String| EnvError::Data { path: path.to_string(), line, message };
+    let data_err = |line: usize, message: String| EnvError::Data {
+        path: path.to_string(),
+        line,
+        message,
+    };
     let meta = std::fs::metadata(path).map_err(|e| data_err(0, format!("cannot read: {e}")))?;
     if meta.len() > MAX_FILE_BYTES {
-        return Err(data_err(0, format!("file is larger than {MAX_FILE_BYTES} bytes")));
+        return Err(data_err(
+            0,
+            format!("file is larger than {MAX_FILE_BYTES} bytes"),
+        ));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| data_err(0, format!("cannot read: {e}")))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| data_err(0, format!("cannot read: {e}")))?;
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         if line.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| data_err(n, format!("not valid JSON: {e}")))?;
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| data_err(n, format!("not valid JSON: {e}")))?;
         let field = |k: &str| -> Result<String, EnvError> {
             v.get(k)
                 .and_then(|x| x.as_str())
@@ -144,14 +170,22 @@ pub fn load(format: DatasetFormat, path: &str) -> Result<Vec<Row>, EnvError> {
             DatasetFormat::Gsm8k => {
                 let question = field("question")?;
                 let answer = field("answer")?;
-                let (work, gold) = answer
-                    .rsplit_once("####")
-                    .ok_or_else(|| data_err(n, "answer does not end with \"#### <number>\"".into()))?;
+                let (work, gold) = answer.rsplit_once("####").ok_or_else(|| {
+                    data_err(n, "answer does not end with \"#### <number>\"".into())
+                })?;
                 let gold = gold.trim().replace(',', "");
                 if parse_rational(&gold).is_none() {
-                    return Err(data_err(n, format!("final answer {gold:?} after #### is not a number")));
+                    return Err(data_err(
+                        n,
+                        format!("final answer {gold:?} after #### is not a number"),
+                    ));
                 }
-                Row { line: n, question, gold, thinking: strip_calculator(work.trim()) }
+                Row {
+                    line: n,
+                    question,
+                    gold,
+                    thinking: strip_calculator(work.trim()),
+                }
             }
             DatasetFormat::Math => {
                 let question = field("problem")?;
@@ -159,9 +193,15 @@ pub fn load(format: DatasetFormat, path: &str) -> Result<Vec<Row>, EnvError> {
                 let boxed = last_boxed(&solution);
                 let gold = match v.get("answer").and_then(|a| a.as_str()) {
                     Some(a) if !a.trim().is_empty() => a.trim().to_string(),
-                    _ => boxed.ok_or_else(|| data_err(n, "solution has no \\boxed{...} answer".into()))?,
+                    _ => boxed
+                        .ok_or_else(|| data_err(n, "solution has no \\boxed{...} answer".into()))?,
                 };
-                Row { line: n, question, gold, thinking: solution.trim().to_string() }
+                Row {
+                    line: n,
+                    question,
+                    gold,
+                    thinking: solution.trim().to_string(),
+                }
             }
         };
         rows.push(row);
@@ -222,7 +262,10 @@ pub fn grade(format: DatasetFormat, gold: &str, answer: &str) -> Result<Verdict,
     Ok(if v.equal {
         Verdict::correct(v.extracted.unwrap_or_else(|| excerpt(a)))
     } else {
-        Verdict::wrong(Some(v.extracted.unwrap_or_else(|| excerpt(a))), v.reason.unwrap_or_else(|| format!("expected {gold}")))
+        Verdict::wrong(
+            Some(v.extracted.unwrap_or_else(|| excerpt(a))),
+            v.reason.unwrap_or_else(|| format!("expected {gold}")),
+        )
     })
 }
 
@@ -249,7 +292,10 @@ impl Environment for DatasetEnv {
             RowOrder::Sequential => index % n.max(1),
             RowOrder::Random => TaskRng::for_task(self.name(), seed, index).below(n),
         };
-        let row = self.rows.get(i as usize).ok_or_else(|| EnvError::task(self.name(), "empty dataset"))?;
+        let row = self
+            .rows
+            .get(i as usize)
+            .ok_or_else(|| EnvError::task(self.name(), "empty dataset"))?;
         Ok(Task {
             env: self.name().to_string(),
             seed,
@@ -264,7 +310,10 @@ impl Environment for DatasetEnv {
 
     fn verify(&self, task: &Task, completion: &str) -> Result<Verdict, EnvError> {
         if task.env != self.name() {
-            return Err(EnvError::task(self.name(), format!("task is for '{}'", task.env)));
+            return Err(EnvError::task(
+                self.name(),
+                format!("task is for '{}'", task.env),
+            ));
         }
         let gold = task
             .answer
@@ -281,9 +330,18 @@ mod tests {
 
     #[test]
     fn boxed_and_calculator_helpers() {
-        assert_eq!(last_boxed("so \\boxed{\\frac{1}{2}} and \\boxed{3}"), Some("3".into()));
-        assert_eq!(last_boxed("x = \\boxed{\\frac{1}{2}}."), Some("\\frac{1}{2}".into()));
+        assert_eq!(
+            last_boxed("so \\boxed{\\frac{1}{2}} and \\boxed{3}"),
+            Some("3".into())
+        );
+        assert_eq!(
+            last_boxed("x = \\boxed{\\frac{1}{2}}."),
+            Some("\\frac{1}{2}".into())
+        );
         assert_eq!(last_boxed("\\boxed{unclosed"), None);
-        assert_eq!(strip_calculator("48/2 = <<48/2=24>>24 clips"), "48/2 = 24 clips");
+        assert_eq!(
+            strip_calculator("48/2 = <<48/2=24>>24 clips"),
+            "48/2 = 24 clips"
+        );
     }
 }

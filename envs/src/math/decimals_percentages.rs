@@ -87,7 +87,11 @@ impl Family for DecimalsPercentages {
                 let (sym, v) = if add { ("+", &a + &b) } else { ("-", &a - &b) };
                 let k = places(&a).max(places(&b));
                 let s = BigRational::from_integer(BigInt::from(10).pow(k as u32));
-                let (ai, bi, vi) = ((&a * &s).to_integer(), (&b * &s).to_integer(), (&v * &s).to_integer());
+                let (ai, bi, vi) = (
+                    (&a * &s).to_integer(),
+                    (&b * &s).to_integer(),
+                    (&v * &s).to_integer(),
+                );
                 (
                     format!("What is {} {sym} {}?", dec(&a), dec(&b)),
                     format!(
@@ -102,8 +106,10 @@ impl Family for DecimalsPercentages {
                 let b = decimal(rng, (c.max_whole / 10).max(9), p2);
                 let v = &a * &b;
                 let (ka, kb) = (places(&a), places(&b));
-                let ai = (&a * BigRational::from_integer(BigInt::from(10).pow(ka as u32))).to_integer();
-                let bi = (&b * BigRational::from_integer(BigInt::from(10).pow(kb as u32))).to_integer();
+                let ai =
+                    (&a * BigRational::from_integer(BigInt::from(10).pow(ka as u32))).to_integer();
+                let bi =
+                    (&b * BigRational::from_integer(BigInt::from(10).pow(kb as u32))).to_integer();
                 (
                     format!("What is {} × {}?", dec(&a), dec(&b)),
                     format!(
@@ -114,15 +120,25 @@ impl Family for DecimalsPercentages {
                 )
             }
             3 | 4 => {
-                let pct = BigRational::new(BigInt::from(rng.range(1, 399)), BigInt::from(if rng.chance(0.3) { 2 } else { 1 }));
-                let n = BigRational::from_integer(BigInt::from(rng.range(2, c.max_whole.saturating_mul(10).max(200))));
+                let pct = BigRational::new(
+                    BigInt::from(rng.range(1, 399)),
+                    BigInt::from(if rng.chance(0.3) { 2 } else { 1 }),
+                );
+                let n = BigRational::from_integer(BigInt::from(
+                    rng.range(2, c.max_whole.saturating_mul(10).max(200)),
+                ));
                 let v = &pct * &n / BigRational::from_integer(BigInt::from(100));
                 if rng.chance(0.5) {
                     (
                         format!("What is {}% of {}?", dec(&pct), dec(&n)),
                         format!(
                             "{}% means {} ÷ 100 = {}.\n{} × {} = {}.",
-                            dec(&pct), dec(&pct), dec(&(&pct / BigRational::from_integer(BigInt::from(100)))), dec(&(&pct / BigRational::from_integer(BigInt::from(100)))), dec(&n), dec(&v)
+                            dec(&pct),
+                            dec(&pct),
+                            dec(&(&pct / BigRational::from_integer(BigInt::from(100)))),
+                            dec(&(&pct / BigRational::from_integer(BigInt::from(100)))),
+                            dec(&n),
+                            dec(&v)
                         ),
                         v,
                     )
@@ -138,10 +154,17 @@ impl Family for DecimalsPercentages {
                 }
             }
             5 => {
-                let old = BigRational::from_integer(BigInt::from(rng.range(2, c.max_whole.saturating_mul(10).max(200)) * 4));
+                let old = BigRational::from_integer(BigInt::from(
+                    rng.range(2, c.max_whole.saturating_mul(10).max(200)) * 4,
+                ));
                 let pct = BigRational::from_integer(BigInt::from(rng.range(-90, 150)));
-                let pct = if pct.is_zero() { BigRational::from_integer(BigInt::from(10)) } else { pct };
-                let new = &old * (BigRational::from_integer(BigInt::from(100)) + &pct) / BigRational::from_integer(BigInt::from(100));
+                let pct = if pct.is_zero() {
+                    BigRational::from_integer(BigInt::from(10))
+                } else {
+                    pct
+                };
+                let new = &old * (BigRational::from_integer(BigInt::from(100)) + &pct)
+                    / BigRational::from_integer(BigInt::from(100));
                 let diff = &new - &old;
                 (
                     format!("A quantity changes from {} to {}. What is the percentage change (negative for a decrease)?", dec(&old), dec(&new)),

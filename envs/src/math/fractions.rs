@@ -123,10 +123,12 @@ impl Family for Fractions {
             for _ in 1..terms {
                 // A chain mixes + with - or * with /, evaluated left to right.
                 let o = match op {
-                    FractionOp::Add | FractionOp::Sub => {
-                        *rng.choose(&[FractionOp::Add, FractionOp::Sub]).unwrap_or(&op)
-                    }
-                    _ => *rng.choose(&[FractionOp::Mul, FractionOp::Div]).unwrap_or(&op),
+                    FractionOp::Add | FractionOp::Sub => *rng
+                        .choose(&[FractionOp::Add, FractionOp::Sub])
+                        .unwrap_or(&op),
+                    _ => *rng
+                        .choose(&[FractionOp::Mul, FractionOp::Div])
+                        .unwrap_or(&op),
                 };
                 ops.push(if terms == 2 { op } else { o });
             }
@@ -164,9 +166,10 @@ impl Family for Fractions {
                 Some(rational_str(&v)),
                 format!("{} is not {}", rational_str(&v), rational_str(&g)),
             ),
-            Some(_) if !in_lowest_terms(answer) => {
-                Verdict::wrong(Some(excerpt(answer)), format!("{} is not in lowest terms", excerpt(answer)))
-            }
+            Some(_) if !in_lowest_terms(answer) => Verdict::wrong(
+                Some(excerpt(answer)),
+                format!("{} is not in lowest terms", excerpt(answer)),
+            ),
             Some(v) => Verdict::correct(rational_str(&v)),
             None => Verdict::wrong(Some(excerpt(answer)), "answer is not a fraction"),
         })
@@ -178,10 +181,13 @@ impl Family for Fractions {
 pub fn in_lowest_terms(answer: &str) -> bool {
     let s = unwrap_answer(answer);
     let s = s.strip_prefix('-').unwrap_or(s).trim();
-    let (n, d) = if let Some(rest) = s.strip_prefix("\\frac").or_else(|| s.strip_prefix("\\dfrac")) {
-        match crate::math::grade::braced(rest.trim_start()).and_then(|(n, r)| {
-            crate::math::grade::braced(r.trim_start()).map(|(d, _)| (n, d))
-        }) {
+    let (n, d) = if let Some(rest) = s
+        .strip_prefix("\\frac")
+        .or_else(|| s.strip_prefix("\\dfrac"))
+    {
+        match crate::math::grade::braced(rest.trim_start())
+            .and_then(|(n, r)| crate::math::grade::braced(r.trim_start()).map(|(d, _)| (n, d)))
+        {
             Some(x) => x,
             None => return false,
         }

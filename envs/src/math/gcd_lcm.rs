@@ -32,7 +32,11 @@ pub struct GcdLcm {
 
 /// Euclid's algorithm with its division lines.
 pub fn euclid_steps(t: &mut String, a: &BigInt, b: &BigInt) -> BigInt {
-    let (mut x, mut y) = if a >= b { (a.clone(), b.clone()) } else { (b.clone(), a.clone()) };
+    let (mut x, mut y) = if a >= b {
+        (a.clone(), b.clone())
+    } else {
+        (b.clone(), a.clone())
+    };
     while !y.is_zero() {
         let (q, r) = x.div_rem(&y);
         let _ = writeln!(t, "{x} = {q} × {y} + {r}");
@@ -83,7 +87,11 @@ impl Family for GcdLcm {
         }
         let lcm = c.lcm && rng.chance(0.5);
         let list: Vec<String> = nums.iter().map(BigInt::to_string).collect();
-        let what = if lcm { "least common multiple" } else { "greatest common divisor" };
+        let what = if lcm {
+            "least common multiple"
+        } else {
+            "greatest common divisor"
+        };
         let question = format!("What is the {what} of {}?", join_and(&list));
         let mut t = String::new();
         let mut acc = nums.first().cloned().unwrap_or_default();

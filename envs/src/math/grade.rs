@@ -256,22 +256,27 @@ pub fn grade_tolerance(
     } else {
         Verdict::wrong(
             Some(shown.clone()),
-            format!("{shown} is not within {} of {}", decimal_str(&tol, 6), decimal_str(&g, 6)),
+            format!(
+                "{shown} is not within {} of {}",
+                decimal_str(&tol, 6),
+                decimal_str(&g, 6)
+            ),
         )
     })
 }
 
 /// A rational rounded half away from zero to `places` decimals, trailing zeros kept.
+/// Integer arithmetic only (one multiplication and one division), as generators call it often.
 pub fn decimal_str(r: &BigRational, places: usize) -> String {
     let scale = num_traits::pow(BigInt::from(10u32), places);
-    let scaled = r.abs() * BigRational::from_integer(scale);
-    let rounded = (scaled + BigRational::new(BigInt::one(), BigInt::from(2))).floor();
-    let n = rounded.to_integer().to_string();
-    let sign = if r.is_negative() && n.bytes().any(|b| b != b'0') {
-        "-"
-    } else {
-        ""
-    };
+    let num = r.numer().abs() * scale;
+    let den = r.denom();
+    let (mut q, rem) = num.div_rem(den);
+    if rem * 2u32 >= *den {
+        q += 1u32;
+    }
+    let n = q.to_string();
+    let sign = if r.is_negative() && !q.is_zero() { "-" } else { "" };
     if places == 0 {
         return format!("{sign}{n}");
     }
@@ -283,22 +288,26 @@ pub fn decimal_str(r: &BigRational, places: usize) -> String {
 /// The exact decimal expansion of a rational whose denominator has only factors 2 and 5
 /// (`None` otherwise), without trailing zeros.
 pub fn exact_decimal(r: &BigRational) -> Option<String> {
-    let mut den = r.denom().clone();
-    let mut places = 0usize;
-    let (two, five) = (BigInt::from(2), BigInt::from(5));
-    while den.is_even() {
-        den /= &two;
-        places += 1;
+    if r.is_integer() {
+        return Some(r.numer().to_string());
     }
+    let den = r.denom();
+    let twos = den.trailing_zeros().unwrap_or(0) as usize;
+    let mut rest: BigInt = den >> twos;
     let mut fives = 0usize;
-    while (&den % &five).is_zero() {
-        den /= &five;
+    let five = BigInt::from(5u32);
+    loop {
+        let (q, m) = rest.div_rem(&five);
+        if !m.is_zero() {
+            break;
+        }
+        rest = q;
         fives += 1;
     }
-    if !den.is_one() {
+    if !rest.is_one() {
         return None;
     }
-    let s = decimal_str(r, places.max(fives));
+    let s = decimal_str(r, twos.max(fives));
     Some(if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
@@ -325,7 +334,18 @@ mod tests {
         assert_eq!(q("$-\\dfrac{6}{8}$"), Some("-3/4".into()));
         assert_eq!(q("\\boxed{12}"), Some("12".into()));
         assert_eq!(q("1,234"), Some("1234".into()));
-        for bad in ["", "3/0", "3/4 or 1/2", "x", "1/2/3", "3 4", "1e5", "..", "-", "(1/2)"] {
+        for bad in [
+            "",
+            "3/0",
+            "3/4 or 1/2",
+            "x",
+            "1/2/3",
+            "3 4",
+            "1e5",
+            "..",
+            "-",
+            "(1/2)",
+        ] {
             assert_eq!(q(bad), None, "{bad:?}");
         }
     }
@@ -353,7 +373,15 @@ mod tests {
         assert!(grade_integer(&json!({}), "1").is_err());
         let g = json!({"value": "18.015"});
         let tol = ratio(1, 100);
-        assert!(grade_tolerance(&g, "18.02", &tol, &BigRational::zero()).unwrap().correct);
-        assert!(!grade_tolerance(&g, "18.03", &tol, &BigRational::zero()).unwrap().correct);
+        assert!(
+            grade_tolerance(&g, "18.02", &tol, &BigRational::zero())
+                .unwrap()
+                .correct
+        );
+        assert!(
+            !grade_tolerance(&g, "18.03", &tol, &BigRational::zero())
+                .unwrap()
+                .correct
+        );
     }
 }

@@ -3,7 +3,10 @@
 //! rational solutions.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{compare_rational, gold_field, level, parse_rational, rational_str, strip_assignment, unwrap_answer};
+use crate::math::grade::{
+    compare_rational, gold_field, level, parse_rational, rational_str, strip_assignment,
+    unwrap_answer,
+};
 use crate::prompts::render;
 use crate::rng::TaskRng;
 use num_rational::BigRational;
@@ -52,7 +55,11 @@ pub fn linear_text(a: i64, b: i64, v: &str) -> String {
 
 fn nonzero(rng: &mut TaskRng, m: i64) -> i64 {
     let v = rng.range(1, m);
-    if rng.chance(0.5) { -v } else { v }
+    if rng.chance(0.5) {
+        -v
+    } else {
+        v
+    }
 }
 
 impl Family for LinearEquation {
@@ -80,7 +87,9 @@ impl Family for LinearEquation {
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let c = &self.config;
         let m = c.max_coefficient;
-        let var = *rng.choose(&["x", "y", "n", "t", "k", "a", "m", "z"]).unwrap_or(&"x");
+        let var = *rng
+            .choose(&["x", "y", "n", "t", "k", "a", "m", "z"])
+            .unwrap_or(&"x");
         // Left: p(v + q) or p v + q; right: r v + s (r = 0 unless both_sides).
         let bracket = c.brackets && rng.chance(0.5);
         let p = nonzero(rng, m);
@@ -105,7 +114,13 @@ impl Family for LinearEquation {
         };
         let left = if bracket {
             let inner = linear_text(1, q, var);
-            if p == 1 { format!("({inner})") } else if p == -1 { format!("-({inner})") } else { format!("{p}({inner})") }
+            if p == 1 {
+                format!("({inner})")
+            } else if p == -1 {
+                format!("-({inner})")
+            } else {
+                format!("{p}({inner})")
+            }
         } else {
             linear_text(a, b, var)
         };
@@ -113,18 +128,37 @@ impl Family for LinearEquation {
         let equation = format!("{left} = {right}");
         let mut t = String::new();
         if bracket {
-            let _ = writeln!(t, "Expand the bracket: {left} = {}.", linear_text(a, b, var));
+            let _ = writeln!(
+                t,
+                "Expand the bracket: {left} = {}.",
+                linear_text(a, b, var)
+            );
         }
         let _ = writeln!(t, "The equation is {} = {right}.", linear_text(a, b, var));
         if r != 0 {
-            let _ = writeln!(t, "Subtract {} from both sides: {} = {s}.", linear_text(r, 0, var), linear_text(a - r, b, var));
+            let _ = writeln!(
+                t,
+                "Subtract {} from both sides: {} = {s}.",
+                linear_text(r, 0, var),
+                linear_text(a - r, b, var)
+            );
         }
         let k = a - r;
         if b != 0 {
-            let _ = writeln!(t, "Subtract {b} from both sides: {} = {s} - ({b}) = {}.", linear_text(k, 0, var), s - b);
+            let _ = writeln!(
+                t,
+                "Subtract {b} from both sides: {} = {s} - ({b}) = {}.",
+                linear_text(k, 0, var),
+                s - b
+            );
         }
         let x = BigRational::new((s - b).into(), k.into());
-        let _ = write!(t, "Divide both sides by {k}: {var} = {}/{k} = {}.", s - b, rational_str(&x));
+        let _ = write!(
+            t,
+            "Divide both sides by {k}: {var} = {}/{k} = {}.",
+            s - b,
+            rational_str(&x)
+        );
         let ans = rational_str(&x);
         Ok(Problem {
             question: render(TEMPLATE, &[("var", var), ("equation", &equation)]),

@@ -3,7 +3,9 @@
 //! then back-substitution.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{excerpt, level, parse_rational, rational_str, unwrap_answer, MAX_ANSWER_BYTES};
+use crate::math::grade::{
+    excerpt, level, parse_rational, rational_str, unwrap_answer, MAX_ANSWER_BYTES,
+};
 use crate::prompts::render;
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
@@ -46,11 +48,27 @@ fn eq_text(row: &[BigRational], n: usize) -> String {
             continue;
         }
         let mag = c.abs();
-        let coef = if mag.is_one() { String::new() } else if mag.is_integer() { rational_str(&mag) } else { format!("({})", rational_str(&mag)) };
-        if s.is_empty() {
-            let _ = write!(s, "{}{coef}{}", if c.is_negative() { "-" } else { "" }, VARS[i]);
+        let coef = if mag.is_one() {
+            String::new()
+        } else if mag.is_integer() {
+            rational_str(&mag)
         } else {
-            let _ = write!(s, " {} {coef}{}", if c.is_negative() { "-" } else { "+" }, VARS[i]);
+            format!("({})", rational_str(&mag))
+        };
+        if s.is_empty() {
+            let _ = write!(
+                s,
+                "{}{coef}{}",
+                if c.is_negative() { "-" } else { "" },
+                VARS[i]
+            );
+        } else {
+            let _ = write!(
+                s,
+                " {} {coef}{}",
+                if c.is_negative() { "-" } else { "+" },
+                VARS[i]
+            );
         }
     }
     if s.is_empty() {
@@ -90,15 +108,28 @@ impl Family for LinearSystem {
         let m = c.max_coefficient;
         // Integer coefficient matrix with non-zero determinant.
         let (mat, sol) = loop {
-            let mat: Vec<Vec<i64>> = (0..n).map(|_| (0..n).map(|_| rng.range(-m, m)).collect()).collect();
-            let rows: Vec<Row> = mat.iter().map(|r| r.iter().map(|&v| q(v)).collect()).collect();
-            if det(&rows).is_zero() {
+            let mat: Vec<Vec<i64>> = (0..n)
+                .map(|_| (0..n).map(|_| rng.range(-m, m)).collect())
+                .collect();
+            let rows: Vec<Row> = mat
+                .iter()
+                .map(|r| r.iter().map(|&v| q(v)).collect())
+                .collect();
+            if int_det(&mat) == 0 {
                 continue;
             }
             let sol: Vec<BigRational> = if c.fractional && rng.chance(0.6) {
                 // Integer right-hand sides; the solution is whatever it is (rational).
                 let rhs: Vec<i64> = (0..n).map(|_| rng.range(-m * 4, m * 4)).collect();
-                let mut aug: Vec<Row> = rows.iter().zip(&rhs).map(|(r, &b)| { let mut r = r.clone(); r.push(q(b)); r }).collect();
+                let mut aug: Vec<Row> = rows
+                    .iter()
+                    .zip(&rhs)
+                    .map(|(r, &b)| {
+                        let mut r = r.clone();
+                        r.push(q(b));
+                        r
+                    })
+                    .collect();
                 solve(&mut aug, n, &mut String::new()).ok_or("singular")?
             } else {
                 (0..n).map(|_| q(rng.range(-m, m))).collect()
@@ -121,7 +152,11 @@ impl Family for LinearSystem {
         }
         let mut work = aug.clone();
         let got = solve(&mut work, n, &mut t).ok_or("singular system")?;
-        let form = VARS[..n].iter().map(|v| format!("{v} = ...")).collect::<Vec<_>>().join(", ");
+        let form = VARS[..n]
+            .iter()
+            .map(|v| format!("{v} = ..."))
+            .collect::<Vec<_>>()
+            .join(", ");
         let answer_text = VARS[..n]
             .iter()
             .zip(&got)
@@ -129,9 +164,16 @@ impl Family for LinearSystem {
             .collect::<Vec<_>>()
             .join(", ");
         let _ = write!(t, "Solution: {answer_text}.");
-        let gold: BTreeMap<&str, String> = VARS[..n].iter().zip(&got).map(|(v, x)| (*v, rational_str(x))).collect();
+        let gold: BTreeMap<&str, String> = VARS[..n]
+            .iter()
+            .zip(&got)
+            .map(|(v, x)| (*v, rational_str(x)))
+            .collect();
         Ok(Problem {
-            question: render(TEMPLATE, &[("equations", &equations.join("\n")), ("form", &form)]),
+            question: render(
+                TEMPLATE,
+                &[("equations", &equations.join("\n")), ("form", &form)],
+            ),
             answer: json!({ "values": gold }),
             thinking: t,
             final_answer: answer_text,
@@ -150,7 +192,10 @@ impl Family for LinearSystem {
         Ok(match parse_assignments(answer) {
             Some(got) if got == want => Verdict::correct(excerpt(answer)),
             Some(_) => Verdict::wrong(Some(excerpt(answer)), "wrong values"),
-            None => Verdict::wrong(Some(excerpt(answer)), "answer is not of the form x = ..., y = ..."),
+            None => Verdict::wrong(
+                Some(excerpt(answer)),
+                "answer is not of the form x = ..., y = ...",
+            ),
         })
     }
 }
@@ -161,7 +206,9 @@ pub fn parse_assignments(answer: &str) -> Option<BTreeMap<String, BigRational>> 
     if answer.len() > MAX_ANSWER_BYTES {
         return None;
     }
-    let s = unwrap_answer(answer).replace(" and ", ",").replace(';', ",");
+    let s = unwrap_answer(answer)
+        .replace(" and ", ",")
+        .replace(';', ",");
     let s = s.trim().trim_start_matches('(').trim_end_matches(')');
     let mut out = BTreeMap::new();
     for part in s.split(',') {
@@ -170,13 +217,31 @@ pub fn parse_assignments(answer: &str) -> Option<BTreeMap<String, BigRational>> 
         if k.is_empty() || k.len() > 3 || !k.chars().all(|c| c.is_ascii_alphabetic()) {
             return None;
         }
-        if out.insert(k.to_string(), parse_rational(v.trim())?).is_some() {
+        if out
+            .insert(k.to_string(), parse_rational(v.trim())?)
+            .is_some()
+        {
             return None;
         }
     }
     Some(out)
 }
 
+/// Determinant of a 2x2 or 3x3 integer matrix (exact in i128).
+fn int_det(m: &[Vec<i64>]) -> i128 {
+    let g = |i: usize, j: usize| i128::from(m.get(i).and_then(|r| r.get(j)).copied().unwrap_or(0));
+    match m.len() {
+        2 => g(0, 0) * g(1, 1) - g(0, 1) * g(1, 0),
+        3 => {
+            g(0, 0) * (g(1, 1) * g(2, 2) - g(1, 2) * g(2, 1))
+                - g(0, 1) * (g(1, 0) * g(2, 2) - g(1, 2) * g(2, 0))
+                + g(0, 2) * (g(1, 0) * g(2, 1) - g(1, 1) * g(2, 0))
+        }
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
 fn det(rows: &[Row]) -> BigRational {
     let mut m: Vec<Row> = rows.to_vec();
     let n = m.len();
@@ -207,7 +272,13 @@ fn solve(aug: &mut [Row], n: usize, t: &mut String) -> Option<Vec<BigRational>> 
         let p = (col..n).find(|&r| !aug[r][col].is_zero())?;
         if p != col {
             aug.swap(p, col);
-            let _ = writeln!(t, "Swap equations {} and {} so the pivot for {} is non-zero.", p + 1, col + 1, VARS[col]);
+            let _ = writeln!(
+                t,
+                "Swap equations {} and {} so the pivot for {} is non-zero.",
+                p + 1,
+                col + 1,
+                VARS[col]
+            );
         }
         for r in col + 1..n {
             if aug[r][col].is_zero() {
@@ -218,7 +289,15 @@ fn solve(aug: &mut [Row], n: usize, t: &mut String) -> Option<Vec<BigRational>> 
                 let v = &f * &aug[col][k];
                 aug[r][k] -= v;
             }
-            let _ = writeln!(t, "Equation {} minus ({}) × equation {} removes {}: {}", r + 1, rational_str(&f), col + 1, VARS[col], eq_text(&aug[r], n));
+            let _ = writeln!(
+                t,
+                "Equation {} minus ({}) × equation {} removes {}: {}",
+                r + 1,
+                rational_str(&f),
+                col + 1,
+                VARS[col],
+                eq_text(&aug[r], n)
+            );
         }
     }
     let mut x = vec![BigRational::zero(); n];
@@ -228,7 +307,15 @@ fn solve(aug: &mut [Row], n: usize, t: &mut String) -> Option<Vec<BigRational>> 
             rhs -= &aug[i][j] * &x[j];
         }
         x[i] = &rhs / &aug[i][i];
-        let _ = writeln!(t, "From {}: {} = {} / {} = {}", eq_text(&aug[i], n), VARS[i], rational_str(&rhs), rational_str(&aug[i][i]), rational_str(&x[i]));
+        let _ = writeln!(
+            t,
+            "From {}: {} = {} / {} = {}",
+            eq_text(&aug[i], n),
+            VARS[i],
+            rational_str(&rhs),
+            rational_str(&aug[i][i]),
+            rational_str(&x[i])
+        );
     }
     Some(x)
 }

@@ -60,7 +60,9 @@ impl Family for LongDivision {
             return Err("min_divisor_digits must be in 1..=max_divisor_digits".into());
         }
         if c.max_dividend_digits > DIGIT_CAP || c.max_divisor_digits > DIGIT_CAP {
-            return Err(format!("max_dividend_digits and max_divisor_digits must be at most {DIGIT_CAP}"));
+            return Err(format!(
+                "max_dividend_digits and max_divisor_digits must be at most {DIGIT_CAP}"
+            ));
         }
         Ok(LongDivision { config: c })
     }
@@ -68,7 +70,9 @@ impl Family for LongDivision {
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let c = &self.config;
         let n = rng.range_usize(c.min_dividend_digits, c.max_dividend_digits);
-        let m = rng.range_usize(c.min_divisor_digits, c.max_divisor_digits).min(n);
+        let m = rng
+            .range_usize(c.min_divisor_digits, c.max_divisor_digits)
+            .min(n);
         let a = rng.digits(n);
         let mut b = rng.digits(m);
         if b == "1" {
@@ -96,14 +100,10 @@ impl Family for LongDivision {
             .ok_or_else(|| VerifyError::InvalidGold("remainder is not an integer".into()))?;
         Ok(match parse_quotient_remainder(answer) {
             Some((aq, ar)) if aq == q && ar == r => Verdict::correct(format!("{aq} R {ar}")),
-            Some((aq, ar)) => Verdict::wrong(
-                Some(format!("{aq} R {ar}")),
-                format!("expected {q} R {r}"),
-            ),
-            None => Verdict::wrong(
-                Some(excerpt(answer)),
-                "answer is not of the form \"Q R r\"",
-            ),
+            Some((aq, ar)) => {
+                Verdict::wrong(Some(format!("{aq} R {ar}")), format!("expected {q} R {r}"))
+            }
+            None => Verdict::wrong(Some(excerpt(answer)), "answer is not of the form \"Q R r\""),
         })
     }
 }
@@ -114,7 +114,10 @@ pub fn parse_quotient_remainder(answer: &str) -> Option<(BigInt, BigInt)> {
         return None;
     }
     let lower = answer.trim().to_ascii_lowercase();
-    let lower = lower.trim_end_matches('.').replace("quotient", " ").replace(',', " ");
+    let lower = lower
+        .trim_end_matches('.')
+        .replace("quotient", " ")
+        .replace(',', " ");
     let lower = lower.replace("remainder", " r ");
     let tokens: Vec<&str> = lower.split_whitespace().collect();
     let (q, r) = match tokens.as_slice() {
@@ -175,6 +178,9 @@ mod tests {
     #[test]
     fn steps_end_with_the_check() {
         let s = steps("1234", &BigInt::from(7));
-        assert!(s.contains("The quotient digits read 176 and the remainder is 2."), "{s}");
+        assert!(
+            s.contains("The quotient digits read 176 and the remainder is 2."),
+            "{s}"
+        );
     }
 }

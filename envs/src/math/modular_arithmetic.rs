@@ -33,12 +33,18 @@ pub struct ModularArithmetic {
 fn ext_euclid(t: &mut String, a: i128, m: i128) -> (i128, i128) {
     let (mut r0, mut r1) = (m, a);
     let (mut s0, mut s1) = (0i128, 1i128);
-    let _ = writeln!(t, "Extended Euclid on ({m}, {a}), tracking the coefficient of {a}:");
+    let _ = writeln!(
+        t,
+        "Extended Euclid on ({m}, {a}), tracking the coefficient of {a}:"
+    );
     while r1 != 0 {
         let q = r0 / r1;
         let r2 = r0 - q * r1;
         let s2 = s0 - q * s1;
-        let _ = writeln!(t, "{r0} = {q} × {r1} + {r2}; coefficient {s0} - {q} × {s1} = {s2}");
+        let _ = writeln!(
+            t,
+            "{r0} = {q} × {r1} + {r2}; coefficient {s0} - {q} × {s1} = {s2}"
+        );
         (r0, r1, s0, s1) = (r1, r2, s1, s2);
     }
     (r0, s0)
@@ -53,7 +59,21 @@ impl Family for ModularArithmetic {
 
     fn config_for(d: u8) -> ModularArithmeticConfig {
         ModularArithmeticConfig {
-            max_modulus: level(d, [12, 30, 1000, 2000, 5000, 10_000, 100_000, 1_000_000, 10_000_000, 1_000_000_000]),
+            max_modulus: level(
+                d,
+                [
+                    12,
+                    30,
+                    1000,
+                    2000,
+                    5000,
+                    10_000,
+                    100_000,
+                    1_000_000,
+                    10_000_000,
+                    1_000_000_000,
+                ],
+            ),
             max_digits: level(d, [2, 3, 4, 5, 6, 8, 10, 14, 20, 30]),
             inverses: d >= 3,
         }
@@ -90,8 +110,16 @@ impl Family for ModularArithmetic {
                 let (a, b) = (big(rng), big(rng));
                 let (ra, rb) = (a.mod_floor(&mb), b.mod_floor(&mb));
                 let s = (&ra + &rb).mod_floor(&mb);
-                let _ = writeln!(t, "Reduce each term first: {a} mod {m} = {ra} and {b} mod {m} = {rb}.");
-                let _ = writeln!(t, "{ra} + {rb} = {}, and {} mod {m} = {s}.", &ra + &rb, &ra + &rb);
+                let _ = writeln!(
+                    t,
+                    "Reduce each term first: {a} mod {m} = {ra} and {b} mod {m} = {rb}."
+                );
+                let _ = writeln!(
+                    t,
+                    "{ra} + {rb} = {}, and {} mod {m} = {s}.",
+                    &ra + &rb,
+                    &ra + &rb
+                );
                 (format!("What is ({a} + {b}) mod {m}?"), s)
             }
             2 => {
@@ -99,7 +127,10 @@ impl Family for ModularArithmetic {
                 let (ra, rb) = (a.mod_floor(&mb), b.mod_floor(&mb));
                 let p = &ra * &rb;
                 let s = p.mod_floor(&mb);
-                let _ = writeln!(t, "Reduce each factor first: {a} mod {m} = {ra} and {b} mod {m} = {rb}.");
+                let _ = writeln!(
+                    t,
+                    "Reduce each factor first: {a} mod {m} = {ra} and {b} mod {m} = {rb}."
+                );
                 let (q, _) = p.div_rem(&mb);
                 let _ = writeln!(t, "{ra} × {rb} = {p} = {q} × {m} + {s}.");
                 (format!("What is ({a} × {b}) mod {m}?"), s)
@@ -117,14 +148,20 @@ impl Family for ModularArithmetic {
                 };
                 let (_, x) = ext_euclid(&mut t, i128::from(a), i128::from(m));
                 let inv = x.rem_euclid(i128::from(m));
-                let _ = writeln!(t, "So {a} × {x} ≡ 1 (mod {m}), and the inverse is {x} mod {m} = {inv}.");
+                let _ = writeln!(
+                    t,
+                    "So {a} × {x} ≡ 1 (mod {m}), and the inverse is {x} mod {m} = {inv}."
+                );
                 if k == 3 {
                     (format!("What is the inverse of {a} modulo {m}, that is the x in 0..{m} with {a}·x ≡ 1 (mod {m})?"), BigInt::from(inv))
                 } else {
                     let b = rng.range(1, m - 1);
                     let x = (i128::from(b) * inv).rem_euclid(i128::from(m));
                     let _ = writeln!(t, "Multiply both sides of {a}·x ≡ {b} by {inv}: x ≡ {b} × {inv} = {} ≡ {x} (mod {m}).", i128::from(b) * inv);
-                    (format!("Solve {a}·x ≡ {b} (mod {m}) for x in 0..{m}."), BigInt::from(x))
+                    (
+                        format!("Solve {a}·x ≡ {b} (mod {m}) for x in 0..{m}."),
+                        BigInt::from(x),
+                    )
                 }
             }
         };

@@ -33,8 +33,36 @@ impl Family for ModularExponentiation {
 
     fn config_for(d: u8) -> ModularExponentiationConfig {
         ModularExponentiationConfig {
-            max_modulus: level(d, [13, 50, 500, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 1_000_000_000, 1_000_000_000_000]),
-            max_exponent: level(d, [6, 12, 50, 100, 1000, 10_000, 100_000, 1_000_000, 1_000_000_000, 1_000_000_000_000_000]),
+            max_modulus: level(
+                d,
+                [
+                    13,
+                    50,
+                    500,
+                    1000,
+                    10_000,
+                    100_000,
+                    1_000_000,
+                    10_000_000,
+                    1_000_000_000,
+                    1_000_000_000_000,
+                ],
+            ),
+            max_exponent: level(
+                d,
+                [
+                    6,
+                    12,
+                    50,
+                    100,
+                    1000,
+                    10_000,
+                    100_000,
+                    1_000_000,
+                    1_000_000_000,
+                    1_000_000_000_000_000,
+                ],
+            ),
         }
     }
 
@@ -61,12 +89,18 @@ impl Family for ModularExponentiation {
         let mut result: u128 = 1 % m;
         let mut bits = e;
         let mut k = 0;
-        let _ = writeln!(t, "Start with result = {result}, square = {base}, and read the bits from the right.");
+        let _ = writeln!(
+            t,
+            "Start with result = {result}, square = {base}, and read the bits from the right."
+        );
         while bits > 0 {
             if bits & 1 == 1 {
                 let prod = result * base;
                 let next = prod % m;
-                let _ = writeln!(t, "bit {k} is 1: result = {result} × {base} = {prod} ≡ {next} (mod {m})");
+                let _ = writeln!(
+                    t,
+                    "bit {k} is 1: result = {result} × {base} = {prod} ≡ {next} (mod {m})"
+                );
                 result = next;
             } else {
                 let _ = writeln!(t, "bit {k} is 0: result stays {result}");
@@ -82,7 +116,14 @@ impl Family for ModularExponentiation {
         }
         let _ = write!(t, "So {a}^{e} mod {m} = {result}.");
         Ok(Problem {
-            question: render(TEMPLATE, &[("a", &a.to_string()), ("e", &e.to_string()), ("m", &m.to_string())]),
+            question: render(
+                TEMPLATE,
+                &[
+                    ("a", &a.to_string()),
+                    ("e", &e.to_string()),
+                    ("m", &m.to_string()),
+                ],
+            ),
             answer: json!({ "value": result.to_string() }),
             thinking: t,
             final_answer: result.to_string(),

@@ -34,7 +34,10 @@ pub struct NumberSequences {
 }
 
 fn join(v: &[BigInt]) -> String {
-    v.iter().map(BigInt::to_string).collect::<Vec<_>>().join(", ")
+    v.iter()
+        .map(BigInt::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Family for NumberSequences {
@@ -83,11 +86,26 @@ impl Family for NumberSequences {
         let mut t = String::new();
         let (terms, next): (Vec<BigInt>, BigInt) = match kind {
             1 => {
-                let a = BigInt::from(rng.range(1, m.saturating_mul(100)) * if rng.chance(0.3) { -1 } else { 1 });
-                let r = *rng.choose(&[-5i64, -4, -3, -2, 2, 3, 4, 5, 6]).unwrap_or(&2);
-                let all: Vec<BigInt> = (0..=n).map(|i| &a * BigInt::from(r).pow(i as u32)).collect();
-                let _ = writeln!(t, "Ratios of consecutive terms: {} ÷ {} = {r}, and the same for every pair.", all[1], all[0]);
-                let _ = writeln!(t, "It is geometric with ratio {r}: next = {} × {r} = {}.", all[n - 1], all[n]);
+                let a = BigInt::from(
+                    rng.range(1, m.saturating_mul(100)) * if rng.chance(0.3) { -1 } else { 1 },
+                );
+                let r = *rng
+                    .choose(&[-5i64, -4, -3, -2, 2, 3, 4, 5, 6])
+                    .unwrap_or(&2);
+                let all: Vec<BigInt> = (0..=n)
+                    .map(|i| &a * BigInt::from(r).pow(i as u32))
+                    .collect();
+                let _ = writeln!(
+                    t,
+                    "Ratios of consecutive terms: {} ÷ {} = {r}, and the same for every pair.",
+                    all[1], all[0]
+                );
+                let _ = writeln!(
+                    t,
+                    "It is geometric with ratio {r}: next = {} × {r} = {}.",
+                    all[n - 1],
+                    all[n]
+                );
                 (all[..n].to_vec(), all[n].clone())
             }
             2 => {
@@ -98,7 +116,11 @@ impl Family for NumberSequences {
                     let v = &all[k - 1] + &all[k - 2];
                     all.push(v);
                 }
-                let _ = writeln!(t, "Each term is the sum of the two before it: {} + {} = {}, {} + {} = {}.", all[0], all[1], all[2], all[1], all[2], all[3]);
+                let _ = writeln!(
+                    t,
+                    "Each term is the sum of the two before it: {} + {} = {}, {} + {} = {}.",
+                    all[0], all[1], all[2], all[1], all[2], all[3]
+                );
                 let _ = writeln!(t, "Next = {} + {} = {}.", all[n - 2], all[n - 1], all[n]);
                 (all[..n].to_vec(), all[n].clone())
             }
@@ -114,19 +136,35 @@ impl Family for NumberSequences {
                     }
                 };
                 let all: Vec<BigInt> = (0..=n as i64)
-                    .map(|i| coefs.iter().rev().fold(BigInt::zero(), |acc, &c| acc * i + c))
+                    .map(|i| {
+                        coefs
+                            .iter()
+                            .rev()
+                            .fold(BigInt::zero(), |acc, &c| acc * i + c)
+                    })
                     .collect();
                 let shown = all[..n].to_vec();
                 // Table of differences until it is constant, then extend each row by one.
                 let mut rows = vec![shown.clone()];
-                while rows.last().is_some_and(|r| r.len() > 1 && !r.windows(2).all(|w| w[0] == w[1])) {
+                while rows
+                    .last()
+                    .is_some_and(|r| r.len() > 1 && !r.windows(2).all(|w| w[0] == w[1]))
+                {
                     let last = rows.last().cloned().unwrap_or_default();
                     let diff: Vec<BigInt> = last.windows(2).map(|w| &w[1] - &w[0]).collect();
                     let _ = writeln!(t, "Differences (level {}): {}", rows.len(), join(&diff));
                     rows.push(diff);
                 }
-                let _ = writeln!(t, "Level {} is constant, so the sequence is a polynomial of degree {}.", rows.len() - 1, rows.len() - 1);
-                let mut carry = rows.last().and_then(|r| r.last().cloned()).unwrap_or_default();
+                let _ = writeln!(
+                    t,
+                    "Level {} is constant, so the sequence is a polynomial of degree {}.",
+                    rows.len() - 1,
+                    rows.len() - 1
+                );
+                let mut carry = rows
+                    .last()
+                    .and_then(|r| r.last().cloned())
+                    .unwrap_or_default();
                 for k in (0..rows.len() - 1).rev() {
                     let last = rows[k].last().cloned().unwrap_or_default();
                     let v = &last + &carry;

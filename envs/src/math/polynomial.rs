@@ -55,7 +55,11 @@ impl Poly {
             } else {
                 let _ = write!(s, " {sign} ");
             }
-            let coef = if mag.is_one() && k > 0 { String::new() } else { mag.to_string() };
+            let coef = if mag.is_one() && k > 0 {
+                String::new()
+            } else {
+                mag.to_string()
+            };
             match k {
                 0 => s.push_str(&coef),
                 1 => {
@@ -94,6 +98,20 @@ pub fn parse_poly(answer: &str, v: char) -> Option<Poly> {
     if answer.len() > MAX_ANSWER_BYTES {
         return None;
     }
+    // Whitespace may separate terms and signs, but never two digits ("x^2 3" is not x^23).
+    let mut last: Option<char> = None;
+    let mut gap = false;
+    for c in unwrap_answer(answer).chars() {
+        if c.is_whitespace() {
+            gap = last.is_some();
+            continue;
+        }
+        if gap && c.is_ascii_digit() && last.is_some_and(|b| b.is_ascii_alphanumeric() || b == '^' || b == '}') {
+            return None;
+        }
+        last = Some(c);
+        gap = false;
+    }
     let s: String = unwrap_answer(answer)
         .replace("**", "^")
         .replace("\\cdot", "*")
@@ -128,7 +146,11 @@ pub fn parse_poly(answer: &str, v: char) -> Option<Poly> {
         if digits.len() > 200 {
             return None;
         }
-        let mut coef: BigInt = if digits.is_empty() { BigInt::one() } else { digits.parse().ok()? };
+        let mut coef: BigInt = if digits.is_empty() {
+            BigInt::one()
+        } else {
+            digits.parse().ok()?
+        };
         let mut power = 0usize;
         if i < bytes.len() && bytes[i] == '*' {
             i += 1;

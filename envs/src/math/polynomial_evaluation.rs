@@ -56,7 +56,9 @@ impl Family for PolynomialEvaluation {
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let c = &self.config;
         let deg = rng.range_usize(2, c.max_degree);
-        let mut coefs: Vec<i64> = (0..deg).map(|_| rng.range(-c.max_coefficient, c.max_coefficient)).collect();
+        let mut coefs: Vec<i64> = (0..deg)
+            .map(|_| rng.range(-c.max_coefficient, c.max_coefficient))
+            .collect();
         let lead = loop {
             let v = rng.range(-c.max_coefficient, c.max_coefficient);
             if v != 0 {
@@ -67,7 +69,9 @@ impl Family for PolynomialEvaluation {
         let p = Poly::from_i64(&coefs);
         let x = BigInt::from(rng.range(-c.max_x, c.max_x));
         let poly = p.text("x");
-        let mut t = format!("Horner's rule: rewrite p(x) as nested multiply-adds and evaluate at x = {x}.\n");
+        let mut t = format!(
+            "Horner's rule: rewrite p(x) as nested multiply-adds and evaluate at x = {x}.\n"
+        );
         let v = p.horner(&x, &mut t);
         let _ = write!(t, "So p({x}) = {v}.");
         Ok(Problem {

@@ -92,7 +92,12 @@ impl Family for PolynomialExpansion {
         let mut t = String::new();
         let mut acc = factors.first().cloned().ok_or("no factors")?;
         for f in factors.iter().skip(1) {
-            let _ = writeln!(t, "Multiply {} by {}: each term of the first times each term of the second.", factor_text(&acc), factor_text(f));
+            let _ = writeln!(
+                t,
+                "Multiply {} by {}: each term of the first times each term of the second.",
+                factor_text(&acc),
+                factor_text(f)
+            );
             let mut parts = Vec::new();
             for (i, a) in acc.0.iter().enumerate().rev() {
                 if a == &BigInt::from(0) {
@@ -101,7 +106,12 @@ impl Family for PolynomialExpansion {
                 let mut one = vec![BigInt::from(0); i + 1];
                 one[i] = a.clone();
                 let term = Poly(one);
-                parts.push(format!("{} × {} = {}", term.text("x"), factor_text(f), term.mul(f).text("x")));
+                parts.push(format!(
+                    "{} × {} = {}",
+                    term.text("x"),
+                    factor_text(f),
+                    term.mul(f).text("x")
+                ));
             }
             let _ = writeln!(t, "{}", parts.join("; "));
             acc = acc.mul(f);
@@ -123,7 +133,10 @@ impl Family for PolynomialExpansion {
         Ok(match parse_poly(answer, 'x') {
             Some(p) if p == want => Verdict::correct(p.text("x")),
             Some(p) => Verdict::wrong(Some(p.text("x")), format!("expected {}", want.text("x"))),
-            None => Verdict::wrong(Some(excerpt(answer)), "answer is not an expanded polynomial in x"),
+            None => Verdict::wrong(
+                Some(excerpt(answer)),
+                "answer is not an expanded polynomial in x",
+            ),
         })
     }
 }

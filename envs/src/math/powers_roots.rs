@@ -6,7 +6,9 @@
 //! an answer to "simplify √72".
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{excerpt, gold_field, grade_integer, level, unwrap_answer, MAX_ANSWER_BYTES};
+use crate::math::grade::{
+    excerpt, gold_field, grade_integer, level, unwrap_answer, MAX_ANSWER_BYTES,
+};
 use crate::math::surd::split_square;
 use crate::prompts::render;
 use crate::rng::TaskRng;
@@ -46,7 +48,12 @@ impl Family for PowersRoots {
         PowersRootsConfig {
             max_base: level(d, [9, 12, 20, 30, 50, 99, 200, 500, 999, 9999]),
             max_exponent: level(d, [3, 4, 5, 6, 8, 10, 12, 15, 20, 25]),
-            max_radicand: level(d, [50, 100, 300, 1000, 3000, 10_000, 50_000, 200_000, 1_000_000, 10_000_000]),
+            max_radicand: level(
+                d,
+                [
+                    50, 100, 300, 1000, 3000, 10_000, 50_000, 200_000, 1_000_000, 10_000_000,
+                ],
+            ),
         }
     }
 
@@ -80,7 +87,10 @@ impl Family for PowersRoots {
                 }
                 let _ = write!(t, "So {b}^{e} = {v}.");
                 Ok(Problem {
-                    question: render(TEMPLATE, &[("question", &format!("Compute {b}^{e} exactly."))]),
+                    question: render(
+                        TEMPLATE,
+                        &[("question", &format!("Compute {b}^{e} exactly."))],
+                    ),
                     answer: json!({ "kind": "integer", "value": v.to_string() }),
                     thinking: t,
                     final_answer: v.to_string(),
@@ -114,7 +124,13 @@ impl Family for PowersRoots {
                 }
                 let _ = write!(t, "So r = {lo}: {lo}^{e} = {n} exactly.");
                 Ok(Problem {
-                    question: render(TEMPLATE, &[("question", &format!("What is the {name} of {n}? It is a whole number."))]),
+                    question: render(
+                        TEMPLATE,
+                        &[(
+                            "question",
+                            &format!("What is the {name} of {n}? It is a whole number."),
+                        )],
+                    ),
                     answer: json!({ "kind": "integer", "value": lo.to_string() }),
                     thinking: t,
                     final_answer: lo.to_string(),
@@ -146,7 +162,11 @@ impl Family for PowersRoots {
                 let f: Vec<String> = factors.iter().map(u64::to_string).collect();
                 let _ = writeln!(t, "{n} = {}", f.join(" × "));
                 let _ = writeln!(t, "Pairs of equal primes leave the root: the square factor is {}^2 = {}, and {n} = {} × {b}.", a, a * a, a * a);
-                let _ = write!(t, "√{n} = √{} × √{b} = {a}√{b}, and {b} has no square factor left.", a * a);
+                let _ = write!(
+                    t,
+                    "√{n} = √{} × √{b} = {a}√{b}, and {b} has no square factor left.",
+                    a * a
+                );
                 let ans = format!("{a}√{b}");
                 Ok(Problem {
                     question: render(TEMPLATE, &[("question", &format!("Simplify √{n} to the form a√b, where b has no square factor greater than 1."))]),
@@ -179,10 +199,20 @@ pub fn parse_simple_radical(answer: &str) -> Option<(BigInt, BigInt)> {
     if answer.len() > MAX_ANSWER_BYTES {
         return None;
     }
-    let s = unwrap_answer(answer).replace("\\sqrt", "√").replace("sqrt", "√");
+    let s = unwrap_answer(answer)
+        .replace("\\sqrt", "√")
+        .replace("sqrt", "√");
     let (coef, rest) = s.split_once('√')?;
-    let coef = coef.trim().trim_end_matches(['*', '·']).trim_end_matches("\\cdot").trim();
-    let coef = if coef.is_empty() { BigInt::one() } else { parse_integer(coef)? };
+    let coef = coef
+        .trim()
+        .trim_end_matches(['*', '·'])
+        .trim_end_matches("\\cdot")
+        .trim();
+    let coef = if coef.is_empty() {
+        BigInt::one()
+    } else {
+        parse_integer(coef)?
+    };
     let rest = rest.trim();
     let inner = rest
         .strip_prefix('{')

@@ -93,7 +93,12 @@ impl Family for PrimeFactorization {
         let mut last_tried = 1u64;
         for &p in &factors {
             if p > last_tried {
-                let skipped: Vec<u64> = self.primes.iter().copied().filter(|&q| q > last_tried && q < p).collect();
+                let skipped: Vec<u64> = self
+                    .primes
+                    .iter()
+                    .copied()
+                    .filter(|&q| q > last_tried && q < p)
+                    .collect();
                 match skipped.as_slice() {
                     [] => {}
                     [q] => {
@@ -111,7 +116,10 @@ impl Family for PrimeFactorization {
         }
         let canonical = canonical(&count(&factors));
         let _ = write!(t, "The quotient is 1, so {n} = {canonical}.");
-        let map: BTreeMap<String, u32> = count(&factors).into_iter().map(|(p, e)| (p.to_string(), e)).collect();
+        let map: BTreeMap<String, u32> = count(&factors)
+            .into_iter()
+            .map(|(p, e)| (p.to_string(), e))
+            .collect();
         Ok(Problem {
             question: render(TEMPLATE, &[("n", &n.to_string())]),
             answer: json!({ "n": n.to_string(), "factors": map }),
@@ -132,8 +140,14 @@ impl Family for PrimeFactorization {
             .ok_or_else(|| VerifyError::InvalidGold("bad factors".into()))?;
         Ok(match parse_factorization(answer) {
             Some(got) if got == want => Verdict::correct(canonical(&got)),
-            Some(got) => Verdict::wrong(Some(canonical(&got)), format!("expected {}", canonical(&want))),
-            None => Verdict::wrong(Some(excerpt(answer)), "answer is not a product of prime powers"),
+            Some(got) => Verdict::wrong(
+                Some(canonical(&got)),
+                format!("expected {}", canonical(&want)),
+            ),
+            None => Verdict::wrong(
+                Some(excerpt(answer)),
+                "answer is not a product of prime powers",
+            ),
         })
     }
 }
@@ -148,7 +162,13 @@ fn count(factors: &[u64]) -> BTreeMap<u128, u32> {
 
 fn canonical(m: &BTreeMap<u128, u32>) -> String {
     m.iter()
-        .map(|(p, e)| if *e == 1 { p.to_string() } else { format!("{p}^{e}") })
+        .map(|(p, e)| {
+            if *e == 1 {
+                p.to_string()
+            } else {
+                format!("{p}^{e}")
+            }
+        })
         .collect::<Vec<_>>()
         .join(" * ")
 }
@@ -168,8 +188,17 @@ pub fn parse_factorization(answer: &str) -> Option<BTreeMap<u128, u32>> {
         let (base, exp) = match part.split_once('^') {
             Some((b, e)) => {
                 let e = e.trim();
-                let e = e.strip_prefix('{').and_then(|x| x.strip_suffix('}')).unwrap_or(e);
-                (b.trim(), e.trim().parse::<u32>().ok().filter(|&e| (1..=200).contains(&e))?)
+                let e = e
+                    .strip_prefix('{')
+                    .and_then(|x| x.strip_suffix('}'))
+                    .unwrap_or(e);
+                (
+                    b.trim(),
+                    e.trim()
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|&e| (1..=200).contains(&e))?,
+                )
             }
             None => (part, 1),
         };

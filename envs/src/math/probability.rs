@@ -43,7 +43,12 @@ fn binom(n: u64, k: u64) -> BigInt {
     v
 }
 
-const COLOURS: &[(&str, &str)] = &[("red", "blue"), ("green", "yellow"), ("black", "white"), ("orange", "purple")];
+const COLOURS: &[(&str, &str)] = &[
+    ("red", "blue"),
+    ("green", "yellow"),
+    ("black", "white"),
+    ("orange", "purple"),
+];
 
 impl Family for Probability {
     type Config = ProbabilityConfig;
@@ -94,17 +99,35 @@ impl Family for Probability {
                     let _ = writeln!(t, "Two {f}-sided dice give {f} × {f} = {total} equally likely ordered outcomes.");
                     for first in 1..=f {
                         let k = pairs.iter().filter(|(a, _)| *a == first).count();
-                        let _ = writeln!(t, "First die {first}: {k} outcomes with sum at least {s}.");
+                        let _ =
+                            writeln!(t, "First die {first}: {k} outcomes with sum at least {s}.");
                     }
                 } else {
-                    let list: Vec<String> = pairs.iter().map(|(a, b)| format!("({a},{b})")).collect();
+                    let list: Vec<String> =
+                        pairs.iter().map(|(a, b)| format!("({a},{b})")).collect();
                     let _ = writeln!(t, "Two {f}-sided dice give {f} × {f} = {total} equally likely ordered outcomes.");
-                    let _ = writeln!(t, "Outcomes with sum {s}: {}.", if list.is_empty() { "none".to_string() } else { list.join(" ") });
+                    let _ = writeln!(
+                        t,
+                        "Outcomes with sum {s}: {}.",
+                        if list.is_empty() {
+                            "none".to_string()
+                        } else {
+                            list.join(" ")
+                        }
+                    );
                 }
                 let k = pairs.len() as u64;
                 let p = BigRational::new(BigInt::from(k), BigInt::from(total));
-                let _ = writeln!(t, "That is {k} of {total}, so the probability is {k}/{total} = {}.", rational_str(&p));
-                let what = if at_least { format!("at least {s}") } else { format!("exactly {s}") };
+                let _ = writeln!(
+                    t,
+                    "That is {k} of {total}, so the probability is {k}/{total} = {}.",
+                    rational_str(&p)
+                );
+                let what = if at_least {
+                    format!("at least {s}")
+                } else {
+                    format!("exactly {s}")
+                };
                 (format!("Two fair {f}-sided dice (faces 1 to {f}) are rolled. What is the probability that the sum is {what}?"), p)
             }
             1 => {
@@ -121,8 +144,16 @@ impl Family for Probability {
                     fav += b;
                 }
                 let p = BigRational::new(fav.clone(), total.clone());
-                let _ = writeln!(t, "Favourable: {fav} of {total}, so the probability is {fav}/{total} = {}.", rational_str(&p));
-                let what = if at_least { format!("at least {k}") } else { format!("exactly {k}") };
+                let _ = writeln!(
+                    t,
+                    "Favourable: {fav} of {total}, so the probability is {fav}/{total} = {}.",
+                    rational_str(&p)
+                );
+                let what = if at_least {
+                    format!("at least {k}")
+                } else {
+                    format!("exactly {k}")
+                };
                 (format!("{n} fair coins are tossed. What is the probability of getting {what} heads?"), p)
             }
             2 => {
@@ -134,8 +165,17 @@ impl Family for Probability {
                 let total = binom(r + b, m);
                 let (x, y) = (binom(r, j), binom(b, m - j));
                 let fav = &x * &y;
-                let _ = writeln!(t, "Choose {m} of the {} balls: C({}, {m}) = {total} equally likely hands.", r + b, r + b);
-                let _ = writeln!(t, "Exactly {j} {ca}: C({r}, {j}) × C({b}, {}) = {x} × {y} = {fav}.", m - j);
+                let _ = writeln!(
+                    t,
+                    "Choose {m} of the {} balls: C({}, {m}) = {total} equally likely hands.",
+                    r + b,
+                    r + b
+                );
+                let _ = writeln!(
+                    t,
+                    "Exactly {j} {ca}: C({r}, {j}) × C({b}, {}) = {x} × {y} = {fav}.",
+                    m - j
+                );
                 let p = BigRational::new(fav.clone(), total.clone());
                 let _ = writeln!(t, "Probability = {fav}/{total} = {}.", rational_str(&p));
                 (format!("A bag holds {r} {ca} and {b} {cb} balls. {m} balls are drawn at random without replacement. What is the probability that exactly {j} of them are {ca}?"), p)
@@ -161,8 +201,19 @@ impl Family for Probability {
                 let n = rng.range(2, c.max_trials.min(12) as i64) as u32;
                 let none = BigRational::new(BigInt::from(f - 1).pow(n), BigInt::from(f).pow(n));
                 let p = BigRational::one() - &none;
-                let _ = writeln!(t, "Use the complement: P(no {f} in {n} rolls) = ({}/{f})^{n} = {}/{}.", f - 1, BigInt::from(f - 1).pow(n), BigInt::from(f).pow(n));
-                let _ = writeln!(t, "P(at least one {f}) = 1 - {} = {}.", rational_str(&none), rational_str(&p));
+                let _ = writeln!(
+                    t,
+                    "Use the complement: P(no {f} in {n} rolls) = ({}/{f})^{n} = {}/{}.",
+                    f - 1,
+                    BigInt::from(f - 1).pow(n),
+                    BigInt::from(f).pow(n)
+                );
+                let _ = writeln!(
+                    t,
+                    "P(at least one {f}) = 1 - {} = {}.",
+                    rational_str(&none),
+                    rational_str(&p)
+                );
                 (format!("A fair {f}-sided die (faces 1 to {f}) is rolled {n} times. What is the probability that at least one roll shows {f}?"), p)
             }
         };

@@ -49,8 +49,12 @@ fn poly_text(a: i64, b: i64, c: i64) -> String {
         0 => {}
         1 => s.push_str(" + x"),
         -1 => s.push_str(" - x"),
-        b if b > 0 => { let _ = write!(s, " + {b}x"); }
-        b => { let _ = write!(s, " - {}x", -b); }
+        b if b > 0 => {
+            let _ = write!(s, " + {b}x");
+        }
+        b => {
+            let _ = write!(s, " - {}x", -b);
+        }
     }
     if c > 0 {
         let _ = write!(s, " + {c}");
@@ -62,7 +66,11 @@ fn poly_text(a: i64, b: i64, c: i64) -> String {
 
 fn nonzero(rng: &mut TaskRng, m: i64) -> i64 {
     let v = rng.range(1, m.max(1));
-    if rng.chance(0.5) { -v } else { v }
+    if rng.chance(0.5) {
+        -v
+    } else {
+        v
+    }
 }
 
 impl Family for QuadraticRoots {
@@ -100,7 +108,13 @@ impl Family for QuadraticRoots {
         let cfg = &self.config;
         let kind = *rng.choose(&cfg.kinds).ok_or("no kinds")?;
         let m = cfg.max_value;
-        let lead = |rng: &mut TaskRng| if cfg.max_leading > 1 { nonzero(rng, cfg.max_leading) } else { 1 };
+        let lead = |rng: &mut TaskRng| {
+            if cfg.max_leading > 1 {
+                nonzero(rng, cfg.max_leading)
+            } else {
+                1
+            }
+        };
         let (a, b, c) = match kind {
             RootKind::Integer => {
                 let (r, s, k) = (rng.range(-m, m), rng.range(-m, m), lead(rng));
@@ -108,7 +122,10 @@ impl Family for QuadraticRoots {
             }
             RootKind::Rational => {
                 // (p x - q)(u x - v) with p, u >= 1.
-                let (p, u) = (rng.range(1, cfg.max_leading.max(2)), rng.range(2, cfg.max_leading.max(2) + 1));
+                let (p, u) = (
+                    rng.range(1, cfg.max_leading.max(2)),
+                    rng.range(2, cfg.max_leading.max(2) + 1),
+                );
                 let (qv, v) = (nonzero(rng, m), nonzero(rng, m));
                 (p * u, -(p * v + qv * u), qv * v)
             }
@@ -127,10 +144,16 @@ impl Family for QuadraticRoots {
         let equation = poly_text(a, b, c);
         let disc = b * b - 4 * a * c;
         let mut t = format!("For {equation}: a = {a}, b = {b}, c = {c}.\n");
-        let _ = writeln!(t, "Discriminant D = b^2 - 4ac = {} - {} = {disc}.", b * b, 4 * a * c);
+        let _ = writeln!(
+            t,
+            "Discriminant D = b^2 - 4ac = {} - {} = {disc}.",
+            b * b,
+            4 * a * c
+        );
         let two_a = BigRational::from_integer(BigInt::from(2 * a));
         let minus_b = Surd::rational(BigRational::from_integer(BigInt::from(-b)));
-        let root_d = Surd::sqrt_of(&BigRational::from_integer(BigInt::from(disc))).ok_or("negative discriminant")?;
+        let root_d = Surd::sqrt_of(&BigRational::from_integer(BigInt::from(disc)))
+            .ok_or("negative discriminant")?;
         let (out, inside) = split_square(disc as u64);
         if inside == 1 {
             let _ = writeln!(t, "D is a perfect square: √{disc} = {out}.");
@@ -140,20 +163,47 @@ impl Family for QuadraticRoots {
             let _ = writeln!(t, "√{disc} cannot be simplified.");
         }
         let den = Surd::rational(two_a);
-        let r1 = minus_b.add(&root_d).and_then(|v| v.div(&den)).ok_or("root")?;
-        let r2 = minus_b.add(&root_d.neg()).and_then(|v| v.div(&den)).ok_or("root")?;
-        let _ = writeln!(t, "x = (-b ± √D) / (2a) = ({} ± {}) / {}.", -b, root_d.to_text(), 2 * a);
+        let r1 = minus_b
+            .add(&root_d)
+            .and_then(|v| v.div(&den))
+            .ok_or("root")?;
+        let r2 = minus_b
+            .add(&root_d.neg())
+            .and_then(|v| v.div(&den))
+            .ok_or("root")?;
+        let _ = writeln!(
+            t,
+            "x = (-b ± √D) / (2a) = ({} ± {}) / {}.",
+            -b,
+            root_d.to_text(),
+            2 * a
+        );
         for (sign, r) in [("+", &r1), ("-", &r2)] {
-            let _ = writeln!(t, "x = ({} {sign} {}) / {} = {}", -b, root_d.to_text(), 2 * a, r.to_text());
+            let _ = writeln!(
+                t,
+                "x = ({} {sign} {}) / {} = {}",
+                -b,
+                root_d.to_text(),
+                2 * a,
+                r.to_text()
+            );
         }
         let mut roots = vec![r1, r2];
         roots.sort_by(|x, y| x.approx().total_cmp(&y.approx()));
         roots.dedup();
         let texts: Vec<String> = roots.iter().map(Surd::to_text).collect();
         if roots.len() == 1 {
-            let _ = write!(t, "D = 0, so there is one (double) root: x = {}.", texts.join(""));
+            let _ = write!(
+                t,
+                "D = 0, so there is one (double) root: x = {}.",
+                texts.join("")
+            );
         } else {
-            let _ = write!(t, "The two roots are x = {} and x = {}.", texts[0], texts[1]);
+            let _ = write!(
+                t,
+                "The two roots are x = {} and x = {}.",
+                texts[0], texts[1]
+            );
         }
         let final_answer = texts.join(", ");
         Ok(Problem {
@@ -174,7 +224,10 @@ impl Family for QuadraticRoots {
             .collect::<Option<_>>()
             .ok_or_else(|| VerifyError::InvalidGold("bad root".into()))?;
         let Some(got) = parse_roots(answer) else {
-            return Ok(Verdict::wrong(Some(excerpt(answer)), "answer is not a list of exact roots"));
+            return Ok(Verdict::wrong(
+                Some(excerpt(answer)),
+                "answer is not a list of exact roots",
+            ));
         };
         let same = got.iter().all(|g| want.contains(g)) && want.iter().all(|w| got.contains(w));
         Ok(if same {
@@ -190,7 +243,10 @@ pub fn parse_roots(answer: &str) -> Option<Vec<Surd>> {
     if answer.len() > MAX_ANSWER_BYTES {
         return None;
     }
-    let s = unwrap_answer(answer).replace("\\pm", "±").replace(" and ", ",").replace(';', ",");
+    let s = unwrap_answer(answer)
+        .replace("\\pm", "±")
+        .replace(" and ", ",")
+        .replace(';', ",");
     let mut out: Vec<Surd> = Vec::new();
     let parts: Vec<&str> = s.split(',').collect();
     if parts.len() > 4 {

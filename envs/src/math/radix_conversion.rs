@@ -80,7 +80,10 @@ impl Family for RadixConversion {
         let dst = n.to_str_radix(to).to_uppercase();
         let mut t = String::new();
         if from != 10 {
-            let _ = writeln!(t, "First convert {src} (base {from}) to decimal with Horner's rule:");
+            let _ = writeln!(
+                t,
+                "First convert {src} (base {from}) to decimal with Horner's rule:"
+            );
             let mut acc = BigInt::zero();
             for ch in src.chars() {
                 let v = ch.to_digit(36).unwrap_or(0);
@@ -104,7 +107,14 @@ impl Family for RadixConversion {
         }
         let _ = write!(t, "So {src} in base {from} is {dst} in base {to}.");
         Ok(Problem {
-            question: render(TEMPLATE, &[("from", &from.to_string()), ("value", &src), ("to", &to.to_string())]),
+            question: render(
+                TEMPLATE,
+                &[
+                    ("from", &from.to_string()),
+                    ("value", &src),
+                    ("to", &to.to_string()),
+                ],
+            ),
             answer: json!({ "digits": dst, "base": to }),
             thinking: t,
             final_answer: dst,
@@ -117,19 +127,27 @@ impl Family for RadixConversion {
             .get("base")
             .and_then(|b| b.as_u64())
             .filter(|b| (2..=36).contains(b))
-            .ok_or_else(|| VerifyError::InvalidGold("base must be in 2..=36".into()))? as u32;
+            .ok_or_else(|| VerifyError::InvalidGold("base must be in 2..=36".into()))?
+            as u32;
         let want = BigInt::from_str_radix(digits, base)
             .map_err(|_| VerifyError::InvalidGold("digits do not parse".into()))?;
         if answer.len() > MAX_ANSWER_BYTES {
             return Ok(Verdict::wrong(None, "answer too long"));
         }
         let a = unwrap_answer(answer);
-        let a = a.strip_suffix(&format!("_{base}")).or_else(|| a.strip_suffix(&format!("_{{{base}}}"))).unwrap_or(a);
+        let a = a
+            .strip_suffix(&format!("_{base}"))
+            .or_else(|| a.strip_suffix(&format!("_{{{base}}}")))
+            .unwrap_or(a);
         let ok_chars = !a.is_empty()
             && a.len() <= 400
-            && a.chars().all(|ch| ch.to_digit(36).is_some_and(|v| v < base));
+            && a.chars()
+                .all(|ch| ch.to_digit(36).is_some_and(|v| v < base));
         if !ok_chars {
-            return Ok(Verdict::wrong(Some(excerpt(answer)), format!("answer is not a base-{base} numeral")));
+            return Ok(Verdict::wrong(
+                Some(excerpt(answer)),
+                format!("answer is not a base-{base} numeral"),
+            ));
         }
         Ok(match BigInt::from_str_radix(a, base) {
             Ok(v) if v == want => Verdict::correct(a.to_uppercase()),

@@ -29,20 +29,61 @@ pub struct WordProblems {
 }
 
 const NAMES: &[(&str, &str)] = &[
-    ("Maya", "she"), ("Liam", "he"), ("Aisha", "she"), ("Noah", "he"), ("Sofia", "she"), ("Mateo", "he"),
-    ("Priya", "she"), ("Kenji", "he"), ("Olivia", "she"), ("Omar", "he"), ("Chloe", "she"), ("Lucas", "he"),
-    ("Fatima", "she"), ("Ethan", "he"), ("Zara", "she"), ("Diego", "he"), ("Hannah", "she"), ("Ravi", "he"),
-    ("Grace", "she"), ("Samuel", "he"), ("Mei", "she"), ("Jonah", "he"), ("Leila", "she"), ("Tomás", "he"),
+    ("Maya", "she"),
+    ("Liam", "he"),
+    ("Aisha", "she"),
+    ("Noah", "he"),
+    ("Sofia", "she"),
+    ("Mateo", "he"),
+    ("Priya", "she"),
+    ("Kenji", "he"),
+    ("Olivia", "she"),
+    ("Omar", "he"),
+    ("Chloe", "she"),
+    ("Lucas", "he"),
+    ("Fatima", "she"),
+    ("Ethan", "he"),
+    ("Zara", "she"),
+    ("Diego", "he"),
+    ("Hannah", "she"),
+    ("Ravi", "he"),
+    ("Grace", "she"),
+    ("Samuel", "he"),
+    ("Mei", "she"),
+    ("Jonah", "he"),
+    ("Leila", "she"),
+    ("Tomás", "he"),
 ];
-const FRIENDS: &[&str] = &["a neighbour", "a classmate", "a cousin", "a friend", "the school", "a charity", "a younger sibling", "a teacher"];
+const FRIENDS: &[&str] = &[
+    "a neighbour",
+    "a classmate",
+    "a cousin",
+    "a friend",
+    "the school",
+    "a charity",
+    "a younger sibling",
+    "a teacher",
+];
 const ITEMS: &[(&str, &str, &str)] = &[
     // (plural, container, seller's unit)
-    ("stickers", "sheet", "sticker"), ("marbles", "bag", "marble"), ("apples", "crate", "apple"),
-    ("cookies", "tray", "cookie"), ("pencils", "box", "pencil"), ("trading cards", "pack", "card"),
-    ("eggs", "carton", "egg"), ("cupcakes", "tray", "cupcake"), ("seashells", "bucket", "seashell"),
-    ("stamps", "album page", "stamp"), ("beads", "jar", "bead"), ("bottles of juice", "case", "bottle"),
-    ("oranges", "bag", "orange"), ("comic books", "bundle", "comic book"), ("flowers", "bunch", "flower"),
-    ("toy cars", "set", "toy car"), ("candles", "box", "candle"), ("notebooks", "pack", "notebook"),
+    ("stickers", "sheet", "sticker"),
+    ("marbles", "bag", "marble"),
+    ("apples", "crate", "apple"),
+    ("cookies", "tray", "cookie"),
+    ("pencils", "box", "pencil"),
+    ("trading cards", "pack", "card"),
+    ("eggs", "carton", "egg"),
+    ("cupcakes", "tray", "cupcake"),
+    ("seashells", "bucket", "seashell"),
+    ("stamps", "album page", "stamp"),
+    ("beads", "jar", "bead"),
+    ("bottles of juice", "case", "bottle"),
+    ("oranges", "bag", "orange"),
+    ("comic books", "bundle", "comic book"),
+    ("flowers", "bunch", "flower"),
+    ("toy cars", "set", "toy car"),
+    ("candles", "box", "candle"),
+    ("notebooks", "pack", "notebook"),
 ];
 
 enum Step {
@@ -89,7 +130,9 @@ impl Family for WordProblems {
         let mut n = rng.range(q / 4 + 2, q);
         let cap = |s: &str| {
             let mut ch = s.chars();
-            ch.next().map(|f| f.to_uppercase().collect::<String>() + ch.as_str()).unwrap_or_default()
+            ch.next()
+                .map(|f| f.to_uppercase().collect::<String>() + ch.as_str())
+                .unwrap_or_default()
         };
         let mut text = match rng.below(3) {
             0 => format!("{name} has {n} {items}."),
@@ -120,17 +163,25 @@ impl Family for WordProblems {
                         1 => format!("{cp} gets {p} more {container}s, each holding {per} {items}."),
                         _ => format!("Next, {name} receives {p} {container}s of {per} {items} each."),
                     });
-                    let _ = writeln!(t, "{p} {container}s × {per} = {add} more {items}; {n} + {add} = {}.", n + add);
+                    let _ = writeln!(
+                        t,
+                        "{p} {container}s × {per} = {add} more {items}; {n} + {add} = {}.",
+                        n + add
+                    );
                     n += add;
                 }
                 Step::Give if n > 2 => {
                     let k = rng.range(1, n - 1);
                     let friend = rng.choose(FRIENDS).unwrap_or(&"a friend");
-                    let _ = write!(text, " {}", match rng.below(3) {
-                        0 => format!("{cp} gives {k} of them to {friend}."),
-                        1 => format!("{name} donates {k} {items} to {friend}."),
-                        _ => format!("Later {pron} loses {k} {items}."),
-                    });
+                    let _ = write!(
+                        text,
+                        " {}",
+                        match rng.below(3) {
+                            0 => format!("{cp} gives {k} of them to {friend}."),
+                            1 => format!("{name} donates {k} {items} to {friend}."),
+                            _ => format!("Later {pron} loses {k} {items}."),
+                        }
+                    );
                     let _ = writeln!(t, "{n} - {k} = {} {items} left.", n - k);
                     n -= k;
                 }
@@ -141,22 +192,39 @@ impl Family for WordProblems {
                         3 => "three times",
                         _ => "four times",
                     };
-                    let _ = write!(text, " {}", match rng.below(2) {
-                        0 => format!("After a trade, {name} has {word} as many {items} as before."),
-                        _ => format!("{poss} collection then grows to {word} its size."),
-                    });
+                    let _ = write!(
+                        text,
+                        " {}",
+                        match rng.below(2) {
+                            0 => format!(
+                                "After a trade, {name} has {word} as many {items} as before."
+                            ),
+                            _ => format!("{poss} collection then grows to {word} its size."),
+                        }
+                    );
                     let _ = writeln!(t, "{word} as many: {n} × {m} = {}.", n * m);
                     n *= m;
                 }
                 Step::Percent => {
-                    let options: Vec<i64> = [10i64, 20, 25, 50, 75].into_iter().filter(|p| (n * p) % 100 == 0).collect();
+                    let options: Vec<i64> = [10i64, 20, 25, 50, 75]
+                        .into_iter()
+                        .filter(|p| (n * p) % 100 == 0)
+                        .collect();
                     if let Some(&p) = rng.choose(&options) {
                         let used = n * p / 100;
-                        let _ = write!(text, " {}", match rng.below(2) {
-                            0 => format!("{name} uses {p}% of the {items} for a project."),
-                            _ => format!("{cp} sells {p}% of them at a fair."),
-                        });
-                        let _ = writeln!(t, "{p}% of {n} is {n} × {p} / 100 = {used}; {n} - {used} = {}.", n - used);
+                        let _ = write!(
+                            text,
+                            " {}",
+                            match rng.below(2) {
+                                0 => format!("{name} uses {p}% of the {items} for a project."),
+                                _ => format!("{cp} sells {p}% of them at a fair."),
+                            }
+                        );
+                        let _ = writeln!(
+                            t,
+                            "{p}% of {n} is {n} × {p} / 100 = {used}; {n} - {used} = {}.",
+                            n - used
+                        );
                         n -= used;
                     } else {
                         let k = rng.range(2, 20);
@@ -168,7 +236,10 @@ impl Family for WordProblems {
                 Step::Share => {
                     let divisors: Vec<i64> = (2..=12).filter(|d| n % d == 0).collect();
                     if let Some(&d) = rng.choose(&divisors) {
-                        let _ = write!(text, " Finally, {name} packs all of the {items} equally into {d} gift bags.");
+                        let _ = write!(
+                            text,
+                            " Finally, {name} packs all of the {items} equally into {d} gift bags."
+                        );
                         question = Some(format!("How many {items} go into each gift bag?"));
                         let _ = writeln!(t, "{n} ÷ {d} = {} {items} per bag.", n / d);
                         n /= d;
@@ -178,7 +249,10 @@ impl Family for WordProblems {
                 }
                 Step::Sell => {
                     let price = rng.range(2, 15);
-                    let _ = write!(text, " {name} sells every remaining {unit} for ${price} each.");
+                    let _ = write!(
+                        text,
+                        " {name} sells every remaining {unit} for ${price} each."
+                    );
                     question = Some(format!("How many dollars does {name} earn from the sale?"));
                     let _ = writeln!(t, "{n} × ${price} = ${}.", n * price);
                     n *= price;

@@ -46,7 +46,11 @@ pub fn elements() -> &'static [Element] {
 }
 
 pub fn element(symbol: &str) -> Option<&'static Element> {
-    elements().iter().find(|e| e.symbol == symbol)
+    static INDEX: OnceLock<std::collections::HashMap<&'static str, usize>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        elements().iter().enumerate().map(|(i, e)| (e.symbol.as_str(), i)).collect()
+    });
+    elements().get(*index.get(symbol)?)
 }
 
 /// Atom counts of a formula, by element symbol.
@@ -151,21 +155,53 @@ pub struct Ion {
 }
 
 const fn ion(formula: &'static str, polyatomic: bool, charge: u32) -> Ion {
-    Ion { formula, polyatomic, charge }
+    Ion {
+        formula,
+        polyatomic,
+        charge,
+    }
 }
 
 pub const CATIONS: &[Ion] = &[
-    ion("Li", false, 1), ion("Na", false, 1), ion("K", false, 1), ion("Ag", false, 1), ion("NH4", true, 1),
-    ion("Mg", false, 2), ion("Ca", false, 2), ion("Ba", false, 2), ion("Sr", false, 2), ion("Zn", false, 2),
-    ion("Fe", false, 2), ion("Cu", false, 2), ion("Pb", false, 2), ion("Ni", false, 2), ion("Co", false, 2),
-    ion("Mn", false, 2), ion("Al", false, 3), ion("Cr", false, 3),
+    ion("Li", false, 1),
+    ion("Na", false, 1),
+    ion("K", false, 1),
+    ion("Ag", false, 1),
+    ion("NH4", true, 1),
+    ion("Mg", false, 2),
+    ion("Ca", false, 2),
+    ion("Ba", false, 2),
+    ion("Sr", false, 2),
+    ion("Zn", false, 2),
+    ion("Fe", false, 2),
+    ion("Cu", false, 2),
+    ion("Pb", false, 2),
+    ion("Ni", false, 2),
+    ion("Co", false, 2),
+    ion("Mn", false, 2),
+    ion("Al", false, 3),
+    ion("Cr", false, 3),
 ];
 
 pub const ANIONS: &[Ion] = &[
-    ion("F", false, 1), ion("Cl", false, 1), ion("Br", false, 1), ion("I", false, 1), ion("OH", true, 1),
-    ion("NO3", true, 1), ion("NO2", true, 1), ion("HCO3", true, 1), ion("ClO3", true, 1), ion("MnO4", true, 1),
-    ion("C2H3O2", true, 1), ion("SO4", true, 2), ion("SO3", true, 2), ion("CO3", true, 2), ion("CrO4", true, 2),
-    ion("O", false, 2), ion("S", false, 2), ion("PO4", true, 3),
+    ion("F", false, 1),
+    ion("Cl", false, 1),
+    ion("Br", false, 1),
+    ion("I", false, 1),
+    ion("OH", true, 1),
+    ion("NO3", true, 1),
+    ion("NO2", true, 1),
+    ion("HCO3", true, 1),
+    ion("ClO3", true, 1),
+    ion("MnO4", true, 1),
+    ion("C2H3O2", true, 1),
+    ion("SO4", true, 2),
+    ion("SO3", true, 2),
+    ion("CO3", true, 2),
+    ion("CrO4", true, 2),
+    ion("O", false, 2),
+    ion("S", false, 2),
+    ion("PO4", true, 3),
 ];
 
 /// The neutral formula of a cation and an anion: `Al2(SO4)3`, `NaCl`, `(NH4)3PO4`.
@@ -198,15 +234,28 @@ impl Reaction {
             Some(1) | None => f.to_string(),
             Some(k) => format!("{k} {f}"),
         };
-        let r: Vec<String> = self.reactants.iter().enumerate().map(|(i, f)| term(i, f)).collect();
+        let r: Vec<String> = self
+            .reactants
+            .iter()
+            .enumerate()
+            .map(|(i, f)| term(i, f))
+            .collect();
         let n = self.reactants.len();
-        let p: Vec<String> = self.products.iter().enumerate().map(|(i, f)| term(n + i, f)).collect();
+        let p: Vec<String> = self
+            .products
+            .iter()
+            .enumerate()
+            .map(|(i, f)| term(n + i, f))
+            .collect();
         format!("{} -> {}", r.join(" + "), p.join(" + "))
     }
 
     /// The element matrix: one row per element, one column per species, products negated.
     fn matrix(&self) -> Option<(Vec<String>, Vec<Vec<i64>>)> {
-        let comps: Vec<Composition> = self.species().map(|s| parse_formula(s)).collect::<Option<_>>()?;
+        let comps: Vec<Composition> = self
+            .species()
+            .map(|s| parse_formula(s))
+            .collect::<Option<_>>()?;
         let mut elems: Vec<String> = comps.iter().flat_map(|c| c.keys().cloned()).collect();
         elems.sort();
         elems.dedup();
@@ -219,7 +268,11 @@ impl Reaction {
                     .enumerate()
                     .map(|(j, c)| {
                         let v = *c.get(e).unwrap_or(&0) as i64;
-                        if j < nr { v } else { -v }
+                        if j < nr {
+                            v
+                        } else {
+                            -v
+                        }
                     })
                     .collect()
             })
@@ -240,59 +293,37 @@ impl Reaction {
         if names.len() < n {
             return None;
         }
-        let _ = writeln!(t, "Write the unknown coefficients as {}: {}.", names.iter().map(char::to_string).collect::<Vec<_>>().join(", "), self.text_with_letters(&names));
-        let _ = writeln!(t, "Each element must have as many atoms on the left as on the right:");
+        let _ = writeln!(
+            t,
+            "Write the unknown coefficients as {}: {}.",
+            names
+                .iter()
+                .map(char::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.text_with_letters(&names)
+        );
+        let _ = writeln!(
+            t,
+            "Each element must have as many atoms on the left as on the right:"
+        );
         for (e, row) in elems.iter().zip(&rows) {
             let side = |pos: bool| {
                 let terms: Vec<String> = row
                     .iter()
                     .zip(&names)
                     .filter(|(v, _)| if pos { **v > 0 } else { **v < 0 })
-                    .map(|(v, c)| if v.abs() == 1 { c.to_string() } else { format!("{}{c}", v.abs()) })
+                    .map(|(v, c)| {
+                        if v.abs() == 1 {
+                            c.to_string()
+                        } else {
+                            format!("{}{c}", v.abs())
+                        }
+                    })
                     .collect();
                 terms.join(" + ")
             };
             let _ = writeln!(t, "{e}: {} = {}", side(true), side(false));
-        }
-        // Reduced row echelon form over the rationals.
-        let mut m: Vec<Vec<BigRational>> = rows
-            .iter()
-            .map(|r| r.iter().map(|&v| BigRational::from_integer(BigInt::from(v))).collect())
-            .collect();
-        let mut pivots = Vec::new();
-        let mut r = 0;
-        for col in 0..n {
-            let Some(p) = (r..m.len()).find(|&i| !m[i][col].is_zero()) else {
-                continue;
-            };
-            m.swap(r, p);
-            let inv = m[r][col].recip();
-            for v in m[r].iter_mut() {
-                *v *= &inv;
-            }
-            for i in 0..m.len() {
-                if i != r && !m[i][col].is_zero() {
-                    let f = m[i][col].clone();
-                    for k in 0..n {
-                        let d = &f * &m[r][k];
-                        m[i][k] -= d;
-                    }
-                }
-            }
-            pivots.push(col);
-            r += 1;
-            if r == m.len() {
-                break;
-            }
-        }
-        if n - pivots.len() != 1 {
-            return None;
-        }
-        let free = (0..n).find(|c| !pivots.contains(c))?;
-        let mut x = vec![BigRational::zero(); n];
-        x[free] = BigRational::one();
-        for (i, &pc) in pivots.iter().enumerate() {
-            x[pc] = -m[i][free].clone();
         }
         let x = match substitution_steps(&elems, &rows, &names, t) {
             Some((f, sub)) => {
@@ -300,22 +331,36 @@ impl Reaction {
                     t,
                     "Take {} = 1: {}.",
                     names[f],
-                    names.iter().zip(&sub).map(|(c, v)| format!("{c} = {}", crate::math::grade::rational_str(v))).collect::<Vec<_>>().join(", ")
+                    names
+                        .iter()
+                        .zip(&sub)
+                        .map(|(c, v)| format!("{c} = {}", crate::math::grade::rational_str(v)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
                 sub
             }
             None => {
+                let (free, x) = null_vector(&rows, n)?;
                 let _ = writeln!(
                     t,
                     "Eliminating gives, with {} = 1: {}.",
                     names[free],
-                    names.iter().zip(&x).map(|(c, v)| format!("{c} = {}", crate::math::grade::rational_str(v))).collect::<Vec<_>>().join(", ")
+                    names
+                        .iter()
+                        .zip(&x)
+                        .map(|(c, v)| format!("{c} = {}", crate::math::grade::rational_str(v)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
                 x
             }
         };
         let l = x.iter().fold(BigInt::one(), |acc, v| acc.lcm(v.denom()));
-        let mut ints: Vec<BigInt> = x.iter().map(|v| (v * BigRational::from_integer(l.clone())).to_integer()).collect();
+        let mut ints: Vec<BigInt> = x
+            .iter()
+            .map(|v| (v * BigRational::from_integer(l.clone())).to_integer())
+            .collect();
         if ints.iter().all(|v| v.is_negative()) {
             ints.iter_mut().for_each(|v| *v = -v.clone());
         }
@@ -323,18 +368,40 @@ impl Reaction {
             return None;
         }
         let g = ints.iter().fold(BigInt::zero(), |acc, v| acc.gcd(v));
-        let out: Vec<u64> = ints.iter().map(|v| (v / &g).to_u64()).collect::<Option<_>>()?;
+        let out: Vec<u64> = ints
+            .iter()
+            .map(|v| (v / &g).to_u64())
+            .collect::<Option<_>>()?;
         if l > BigInt::one() {
-            let _ = writeln!(t, "Multiply every coefficient by {l} to clear the fractions: {}.", names.iter().zip(&out).map(|(c, v)| format!("{c} = {v}")).collect::<Vec<_>>().join(", "));
+            let _ = writeln!(
+                t,
+                "Multiply every coefficient by {l} to clear the fractions: {}.",
+                names
+                    .iter()
+                    .zip(&out)
+                    .map(|(c, v)| format!("{c} = {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
         Some(out)
     }
 
     fn text_with_letters(&self, names: &[char]) -> String {
         let term = |i: usize, f: &String| format!("{} {f}", names.get(i).copied().unwrap_or('?'));
-        let r: Vec<String> = self.reactants.iter().enumerate().map(|(i, f)| term(i, f)).collect();
+        let r: Vec<String> = self
+            .reactants
+            .iter()
+            .enumerate()
+            .map(|(i, f)| term(i, f))
+            .collect();
         let n = self.reactants.len();
-        let p: Vec<String> = self.products.iter().enumerate().map(|(i, f)| term(n + i, f)).collect();
+        let p: Vec<String> = self
+            .products
+            .iter()
+            .enumerate()
+            .map(|(i, f)| term(n + i, f))
+            .collect();
         format!("{} -> {}", r.join(" + "), p.join(" + "))
     }
 
@@ -345,16 +412,70 @@ impl Reaction {
         };
         coefs.len() == self.reactants.len() + self.products.len()
             && rows.iter().all(|row| {
-                row.iter().zip(coefs).map(|(&a, &c)| i128::from(a) * i128::from(c)).sum::<i128>() == 0
+                row.iter()
+                    .zip(coefs)
+                    .map(|(&a, &c)| i128::from(a) * i128::from(c))
+                    .sum::<i128>()
+                    == 0
             })
     }
+}
+
+/// The null space of the element matrix by reduced row echelon form over the rationals:
+/// `(free column, vector with that column 1)` when it is one-dimensional.
+fn null_vector(rows: &[Vec<i64>], n: usize) -> Option<(usize, Vec<BigRational>)> {
+    let mut m: Vec<Vec<BigRational>> = rows
+        .iter()
+        .map(|r| r.iter().map(|&v| BigRational::from_integer(BigInt::from(v))).collect())
+        .collect();
+    let mut pivots = Vec::new();
+    let mut r = 0;
+    for col in 0..n {
+        if r == m.len() {
+            break;
+        }
+        let Some(p) = (r..m.len()).find(|&i| !m[i][col].is_zero()) else {
+            continue;
+        };
+        m.swap(r, p);
+        let inv = m[r][col].recip();
+        for v in m[r].iter_mut() {
+            *v *= &inv;
+        }
+        for i in 0..m.len() {
+            if i != r && !m[i][col].is_zero() {
+                let f = m[i][col].clone();
+                for k in 0..n {
+                    let d = &f * &m[r][k];
+                    m[i][k] -= d;
+                }
+            }
+        }
+        pivots.push(col);
+        r += 1;
+    }
+    if n - pivots.len() != 1 {
+        return None;
+    }
+    let free = (0..n).find(|c| !pivots.contains(c))?;
+    let mut x = vec![BigRational::zero(); n];
+    x[free] = BigRational::one();
+    for (i, &pc) in pivots.iter().enumerate() {
+        x[pc] = -m[i][free].clone();
+    }
+    Some((free, x))
 }
 
 /// Solves the atom equations by substitution, the way it is done by hand: pick one
 /// coefficient as the unknown `t`, then repeatedly use an element whose equation has a
 /// single coefficient left. Writes the steps and returns true when that resolves all of
 /// them (`None` leaves `t` untouched, and the caller reports the elimination result).
-fn substitution_steps(elems: &[String], rows: &[Vec<i64>], names: &[char], t: &mut String) -> Option<(usize, Vec<BigRational>)> {
+fn substitution_steps(
+    elems: &[String],
+    rows: &[Vec<i64>],
+    names: &[char],
+    t: &mut String,
+) -> Option<(usize, Vec<BigRational>)> {
     let n = names.len();
     'free: for free in 0..n {
         let mut known: Vec<Option<BigRational>> = vec![None; n];
@@ -365,13 +486,18 @@ fn substitution_steps(elems: &[String], rows: &[Vec<i64>], names: &[char], t: &m
         loop {
             if known.iter().all(Option::is_some) {
                 t.push_str(&out);
-                return Some((free, known.into_iter().map(Option::unwrap_or_default).collect()));
+                return Some((
+                    free,
+                    known.into_iter().map(Option::unwrap_or_default).collect(),
+                ));
             }
             let step = rows.iter().enumerate().find_map(|(ri, row)| {
                 if used[ri] {
                     return None;
                 }
-                let unknown: Vec<usize> = (0..n).filter(|&j| row[j] != 0 && known[j].is_none()).collect();
+                let unknown: Vec<usize> = (0..n)
+                    .filter(|&j| row[j] != 0 && known[j].is_none())
+                    .collect();
                 (unknown.len() == 1).then(|| (ri, unknown[0]))
             });
             let Some((ri, u)) = step else {
@@ -394,7 +520,11 @@ fn substitution_steps(elems: &[String], rows: &[Vec<i64>], names: &[char], t: &m
                 c if c.contains('/') => format!("({c})"),
                 c => c.to_string(),
             };
-            let _ = writeln!(out, "{} balance gives {} = {coef}{}", elems[ri], names[u], names[free]);
+            let _ = writeln!(
+                out,
+                "{} balance gives {} = {coef}{}",
+                elems[ri], names[u], names[free]
+            );
             known[u] = Some(val);
         }
     }
@@ -415,8 +545,15 @@ pub fn listed_reactions() -> &'static [Reaction] {
 
 fn parse_reaction_line(l: &str) -> Option<Reaction> {
     let (a, b) = l.split_once("->")?;
-    let side = |s: &str| s.split(" + ").map(|f| f.trim().to_string()).collect::<Vec<_>>();
-    Some(Reaction { reactants: side(a), products: side(b) })
+    let side = |s: &str| {
+        s.split(" + ")
+            .map(|f| f.trim().to_string())
+            .collect::<Vec<_>>()
+    };
+    Some(Reaction {
+        reactants: side(a),
+        products: side(b),
+    })
 }
 
 /// Formats an exact decimal weight sum.
@@ -440,17 +577,23 @@ mod tests {
         for bad in ["", "Xx2", "Al2(SO4", "H0", "h2o", "NaCl)"] {
             assert!(parse_formula(bad).is_none(), "{bad}");
         }
-        assert_eq!(mass_text(&molar_mass(&parse_formula("H2O").unwrap()).unwrap()), "18.015");
+        assert_eq!(
+            mass_text(&molar_mass(&parse_formula("H2O").unwrap()).unwrap()),
+            "18.015"
+        );
         assert_eq!(ionic_formula(&CATIONS[16], &ANIONS[11]), "Al2(SO4)3");
         assert_eq!(ionic_formula(&CATIONS[4], &ANIONS[17]), "(NH4)3PO4");
     }
 
     #[test]
     fn balances_and_checks() {
-        let r = Reaction { reactants: vec!["Fe".into(), "O2".into()], products: vec!["Fe2O3".into()] };
+        let r = Reaction {
+            reactants: vec!["Fe".into(), "O2".into()],
+            products: vec!["Fe2O3".into()],
+        };
         let mut t = String::new();
         assert_eq!(r.balance_worked(&mut t), Some(vec![4, 3, 2]));
-        assert!(t.contains("Multiply every coefficient by 2"), "{t}");
+        assert!(t.contains("Fe balance gives") && t.contains("Multiply every coefficient by 4"), "{t}");
         assert!(r.conserves(&[4, 3, 2]) && !r.conserves(&[2, 3, 2]));
         // Every listed reaction has a unique balance.
         assert!(listed_reactions().len() >= 20);

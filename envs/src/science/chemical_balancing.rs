@@ -4,12 +4,12 @@
 //! smallest positive integer coefficients (gcd 1).
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{excerpt, level, MAX_ANSWER_BYTES};
 use crate::math::grade::unwrap_answer;
+use crate::math::grade::{excerpt, level, MAX_ANSWER_BYTES};
 use crate::prompts::render;
 use crate::rng::TaskRng;
 use crate::science::chem::Reaction;
-use crate::science::reactions::{random_reaction, ReactionKind};
+use crate::science::reactions::{draw_reaction, ReactionKind};
 use num_integer::Integer;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -75,19 +75,26 @@ impl Family for ChemicalBalancing {
     }
 
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
-        // Draw until the reaction is big enough (bounded; the last draw is kept).
-        let mut r = random_reaction(rng, &self.config.kinds, self.config.max_carbons).ok_or("no reaction")?;
-        for _ in 0..64 {
-            if r.reactants.len() + r.products.len() >= self.config.min_species {
+        // Draw until the reaction balances uniquely and is big enough (bounded; past the
+        // bound any uniquely balanced draw is kept).
+        let c = &self.config;
+        let mut found = None;
+        for attempt in 0..96 {
+            let Some(mut r) = draw_reaction(rng, &c.kinds, c.max_carbons) else {
+                continue;
+            };
+            if attempt < 64 && r.reactants.len() + r.products.len() < c.min_species {
+                continue;
+            }
+            rng.shuffle(&mut r.reactants);
+            rng.shuffle(&mut r.products);
+            let mut t = String::new();
+            if let Some(coefs) = r.balance_worked(&mut t) {
+                found = Some((r, coefs, t));
                 break;
             }
-            r = random_reaction(rng, &self.config.kinds, self.config.max_carbons).ok_or("no reaction")?;
         }
-        // Order of the species on each side varies.
-        rng.shuffle(&mut r.reactants);
-        rng.shuffle(&mut r.products);
-        let mut t = String::new();
-        let coefs = r.balance_worked(&mut t).ok_or("reaction does not balance uniquely")?;
+        let (r, coefs, mut t) = found.ok_or("no uniquely balanced reaction drawn")?;
         let balanced = r.text(Some(&coefs));
         let _ = write!(t, "Balanced: {balanced}");
         Ok(Problem {
@@ -102,10 +109,17 @@ impl Family for ChemicalBalancing {
         let side = |k: &str| -> Result<Vec<String>, VerifyError> {
             gold.get(k)
                 .and_then(|v| v.as_array())
-                .and_then(|a| a.iter().map(|s| s.as_str().map(str::to_string)).collect::<Option<Vec<_>>>())
+                .and_then(|a| {
+                    a.iter()
+                        .map(|s| s.as_str().map(str::to_string))
+                        .collect::<Option<Vec<_>>>()
+                })
                 .ok_or_else(|| VerifyError::InvalidGold(format!("expected a {k} array")))
         };
-        let r = Reaction { reactants: side("reactants")?, products: side("products")? };
+        let r = Reaction {
+            reactants: side("reactants")?,
+            products: side("products")?,
+        };
         Ok(match check_balanced(&r, answer) {
             Ok(()) => Verdict::correct(excerpt(answer)),
             Err(why) => Verdict::wrong(Some(excerpt(answer)), why),
@@ -118,15 +132,27 @@ pub fn check_balanced(gold: &Reaction, answer: &str) -> Result<(), String> {
     if answer.len() > MAX_ANSWER_BYTES {
         return Err("answer too long".into());
     }
-    let s = unwrap_answer(answer).replace(['→', '⟶'], "->").replace("\\rightarrow", "->").replace("\\to", "->");
-    let (l, rgt) = s.split_once("->").or_else(|| s.split_once('=')).ok_or("no arrow between the two sides")?;
+    let s = unwrap_answer(answer)
+        .replace(['→', '⟶'], "->")
+        .replace("\\rightarrow", "->")
+        .replace("\\to", "->");
+    let (l, rgt) = s
+        .split_once("->")
+        .or_else(|| s.split_once('='))
+        .ok_or("no arrow between the two sides")?;
     let parse_side = |text: &str| -> Result<Vec<(String, u64)>, String> {
         text.split('+')
             .map(|term| {
                 let term = term.trim();
                 let digits: String = term.chars().take_while(|c| c.is_ascii_digit()).collect();
                 let rest = term[digits.len()..].trim().trim_start_matches('*').trim();
-                let k = if digits.is_empty() { 1 } else { digits.parse::<u64>().map_err(|_| "coefficient too large".to_string())? };
+                let k = if digits.is_empty() {
+                    1
+                } else {
+                    digits
+                        .parse::<u64>()
+                        .map_err(|_| "coefficient too large".to_string())?
+                };
                 if k == 0 || digits.len() > 6 {
                     return Err(format!("bad coefficient in {term:?}"));
                 }
@@ -142,7 +168,11 @@ pub fn check_balanced(gold: &Reaction, answer: &str) -> Result<(), String> {
             return Err("the answer has different species".into());
         }
         for f in gold_side {
-            let hits: Vec<u64> = got.iter().filter(|(g, _)| g == f).map(|(_, k)| *k).collect();
+            let hits: Vec<u64> = got
+                .iter()
+                .filter(|(g, _)| g == f)
+                .map(|(_, k)| *k)
+                .collect();
             match hits.as_slice() {
                 [k] => coefs.push(*k),
                 _ => return Err(format!("{f} must appear exactly once on its side")),
@@ -154,7 +184,9 @@ pub fn check_balanced(gold: &Reaction, answer: &str) -> Result<(), String> {
     }
     let g = coefs.iter().fold(0u64, |a, b| a.gcd(b));
     if g != 1 {
-        return Err(format!("coefficients share the factor {g}; use the smallest whole numbers"));
+        return Err(format!(
+            "coefficients share the factor {g}; use the smallest whole numbers"
+        ));
     }
     Ok(())
 }
@@ -165,7 +197,10 @@ mod tests {
 
     #[test]
     fn any_order_is_accepted_but_not_multiples() {
-        let r = Reaction { reactants: vec!["H2".into(), "O2".into()], products: vec!["H2O".into()] };
+        let r = Reaction {
+            reactants: vec!["H2".into(), "O2".into()],
+            products: vec!["H2O".into()],
+        };
         assert!(check_balanced(&r, "2 H2 + O2 -> 2 H2O").is_ok());
         assert!(check_balanced(&r, "O2 + 2H2 → 2 H2O").is_ok());
         assert!(check_balanced(&r, "4 H2 + 2 O2 -> 4 H2O").is_err());

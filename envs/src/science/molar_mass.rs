@@ -5,10 +5,12 @@
 //! answers rounded to two decimals.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{grade_tolerance, level, rational_str, ratio};
+use crate::math::grade::{grade_tolerance, level, ratio, rational_str};
 use crate::prompts::render;
 use crate::rng::TaskRng;
-use crate::science::chem::{element, ionic_formula, mass_text, molar_mass, parse_formula, Composition, ANIONS, CATIONS};
+use crate::science::chem::{
+    element, ionic_formula, mass_text, molar_mass, parse_formula, Composition, ANIONS, CATIONS,
+};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::Zero;
@@ -39,7 +41,11 @@ pub struct MolarMass {
 /// The worked molar mass: atom counts, then count × weight per element, then the sum.
 pub fn molar_mass_steps(formula: &str, comp: &Composition, t: &mut String) -> Option<BigRational> {
     let counts: Vec<String> = comp.iter().map(|(e, n)| format!("{e}: {n}")).collect();
-    let _ = writeln!(t, "Count the atoms in {formula} (brackets and hydrate water multiplied out): {}.", counts.join(", "));
+    let _ = writeln!(
+        t,
+        "Count the atoms in {formula} (brackets and hydrate water multiplied out): {}.",
+        counts.join(", ")
+    );
     let mut total = BigRational::zero();
     let mut parts = Vec::new();
     for (e, n) in comp {
@@ -49,7 +55,12 @@ pub fn molar_mass_steps(formula: &str, comp: &Composition, t: &mut String) -> Op
         parts.push(mass_text(&m));
         total += m;
     }
-    let _ = writeln!(t, "Sum: {} = {} g/mol.", parts.join(" + "), mass_text(&total));
+    let _ = writeln!(
+        t,
+        "Sum: {} = {} g/mol.",
+        parts.join(" + "),
+        mass_text(&total)
+    );
     Some(total)
 }
 
@@ -95,23 +106,48 @@ impl Family for MolarMass {
             let f = ionic_formula(cat, an);
             if c.hydrates && rng.chance(0.4) {
                 let n = rng.range(1, 12);
-                if n == 1 { format!("{f}·H2O") } else { format!("{f}·{n}H2O") }
+                if n == 1 {
+                    format!("{f}·H2O")
+                } else {
+                    format!("{f}·{n}H2O")
+                }
             } else {
                 f
             }
         } else {
             let m = c.max_atoms;
-            let mut parts: Vec<(&str, i64)> = vec![("C", rng.range(1, m)), ("H", rng.range(1, 2 * m + 2)), ("O", rng.range(0, (m / 2).max(1)))];
+            let mut parts: Vec<(&str, i64)> = vec![
+                ("C", rng.range(1, m)),
+                ("H", rng.range(1, 2 * m + 2)),
+                ("O", rng.range(0, (m / 2).max(1))),
+            ];
             if c.heteroatoms {
                 parts.push(("N", rng.range(0, (m / 4).max(1))));
-                parts.push(("S", if rng.chance(0.3) { rng.range(1, (m / 8).max(2)) } else { 0 }));
+                parts.push((
+                    "S",
+                    if rng.chance(0.3) {
+                        rng.range(1, (m / 8).max(2))
+                    } else {
+                        0
+                    },
+                ));
                 let halogen = *rng.choose(&["Cl", "Br", "F", "I"]).unwrap_or(&"Cl");
-                parts.push((halogen, if rng.chance(0.3) { rng.range(1, (m / 6).max(3)) } else { 0 }));
+                parts.push((
+                    halogen,
+                    if rng.chance(0.3) {
+                        rng.range(1, (m / 6).max(3))
+                    } else {
+                        0
+                    },
+                ));
                 if m >= 20 && rng.chance(0.4) {
                     parts.push(("P", rng.range(1, 2)));
                 }
                 if m >= 30 && rng.chance(0.3) {
-                    parts.push((*rng.choose(&["Na", "K", "Si", "B"]).unwrap_or(&"Na"), rng.range(1, 3)));
+                    parts.push((
+                        *rng.choose(&["Na", "K", "Si", "B"]).unwrap_or(&"Na"),
+                        rng.range(1, 3),
+                    ));
                 }
             }
             parts
@@ -123,14 +159,18 @@ impl Family for MolarMass {
                 })
                 .collect::<String>()
         };
-        let comp = parse_formula(&formula).ok_or_else(|| format!("generated formula {formula} does not parse"))?;
+        let comp = parse_formula(&formula)
+            .ok_or_else(|| format!("generated formula {formula} does not parse"))?;
         let mut t = String::new();
         let m = molar_mass_steps(&formula, &comp, &mut t).ok_or("unknown element")?;
         let ans = mass_text(&m);
         let _ = write!(t, "The molar mass of {formula} is {ans} g/mol.");
         debug_assert_eq!(molar_mass(&comp), Some(m.clone()));
         Ok(Problem {
-            question: render(TEMPLATE, &[("formula", &formula), ("weights", &weights_text(&comp))]),
+            question: render(
+                TEMPLATE,
+                &[("formula", &formula), ("weights", &weights_text(&comp))],
+            ),
             answer: json!({ "value": rational_str(&m), "unit": "g/mol", "abs_tolerance": "0.01" }),
             thinking: t,
             final_answer: ans,
@@ -138,7 +178,12 @@ impl Family for MolarMass {
     }
 
     fn verify(&self, gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
-        grade_tolerance(gold, strip_unit(answer, &["g/mol", "g mol^-1", "g·mol⁻¹", "grams per mole"]), &ratio(1, 100), &BigRational::zero())
+        grade_tolerance(
+            gold,
+            strip_unit(answer, &["g/mol", "g mol^-1", "g·mol⁻¹", "grams per mole"]),
+            &ratio(1, 100),
+            &BigRational::zero(),
+        )
     }
 }
 

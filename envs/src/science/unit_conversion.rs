@@ -6,12 +6,14 @@
 //! relative, stated in the prompt.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{decimal_str, exact_decimal, grade_tolerance, level, parse_rational, rational_str, ratio};
+use crate::math::grade::{
+    decimal_str, exact_decimal, grade_tolerance, level, parse_rational, ratio, rational_str,
+};
 use crate::prompts::render;
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use num_rational::BigRational;
-use num_traits::{Signed, Zero};
+use num_traits::{Signed, ToPrimitive, Zero};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::fmt::Write;
@@ -22,19 +24,81 @@ const TEMPLATE: &str = include_str!("../../../prompts/unit_conversion.txt");
 /// (unit name, factor to the SI unit as an exact decimal).
 type Unit = (&'static str, &'static str);
 
-const LENGTH: &[Unit] = &[("mm", "0.001"), ("cm", "0.01"), ("m", "1"), ("km", "1000"), ("in", "0.0254"), ("ft", "0.3048"), ("yd", "0.9144"), ("mi", "1609.344")];
-const MASS: &[Unit] = &[("mg", "0.000001"), ("g", "0.001"), ("kg", "1"), ("t", "1000"), ("oz", "0.028349523125"), ("lb", "0.45359237")];
-const VOLUME: &[Unit] = &[("mL", "0.001"), ("L", "1"), ("m^3", "1000"), ("cm^3", "0.001"), ("US gal", "3.785411784"), ("US fl oz", "0.0295735295625")];
-const TIME: &[Unit] = &[("s", "1"), ("min", "60"), ("h", "3600"), ("day", "86400"), ("week", "604800")];
-const AREA: &[Unit] = &[("cm^2", "0.0001"), ("m^2", "1"), ("km^2", "1000000"), ("ha", "10000"), ("acre", "4046.8564224"), ("ft^2", "0.09290304")];
-const ENERGY: &[Unit] = &[("J", "1"), ("kJ", "1000"), ("cal", "4.184"), ("kcal", "4184"), ("Wh", "3600"), ("kWh", "3600000")];
-const PRESSURE: &[Unit] = &[("Pa", "1"), ("kPa", "1000"), ("bar", "100000"), ("atm", "101325"), ("mmHg", "133.322368421052631578947368421052631578947368421")];
-const SPEED: &[Unit] = &[("m/s", "1"), ("km/h", "0.27777777777777777777777777777777777777777777778"), ("mph", "0.44704"), ("ft/s", "0.3048")];
-const DENSITY: &[Unit] = &[("kg/m^3", "1"), ("g/cm^3", "1000"), ("g/mL", "1000"), ("g/L", "1"), ("lb/ft^3", "16.018463373960138")];
+const LENGTH: &[Unit] = &[
+    ("mm", "0.001"),
+    ("cm", "0.01"),
+    ("m", "1"),
+    ("km", "1000"),
+    ("in", "0.0254"),
+    ("ft", "0.3048"),
+    ("yd", "0.9144"),
+    ("mi", "1609.344"),
+];
+const MASS: &[Unit] = &[
+    ("mg", "0.000001"),
+    ("g", "0.001"),
+    ("kg", "1"),
+    ("t", "1000"),
+    ("oz", "0.028349523125"),
+    ("lb", "0.45359237"),
+];
+const VOLUME: &[Unit] = &[
+    ("mL", "0.001"),
+    ("L", "1"),
+    ("m^3", "1000"),
+    ("cm^3", "0.001"),
+    ("US gal", "3.785411784"),
+    ("US fl oz", "0.0295735295625"),
+];
+const TIME: &[Unit] = &[
+    ("s", "1"),
+    ("min", "60"),
+    ("h", "3600"),
+    ("day", "86400"),
+    ("week", "604800"),
+];
+const AREA: &[Unit] = &[
+    ("cm^2", "0.0001"),
+    ("m^2", "1"),
+    ("km^2", "1000000"),
+    ("ha", "10000"),
+    ("acre", "4046.8564224"),
+    ("ft^2", "0.09290304"),
+];
+const ENERGY: &[Unit] = &[
+    ("J", "1"),
+    ("kJ", "1000"),
+    ("cal", "4.184"),
+    ("kcal", "4184"),
+    ("Wh", "3600"),
+    ("kWh", "3600000"),
+];
+const PRESSURE: &[Unit] = &[
+    ("Pa", "1"),
+    ("kPa", "1000"),
+    ("bar", "100000"),
+    ("atm", "101325"),
+    ("mmHg", "133.322368421052631578947368421052631578947368421"),
+];
+const SPEED: &[Unit] = &[
+    ("m/s", "1"),
+    ("km/h", "0.27777777777777777777777777777777777777777777778"),
+    ("mph", "0.44704"),
+    ("ft/s", "0.3048"),
+];
+const DENSITY: &[Unit] = &[
+    ("kg/m^3", "1"),
+    ("g/cm^3", "1000"),
+    ("g/mL", "1000"),
+    ("g/L", "1"),
+    ("lb/ft^3", "16.018463373960138"),
+];
 
 const SIMPLE: &[&[Unit]] = &[LENGTH, MASS, VOLUME, TIME];
 
-const ALL: &[&[Unit]] = &[LENGTH, MASS, VOLUME, TIME, AREA, ENERGY, PRESSURE, SPEED, DENSITY];
+const ALL: &[&[Unit]] = &[
+    LENGTH, MASS, VOLUME, TIME, AREA, ENERGY, PRESSURE, SPEED, DENSITY,
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,7 +113,14 @@ pub struct UnitConversionConfig {
 }
 
 /// Numerator and denominator quantities of the compound units.
-const COMPOUNDS: &[(&[Unit], &[Unit])] = &[(LENGTH, TIME), (MASS, VOLUME), (ENERGY, TIME), (MASS, TIME), (VOLUME, TIME), (MASS, AREA)];
+const COMPOUNDS: &[(&[Unit], &[Unit])] = &[
+    (LENGTH, TIME),
+    (MASS, VOLUME),
+    (ENERGY, TIME),
+    (MASS, TIME),
+    (VOLUME, TIME),
+    (MASS, AREA),
+];
 
 pub struct UnitConversion {
     config: UnitConversionConfig,
@@ -60,7 +131,10 @@ fn factor(u: &Unit) -> BigRational {
     match u.0 {
         "km/h" => ratio(5, 18),
         "mmHg" => ratio(101_325, 760),
-        "lb/ft^3" => ratio(45_359_237, 100_000_000) / (ratio(3048, 10000) * ratio(3048, 10000) * ratio(3048, 10000)),
+        "lb/ft^3" => {
+            ratio(45_359_237, 100_000_000)
+                / (ratio(3048, 10000) * ratio(3048, 10000) * ratio(3048, 10000))
+        }
         _ => parse_rational(u.1).unwrap_or_else(BigRational::zero),
     }
 }
@@ -69,21 +143,16 @@ fn show(r: &BigRational) -> String {
     exact_decimal(r).unwrap_or_else(|| rational_str(r))
 }
 
-/// Six significant figures (the reference's rounding).
+/// Six significant figures (the reference's rounding); the decimal exponent comes from the
+/// float estimate, which is exact enough to pick the number of places.
 fn sig6(r: &BigRational) -> String {
-    let mut places = 5i64;
-    let mut m = r.abs();
-    let ten = BigRational::from_integer(BigInt::from(10));
-    let one = BigRational::from_integer(BigInt::from(1));
-    while m >= ten && places > 0 {
-        m /= &ten;
-        places -= 1;
-    }
-    while m < one && !m.is_zero() && places < 40 {
-        m *= &ten;
-        places += 1;
-    }
-    decimal_str(r, places.max(0) as usize)
+    let f = r.abs().to_f64().unwrap_or(0.0);
+    let places = if f > 0.0 && f.is_finite() {
+        (5 - f.log10().floor() as i64).clamp(0, 40)
+    } else {
+        5
+    };
+    decimal_str(r, places as usize)
 }
 
 impl Family for UnitConversion {
@@ -113,14 +182,22 @@ impl Family for UnitConversion {
 
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let c = &self.config;
-        let digits = rng.range(i64::from(c.max_digits).saturating_sub(1).max(1), i64::from(c.max_digits)) as u32;
+        let digits = rng.range(
+            i64::from(c.max_digits).saturating_sub(1).max(1),
+            i64::from(c.max_digits),
+        ) as u32;
         let mantissa = rng.range(1, 10i64.pow(digits) - 1);
         let shift = rng.range(0, i64::from(digits.min(3)));
-        let value = BigRational::new(BigInt::from(mantissa), BigInt::from(10i64.pow(shift as u32)));
+        let value = BigRational::new(
+            BigInt::from(mantissa),
+            BigInt::from(10i64.pow(shift as u32)),
+        );
         let mut t = String::new();
         let (from, to, result) = if rng.chance(c.compound_probability) {
             let &(num, den) = rng.choose(COMPOUNDS).ok_or("no compounds")?;
-            let pick = |rng: &mut TaskRng, g: &'static [Unit]| -> Result<(&'static Unit, &'static Unit), String> {
+            let pick = |rng: &mut TaskRng,
+                        g: &'static [Unit]|
+             -> Result<(&'static Unit, &'static Unit), String> {
                 let a = rng.choose(g).ok_or("no units")?;
                 let b = rng.choose(g).ok_or("no units")?;
                 Ok((a, b))
@@ -138,10 +215,38 @@ impl Family for UnitConversion {
             let den_f = &fda / &fdb;
             let out = &value * &num_f / &den_f;
             let _ = writeln!(t, "Convert the numerator and the denominator separately.");
-            let _ = writeln!(t, "Numerator: 1 {} = {} ÷ {} = {} {}.", na.0, sig6(&fna), sig6(&fnb), sig6(&num_f), nb.0);
-            let _ = writeln!(t, "Denominator: 1 {} = {} ÷ {} = {} {}.", da.0, sig6(&fda), sig6(&fdb), sig6(&den_f), db.0);
-            let _ = writeln!(t, "So 1 {from} = {} ÷ {} = {} {to}.", sig6(&num_f), sig6(&den_f), sig6(&(&num_f / &den_f)));
-            let _ = writeln!(t, "{} × {} = {} {to}.", show(&value), sig6(&(&num_f / &den_f)), sig6(&out));
+            let _ = writeln!(
+                t,
+                "Numerator: 1 {} = {} ÷ {} = {} {}.",
+                na.0,
+                sig6(&fna),
+                sig6(&fnb),
+                sig6(&num_f),
+                nb.0
+            );
+            let _ = writeln!(
+                t,
+                "Denominator: 1 {} = {} ÷ {} = {} {}.",
+                da.0,
+                sig6(&fda),
+                sig6(&fdb),
+                sig6(&den_f),
+                db.0
+            );
+            let _ = writeln!(
+                t,
+                "So 1 {from} = {} ÷ {} = {} {to}.",
+                sig6(&num_f),
+                sig6(&den_f),
+                sig6(&(&num_f / &den_f))
+            );
+            let _ = writeln!(
+                t,
+                "{} × {} = {} {to}.",
+                show(&value),
+                sig6(&(&num_f / &den_f)),
+                sig6(&out)
+            );
             return finish(show(&value), &from, &to, out, t);
         } else if c.all_quantities && rng.chance(0.12) {
             let scales = ["°C", "°F", "K"];
@@ -152,12 +257,21 @@ impl Family for UnitConversion {
                     break s;
                 }
             };
-            let v = if from == "K" { value.clone() + ratio(100, 1) } else { value.clone() };
+            let v = if from == "K" {
+                value.clone() + ratio(100, 1)
+            } else {
+                value.clone()
+            };
             let celsius = match from {
                 "°C" => v.clone(),
                 "°F" => {
                     let c = (&v - ratio(32, 1)) * ratio(5, 9);
-                    let _ = writeln!(t, "°C = (°F - 32) × 5/9 = ({} - 32) × 5/9 = {}", show(&v), sig6(&c));
+                    let _ = writeln!(
+                        t,
+                        "°C = (°F - 32) × 5/9 = ({} - 32) × 5/9 = {}",
+                        show(&v),
+                        sig6(&c)
+                    );
                     c
                 }
                 _ => {
@@ -170,12 +284,22 @@ impl Family for UnitConversion {
                 "°C" => celsius,
                 "°F" => {
                     let f = &celsius * ratio(9, 5) + ratio(32, 1);
-                    let _ = writeln!(t, "°F = °C × 9/5 + 32 = {} × 9/5 + 32 = {}", sig6(&celsius), sig6(&f));
+                    let _ = writeln!(
+                        t,
+                        "°F = °C × 9/5 + 32 = {} × 9/5 + 32 = {}",
+                        sig6(&celsius),
+                        sig6(&f)
+                    );
                     f
                 }
                 _ => {
                     let k = &celsius + ratio(27315, 100);
-                    let _ = writeln!(t, "K = °C + 273.15 = {} + 273.15 = {}", sig6(&celsius), sig6(&k));
+                    let _ = writeln!(
+                        t,
+                        "K = °C + 273.15 = {} + 273.15 = {}",
+                        sig6(&celsius),
+                        sig6(&k)
+                    );
                     k
                 }
             };
@@ -195,9 +319,31 @@ impl Family for UnitConversion {
             let si = g.iter().find(|u| u.1 == "1").map_or("SI unit", |u| u.0);
             let base = &value * &fa;
             let out = &base / &fb;
-            let _ = writeln!(t, "Go through the base unit {si}: 1 {} = {} {si} and 1 {} = {} {si}.", a.0, sig6(&fa), b.0, sig6(&fb));
-            let _ = writeln!(t, "{} {} = {} × {} = {} {si}.", show(&value), a.0, show(&value), sig6(&fa), sig6(&base));
-            let _ = writeln!(t, "{} {si} ÷ {} = {} {}.", sig6(&base), sig6(&fb), sig6(&out), b.0);
+            let _ = writeln!(
+                t,
+                "Go through the base unit {si}: 1 {} = {} {si} and 1 {} = {} {si}.",
+                a.0,
+                sig6(&fa),
+                b.0,
+                sig6(&fb)
+            );
+            let _ = writeln!(
+                t,
+                "{} {} = {} × {} = {} {si}.",
+                show(&value),
+                a.0,
+                show(&value),
+                sig6(&fa),
+                sig6(&base)
+            );
+            let _ = writeln!(
+                t,
+                "{} {si} ÷ {} = {} {}.",
+                sig6(&base),
+                sig6(&fb),
+                sig6(&out),
+                b.0
+            );
             (a.0, b.0, out)
         };
         finish(show(&value), from, to, result, t)
@@ -211,7 +357,13 @@ impl Family for UnitConversion {
     }
 }
 
-fn finish(value: String, from: &str, to: &str, out: BigRational, mut t: String) -> Result<Problem, String> {
+fn finish(
+    value: String,
+    from: &str,
+    to: &str,
+    out: BigRational,
+    mut t: String,
+) -> Result<Problem, String> {
     let ans = sig6(&out);
     let _ = write!(t, "Rounded to six significant figures: {ans} {to}.");
     Ok(Problem {
