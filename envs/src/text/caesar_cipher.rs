@@ -49,19 +49,14 @@ pub fn shift_text(text: &str, k: u8) -> String {
         .collect()
 }
 
-/// Writes `WORD: L+k=M, ... -> RESULT` for one word (`sign` '+' encrypts, '-' decrypts).
-fn word_steps(out: &mut String, word: &str, k: u8, sign: char) {
-    let fwd = if sign == '+' { k } else { 26 - k };
+/// Writes `WORD: R>I W>N ... -> RESULT` for one word, shifting forward by `fwd`.
+fn word_steps(out: &mut String, word: &str, fwd: u8) {
     out.push_str(word);
-    out.push_str(": ");
-    for (i, b) in word.bytes().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
+    out.push(':');
+    for b in word.bytes() {
+        out.push(' ');
         out.push(char::from(b));
-        out.push(sign);
-        push_int(out, i64::from(k));
-        out.push('=');
+        out.push('>');
         out.push(char::from(shift_byte(b, fwd)));
     }
     out.push_str(" -> ");
@@ -132,21 +127,25 @@ impl Family for CaesarCipher {
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let c = &self.config;
         let n = rng.range_usize(c.min_words, c.max_words);
-        let plain = words::sentence(rng, n).to_ascii_uppercase();
+        let mut plain = words::sentence(rng, n);
+        plain.make_ascii_uppercase();
         let k = 1 + rng.below(u64::from(c.max_shift)) as u8;
         let cipher = shift_text(&plain, k);
-        let mut thinking = String::with_capacity(plain.len() * 8 + 200);
+        let mut thinking = String::with_capacity(plain.len() * 6 + 26 * 24 + 200);
         let mut ks = String::new();
         push_int(&mut ks, i64::from(k));
         if rng.chance(c.encrypt_probability) {
-            let instruction = format!(
-                "Encrypt \"{plain}\" with a Caesar cipher that shifts each letter {k} places forward in the alphabet (Z wraps around to A)."
-            );
+            let mut instruction = String::with_capacity(plain.len() + 140);
+            instruction.push_str("Encrypt \"");
+            instruction.push_str(&plain);
+            instruction.push_str("\" with a Caesar cipher that shifts each letter ");
+            instruction.push_str(&ks);
+            instruction.push_str(" places forward in the alphabet (Z wraps around to A).");
             thinking.push_str("Shift each letter forward by ");
             thinking.push_str(&ks);
             thinking.push_str(", wrapping past Z:\n");
             for w in plain.split(' ') {
-                word_steps(&mut thinking, w, k, '+');
+                word_steps(&mut thinking, w, k);
             }
             thinking.push_str("Encrypted: ");
             thinking.push_str(&cipher);
@@ -161,8 +160,14 @@ impl Family for CaesarCipher {
             });
         }
         // Cracking needs a unique decryption; otherwise the shift is stated.
-        let crack =
-            rng.chance(c.crack_probability) && (1..26u8).all(|s| s == k || !all_words(&cipher, s));
+        // A cipher word with no other listed word among its shifts settles uniqueness at
+        // once; otherwise every other shift is tried on the whole text.
+        let crack = rng.chance(c.crack_probability)
+            && (cipher
+                .split(' ')
+                .take(3)
+                .any(|w| words::shift_class_size(w.as_bytes()) == 1)
+                || (1..26u8).all(|s| s == k || !all_words(&cipher, s)));
         let instruction = if crack {
             thinking.push_str("The shift is unknown. Try shifting the first word back by 1, 2, ... until every word becomes an English word:\n");
             let first = cipher.split(' ').next().unwrap_or("");
@@ -189,15 +194,25 @@ impl Family for CaesarCipher {
             thinking.push_str(". Shift every letter back by ");
             thinking.push_str(&ks);
             thinking.push_str(":\n");
-            format!("This text was encrypted with a Caesar cipher with an unknown shift; the plain text is English words: \"{cipher}\". Decrypt it.")
+            let mut i = String::with_capacity(cipher.len() + 140);
+            i.push_str("This text was encrypted with a Caesar cipher with an unknown shift; the plain text is English words: \"");
+            i.push_str(&cipher);
+            i.push_str("\". Decrypt it.");
+            i
         } else {
             thinking.push_str("Shift each letter back by ");
             thinking.push_str(&ks);
             thinking.push_str(", wrapping past A:\n");
-            format!("This text was encrypted with a Caesar cipher that shifted each letter {k} places forward in the alphabet (Z wraps around to A): \"{cipher}\". Decrypt it.")
+            let mut i = String::with_capacity(cipher.len() + 160);
+            i.push_str("This text was encrypted with a Caesar cipher that shifted each letter ");
+            i.push_str(&ks);
+            i.push_str(" places forward in the alphabet (Z wraps around to A): \"");
+            i.push_str(&cipher);
+            i.push_str("\". Decrypt it.");
+            i
         };
         for w in cipher.split(' ') {
-            word_steps(&mut thinking, w, k, '-');
+            word_steps(&mut thinking, w, 26 - k);
         }
         thinking.push_str("Decrypted: ");
         thinking.push_str(&plain);
@@ -239,5 +254,17 @@ mod tests {
         assert_eq!(shift_text("HELLO XYZ", 3), "KHOOR ABC");
         assert_eq!(shift_text(&shift_text("ZEBRA", 7), 19), "ZEBRA");
         assert!(all_words("KHOOR", 3) || !words::is_word("hello"));
+        // Shift classes: every list word is in its own class; a class of one means no
+        // other shift of it is listed.
+        for w in words::words().iter().take(300) {
+            let n = words::shift_class_size(w.as_bytes());
+            let up = w.to_ascii_uppercase();
+            let others = (1..26u8)
+                .filter(|s| words::is_word(&shift_text(&up, *s).to_ascii_lowercase()))
+                .count();
+            assert!(n >= 1);
+            assert_eq!(n == 1, others == 0, "{w}");
+            assert_eq!(words::shift_class_size(up.as_bytes()), n);
+        }
     }
 }

@@ -45,6 +45,32 @@ pub fn is_word_key(k: u64) -> bool {
     keys().binary_search(&k).is_ok()
 }
 
+/// The Caesar-shift invariant of a word: its length and the alphabet distances between
+/// neighbouring letters. Two words are shifts of each other exactly when these agree.
+pub fn shift_signature(bytes: &[u8]) -> u64 {
+    let mut k = 0u64;
+    for w in bytes.windows(2) {
+        let d = (u64::from(w[1]) + 26 - u64::from(w[0])) % 26;
+        k = k.wrapping_mul(26).wrapping_add(d);
+    }
+    k.wrapping_mul(16).wrapping_add(bytes.len() as u64 % 16)
+}
+
+/// How many listed words are Caesar shifts of `bytes` (same case throughout).
+pub fn shift_class_size(bytes: &[u8]) -> usize {
+    static SIGS: OnceLock<Vec<u64>> = OnceLock::new();
+    let sigs = SIGS.get_or_init(|| {
+        let mut v: Vec<u64> = words()
+            .iter()
+            .map(|w| shift_signature(w.as_bytes()))
+            .collect();
+        v.sort_unstable();
+        v
+    });
+    let sig = shift_signature(bytes);
+    sigs.partition_point(|x| *x <= sig) - sigs.partition_point(|x| *x < sig)
+}
+
 /// Whether `w` is in the list.
 pub fn is_word(w: &str) -> bool {
     key(w.bytes()).is_some_and(is_word_key)
