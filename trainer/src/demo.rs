@@ -1,42 +1,387 @@
-//! `verigym demo`: the README's main job. For now: list the environments and score a few
-//! reference solutions of each through the full verify path.
+//! `verigym demo`: the README's main job. From nothing: the built-in character tokenizer and
+//! a small Llama-style model, SFT on demonstrations generated from the environments'
+//! reference solutions, a held-out greedy evaluation, GRPO with the verifiers as reward, the
+//! evaluation again, and a run folder with the before/after table, plots, `report.md` and
+//! `summary.json`. The shape of nanochat's speedrun (base → SFT → RL → report card).
 
-use anyhow::Result;
-use verigym_envs::{EnvOptions, Registry};
+use crate::data::{self, DemoSpec, Profile, Template};
+use crate::eval::{self, EvalReport};
+use crate::experiments::pipeline::{self, ModelSize, Policy, RlConfig, RlStep};
+use crate::sft::SftConfig;
+use crate::tokenizer::Tokenizer;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use std::path::Path;
+use tch::Device;
 
-pub struct DemoReport {
-    pub envs: usize,
-    pub scored: usize,
-    pub perfect: usize,
+/// Everything the demo does, with defaults sized for two CPU cores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DemoConfig {
+    pub envs: Vec<String>,
+    pub difficulty: u8,
+    /// Config overrides per env.
+    pub env_config: serde_json::Map<String, serde_json::Value>,
+    pub train_per_env: u64,
+    pub val_per_env: u64,
+    pub eval_per_env: u64,
+    pub size: ModelSize,
+    pub sft: SftConfig,
+    pub rl: RlConfig,
+    pub max_new_tokens: usize,
+    pub seed: u64,
+    /// Seeds of the validation demonstrations and of the held-out evaluation tasks.
+    pub val_seed: u64,
+    pub eval_seed: u64,
 }
 
-pub fn run(device: tch::Device, per_env: u64) -> Result<DemoReport> {
-    let registry = Registry::builtin();
-    println!("verigym demo on {}", crate::device::describe(device));
-    println!("{:14} {:>6} {:>8}", "env", "tasks", "reward");
-    let mut report = DemoReport {
-        envs: 0,
-        scored: 0,
-        perfect: 0,
-    };
-    for entry in registry.entries() {
-        let env = entry.build(&EnvOptions::default())?;
-        let mut total = 0.0;
-        for i in 0..per_env {
-            let task = env.generate(0, i)?;
-            let solution = task.solution.clone().unwrap_or_default();
-            let v = env.verify(&task, &solution)?;
-            total += v.reward;
-            report.scored += 1;
-            report.perfect += usize::from(v.correct);
+impl DemoConfig {
+    /// The full demo (about 5–8 minutes on two cores) or the one-minute CI version.
+    pub fn new(quick: bool) -> DemoConfig {
+        let mut env_config = serde_json::Map::new();
+        env_config.insert(
+            "arithmetic".into(),
+            serde_json::json!({"ops": ["add", "sub"], "min_digits": 1, "max_digits": 2}),
+        );
+        let envs = vec!["arithmetic".into(), "chained_sums".into(), "gcd_lcm".into()];
+        if quick {
+            DemoConfig {
+                envs,
+                difficulty: 1,
+                env_config,
+                train_per_env: 300,
+                val_per_env: 20,
+                eval_per_env: 30,
+                size: ModelSize::TINY,
+                sft: SftConfig {
+                    seq_len: 512,
+                    batch_size: 16,
+                    max_steps: 60,
+                    lr: 4e-3,
+                    warmup_steps: 10,
+                    eval_every: 30,
+                    ..Default::default()
+                },
+                rl: RlConfig {
+                    steps: 6,
+                    tasks_per_step: 6,
+                    group: 6,
+                    max_new_tokens: 140,
+                    ..Default::default()
+                },
+                max_new_tokens: 140,
+                seed: 0,
+                val_seed: 9_999,
+                eval_seed: 424_242,
+            }
+        } else {
+            DemoConfig {
+                envs,
+                difficulty: 1,
+                env_config,
+                train_per_env: 1500,
+                val_per_env: 40,
+                eval_per_env: 100,
+                size: ModelSize::SMALL,
+                sft: SftConfig {
+                    seq_len: 512,
+                    batch_size: 16,
+                    max_steps: 300,
+                    lr: 3e-3,
+                    warmup_steps: 20,
+                    eval_every: 50,
+                    ..Default::default()
+                },
+                rl: RlConfig {
+                    steps: 40,
+                    tasks_per_step: 6,
+                    group: 8,
+                    max_new_tokens: 160,
+                    ..Default::default()
+                },
+                max_new_tokens: 160,
+                seed: 0,
+                val_seed: 9_999,
+                eval_seed: 424_242,
+            }
         }
-        report.envs += 1;
-        println!(
-            "{:14} {:>6} {:>8.3}",
-            entry.name,
-            per_env,
-            total / per_env.max(1) as f64
+    }
+
+    fn spec(&self, n: u64, seed: u64) -> DemoSpec {
+        DemoSpec {
+            envs: self.envs.clone(),
+            n,
+            seed,
+            difficulty: Some(self.difficulty),
+            config: self.env_config.clone(),
+            template: Template::Compact,
+            profile: Profile::Reference,
+        }
+    }
+}
+
+/// One environment's row of the before/after table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvRow {
+    pub env: String,
+    pub sft_accuracy: f64,
+    pub grpo_accuracy: f64,
+    pub sft_reward: f64,
+    pub grpo_reward: f64,
+    pub sft_length: f64,
+    pub grpo_length: f64,
+}
+
+/// `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DemoSummary {
+    /// Held-out accuracy after SFT, mean over environments.
+    pub sft_accuracy: f64,
+    /// Held-out accuracy after GRPO, mean over environments.
+    pub grpo_accuracy: f64,
+    pub sft_reward: f64,
+    pub grpo_reward: f64,
+    pub per_env: Vec<EnvRow>,
+    pub parameters: usize,
+    pub eval_tasks_per_env: u64,
+    pub seconds: Seconds,
+    pub device: String,
+    pub config: DemoConfig,
+}
+
+/// Wall time of each stage.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Seconds {
+    pub data: f64,
+    pub sft: f64,
+    pub eval_sft: f64,
+    pub grpo: f64,
+    pub eval_grpo: f64,
+    pub total: f64,
+}
+
+/// Runs the demo into `out` and returns its summary.
+pub fn run(device: Device, cfg: &DemoConfig, out: &Path, progress: bool) -> Result<DemoSummary> {
+    let start = std::time::Instant::now();
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut secs = Seconds::default();
+    let say = |m: String| {
+        if progress {
+            eprintln!("{m}");
+        }
+    };
+    say(format!(
+        "verigym demo on {} -> {}",
+        crate::device::describe(device),
+        out.display()
+    ));
+
+    // 1. Data: demonstrations from the reference solutions, held-out tasks from another seed.
+    let t = std::time::Instant::now();
+    let train = data::demonstrations(&cfg.spec(cfg.train_per_env, cfg.seed))?;
+    let val = data::demonstrations(&cfg.spec(cfg.val_per_env, cfg.val_seed))?;
+    let envs = data::build_envs(&cfg.spec(0, 0))?;
+    let tasks = eval::tasks(&envs, cfg.eval_per_env, cfg.eval_seed)?;
+    data::write_jsonl(&out.join("sft_train.jsonl"), &train)?;
+    secs.data = t.elapsed().as_secs_f64();
+
+    // 2. Tokenizer and model.
+    let policy = Policy::new(Tokenizer::builtin(), cfg.size, device, cfg.seed)?;
+    say(format!(
+        "model: {} parameters, {} layers, hidden {}; {} demonstrations over {}",
+        policy.num_params(),
+        cfg.size.layers,
+        cfg.size.hidden,
+        train.len(),
+        cfg.envs.join(", ")
+    ));
+
+    // 3. SFT.
+    let t = std::time::Instant::now();
+    let mut sft_cfg = cfg.sft.clone();
+    sft_cfg.progress = progress;
+    let sft_report = policy.sft(&train, &val, &sft_cfg)?;
+    secs.sft = t.elapsed().as_secs_f64();
+    say(format!(
+        "sft: {} steps, best validation loss {:.3} ({:.0}s)",
+        sft_report.steps,
+        sft_report.best_val_loss.unwrap_or(f64::NAN),
+        secs.sft
+    ));
+
+    // 4. Evaluate, GRPO, evaluate again.
+    let t = std::time::Instant::now();
+    let before = policy.evaluate(
+        &envs,
+        &tasks,
+        Template::Compact,
+        cfg.max_new_tokens,
+        64,
+        "eval",
+        progress,
+    )?;
+    secs.eval_sft = t.elapsed().as_secs_f64();
+    say(format!("after SFT: accuracy {:.3}", before.mean_accuracy()));
+    let t = std::time::Instant::now();
+    let mut rl_cfg = cfg.rl.clone();
+    rl_cfg.progress = progress;
+    let history = pipeline::grpo(&policy, &envs, Template::Compact, &rl_cfg)?;
+    secs.grpo = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    let after = policy.evaluate(
+        &envs,
+        &tasks,
+        Template::Compact,
+        cfg.max_new_tokens,
+        64,
+        "eval",
+        progress,
+    )?;
+    secs.eval_grpo = t.elapsed().as_secs_f64();
+    secs.total = start.elapsed().as_secs_f64();
+
+    // 5. The run folder.
+    let summary = summarise(cfg, &before, &after, &policy, secs, device);
+    write_json(&out.join("summary.json"), &summary)?;
+    write_json(&out.join("sft_report.json"), &sft_report)?;
+    write_json(&out.join("eval_sft.json"), &before)?;
+    write_json(&out.join("eval_grpo.json"), &after)?;
+    write_jsonl(&out.join("grpo_metrics.jsonl"), &history)?;
+    plots(out, &sft_report, &history)?;
+    crate::checkpoint::save(&policy.model, &policy.tokenizer, &out.join("model"))
+        .map_err(|e| anyhow::anyhow!("saving the model: {e}"))?;
+    let table = table(&summary);
+    std::fs::write(out.join("report.md"), report_md(&summary, &table, &after))?;
+    println!("{table}");
+    Ok(summary)
+}
+
+fn summarise(
+    cfg: &DemoConfig,
+    before: &EvalReport,
+    after: &EvalReport,
+    policy: &Policy,
+    seconds: Seconds,
+    device: Device,
+) -> DemoSummary {
+    let per_env = before
+        .per_env
+        .iter()
+        .zip(&after.per_env)
+        .map(|(b, a)| EnvRow {
+            env: b.env.clone(),
+            sft_accuracy: b.accuracy,
+            grpo_accuracy: a.accuracy,
+            sft_reward: b.mean_reward,
+            grpo_reward: a.mean_reward,
+            sft_length: b.mean_length,
+            grpo_length: a.mean_length,
+        })
+        .collect();
+    DemoSummary {
+        sft_accuracy: before.mean_accuracy(),
+        grpo_accuracy: after.mean_accuracy(),
+        sft_reward: before.mean_reward(),
+        grpo_reward: after.mean_reward(),
+        per_env,
+        parameters: policy.num_params(),
+        eval_tasks_per_env: cfg.eval_per_env,
+        seconds,
+        device: crate::device::describe(device),
+        config: cfg.clone(),
+    }
+}
+
+/// The before/after table in markdown.
+pub fn table(s: &DemoSummary) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "| env | accuracy SFT | accuracy GRPO | reward SFT | reward GRPO | length SFT | length GRPO |"
+    );
+    let _ = writeln!(t, "|---|---:|---:|---:|---:|---:|---:|");
+    for r in &s.per_env {
+        let _ = writeln!(
+            t,
+            "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} |",
+            r.env,
+            r.sft_accuracy,
+            r.grpo_accuracy,
+            r.sft_reward,
+            r.grpo_reward,
+            r.sft_length,
+            r.grpo_length
         );
     }
-    Ok(report)
+    let _ = writeln!(
+        t,
+        "| **mean** | **{:.3}** | **{:.3}** | {:.3} | {:.3} | | |",
+        s.sft_accuracy, s.grpo_accuracy, s.sft_reward, s.grpo_reward
+    );
+    t
+}
+
+fn report_md(s: &DemoSummary, table: &str, after: &EvalReport) -> String {
+    let mut r = String::new();
+    let _ = writeln!(r, "# verigym demo\n");
+    let _ = writeln!(
+        r,
+        "A {}-parameter Llama-style model trained from scratch on {} with the built-in \
+         character tokenizer: SFT on reference demonstrations, then GRPO with the verifiers \
+         as reward. Held-out tasks (seed {}, {} per env), greedy decoding; length in tokens.\n",
+        s.parameters, s.device, s.config.eval_seed, s.eval_tasks_per_env
+    );
+    r.push_str(table);
+    let _ = writeln!(
+        r,
+        "\nStage times (s): data {:.1}, SFT {:.1}, eval {:.1}, GRPO {:.1}, eval {:.1}; total {:.1}.\n",
+        s.seconds.data,
+        s.seconds.sft,
+        s.seconds.eval_sft,
+        s.seconds.grpo,
+        s.seconds.eval_grpo,
+        s.seconds.total
+    );
+    let _ = writeln!(
+        r,
+        "![SFT loss](sft_loss.png)\n\n![GRPO reward](grpo_reward.png)\n"
+    );
+    let _ = writeln!(r, "## Samples after GRPO\n");
+    for env in &s.per_env {
+        if let Some(rec) = after.records.iter().find(|x| x.env == env.env) {
+            let _ = writeln!(
+                r,
+                "**{}** ({}): {}\n\n```\n{}\n```\n",
+                rec.env,
+                if rec.correct { "correct" } else { "wrong" },
+                rec.question,
+                rec.completion
+            );
+        }
+    }
+    r
+}
+
+fn plots(out: &Path, sft: &crate::sft::SftReport, rl: &[RlStep]) -> Result<()> {
+    let loss: Vec<(f64, f64)> = sft.train_loss.iter().map(|&(s, l)| (s as f64, l)).collect();
+    crate::plot::line_plot(&out.join("sft_loss.png"), "SFT LOSS", &loss)
+        .map_err(anyhow::Error::msg)?;
+    let reward: Vec<(f64, f64)> = rl.iter().map(|s| (s.step as f64, s.reward)).collect();
+    crate::plot::line_plot(&out.join("grpo_reward.png"), "GRPO REWARD", &reward)
+        .map_err(anyhow::Error::msg)?;
+    Ok(())
+}
+
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    std::fs::write(path, serde_json::to_string_pretty(value)?)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+pub(crate) fn write_jsonl<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
+    let mut s = String::new();
+    for r in rows {
+        s.push_str(&serde_json::to_string(r)?);
+        s.push('\n');
+    }
+    std::fs::write(path, s).with_context(|| format!("writing {}", path.display()))
 }

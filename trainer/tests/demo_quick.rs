@@ -1,0 +1,50 @@
+//! `verigym demo --quick` end to end through the library (the CI run): SFT, eval, GRPO,
+//! eval, and a complete run folder. Checks structure and sanity, not speed.
+
+use verigym_trainer::demo::{run, DemoConfig};
+
+#[test]
+fn quick_demo_writes_a_complete_run_folder() {
+    let out = std::env::temp_dir().join(format!("verigym-demo-quick-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let cfg = DemoConfig::new(true);
+    let s = run(tch::Device::Cpu, &cfg, &out, false).unwrap();
+    for f in [
+        "summary.json",
+        "report.md",
+        "sft_loss.png",
+        "grpo_reward.png",
+        "eval_sft.json",
+        "eval_grpo.json",
+        "grpo_metrics.jsonl",
+        "sft_train.jsonl",
+        "model/config.json",
+        "model/tokenizer.json",
+    ] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    for key in ["sft_accuracy", "grpo_accuracy"] {
+        let v = summary[key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{key} = {v}");
+    }
+    assert_eq!(summary["per_env"].as_array().unwrap().len(), cfg.envs.len());
+    assert_eq!(s.per_env.len(), cfg.envs.len());
+    // The SFT stage learnt something: the model writes the format on held-out tasks.
+    let evals: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("eval_sft.json")).unwrap()).unwrap();
+    let formatted = evals["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["completion"].as_str().unwrap().contains("</answer>"))
+        .count();
+    assert!(
+        formatted > 0,
+        "no held-out completion closes an <answer> block after SFT"
+    );
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("| **mean** |"));
+    let _ = std::fs::remove_dir_all(&out);
+}
