@@ -1,7 +1,7 @@
 //! The GSM8K- and MATH-format JSONL dataset environments: loading, grading, registry entries,
 //! and errors that name the file and line of a malformed row. Files are written by the tests.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use verigym_envs::math::datasets::{gsm8k_entry, math_entry, DatasetEnv, DatasetFormat};
 use verigym_envs::{EnvError, EnvOptions, Environment, Registry};
 use verigym_verifiers::format::format_completion;
@@ -14,7 +14,7 @@ fn write(name: &str, lines: &[&str]) -> PathBuf {
     p
 }
 
-fn opts(path: &PathBuf, extra: Option<(&str, &str)>) -> EnvOptions {
+fn opts(path: &Path, extra: Option<(&str, &str)>) -> EnvOptions {
     let mut c = serde_json::json!({ "path": path.to_str().unwrap() });
     if let Some((k, v)) = extra {
         c[k] = serde_json::json!(v);

@@ -69,7 +69,7 @@ impl Family for ChainedSums {
         let mut thinking = String::from("Keep a running total, one term at a time.\n");
         let mut total = BigInt::from(0);
         for i in 0..n {
-            let digits = rng.range_usize((c.max_digits + 1) / 2, c.max_digits);
+            let digits = rng.range_usize(c.max_digits.div_ceil(2), c.max_digits);
             let t = rng.digits(digits);
             let v: BigInt = t.parse().map_err(|_| "bad term")?;
             if i == 0 {

@@ -276,7 +276,11 @@ pub fn decimal_str(r: &BigRational, places: usize) -> String {
         q += 1u32;
     }
     let n = q.to_string();
-    let sign = if r.is_negative() && !q.is_zero() { "-" } else { "" };
+    let sign = if r.is_negative() && !q.is_zero() {
+        "-"
+    } else {
+        ""
+    };
     if places == 0 {
         return format!("{sign}{n}");
     }

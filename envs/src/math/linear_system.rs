@@ -241,31 +241,6 @@ fn int_det(m: &[Vec<i64>]) -> i128 {
     }
 }
 
-#[cfg(test)]
-fn det(rows: &[Row]) -> BigRational {
-    let mut m: Vec<Row> = rows.to_vec();
-    let n = m.len();
-    let mut d = BigRational::one();
-    for col in 0..n {
-        let Some(p) = (col..n).find(|&r| !m[r][col].is_zero()) else {
-            return BigRational::zero();
-        };
-        if p != col {
-            m.swap(p, col);
-            d = -d;
-        }
-        d *= m[col][col].clone();
-        for r in col + 1..n {
-            let f = &m[r][col] / &m[col][col];
-            for k in col..n {
-                let v = &f * &m[col][k];
-                m[r][k] -= v;
-            }
-        }
-    }
-    d
-}
-
 /// Eliminates below each pivot (with a line per row operation), then back-substitutes.
 fn solve(aug: &mut [Row], n: usize, t: &mut String) -> Option<Vec<BigRational>> {
     for col in 0..n {
@@ -285,9 +260,9 @@ fn solve(aug: &mut [Row], n: usize, t: &mut String) -> Option<Vec<BigRational>> 
                 continue;
             }
             let f = &aug[r][col] / &aug[col][col];
-            for k in col..=n {
-                let v = &f * &aug[col][k];
-                aug[r][k] -= v;
+            let pivot = aug[col].clone();
+            for (x, p) in aug[r].iter_mut().zip(&pivot).skip(col) {
+                *x -= &f * p;
             }
             let _ = writeln!(
                 t,

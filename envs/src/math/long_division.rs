@@ -47,7 +47,7 @@ impl Family for LongDivision {
         LongDivisionConfig {
             min_dividend_digits: (max_dividend_digits - max_dividend_digits / 4).max(2),
             max_dividend_digits,
-            min_divisor_digits: (max_divisor_digits + 1) / 2,
+            min_divisor_digits: usize::div_ceil(max_divisor_digits, 2),
             max_divisor_digits,
         }
     }

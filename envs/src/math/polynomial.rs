@@ -106,7 +106,10 @@ pub fn parse_poly(answer: &str, v: char) -> Option<Poly> {
             gap = last.is_some();
             continue;
         }
-        if gap && c.is_ascii_digit() && last.is_some_and(|b| b.is_ascii_alphanumeric() || b == '^' || b == '}') {
+        if gap
+            && c.is_ascii_digit()
+            && last.is_some_and(|b| b.is_ascii_alphanumeric() || b == '^' || b == '}')
+        {
             return None;
         }
         last = Some(c);

@@ -180,7 +180,7 @@ pub fn split_square(mut n: u64) -> (u64, u64) {
     let mut p = 2u64;
     while p.saturating_mul(p) <= n {
         let mut e = 0;
-        while n % p == 0 {
+        while n.is_multiple_of(p) {
             n /= p;
             e += 1;
         }

@@ -22,6 +22,9 @@ pub struct Element {
     pub weight: BigRational,
     /// The weight as written (e.g. "15.999").
     pub weight_text: String,
+    /// The weight in units of 0.0001 g/mol (every table value has at most four decimals),
+    /// so sums are exact integer arithmetic.
+    pub weight_e4: i64,
 }
 
 /// The periodic table (rows that do not parse are skipped; a test checks none are).
@@ -34,10 +37,16 @@ pub fn elements() -> &'static [Element] {
             .filter_map(|l| {
                 let mut f = l.split('\t');
                 let (symbol, name, w) = (f.next()?, f.next()?, f.next()?);
+                let weight = crate::math::grade::parse_rational(w)?;
+                let e4 = &weight * BigRational::from_integer(BigInt::from(10_000));
                 Some(Element {
                     symbol: symbol.to_string(),
                     name: name.to_string(),
-                    weight: crate::math::grade::parse_rational(w)?,
+                    weight_e4: e4
+                        .is_integer()
+                        .then(|| e4.to_integer().to_i64())
+                        .flatten()?,
+                    weight,
                     weight_text: w.to_string(),
                 })
             })
@@ -48,7 +57,11 @@ pub fn elements() -> &'static [Element] {
 pub fn element(symbol: &str) -> Option<&'static Element> {
     static INDEX: OnceLock<std::collections::HashMap<&'static str, usize>> = OnceLock::new();
     let index = INDEX.get_or_init(|| {
-        elements().iter().enumerate().map(|(i, e)| (e.symbol.as_str(), i)).collect()
+        elements()
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.symbol.as_str(), i))
+            .collect()
     });
     elements().get(*index.get(symbol)?)
 }
@@ -139,11 +152,36 @@ fn group(chars: &[char], i: &mut usize, depth: usize) -> Option<Composition> {
 
 /// Molar mass (exact) of a composition.
 pub fn molar_mass(comp: &Composition) -> Option<BigRational> {
-    let mut m = BigRational::zero();
-    for (sym, n) in comp {
-        m += &element(sym)?.weight * BigRational::from_integer(BigInt::from(*n));
+    molar_mass_e4(comp).map(e4_rational)
+}
+
+/// Molar mass in units of 0.0001 g/mol.
+pub fn molar_mass_e4(comp: &Composition) -> Option<i64> {
+    comp.iter().try_fold(0i64, |acc, (sym, n)| {
+        acc.checked_add(
+            element(sym)?
+                .weight_e4
+                .checked_mul(i64::try_from(*n).ok()?)?,
+        )
+    })
+}
+
+/// An amount in units of 0.0001 as an exact rational.
+pub fn e4_rational(v: i64) -> BigRational {
+    BigRational::new(BigInt::from(v), BigInt::from(10_000))
+}
+
+/// An amount in units of 0.0001 as exact decimal text without trailing zeros (`18.015`).
+pub fn e4_text(v: i64) -> String {
+    let sign = if v < 0 { "-" } else { "" };
+    let a = v.unsigned_abs();
+    let (int, frac) = (a / 10_000, a % 10_000);
+    if frac == 0 {
+        format!("{sign}{int}")
+    } else {
+        let f = format!("{frac:04}");
+        format!("{sign}{int}.{}", f.trim_end_matches('0'))
     }
-    Some(m)
 }
 
 /// An ion: formula text, whether it needs brackets when repeated, and its charge magnitude.
@@ -426,7 +464,11 @@ impl Reaction {
 fn null_vector(rows: &[Vec<i64>], n: usize) -> Option<(usize, Vec<BigRational>)> {
     let mut m: Vec<Vec<BigRational>> = rows
         .iter()
-        .map(|r| r.iter().map(|&v| BigRational::from_integer(BigInt::from(v))).collect())
+        .map(|r| {
+            r.iter()
+                .map(|&v| BigRational::from_integer(BigInt::from(v)))
+                .collect()
+        })
         .collect();
     let mut pivots = Vec::new();
     let mut r = 0;
@@ -445,9 +487,9 @@ fn null_vector(rows: &[Vec<i64>], n: usize) -> Option<(usize, Vec<BigRational>)>
         for i in 0..m.len() {
             if i != r && !m[i][col].is_zero() {
                 let f = m[i][col].clone();
-                for k in 0..n {
-                    let d = &f * &m[r][k];
-                    m[i][k] -= d;
+                let pivot = m[r].clone();
+                for (x, p) in m[i].iter_mut().zip(&pivot) {
+                    *x -= &f * p;
                 }
             }
         }
@@ -593,7 +635,10 @@ mod tests {
         };
         let mut t = String::new();
         assert_eq!(r.balance_worked(&mut t), Some(vec![4, 3, 2]));
-        assert!(t.contains("Fe balance gives") && t.contains("Multiply every coefficient by 4"), "{t}");
+        assert!(
+            t.contains("Fe balance gives") && t.contains("Multiply every coefficient by 4"),
+            "{t}"
+        );
         assert!(r.conserves(&[4, 3, 2]) && !r.conserves(&[2, 3, 2]));
         // Every listed reaction has a unique balance.
         assert!(listed_reactions().len() >= 20);

@@ -9,9 +9,9 @@ use crate::math::grade::{grade_tolerance, level, ratio, rational_str};
 use crate::prompts::render;
 use crate::rng::TaskRng;
 use crate::science::chem::{
-    element, ionic_formula, mass_text, molar_mass, parse_formula, Composition, ANIONS, CATIONS,
+    e4_rational, e4_text, element, ionic_formula, mass_text, molar_mass, parse_formula,
+    Composition, ANIONS, CATIONS,
 };
-use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::Zero;
 use serde::{Deserialize, Serialize};
@@ -46,22 +46,17 @@ pub fn molar_mass_steps(formula: &str, comp: &Composition, t: &mut String) -> Op
         "Count the atoms in {formula} (brackets and hydrate water multiplied out): {}.",
         counts.join(", ")
     );
-    let mut total = BigRational::zero();
+    let mut total = 0i64;
     let mut parts = Vec::new();
     for (e, n) in comp {
         let el = element(e)?;
-        let m = &el.weight * BigRational::from_integer(BigInt::from(*n));
-        let _ = writeln!(t, "{e}: {n} × {} = {}", el.weight_text, mass_text(&m));
-        parts.push(mass_text(&m));
-        total += m;
+        let m = el.weight_e4.checked_mul(i64::try_from(*n).ok()?)?;
+        let _ = writeln!(t, "{e}: {n} × {} = {}", el.weight_text, e4_text(m));
+        parts.push(e4_text(m));
+        total = total.checked_add(m)?;
     }
-    let _ = writeln!(
-        t,
-        "Sum: {} = {} g/mol.",
-        parts.join(" + "),
-        mass_text(&total)
-    );
-    Some(total)
+    let _ = writeln!(t, "Sum: {} = {} g/mol.", parts.join(" + "), e4_text(total));
+    Some(e4_rational(total))
 }
 
 /// The weights line of the prompt for the elements of `comp`.
