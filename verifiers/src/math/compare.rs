@@ -5,7 +5,7 @@
 use super::lexer::{Const, RelOp};
 use super::numeric::{self, close};
 use super::parser::{Lit, Node};
-use super::ratfun::{to_rf, Rf, RfError, Vars};
+use super::ratfun::{qadd, qdiv, to_rf, Rf, RfError, Vars};
 use super::{Limits, MathOptions};
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -31,6 +31,8 @@ pub struct Cx<'a> {
     pub limits: &'a Limits,
     /// Comparisons left (sets match pairwise; this bounds the work).
     pub budget: usize,
+    /// Current nesting of `value` calls.
+    pub depth: usize,
 }
 
 fn combine(a: Method, b: Method) -> Method {
@@ -78,16 +80,13 @@ fn open_interval(pair: &[Node]) -> Node {
     Node::Interval(false, Box::new(lo), Box::new(hi), false)
 }
 
+/// Whether a `±` sits where `expand_pm` expands it (sums, products, negation, quotients).
 fn has_pm(n: &Node) -> bool {
     match n {
         Node::Pm(..) => true,
         Node::Add(v) | Node::Mul(v) => v.iter().any(has_pm),
-        Node::Neg(x) | Node::Percent(x) | Node::Func(_, x) | Node::Abs(x) | Node::Fact(x) => {
-            has_pm(x)
-        }
-        Node::Div(a, b) | Node::Pow(a, b) | Node::Root(a, b) | Node::Log(a, b) => {
-            has_pm(a) || has_pm(b)
-        }
+        Node::Neg(x) => has_pm(x),
+        Node::Div(a, b) => has_pm(a) || has_pm(b),
         _ => false,
     }
 }
@@ -157,6 +156,16 @@ impl Cx<'_> {
     /// Compares a gold answer with a candidate answer.
     pub fn value(&mut self, g: &Node, a: &Node) -> Eq {
         self.spend()?;
+        if self.depth >= 32 {
+            return Err("answer nests too deeply".into());
+        }
+        self.depth += 1;
+        let r = self.value_inner(g, a);
+        self.depth -= 1;
+        r
+    }
+
+    fn value_inner(&mut self, g: &Node, a: &Node) -> Eq {
         // `x = 5` against a value, either way round.
         if !is_relation(g) {
             if let Some(v) = named_value(a) {
@@ -176,19 +185,18 @@ impl Cx<'_> {
             };
         }
         if has_pm(g) || has_pm(a) {
-            let mut b = 3;
-            let gs = if has_pm(g) {
-                Node::Set(expand_pm(g, &mut b))
-            } else {
-                g.clone()
+            let expand = |n: &Node| -> Result<Node, String> {
+                if !has_pm(n) {
+                    return Ok(n.clone());
+                }
+                let mut b = 3;
+                let v = expand_pm(n, &mut b);
+                if v.iter().any(has_pm) {
+                    return Err("too many ± signs".to_string());
+                }
+                Ok(Node::Set(v))
             };
-            let mut b = 3;
-            let as_ = if has_pm(a) {
-                Node::Set(expand_pm(a, &mut b))
-            } else {
-                a.clone()
-            };
-            return self.value(&gs, &as_);
+            return self.value(&expand(g)?, &expand(a)?);
         }
         match (g, a) {
             (Node::Percent(x), b) if !matches!(b, Node::Percent(_)) => {
@@ -467,7 +475,7 @@ impl Cx<'_> {
 
     /// Decimal-gold rounding and configured tolerance, with exact values.
     fn tolerance_exact(&self, g: &Node, a: &Node, gv: &BigRational, av: &BigRational) -> Eq {
-        let diff = (gv - av).abs();
+        let diff = qadd(gv, &-av).abs();
         if let Some(tol) = self.opts.float_tolerance {
             if is_decimal(g) {
                 let rel = diff.to_f64().unwrap_or(f64::INFINITY)
@@ -600,7 +608,7 @@ fn proportional(x: &Rf, y: &Rf, n_vars: usize, sign_matters: bool, l: &Limits) -
         if yv.is_zero() {
             continue;
         }
-        let c = xv / yv;
+        let c = qdiv(&xv, &yv);
         if c.is_zero() || (sign_matters && c.is_negative()) {
             return Err("relations differ".into());
         }

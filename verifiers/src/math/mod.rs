@@ -184,6 +184,7 @@ pub fn verify_with(gold: &str, answer: &str, opts: &MathOptions, limits: &Limits
                 opts,
                 limits,
                 budget: limits.max_comparisons,
+                depth: 0,
             };
             match cx.value(&g, &a) {
                 Ok(m) => right(extracted, m),

@@ -230,6 +230,13 @@ impl Parser<'_> {
     }
 
     fn sum(&mut self) -> R {
+        let saved = self.depth;
+        let r = self.sum_inner();
+        self.depth = saved;
+        r
+    }
+
+    fn sum_inner(&mut self) -> R {
         let mut terms = vec![self.unary_term()?];
         loop {
             match self.peek() {
@@ -243,6 +250,7 @@ impl Parser<'_> {
                 }
                 Some(Tok::Pm) => {
                     self.pos += 1;
+                    self.enter()?;
                     let rhs = self.term()?;
                     let lhs = collapse_add(std::mem::take(&mut terms));
                     terms.push(Node::Pm(Box::new(lhs), Box::new(rhs)));
@@ -304,6 +312,15 @@ impl Parser<'_> {
     }
 
     fn term(&mut self) -> R {
+        let saved = self.depth;
+        let r = self.term_inner();
+        self.depth = saved;
+        r
+    }
+
+    /// Left-associative chains (`a/b/c`) nest the tree without recursing, so each link
+    /// counts against the depth limit too.
+    fn term_inner(&mut self) -> R {
         let mut acc = self.unary()?;
         loop {
             match self.peek() {
@@ -314,6 +331,7 @@ impl Parser<'_> {
                 }
                 Some(Tok::Slash) => {
                     self.pos += 1;
+                    self.enter()?;
                     let d = self.unary()?;
                     acc = Node::Div(Box::new(acc), Box::new(d));
                 }
@@ -359,9 +377,7 @@ impl Parser<'_> {
             return Ok(base);
         }
         let exp = self.exponent()?;
-        let mut n = Node::Pow(Box::new(base), Box::new(exp));
-        n = self.postfix_ops(n);
-        Ok(n)
+        self.postfix_ops(Node::Pow(Box::new(base), Box::new(exp)))
     }
 
     fn exponent(&mut self) -> R {
@@ -374,21 +390,31 @@ impl Parser<'_> {
 
     fn postfix(&mut self) -> R {
         let a = self.atom()?;
-        Ok(self.postfix_ops(a))
+        self.postfix_ops(a)
     }
 
-    fn postfix_ops(&mut self, mut a: Node) -> Node {
+    fn postfix_ops(&mut self, mut a: Node) -> R {
+        let saved = self.depth;
         loop {
+            if self.depth > saved + 16 {
+                self.depth = saved;
+                return err("too many postfix operators");
+            }
             match self.peek() {
                 Some(Tok::Bang) => {
                     self.pos += 1;
+                    self.depth += 1;
                     a = Node::Fact(Box::new(a));
                 }
                 Some(Tok::Percent) => {
                     self.pos += 1;
+                    self.depth += 1;
                     a = Node::Percent(Box::new(a));
                 }
-                _ => return a,
+                _ => {
+                    self.depth = saved;
+                    return Ok(a);
+                }
             }
         }
     }

@@ -57,6 +57,85 @@ impl Vars {
     }
 }
 
+/// gcd that first reduces a lopsided pair with one division: num-bigint's binary gcd
+/// takes time proportional to the bigger operand's bit length times its limb count, so
+/// gcd(2, 2006!) would cost milliseconds.
+fn gcd(a: &BigInt, b: &BigInt) -> BigInt {
+    let (mut x, mut y) = (a.abs(), b.abs());
+    loop {
+        if y.is_zero() {
+            return x;
+        }
+        if x.is_zero() {
+            return y;
+        }
+        if x < y {
+            std::mem::swap(&mut x, &mut y);
+        }
+        if x.bits() - y.bits() > 16 || y.bits() <= 64 {
+            x = &x % &y;
+            continue;
+        }
+        return num_integer::Integer::gcd(&x, &y);
+    }
+}
+
+fn reduced(n: BigInt, d: BigInt) -> BigRational {
+    let g = gcd(&n, &d);
+    let (n, d) = if g.is_one() { (n, d) } else { (n / &g, d / &g) };
+    if d.is_negative() {
+        BigRational::new_raw(-n, -d)
+    } else {
+        BigRational::new_raw(n, d)
+    }
+}
+
+/// a + b with the fast gcd.
+pub fn qadd(a: &BigRational, b: &BigRational) -> BigRational {
+    if a.is_zero() {
+        return b.clone();
+    }
+    if b.is_zero() {
+        return a.clone();
+    }
+    if a.denom().is_one() && b.denom().is_one() {
+        return BigRational::from_integer(a.numer() + b.numer());
+    }
+    if a.denom() == b.denom() {
+        return reduced(a.numer() + b.numer(), a.denom().clone());
+    }
+    let g = gcd(a.denom(), b.denom());
+    let (ad, bd) = (a.denom() / &g, b.denom() / &g);
+    let n = a.numer() * &bd + b.numer() * &ad;
+    reduced(n, ad * b.denom())
+}
+
+/// a · b with the fast gcd.
+pub fn qmul(a: &BigRational, b: &BigRational) -> BigRational {
+    if a.is_zero() || b.is_zero() {
+        return BigRational::zero();
+    }
+    if a.is_one() {
+        return b.clone();
+    }
+    if b.is_one() {
+        return a.clone();
+    }
+    if a.denom().is_one() && b.denom().is_one() {
+        return BigRational::from_integer(a.numer() * b.numer());
+    }
+    let g1 = gcd(a.numer(), b.denom());
+    let g2 = gcd(b.numer(), a.denom());
+    let n = (a.numer() / &g1) * (b.numer() / &g2);
+    let d = (a.denom() / &g2) * (b.denom() / &g1);
+    BigRational::new_raw(n, d)
+}
+
+/// a / b (b ≠ 0) with the fast gcd.
+pub fn qdiv(a: &BigRational, b: &BigRational) -> BigRational {
+    qmul(a, &b.recip())
+}
+
 fn bits_ok(c: &BigRational, l: &Limits) -> Res<()> {
     if c.numer().bits() + c.denom().bits() > l.max_bits {
         Err(RfError::TooBig)
@@ -91,7 +170,7 @@ impl Poly {
         let mut m = self.0.clone();
         for (k, v) in &o.0 {
             let e = m.entry(k.clone()).or_insert_with(BigRational::zero);
-            *e += v;
+            *e = qadd(e, v);
             bits_ok(e, l)?;
             if e.is_zero() {
                 m.remove(k);
@@ -113,7 +192,7 @@ impl Poly {
             return Ok(Poly(m));
         }
         for (k, v) in &self.0 {
-            let p = v * c;
+            let p = qmul(v, c);
             bits_ok(&p, l)?;
             m.insert(k.clone(), p);
         }
@@ -138,7 +217,7 @@ impl Poly {
                     return Err(RfError::TooBig);
                 }
                 let e = m.entry(k).or_insert_with(BigRational::zero);
-                *e += va * vb;
+                *e = qadd(e, &qmul(va, vb));
                 bits_ok(e, l)?;
             }
         }
@@ -156,9 +235,9 @@ impl Poly {
             let mut t = v.clone();
             for (var, e) in k {
                 let x = at.get(usize::from(*var))?;
-                t *= num_traits::Pow::pow(x, *e);
+                t = qmul(&t, &num_traits::Pow::pow(x, *e));
             }
-            sum += t;
+            sum = qadd(&sum, &t);
         }
         Some(sum)
     }
@@ -214,7 +293,7 @@ impl Rf {
         if d.is_zero() {
             return None;
         }
-        Some(n / d)
+        Some(qdiv(&n, &d))
     }
 
     fn normalise(num: Poly, den: Poly, l: &Limits) -> Res<Rf> {
@@ -308,7 +387,7 @@ impl Rf {
         if d.is_zero() {
             return None;
         }
-        Some(self.num.eval(at)? / d)
+        Some(qdiv(&self.num.eval(at)?, &d))
     }
 }
 
@@ -367,11 +446,7 @@ pub fn to_rf(n: &Node, vars: &mut Vars, l: &Limits) -> Res<Rf> {
             if k as u64 > l.max_factorial {
                 return Err(RfError::TooBig);
             }
-            let mut f = BigInt::one();
-            for i in 2..=k {
-                f *= i;
-            }
-            Rf::constant(BigRational::from_integer(f))
+            Rf::constant(BigRational::from_integer(product(1, k as u64)))
         }
         Node::Binom(a, b) => {
             let (n, k) = (
@@ -411,6 +486,23 @@ pub fn to_rf(n: &Node, vars: &mut Vars, l: &Limits) -> Res<Rf> {
         }
         _ => return Err(RfError::NotRational),
     })
+}
+
+/// lo·(lo+1)·…·hi by binary splitting, so n! costs a few big multiplications of balanced
+/// size instead of n unbalanced ones.
+fn product(lo: u64, hi: u64) -> BigInt {
+    if hi < lo {
+        return BigInt::one();
+    }
+    if hi - lo < 16 {
+        let mut p = BigInt::one();
+        for i in lo..=hi {
+            p *= i;
+        }
+        return p;
+    }
+    let mid = lo + (hi - lo) / 2;
+    product(lo, mid) * product(mid + 1, hi)
 }
 
 fn small_int(r: &Rf) -> Res<i64> {

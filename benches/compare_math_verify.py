@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Compare verigym's math verifier with Hugging Face math-verify on the same pairs, in one run.
+
+Creates a throw-away virtual environment under /tmp, pip installs math-verify into it, builds
+`verigym` in release, then grades every pair of verifiers/tests/data/math_cases.txt with both:
+
+- agreement between the two, and each side's accuracy against the case file's labels;
+- every disagreement, with the case label and which side is right;
+- single-thread throughput of each (pairs/s) and the ratio. Our side is timed through the
+  release CLI (`RAYON_NUM_THREADS=1 verigym verify math`), process start and JSON included,
+  on the same pairs repeated; math-verify is timed in-process (parse gold + parse answer +
+  verify) on one thread.
+
+Usage: python3 benches/compare_math_verify.py [--reps-ours 400] [--reps-theirs 2]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = ROOT / "verifiers" / "tests" / "data" / "math_cases.txt"
+VENV = Path(tempfile.gettempdir()) / "verigym-compare-math-verify-venv"
+PKG = "math-verify[antlr4_13_2]"
+
+
+def load_cases():
+    cases, group = [], ""
+    for n, raw in enumerate(CASES.read_text(encoding="utf-8").splitlines(), 1):
+        if raw.startswith("## "):
+            group = raw[3:].split(" — ")[0].strip()
+            continue
+        if raw.startswith("#") or not raw.strip():
+            continue
+        tag, rest = raw.split(" ", 1)
+        if " ||| " in rest:
+            gold, completion = rest.split(" ||| ", 1)
+        else:
+            gold, completion = rest.rstrip().removesuffix(" |||"), ""
+        cases.append(
+            {
+                "line": n,
+                "group": group,
+                "expect": tag.startswith("="),
+                "unevaluated": tag.endswith("u"),
+                "gold": gold,
+                "completion": completion.replace("⏎", "\n"),
+            }
+        )
+    return cases
+
+
+def ensure_venv():
+    py = VENV / "bin" / "python"
+    if not py.exists():
+        print(f"creating {VENV} and installing {PKG} ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run(
+            [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", PKG],
+            check=True,
+        )
+    return py
+
+
+# Runs inside the venv: grades every pair with math-verify, prints verdicts and timing.
+THEIR_SIDE = r"""
+import json, sys, time
+from math_verify import parse, verify
+cases = json.load(open(sys.argv[1]))
+reps = int(sys.argv[2])
+
+def grade(c):
+    try:
+        g = parse("$" + c["gold"] + "$")
+        a = parse(c["completion"])
+        return bool(verify(g, a))
+    except Exception:
+        return False
+
+verdicts = [grade(c) for c in cases]  # also warms up sympy / the parser caches
+t0 = time.perf_counter()
+for _ in range(reps):
+    for c in cases:
+        grade(c)
+elapsed = time.perf_counter() - t0
+print(json.dumps({"verdicts": verdicts, "seconds": elapsed, "pairs": reps * len(cases)}))
+"""
+
+
+def run_theirs(py, cases, reps):
+    with tempfile.TemporaryDirectory() as d:
+        cf = Path(d) / "cases.json"
+        cf.write_text(json.dumps(cases))
+        script = Path(d) / "theirs.py"
+        script.write_text(THEIR_SIDE)
+        out = subprocess.run(
+            [str(py), str(script), str(cf), str(reps)],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_ours(cases, reps, threads):
+    binary = ROOT / "target" / "release" / "verigym"
+    lines = []
+    for c in cases:
+        rec = {"gold": c["gold"], "completion": c["completion"]}
+        if c["unevaluated"]:
+            rec["options"] = {"allow_unevaluated": True}
+        lines.append(json.dumps(rec))
+    one = "\n".join(lines) + "\n"
+    env = {**os.environ}
+    if threads:
+        env["RAYON_NUM_THREADS"] = str(threads)
+    first = subprocess.run(
+        [str(binary), "verify", "math"], input=one, capture_output=True, text=True, env=env
+    )
+    verdicts = [json.loads(l)["equal"] for l in first.stdout.splitlines()]
+    data = one * reps
+    t0 = time.perf_counter()
+    subprocess.run(
+        [str(binary), "verify", "math"],
+        input=data,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    elapsed = time.perf_counter() - t0
+    return {"verdicts": verdicts, "seconds": elapsed, "pairs": reps * len(cases)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps-ours", type=int, default=400)
+    ap.add_argument("--reps-theirs", type=int, default=2)
+    ap.add_argument("--no-build", action="store_true")
+    args = ap.parse_args()
+
+    cases = load_cases()
+    if not args.no_build:
+        subprocess.run(
+            ["cargo", "build", "--release", "-q", "-p", "verigym", "--bin", "verigym"],
+            cwd=ROOT,
+            check=True,
+        )
+    py = ensure_venv()
+    theirs = run_theirs(py, cases, args.reps_theirs)
+    ours = run_ours(cases, args.reps_ours, threads=1)
+    ours_all = run_ours(cases, args.reps_ours, threads=0)
+
+    ov, tv = ours["verdicts"], theirs["verdicts"]
+    assert len(ov) == len(tv) == len(cases), (len(ov), len(tv), len(cases))
+    agree = sum(o == t for o, t in zip(ov, tv))
+    ours_right = sum(o == c["expect"] for o, c in zip(ov, cases))
+    theirs_right = sum(t == c["expect"] for t, c in zip(tv, cases))
+    n = len(cases)
+    print(f"pairs: {n} (verifiers/tests/data/math_cases.txt)")
+    print(f"agreement with math-verify: {agree}/{n} = {100 * agree / n:.1f}%")
+    print(f"matches the case labels: verigym {ours_right}/{n}, math-verify {theirs_right}/{n}")
+    print()
+    print("disagreements (label = the case file's expected verdict):")
+    for o, t, c in zip(ov, tv, cases):
+        if o == t:
+            continue
+        right = "verigym" if o == c["expect"] else "math-verify"
+        print(
+            f"  line {c['line']:3} [{c['group']}] gold={c['gold']!r} answer={c['completion']!r}: "
+            f"verigym={o} math-verify={t} label={c['expect']} -> {right} is right"
+        )
+    print()
+    ours_rate = ours["pairs"] / ours["seconds"]
+    ours_all_rate = ours_all["pairs"] / ours_all["seconds"]
+    theirs_rate = theirs["pairs"] / theirs["seconds"]
+    print(f"math-verify, 1 thread: {theirs_rate:,.0f} pairs/s ({theirs['pairs']} pairs in {theirs['seconds']:.2f}s)")
+    print(f"verigym CLI, 1 thread: {ours_rate:,.0f} pairs/s ({ours['pairs']} pairs in {ours['seconds']:.2f}s)")
+    print(f"verigym CLI, all {os.cpu_count()} cores: {ours_all_rate:,.0f} pairs/s")
+    print(f"single-thread speed ratio: {ours_rate / theirs_rate:,.0f}x")
+
+
+if __name__ == "__main__":
+    main()
