@@ -144,8 +144,8 @@ fn honest_programs_pass_every_style() {
 
 #[test]
 fn infinite_loop_times_out() {
-    let r = hostile("while True:\n    pass", &io("", "1"), Failure::Timeout);
-    assert!(r.results[0].detail.contains("CPU"), "{r:?}");
+    // The CPU limit ends it on an idle machine, the wall-clock limit on a loaded one.
+    hostile("while True:\n    pass", &io("", "1"), Failure::Timeout);
 }
 
 #[test]

@@ -197,14 +197,22 @@ def kill_all(test_pid):
 
 
 def reap_all(test_pid):
-    """Reaps the test and (as PID 1) every orphan; returns the test's wait status."""
+    """Reaps the test and (as PID 1) every orphan; returns the test's wait status. Kills
+    again while anything is left, so a process caught mid-fork cannot outlive the test."""
     status, usage = None, None
+    idle = 0
     while True:
         try:
-            pid, st, ru = os.wait4(-1 if ISOLATED else test_pid, 0)
+            pid, st, ru = os.wait4(-1 if ISOLATED else test_pid, os.WNOHANG)
         except ChildProcessError:
             break
         except InterruptedError:
+            continue
+        if pid == 0:
+            idle += 1
+            if idle % 10 == 0:
+                kill_all(test_pid)
+            time.sleep(0.0005)
             continue
         if pid == test_pid:
             status, usage = st, ru
