@@ -14,12 +14,36 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The demo run of the README.
+    /// The demo run of the README: tokenizer and small model from nothing, SFT, eval, GRPO,
+    /// eval again; writes the run folder (report.md, summary.json, plots, model).
     Demo {
         /// Where the model runs: auto (CUDA when available), cpu or cuda.
         #[arg(long, default_value = "auto")]
         device: DeviceChoice,
         /// A one-minute version (used by CI).
+        #[arg(long)]
+        quick: bool,
+        /// The run folder.
+        #[arg(long, default_value = "runs/demo")]
+        out: std::path::PathBuf,
+    },
+    /// Training data.
+    Data {
+        #[command(subcommand)]
+        what: DataCommand,
+    },
+    /// Reproduce a finding on a CPU: beyond-imitation, tokens-to-think, tokens-not-characters.
+    Experiment {
+        name: String,
+        #[arg(long, default_value = "auto")]
+        device: DeviceChoice,
+        /// Output folder (default runs/experiment-NAME).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// Seeds to average over.
+        #[arg(long, default_value_t = 3)]
+        seeds: u64,
+        /// A much shorter run (smoke test; numbers not meaningful).
         #[arg(long)]
         quick: bool,
     },
@@ -56,20 +80,93 @@ enum BenchCommand {
     Grpo(verigym_trainer::grpo::bench::BenchGrpoArgs),
 }
 
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Write SFT demonstrations (JSONL {prompt, completion}) from the envs' reference
+    /// solutions, or from a demonstrator profile.
+    Sft {
+        /// Comma-separated env names.
+        #[arg(long, value_delimiter = ',', required = true)]
+        envs: Vec<String>,
+        /// Tasks per env.
+        #[arg(long, default_value_t = 1000)]
+        n: u64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        difficulty: Option<u8>,
+        /// reference | direct | drops-final-carry[:RATE]
+        #[arg(long, default_value = "reference")]
+        profile: verigym_trainer::data::Profile,
+        /// full (the task prompt with format instructions) | compact (the bare question)
+        #[arg(long, default_value = "full")]
+        template: verigym_trainer::data::Template,
+        /// JSON object of per-env config overrides, e.g. '{"arithmetic": {"ops": ["add"]}}'.
+        #[arg(long)]
+        config: Option<String>,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo { device, quick } => {
+        Command::Demo { device, quick, out } => {
             let device = device.resolve().map_err(anyhow::Error::msg)?;
-            let report = verigym_trainer::demo::run(device, if quick { 5 } else { 20 })?;
+            let cfg = verigym_trainer::demo::DemoConfig::new(quick);
+            let s = verigym_trainer::demo::run(device, &cfg, &out, true)?;
             println!(
-                "{} environments, {} reference solutions scored, {} correct",
-                report.envs, report.scored, report.perfect
+                "held-out accuracy: SFT {:.3} -> GRPO {:.3} ({:.0}s); run folder {}",
+                s.sft_accuracy,
+                s.grpo_accuracy,
+                s.seconds.total,
+                out.display()
             );
-            anyhow::ensure!(
-                report.perfect == report.scored,
-                "a reference solution failed its verifier"
-            );
+        }
+        Command::Data {
+            what:
+                DataCommand::Sft {
+                    envs,
+                    n,
+                    seed,
+                    difficulty,
+                    profile,
+                    template,
+                    config,
+                    out,
+                },
+        } => {
+            let config = match config {
+                Some(c) => match serde_json::from_str(&c)? {
+                    serde_json::Value::Object(m) => m,
+                    _ => anyhow::bail!("--config must be a JSON object keyed by env name"),
+                },
+                None => Default::default(),
+            };
+            let spec = verigym_trainer::data::DemoSpec {
+                envs,
+                n,
+                seed,
+                difficulty,
+                config,
+                template,
+                profile,
+            };
+            let demos = verigym_trainer::data::demonstrations(&spec)?;
+            verigym_trainer::data::write_jsonl(&out, &demos)?;
+            eprintln!("wrote {} demonstrations to {}", demos.len(), out.display());
+        }
+        Command::Experiment {
+            name,
+            device,
+            out,
+            seeds,
+            quick,
+        } => {
+            let device = device.resolve().map_err(anyhow::Error::msg)?;
+            let out = out.unwrap_or_else(|| format!("runs/experiment-{name}").into());
+            verigym_trainer::experiments::run(&name, device, &out, seeds, quick)?;
         }
         Command::Train {
             what: TrainCommand::Grpo(args),
