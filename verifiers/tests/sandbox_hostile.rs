@@ -55,7 +55,7 @@ fn call(args: serde_json::Value, expected: serde_json::Value) -> TestSuite {
     }
 }
 
-/// Processes on the host whose real uid is in the sandbox's uid range.
+/// Processes on the host whose real uid is one this process's sandbox pool uses.
 fn sandbox_processes() -> Vec<String> {
     let mut found = Vec::new();
     let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -69,7 +69,9 @@ fn sandbox_processes() -> Vec<String> {
             .and_then(|l| l.split_whitespace().next())
             .and_then(|u| u.parse::<u64>().ok());
         if let Some(u) = uid {
-            if (200_000..200_000 + 4096 * 64).contains(&u) {
+            // The pool of this process draws uids from its own block of 64.
+            let base = 200_000 + u64::from(std::process::id() % 4096) * 64;
+            if (base..base + 64).contains(&u) {
                 found.push(format!("{:?} uid {u}", e.file_name()));
             }
         }
