@@ -518,50 +518,76 @@ fn substitution_steps(
     names: &[char],
     t: &mut String,
 ) -> Option<(usize, Vec<BigRational>)> {
+    use num_traits::{CheckedAdd, CheckedDiv, CheckedMul};
+    // Small exact rationals (checked: an overflow abandons substitution, and the caller
+    // falls back to big-rational elimination).
+    type Q = num_rational::Ratio<i128>;
     let n = names.len();
     'free: for free in 0..n {
-        let mut known: Vec<Option<BigRational>> = vec![None; n];
-        known[free] = Some(BigRational::one());
+        let mut known: Vec<Option<Q>> = vec![None; n];
+        known[free] = Some(Q::from_integer(1));
         let mut out = String::new();
         let _ = writeln!(out, "Express every coefficient through {}:", names[free]);
         let mut used = vec![false; rows.len()];
         loop {
             if known.iter().all(Option::is_some) {
+                let x: Vec<Q> = known.into_iter().map(Option::unwrap_or_default).collect();
+                // Every coefficient followed from the free one, so the balance is unique up to
+                // scale; it exists only if the equations not used above hold too.
+                let holds = rows.iter().all(|row| {
+                    row.iter()
+                        .zip(&x)
+                        .try_fold(Q::from_integer(0), |acc, (&a, v)| {
+                            acc.checked_add(&Q::from_integer(i128::from(a)).checked_mul(v)?)
+                        })
+                        .is_some_and(|sum| sum == Q::from_integer(0))
+                });
+                if !holds {
+                    return None;
+                }
                 t.push_str(&out);
-                return Some((
-                    free,
-                    known.into_iter().map(Option::unwrap_or_default).collect(),
-                ));
+                let big = x
+                    .iter()
+                    .map(|q| BigRational::new(BigInt::from(*q.numer()), BigInt::from(*q.denom())))
+                    .collect();
+                return Some((free, big));
             }
             let step = rows.iter().enumerate().find_map(|(ri, row)| {
                 if used[ri] {
                     return None;
                 }
-                let unknown: Vec<usize> = (0..n)
-                    .filter(|&j| row[j] != 0 && known[j].is_none())
-                    .collect();
-                (unknown.len() == 1).then(|| (ri, unknown[0]))
+                let mut unknown = (0..n).filter(|&j| row[j] != 0 && known[j].is_none());
+                match (unknown.next(), unknown.next()) {
+                    (Some(u), None) => Some((ri, u)),
+                    _ => None,
+                }
             });
             let Some((ri, u)) = step else {
                 continue 'free;
             };
             used[ri] = true;
             let row = &rows[ri];
-            let mut sum = BigRational::zero();
-            for j in 0..n {
-                if j != u && row[j] != 0 {
-                    if let Some(v) = &known[j] {
-                        sum += BigRational::from_integer(BigInt::from(row[j])) * v;
+            let mut sum = Q::from_integer(0);
+            for (j, (&a, k)) in row.iter().zip(&known).enumerate() {
+                if j != u && a != 0 {
+                    if let Some(v) = k {
+                        let Some(next) = Q::from_integer(i128::from(a))
+                            .checked_mul(v)
+                            .and_then(|p| sum.checked_add(&p))
+                        else {
+                            return None;
+                        };
+                        sum = next;
                     }
                 }
             }
-            let val = -sum / BigRational::from_integer(BigInt::from(row[u]));
-            let coef = crate::math::grade::rational_str(&val);
-            let coef = match coef.as_str() {
-                "1" => String::new(),
-                c if c.contains('/') => format!("({c})"),
-                c => c.to_string(),
+            let val = (-sum).checked_div(&Q::from_integer(i128::from(row[u])))?;
+            let coef = if *val.denom() == 1 {
+                val.numer().to_string()
+            } else {
+                format!("({}/{})", val.numer(), val.denom())
             };
+            let coef = if coef == "1" { String::new() } else { coef };
             let _ = writeln!(
                 out,
                 "{} balance gives {} = {coef}{}",
@@ -640,6 +666,17 @@ mod tests {
             "{t}"
         );
         assert!(r.conserves(&[4, 3, 2]) && !r.conserves(&[2, 3, 2]));
+        // No positive balance (oxygen appears on one side only), and two independent ones.
+        let none = Reaction {
+            reactants: vec!["NaCl".into()],
+            products: vec!["Na".into(), "Cl2".into(), "O2".into()],
+        };
+        assert_eq!(none.balance(), None);
+        let two = Reaction {
+            reactants: vec!["H2".into(), "O2".into()],
+            products: vec!["H2O".into(), "H2O2".into()],
+        };
+        assert_eq!(two.balance(), None);
         // Every listed reaction has a unique balance.
         assert!(listed_reactions().len() >= 20);
         for r in listed_reactions() {
