@@ -293,7 +293,7 @@ pub fn solve_written(
                 let e = replay(numbers, &path, &mut inner, "  ");
                 for line in inner.finish("").lines().skip(1) {
                     if !line.is_empty() {
-                        trace.push(line.to_string());
+                        trace.push(line);
                     }
                 }
                 e
