@@ -88,7 +88,11 @@ impl Family for LetterCounting {
             question: render(TEMPLATE, &[("letter", &l), ("text", &text)]),
             answer: json!({ "count": count }),
             thinking,
-            final_answer: count.to_string(),
+            final_answer: {
+                let mut f = String::with_capacity(4);
+                push_int(&mut f, count);
+                f
+            },
         })
     }
 

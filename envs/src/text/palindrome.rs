@@ -83,11 +83,13 @@ impl Family for Palindrome {
             letters.push(b'a' + rng.below(a) as u8);
         }
         rng.shuffle(&mut letters);
-        let shown = letters
-            .iter()
-            .map(|b| char::from(*b).to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let mut shown = String::with_capacity(n * 3);
+        for (i, b) in letters.iter().enumerate() {
+            if i > 0 {
+                shown.push_str(", ");
+            }
+            shown.push(char::from(*b));
+        }
         let cnt = counts(&letters);
         let mut thinking = String::with_capacity(n * 10 + 200);
         thinking.push_str("Count the letters:");

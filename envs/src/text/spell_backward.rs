@@ -40,17 +40,16 @@ impl Family for SpellBackward {
         let mut thinking = String::with_capacity(n * 12 + 80);
         thinking.push_str("The word has ");
         push_int(&mut thinking, n as i64);
-        thinking.push_str(" letters. Read them from the last position to the first:\n");
+        thinking.push_str(" letters. Read them from the last position to the first:");
         let mut reversed = String::with_capacity(n);
         for (i, b) in w.bytes().enumerate().rev() {
-            thinking.push_str("position ");
+            thinking.push(' ');
             push_int(&mut thinking, i as i64 + 1);
-            thinking.push_str(": ");
+            thinking.push('=');
             thinking.push(char::from(b));
-            thinking.push('\n');
             reversed.push(char::from(b));
         }
-        thinking.push_str("Together: ");
+        thinking.push_str("\nTogether: ");
         thinking.push_str(&reversed);
         Ok(Problem {
             question: render(TEMPLATE, &[("word", &w)]),
