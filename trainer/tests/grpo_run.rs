@@ -198,3 +198,38 @@ fn interrupted_and_resumed_run_matches_the_uninterrupted_one() {
     let _ = std::fs::remove_dir_all(full_dir);
     let _ = std::fs::remove_dir_all(cut_dir);
 }
+
+#[test]
+fn dapo_style_variants_run_and_report_sane_metrics() {
+    let extra = [
+        "objective.dynamic_sampling=true",
+        "objective.max_resample_rounds=2",
+        "objective.mask_truncated=true",
+        "objective.overlong_penalty=true",
+        "objective.overlong_cache=4",
+        "objective.loss_type=\"bnpo\"",
+        "objective.advantage_scale=\"none\"",
+        "objective.eps_high=0.28",
+        "objective.beta=0.0",
+        "objective.mu=2",
+        "curriculum.enabled=true",
+        "curriculum.window=16",
+        "log.plots=false",
+    ];
+    let out = tmp("grpo-variants");
+    let s = train(&config(3, &extra), options(&out, false, None)).unwrap();
+    for m in &s.metrics {
+        assert!(m.sampling_rounds >= 1 && m.sampling_rounds <= 3, "{m:?}");
+        assert!(m.groups_trained <= 8);
+        // Refill rounds sample only the groups still missing.
+        assert!(
+            m.rollouts >= 64 && (m.sampling_rounds > 1 || m.rollouts == 64),
+            "{m:?}"
+        );
+        assert!(m.loss.is_finite() && m.grad_norm.is_finite());
+        assert_eq!(m.kl, 0.0, "beta = 0 keeps no reference");
+        // The overlong penalty makes full-budget completions' rewards negative.
+        assert!(m.reward_mean < 1.0);
+    }
+    let _ = std::fs::remove_dir_all(out);
+}

@@ -1,7 +1,8 @@
 //! `verigym bench grpo`: seconds per GRPO step on the settings of the TRL comparison
 //! (benches/compare_trl.py): a random Llama (vocab 512, hidden 256, intermediate 768,
 //! 4 layers, 8 heads), 8 tasks x 8 completions, <= 64 new tokens, temperature 1, beta 0.04
-//! with a reference model, loss grpo, one optimisation pass. Prints `{"step_s": median}`
+//! with a reference model, loss grpo, one optimisation pass; prompts are the bare questions
+//! of `arithmetic` at difficulty 3 (as the comparison script feeds TRL). Prints `{"step_s": median}`
 //! over the steps after the warm-up.
 
 use super::config::GrpoConfig;
@@ -45,6 +46,9 @@ pub fn bench_config(steps: usize, sets: &[String]) -> Result<GrpoConfig> {
         "rollout.group_size=8".into(),
         "rollout.max_new_tokens=64".into(),
         "rollout.temperature=1.0".into(),
+        "rollout.prompt_template=\"{question}\"".into(),
+        "envs.0.name=\"arithmetic\"".into(),
+        "envs.0.difficulty=3".into(),
         "objective.beta=0.04".into(),
         "objective.loss_type=\"grpo\"".into(),
         "objective.mu=1".into(),
