@@ -491,6 +491,17 @@ mod tests {
     }
 
     #[test]
+    fn the_example_run_file_parses() {
+        let text = include_str!("../../tests/fixtures/grpo/run.toml");
+        let c = GrpoConfig::from_toml(text, &["steps=3".into()]).unwrap();
+        assert_eq!(c.steps, 3);
+        assert_eq!(c.objective.loss_type, LossType::Dapo);
+        assert_eq!(c.envs.len(), 2);
+        assert_eq!(c.envs[0].rubric.len(), 2);
+        assert!(c.curriculum.enabled);
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_are_rejected() {
         assert!(GrpoConfig::from_toml("stepz = 1", &[]).is_err());
         assert!(GrpoConfig::from_toml("[objective]\nloss_type = \"ppo\"", &[]).is_err());
