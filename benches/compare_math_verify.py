@@ -4,14 +4,14 @@
 Creates a throw-away virtual environment under /tmp, pip installs math-verify into it, builds
 `verigym` in release, then grades every pair of verifiers/tests/data/math_cases.txt with both:
 
-- agreement between the two, and each side's accuracy against the case file's labels;
+- agreement between the two (math-verify given bare answer texts wrapped in $...$, and raw), and each side's accuracy against the case file's labels;
 - every disagreement, with the case label and which side is right;
 - single-thread throughput of each (pairs/s) and the ratio. Our side is timed through the
   release CLI (`RAYON_NUM_THREADS=1 verigym verify math`), process start and JSON included,
   on the same pairs repeated; math-verify is timed in-process (parse gold + parse answer +
   verify) on one thread.
 
-Usage: python3 benches/compare_math_verify.py [--reps-ours 400] [--reps-theirs 2]
+Usage: python3 benches/compare_math_verify.py [--reps-ours 400] [--reps-theirs 1] [--no-build]
 """
 
 import argparse
@@ -82,13 +82,22 @@ def grade(c):
     except Exception:
         return False
 
-verdicts = [grade(c) for c in cases]  # also warms up sympy / the parser caches
+def wrapped(c):
+    # math-verify extracts LaTeX only inside $...$ / \boxed{}; a bare answer text (no
+    # delimiters, tags or newlines) is wrapped so that it gets a fair reading.
+    t = c["completion"]
+    bare = not any(m in t for m in ("$", "\\boxed", "\\fbox", "<think>", "</think>", "<answer>", "\n", "\\(", "\\["))
+    return dict(c, completion=f"${t}$" if bare and t.strip() else t)
+
+raw = [grade(c) for c in cases]  # also warms up sympy / the parser caches
+fair = [wrapped(c) for c in cases]
+verdicts = [grade(c) for c in fair]
 t0 = time.perf_counter()
 for _ in range(reps):
-    for c in cases:
+    for c in fair:
         grade(c)
 elapsed = time.perf_counter() - t0
-print(json.dumps({"verdicts": verdicts, "seconds": elapsed, "pairs": reps * len(cases)}))
+print(json.dumps({"verdicts": verdicts, "raw": raw, "seconds": elapsed, "pairs": reps * len(cases)}))
 """
 
 
@@ -141,7 +150,7 @@ def run_ours(cases, reps, threads):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps-ours", type=int, default=400)
-    ap.add_argument("--reps-theirs", type=int, default=2)
+    ap.add_argument("--reps-theirs", type=int, default=1)
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
 
@@ -163,7 +172,14 @@ def main():
     ours_right = sum(o == c["expect"] for o, c in zip(ov, cases))
     theirs_right = sum(t == c["expect"] for t, c in zip(tv, cases))
     n = len(cases)
+    raw_agree = sum(o == t for o, t in zip(ov, theirs["raw"]))
+    raw_right = sum(t == c["expect"] for t, c in zip(theirs["raw"], cases))
     print(f"pairs: {n} (verifiers/tests/data/math_cases.txt)")
+    print(
+        f"math-verify on the raw completions (bare LaTeX not extracted): agreement "
+        f"{raw_agree}/{n} = {100 * raw_agree / n:.1f}%, matches labels {raw_right}/{n}"
+    )
+    print("below: bare answer texts wrapped in $...$ for math-verify (its fair reading)")
     print(f"agreement with math-verify: {agree}/{n} = {100 * agree / n:.1f}%")
     print(f"matches the case labels: verigym {ours_right}/{n}, math-verify {theirs_right}/{n}")
     print()

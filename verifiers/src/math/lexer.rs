@@ -310,10 +310,7 @@ impl<'a> Lexer<'a> {
             }
         }
         if self.depth <= 0 && !int.is_empty() && int.len() <= 3 {
-            loop {
-                let Some(skip) = self.group_separator() else {
-                    break;
-                };
+            while let Some(skip) = self.group_separator() {
                 let g = self.pos + skip;
                 let digits = self.b.get(g..g + 3);
                 let after = self.b.get(g + 3).copied();

@@ -213,7 +213,7 @@ fn func(f: Func, x: C) -> Option<C> {
 /// Deterministic points for the variables: splitmix64 from a fixed seed, mapped into
 /// [0.35, 2.85); every third point is negated so `|x|` and `x` differ.
 pub fn points(n_vars: usize, k: usize) -> Vec<Vec<f64>> {
-    let mut s: u64 = 0x5EED_0F_7E57_u64;
+    let mut s: u64 = 0x005E_ED0F_7E57_u64;
     let mut next = move || {
         s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = s;
