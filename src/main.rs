@@ -112,6 +112,20 @@ fn list(json: bool) -> Result<()> {
     Ok(())
 }
 
+/// The builtin registry, plus the JSONL dataset envs (`gsm8k_jsonl`, `math_jsonl`) reading
+/// `data` when a file is given.
+pub fn cli_registry(data: Option<&str>) -> Registry {
+    let mut registry = Registry::builtin();
+    if let Some(path) = data {
+        use verigym_envs::math::datasets::{gsm8k_entry, math_entry};
+        for entry in [gsm8k_entry(path), math_entry(path)] {
+            // Both names are fixed and absent from the builtin list (a test checks it).
+            let _ = registry.register(entry);
+        }
+    }
+    registry
+}
+
 /// Builds an env by name, printing the known names and exiting 2 when it is unknown.
 pub fn env_or_exit(
     registry: &Registry,

@@ -6,7 +6,7 @@ use clap::Args;
 use rayon::prelude::*;
 use std::io::Write;
 use std::process::ExitCode;
-use verigym_envs::{EnvOptions, Registry};
+use verigym_envs::EnvOptions;
 
 #[derive(Args)]
 pub struct SampleArgs {
@@ -25,6 +25,9 @@ pub struct SampleArgs {
     /// Difficulty level 1..=10.
     #[arg(long)]
     difficulty: Option<u8>,
+    /// A JSONL dataset file for the `gsm8k_jsonl` and `math_jsonl` envs.
+    #[arg(long)]
+    data: Option<String>,
     /// JSON object overriding fields of the difficulty's config.
     #[arg(long)]
     config: Option<String>,
@@ -41,7 +44,7 @@ pub fn run(args: SampleArgs) -> Result<ExitCode> {
         difficulty: args.difficulty,
         config,
     };
-    let env = match env_or_exit(&Registry::builtin(), &args.env, &opts) {
+    let env = match env_or_exit(&crate::cli_registry(args.data.as_deref()), &args.env, &opts) {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };

@@ -7,13 +7,16 @@ use serde::Deserialize;
 use std::process::ExitCode;
 use std::sync::OnceLock;
 use verigym_envs::env::{check_difficulty, MAX_DIFFICULTY};
-use verigym_envs::{EnvOptions, Environment, Registry, Task};
+use verigym_envs::{EnvOptions, Environment, Task};
 
 #[derive(Args)]
 pub struct ScoreArgs {
     /// Environment the tasks belong to.
     #[arg(long)]
     env: String,
+    /// A JSONL dataset file for the `gsm8k_jsonl` and `math_jsonl` envs.
+    #[arg(long)]
+    data: Option<String>,
     /// JSON object overriding config fields, as given to `sample`.
     #[arg(long)]
     config: Option<String>,
@@ -33,7 +36,7 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode> {
         .map(serde_json::from_str)
         .transpose()
         .context("--config is not valid JSON")?;
-    let registry = Registry::builtin();
+    let registry = crate::cli_registry(args.data.as_deref());
     // Fail fast on an unknown env or a bad config, before reading any input.
     let opts = |d: u8| EnvOptions {
         difficulty: Some(d),

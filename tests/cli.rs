@@ -215,3 +215,45 @@ fn bad_config_and_difficulty_are_clear_errors() {
     );
     assert!(!out.status.success());
 }
+
+#[test]
+fn dataset_envs_sample_and_score_from_a_file() {
+    let dir = std::env::temp_dir().join(format!("verigym-cli-data-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gsm8k.jsonl");
+    std::fs::write(
+        &path,
+        "{\"question\": \"Tom has 3 apples and buys 4 more. How many?\", \"answer\": \"3 + 4 = 7\\n#### 7\"}\n",
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let out = verigym(
+        &["sample", "--env", "gsm8k_jsonl", "--data", p, "--n", "1"],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let input = with_completions(&stdout(&out), |t| {
+        t["solution"].as_str().unwrap().to_string()
+    });
+    let scored = verigym(&["score", "--env", "gsm8k_jsonl", "--data", p], &input);
+    assert!(
+        scored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&scored.stderr)
+    );
+    assert_eq!(lines(&scored)[0]["reward"], 1.0);
+    // A malformed row names the file and line.
+    std::fs::write(&path, "{\"question\": \"q\", \"answer\": \"no marker\"}\n").unwrap();
+    let bad = verigym(
+        &["sample", "--env", "gsm8k_jsonl", "--data", p, "--n", "1"],
+        "",
+    );
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("gsm8k.jsonl:1"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
