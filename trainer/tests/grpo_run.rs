@@ -27,7 +27,7 @@ impl Environment for CharClass {
         json!({})
     }
     fn generate(&self, seed: u64, index: u64) -> Result<Task, EnvError> {
-        let digits = (seed ^ index) % 2 == 0;
+        let digits = (seed ^ index).is_multiple_of(2);
         let q = if digits { "digits:" } else { "letters:" };
         Ok(Task {
             env: "char_class".into(),

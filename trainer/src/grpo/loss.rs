@@ -115,7 +115,7 @@ pub fn micro_batch_loss(
     let kl = match ref_logp {
         Some(r) if cfg.beta != 0.0 => {
             let kl = k3_kl(logp, r);
-            per_token = per_token + &kl * cfg.beta;
+            per_token += &kl * cfg.beta;
             Some(kl)
         }
         _ => None,
@@ -149,7 +149,7 @@ pub fn micro_batch_loss(
         };
         LossStats {
             tokens,
-            kl_sum: kl.as_ref().map(|k| msum(k)).unwrap_or(0.0),
+            kl_sum: kl.as_ref().map(msum).unwrap_or(0.0),
             clip_low_sum: msum(&low),
             clip_high_sum: msum(&high),
             clip_region_sum: msum(&region),

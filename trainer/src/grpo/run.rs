@@ -534,7 +534,8 @@ fn write_samples(
 pub fn write_plots(out: &Path, history: &[StepMetrics]) -> Result<(), GrpoError> {
     let dir = out.join("plots");
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-    let curves: [(&str, fn(&StepMetrics) -> f64); 9] = [
+    type Curve = (&'static str, fn(&StepMetrics) -> f64);
+    let curves: [Curve; 9] = [
         ("reward_mean", |m| m.reward_mean),
         ("accuracy", |m| m.accuracy),
         ("kl", |m| m.kl),
