@@ -51,7 +51,7 @@ impl DemoConfig {
                 env_config,
                 train_per_env: 300,
                 val_per_env: 20,
-                eval_per_env: 30,
+                eval_per_env: 20,
                 size: ModelSize::TINY,
                 sft: SftConfig {
                     seq_len: 512,
@@ -63,13 +63,13 @@ impl DemoConfig {
                     ..Default::default()
                 },
                 rl: RlConfig {
-                    steps: 6,
+                    steps: 4,
                     tasks_per_step: 6,
-                    group: 6,
-                    max_new_tokens: 140,
+                    group: 4,
+                    max_new_tokens: 100,
                     ..Default::default()
                 },
-                max_new_tokens: 140,
+                max_new_tokens: 100,
                 seed: 0,
                 val_seed: 9_999,
                 eval_seed: 424_242,
