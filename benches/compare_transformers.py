@@ -8,7 +8,7 @@ Model: LlamaForCausalLM, vocab 512, hidden 256, intermediate 768, 4 layers, 8 he
 parameters), fp32 on CPU. Workload: random 32-token prompts, 128 new tokens, sampling at
 temperature 1 (no top-k/top-p), EOS ignored so every sequence makes 128 tokens. Both sides
 time the whole generate call (prefill included) after a warm-up, best of --repeats.
-transformers runs with torch's default thread count; ours with libtorch's (the same).
+--threads sets both sides' thread count (default: torch's, the same on both sides).
 
 Needs transformers and torch 2.13: when not importable, makes a throw-away venv in /tmp
 (torch from verigym's libtorch cache when scripts/setup.sh made one) and re-runs itself.
@@ -34,6 +34,8 @@ def main():
     ap.add_argument("--prompt-len", type=int, default=32)
     ap.add_argument("--new-tokens", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=0,
+                    help="CPU threads for both sides (0: torch's default). 1 is steadier on a busy machine.")
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "verigym-train"))
     args = ap.parse_args()
     ensure_env()
@@ -42,6 +44,8 @@ def main():
 
     if not os.path.exists(args.bin):
         sys.exit(f"{args.bin} not found: cargo build --release -p verigym-trainer")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     cfg = LlamaConfig(
         vocab_size=512,
@@ -110,6 +114,8 @@ def ours_tokens_per_s(model_dir, batch, args):
         "--batch", str(batch), "--prompt-len", str(args.prompt_len),
         "--new-tokens", str(args.new_tokens), "--repeats", str(args.repeats),
     ]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
     out = subprocess.check_output(cmd, text=True)
     return float(json.loads(out.strip().splitlines()[-1])["tokens_per_s"])
 

@@ -286,14 +286,14 @@ impl Config {
                 return bad(format!("{name} = {v} is out of range 1..={max}"));
             }
         }
-        if self.num_attention_heads % self.num_kv_heads() != 0 {
+        if !self.num_attention_heads.is_multiple_of(self.num_kv_heads()) {
             return bad(format!(
                 "num_attention_heads {} is not a multiple of num_key_value_heads {}",
                 self.num_attention_heads,
                 self.num_kv_heads()
             ));
         }
-        if self.head_dim() % 2 != 0 {
+        if !self.head_dim().is_multiple_of(2) {
             return bad(format!(
                 "head_dim {} must be even for RoPE",
                 self.head_dim()
@@ -538,8 +538,10 @@ impl KvCache {
         let opts = (model.kind, model.device);
         let n = cfg.num_hidden_layers;
         KvCache {
-            k: (0..n).map(|_| Tensor::zeros(shape, opts)).collect(),
-            v: (0..n).map(|_| Tensor::zeros(shape, opts)).collect(),
+            // Uninitialised is safe: prefill writes slots 0..P of every row (padding too) and
+            // each decode step writes the slot it then reads; nothing past `len` is read.
+            k: (0..n).map(|_| Tensor::empty(shape, opts)).collect(),
+            v: (0..n).map(|_| Tensor::empty(shape, opts)).collect(),
             len: 0,
             capacity,
         }
