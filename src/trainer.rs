@@ -5,17 +5,17 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 pub const HELP: &str = "Model commands (run by verigym-train, which links libtorch):
-  train, generate, bench sample, bench grpo, data, experiment, demo
+  train, generate, bench sample, bench grpo, data, experiment, demo, checkpoint
 Run `verigym <command> --help` for each.";
 
 /// Top-level commands owned by the trainer binary.
 const TRAINER_COMMANDS: &[&str] = &[
-    "demo",
-    "train",
-    "generate",
+    "checkpoint",
     "data",
+    "demo",
     "experiment",
-    "tokenizer",
+    "generate",
+    "train",
 ];
 /// `bench` targets owned by the trainer binary.
 const TRAINER_BENCHES: &[&str] = &["sample", "grpo"];

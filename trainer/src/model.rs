@@ -571,6 +571,22 @@ pub struct Model {
 }
 
 impl Model {
+    /// A fresh model whose weights are drawn from libtorch's generator seeded with `seed`.
+    /// That generator is process-global, so seeding and drawing happen under one lock:
+    /// models built concurrently (parallel tests, several runs in one process) stay
+    /// reproducible.
+    pub fn new_seeded(
+        cfg: &Config,
+        device: Device,
+        kind: Kind,
+        seed: i64,
+    ) -> Result<Model, ModelError> {
+        static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _guard = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        tch::manual_seed(seed);
+        Model::new(cfg, device, kind)
+    }
+
     /// A randomly initialised model (normal(0, initializer_range) weights, unit norms).
     pub fn new(cfg: &Config, device: Device, kind: Kind) -> Result<Model, ModelError> {
         cfg.validate()?;

@@ -59,7 +59,6 @@ pub struct Policy {
 impl Policy {
     /// A fresh model of `size` for `tokenizer`, initialised from `seed`.
     pub fn new(tokenizer: Tokenizer, size: ModelSize, device: Device, seed: u64) -> Result<Policy> {
-        tch::manual_seed(seed as i64);
         let eos = *tokenizer
             .eos_ids()
             .first()
@@ -76,7 +75,7 @@ impl Policy {
         cfg.max_position_embeddings = size.max_positions;
         cfg.eos_token_id = Some(serde_json::json!(eos));
         cfg.pad_token_id = Some(serde_json::json!(pad));
-        let model = Model::new(&cfg, device, Kind::Float)?;
+        let model = Model::new_seeded(&cfg, device, Kind::Float, seed as i64)?;
         Ok(Policy {
             tokenizer,
             model,

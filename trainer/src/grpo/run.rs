@@ -117,8 +117,7 @@ pub fn build_policy(cfg: &GrpoConfig, device: Device) -> Result<(Model, Tokenize
     mc.eos_token_id = tok.eos_ids().first().map(|&e| serde_json::json!(e));
     mc.bos_token_id = tok.bos_id().map(|b| serde_json::json!(b));
     mc.pad_token_id = tok.pad_id().map(|p| serde_json::json!(p));
-    tch::manual_seed(m.init_seed);
-    Ok((Model::new(&mc, device, kind)?, tok))
+    Ok((Model::new_seeded(&mc, device, kind, m.init_seed)?, tok))
 }
 
 /// A frozen copy of `policy`.
