@@ -61,7 +61,7 @@ pub fn run(args: SampleArgs) -> Result<ExitCode> {
             .into_par_iter()
             .map(|i| {
                 let task = env.generate(args.seed, i)?;
-                Ok(serde_json::to_string(&task).map_err(anyhow::Error::from)?)
+                serde_json::to_string(&task).map_err(anyhow::Error::from)
             })
             .collect::<Result<_>>()?;
         for l in lines {

@@ -506,7 +506,9 @@ mod tests {
         };
         let s = Sampler::ids_only();
         let a = vec![5i64, 6, 7];
-        let alone = s.generate(&m, &[a.clone()], &params, &[42]).unwrap();
+        let alone = s
+            .generate(&m, std::slice::from_ref(&a), &params, &[42])
+            .unwrap();
         let batch = s
             .generate(
                 &m,

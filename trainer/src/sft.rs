@@ -395,7 +395,7 @@ pub(crate) fn run_loop(
         if validating && ((step + 1) % cfg.eval_every == 0 || last) {
             let v = validate(vs)?;
             report.val_loss.push((step + 1, v));
-            let improved = report.best_val_loss.map_or(true, |b| v < b - cfg.min_delta);
+            let improved = report.best_val_loss.is_none_or(|b| v < b - cfg.min_delta);
             if improved {
                 report.best_val_loss = Some(v);
                 stale = 0;

@@ -74,7 +74,12 @@ fn check(kind: &str) {
     // One at a time gives the same.
     for (case, p) in cases.iter().zip(&prompts) {
         let o = Sampler::new(&tok)
-            .generate(&model, &[p.clone()], &SamplingParams::greedy(n), &[0])
+            .generate(
+                &model,
+                std::slice::from_ref(p),
+                &SamplingParams::greedy(n),
+                &[0],
+            )
             .unwrap();
         assert_eq!(o[0].token_ids, ids(&case["greedy"]));
         assert_eq!(o[0].text, tok.decode(&o[0].token_ids, true).unwrap());

@@ -53,7 +53,7 @@ pub fn parse_think_answer(text: &str) -> Result<ParsedCompletion<'_>, FormatErro
             // Chat templates often put the opening tag in the prompt, so it may be absent.
             let thinking = match head.find(THINK_OPEN) {
                 Some(open) => {
-                    if head[..open].trim().len() > 0
+                    if !head[..open].trim().is_empty()
                         || head[open + THINK_OPEN.len()..].contains(THINK_OPEN)
                     {
                         return Err(FormatError::SeveralThinkBlocks);

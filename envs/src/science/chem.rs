@@ -571,13 +571,9 @@ fn substitution_steps(
             for (j, (&a, k)) in row.iter().zip(&known).enumerate() {
                 if j != u && a != 0 {
                     if let Some(v) = k {
-                        let Some(next) = Q::from_integer(i128::from(a))
+                        sum = Q::from_integer(i128::from(a))
                             .checked_mul(v)
-                            .and_then(|p| sum.checked_add(&p))
-                        else {
-                            return None;
-                        };
-                        sum = next;
+                            .and_then(|p| sum.checked_add(&p))?;
                     }
                 }
             }

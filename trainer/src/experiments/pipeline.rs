@@ -133,6 +133,7 @@ impl Policy {
     }
 
     /// Greedy evaluation of `tasks` (prompts written with `template`).
+    #[allow(clippy::too_many_arguments)]
     pub fn evaluate(
         &self,
         envs: &[Box<dyn Environment>],
@@ -256,12 +257,12 @@ pub fn grpo(
                 task_index += 1;
             }
         }
-        if cfg.tasks_per_step % envs.len() != 0 {
+        if !cfg.tasks_per_step.is_multiple_of(envs.len()) {
             task_index += 1;
         }
         let prompts: Vec<String> = tasks
             .iter()
-            .flat_map(|t| std::iter::repeat(template.prompt(t)).take(cfg.group))
+            .flat_map(|t| std::iter::repeat_n(template.prompt(t), cfg.group))
             .collect();
         let seeds: Vec<u64> = (0..prompts.len() as u64)
             .map(|i| cfg.seed.wrapping_mul(1_000_003) ^ ((step as u64) << 20) ^ i)

@@ -156,7 +156,7 @@ pub fn run(device: Device, out: &Path, seeds: u64, quick: bool) -> Result<Experi
     let tasks = eval::tasks(&envs, cfg.eval_per_env, EVAL_SEED)?;
     // acc[arm][env] over seeds; arm 0 = characters, 1 = BPE.
     let mut acc = vec![vec![Vec::new(); envs.len()]; 2];
-    let mut overall = vec![Vec::new(), Vec::new()];
+    let mut overall = [Vec::new(), Vec::new()];
     let (mut vocab, mut per_demo, mut params) = ([0usize; 2], [0f64; 2], [0usize; 2]);
     for seed in 0..seeds.max(1) {
         let train = data::demonstrations(&cfg.spec(cfg.train_per_env, 300 + seed))?;

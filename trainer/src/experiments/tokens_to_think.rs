@@ -114,9 +114,9 @@ pub fn run(device: Device, out: &Path, seeds: u64, quick: bool) -> Result<Experi
         addition_operands(&t).map_or(0, |(a, b)| a.len().max(b.len()))
     };
     // acc[arm][seed][digits-1]
-    let mut acc = vec![vec![vec![0.0; cfg.max_digits]; 0]; 2];
+    let mut acc: Vec<Vec<Vec<f64>>> = vec![Vec::new(); 2];
     let mut counts = vec![0usize; cfg.max_digits];
-    let mut overall = vec![Vec::new(), Vec::new()];
+    let mut overall = [Vec::new(), Vec::new()];
     let mut lengths = [0.0f64; 2];
     for seed in 0..seeds.max(1) {
         for (arm, profile) in [Profile::Direct, Profile::Reference]
