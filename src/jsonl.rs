@@ -26,14 +26,17 @@ pub fn map_lines<R: BufRead, W: Write>(
         lines: 0,
         errors: 0,
     };
-    let mut lines = input.lines();
+    // Split on bytes, not `lines()`: a line that is not UTF-8 becomes an error record in
+    // place instead of ending the whole run.
+    let mut lines = input.split(b'\n');
     let mut line_no = 0usize;
     loop {
         let mut chunk = Vec::with_capacity(CHUNK);
         for line in lines.by_ref() {
             line_no += 1;
-            let line = line.with_context(|| format!("reading input line {line_no}"))?;
-            if line.trim().is_empty() {
+            let bytes = line.with_context(|| format!("reading input line {line_no}"))?;
+            let line = String::from_utf8(bytes).map_err(|_| ());
+            if line.as_ref().is_ok_and(|l| l.trim().is_empty()) {
                 continue;
             }
             chunk.push((line_no, line));
@@ -46,9 +49,12 @@ pub fn map_lines<R: BufRead, W: Write>(
         }
         let results: Vec<serde_json::Value> = chunk
             .par_iter()
-            .map(|(n, line)| match f(*n, line) {
-                Ok(v) => v,
-                Err(message) => serde_json::json!({ "line": n, "error": message }),
+            .map(|(n, line)| {
+                let result = match line {
+                    Ok(text) => f(*n, text),
+                    Err(()) => Err("line is not valid UTF-8".to_string()),
+                };
+                result.unwrap_or_else(|message| serde_json::json!({ "line": n, "error": message }))
             })
             .collect();
         for r in &results {

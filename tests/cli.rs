@@ -181,6 +181,30 @@ fn invalid_lines_become_error_records_and_the_rest_is_scored() {
 }
 
 #[test]
+fn a_line_that_is_not_utf8_is_an_error_record_not_the_end_of_the_run() {
+    let good = verigym(&["sample", "--env", "arithmetic", "--n", "1"], "");
+    let good = with_completions(&stdout(&good), |t| {
+        t["solution"].as_str().unwrap().to_string()
+    });
+    let mut input = b"\xff\xfe not utf-8\n".to_vec();
+    input.extend_from_slice(good.as_bytes());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_verigym"))
+        .args(["score", "--env", "arithmetic"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let r = lines(&out);
+    assert_eq!(r.len(), 2);
+    assert!(r[0]["error"].as_str().unwrap().contains("UTF-8"));
+    assert_eq!(r[1]["reward"], 1.0);
+}
+
+#[test]
 fn a_task_for_another_env_is_an_error_record() {
     let tasks = verigym(&["sample", "--env", "arithmetic", "--n", "1"], "");
     let input = with_completions(&stdout(&tasks), |_| "1".into());
