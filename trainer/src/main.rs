@@ -110,6 +110,7 @@ enum DataCommand {
 }
 
 fn main() -> Result<()> {
+    verigym_trainer::device::tune_allocator();
     let cli = Cli::parse();
     match cli.command {
         Command::Demo { device, quick, out } => {
