@@ -107,6 +107,15 @@ impl DemoConfig {
         }
     }
 
+    /// These defaults with a JSON object of overrides merged in, key by key and recursively
+    /// (`{"sft": {"max_steps": 800}, "size": {"layers": 2}}`). Unknown keys are errors that
+    /// name their path; `env_config` is taken as given (each env checks its own fields).
+    pub fn with_overrides(&self, overrides: &serde_json::Value) -> Result<DemoConfig> {
+        let mut value = serde_json::to_value(self)?;
+        merge_json(&mut value, overrides, "")?;
+        serde_json::from_value(value).context("demo config")
+    }
+
     fn spec(&self, n: u64, seed: u64) -> DemoSpec {
         DemoSpec {
             envs: self.envs.clone(),
@@ -118,6 +127,28 @@ impl DemoConfig {
             profile: Profile::Reference,
         }
     }
+}
+
+fn merge_json(base: &mut serde_json::Value, over: &serde_json::Value, path: &str) -> Result<()> {
+    let (Some(base_obj), Some(over_obj)) = (base.as_object_mut(), over.as_object()) else {
+        anyhow::bail!("demo config{path}: expected a JSON object");
+    };
+    for (k, v) in over_obj {
+        let here = format!("{path}.{k}");
+        let Some(slot) = base_obj.get_mut(k) else {
+            let known: Vec<&str> = base_obj.keys().map(String::as_str).collect();
+            anyhow::bail!(
+                "demo config: unknown key '{here}'; keys here: {}",
+                known.join(", ")
+            );
+        };
+        if slot.is_object() && v.is_object() && here != ".env_config" {
+            merge_json(slot, v, &here)?;
+        } else {
+            *slot = v.clone();
+        }
+    }
+    Ok(())
 }
 
 /// One environment's row of the before/after table.

@@ -1,7 +1,7 @@
 //! `verigym-train`: the libtorch-linked half of the CLI. `verigym` forwards model commands
 //! (train, generate, bench sample|grpo, data, experiment, demo) here.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use verigym_trainer::DeviceChoice;
 
@@ -26,6 +26,10 @@ enum Command {
         /// The run folder.
         #[arg(long, default_value = "runs/demo")]
         out: std::path::PathBuf,
+        /// A JSON file of overrides merged onto the defaults, e.g.
+        /// {"sft": {"max_steps": 800}, "rl": {"steps": 60}} (see summary.json's "config").
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
     },
     /// Training data.
     Data {
@@ -113,9 +117,23 @@ fn main() -> Result<()> {
     verigym_trainer::device::tune_allocator();
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo { device, quick, out } => {
+        Command::Demo {
+            device,
+            quick,
+            out,
+            config,
+        } => {
             let device = device.resolve().map_err(anyhow::Error::msg)?;
-            let cfg = verigym_trainer::demo::DemoConfig::new(quick);
+            let mut cfg = verigym_trainer::demo::DemoConfig::new(quick);
+            if let Some(path) = config {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                let value: serde_json::Value = serde_json::from_str(&text)
+                    .with_context(|| format!("{}: not valid JSON", path.display()))?;
+                cfg = cfg
+                    .with_overrides(&value)
+                    .with_context(|| format!("{}", path.display()))?;
+            }
             let s = verigym_trainer::demo::run(device, &cfg, &out, true)?;
             println!(
                 "held-out accuracy: SFT {:.3} -> GRPO {:.3} ({:.0}s); run folder {}",

@@ -19,7 +19,7 @@ use super::pipeline::{prompt_text, sample_round, Rollout, Scorer, Shaping};
 use crate::model::{Config as ModelCfg, Model, ModelError};
 use crate::sampler::SampleError;
 use crate::tokenizer::Tokenizer;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -336,16 +336,11 @@ pub fn train(cfg: &GrpoConfig, opts: RunOptions) -> Result<RunSummary, GrpoError
 }
 
 fn progress(len: u64, hidden: bool) -> ProgressBar {
-    if hidden {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len);
-    if let Ok(style) =
-        ProgressStyle::with_template("grpo [{bar:30}] step {pos}/{len} {msg} ({elapsed} < {eta})")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
+    crate::sft::styled_bar(
+        len,
+        !hidden,
+        "grpo [{bar:30}] step {pos}/{len} {msg} ({elapsed} < {eta})",
+    )
 }
 
 /// One step: sample (with dynamic-sampling refills), score, learn; returns its metrics.
