@@ -274,6 +274,14 @@ pub fn push_int(s: &mut String, x: i64) {
     s.push_str(std::str::from_utf8(&buf[i..]).unwrap_or(""));
 }
 
+/// The gold spec `{key: value}` for a family whose gold is one string (built directly,
+/// without the `json!` machinery).
+pub fn str_gold(key: &str, value: &str) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    m.insert(key.to_owned(), serde_json::Value::String(value.to_owned()));
+    serde_json::Value::Object(m)
+}
+
 /// Appends `v` in binary, zero-padded to `width` digits.
 pub fn push_bin(s: &mut String, v: u64, width: u32) {
     let n = (64 - v.leading_zeros()).max(width).max(1);

@@ -8,14 +8,17 @@
 //! thought. The answer is the set of letters of the valid conclusions, compared exactly.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
-use crate::puzzles::common::{letter_name, read_gold, reject, tokens, Trace};
+use crate::puzzles::common::{
+    letter_name, push_letter_name, push_uint, read_gold, reject, tokens, Template, Trace,
+};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::Value;
+use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/syllogisms.txt");
+static PROMPT: LazyLock<Template> =
+    LazyLock::new(|| Template::new(include_str!("../../../prompts/syllogisms.txt")));
 
 const NOUNS: [&str; 24] = [
     "artists",
@@ -75,14 +78,22 @@ pub struct Statement {
 }
 
 impl Statement {
-    fn text(&self, names: &[&str]) -> String {
+    /// Appends the statement in words, e.g. "Some owls are not nurses.".
+    fn write_text(&self, out: &mut String, names: &[&str]) {
         let (s, p) = (names[self.subject], names[self.predicate]);
-        match self.form {
-            Form::All => format!("All {s} are {p}."),
-            Form::No => format!("No {s} are {p}."),
-            Form::Some => format!("Some {s} are {p}."),
-            Form::SomeNot => format!("Some {s} are not {p}."),
-        }
+        out.push_str(match self.form {
+            Form::All => "All ",
+            Form::No => "No ",
+            Form::Some | Form::SomeNot => "Some ",
+        });
+        out.push_str(s);
+        out.push_str(if self.form == Form::SomeNot {
+            " are not "
+        } else {
+            " are "
+        });
+        out.push_str(p);
+        out.push('.');
     }
 
     /// The regions the statement talks about, as a set of region numbers (bit r set: the
@@ -164,50 +175,54 @@ fn follows(premises: &[Statement], conclusion: &Statement, terms: usize) -> bool
         .any(|s| s.regions(terms) & !empty == 0)
 }
 
-fn region_text(r: u32, names: &[&str]) -> String {
-    (0..names.len())
-        .map(|t| {
-            if r & (1 << t) != 0 {
-                names[t].to_string()
-            } else {
-                format!("non-{}", names[t])
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" & ")
+/// Appends the region whose terms are the bits of `r`, e.g. "owls & non-nurses".
+fn write_region(out: &mut String, r: u32, names: &[&str]) {
+    for (t, name) in names.iter().enumerate() {
+        if t > 0 {
+            out.push_str(" & ");
+        }
+        if r & (1 << t) == 0 {
+            out.push_str("non-");
+        }
+        out.push_str(name);
+    }
 }
 
-/// Why the premises plus a denial can or cannot all hold, given the regions the universal
-/// premises empty.
-fn explain(premises: &[Statement], denial: &Statement, empty: u64, names: &[&str]) -> String {
+/// Appends why the premises plus a denial can or cannot all hold, given the regions the
+/// universal premises empty.
+fn explain(
+    out: &mut String,
+    premises: &[Statement],
+    denial: &Statement,
+    empty: u64,
+    names: &[&str],
+) {
     let t = names.len();
     if !denial.universal() {
         let open = denial.regions(t) & !empty;
-        return if open != 0 {
-            format!(
-                "The denial can hold: the region {} is still open.",
-                region_text(open.trailing_zeros(), names)
-            )
+        if open != 0 {
+            out.push_str("The denial can hold: the region ");
+            write_region(out, open.trailing_zeros(), names);
+            out.push_str(" is still open.");
         } else {
-            "Every region where the denial could hold is emptied by the premises.".to_string()
-        };
+            out.push_str("Every region where the denial could hold is emptied by the premises.");
+        }
+        return;
     }
     let emptied = empty | denial.regions(t);
     for p in premises.iter().filter(|p| !p.universal()) {
         if p.regions(t) & !emptied == 0 {
-            return format!(
-                "The denial would also empty the last open region of \"{}\".",
-                p.text(names)
-            );
+            out.push_str("The denial would also empty the last open region of \"");
+            p.write_text(out, names);
+            out.push_str("\".");
+            return;
         }
     }
-    if premises.iter().all(Statement::universal) {
+    out.push_str(if premises.iter().all(Statement::universal) {
         "No premise says that anything exists, so the denial (which empties regions) fits them."
-            .to_string()
     } else {
         "With the denial's regions emptied too, every 'some' premise still has an open region."
-            .to_string()
-    }
+    });
 }
 
 fn random_form(rng: &mut TaskRng) -> Form {
@@ -257,32 +272,31 @@ impl Family for Syllogisms {
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let c = &self.config;
         let t = c.terms;
-        let mut pool: Vec<&str> = NOUNS.to_vec();
+        let mut pool = NOUNS;
         rng.shuffle(&mut pool);
-        let names: Vec<&str> = pool[..t].to_vec();
+        let names: &[&str] = &pool[..t];
         // A chain t0 - t1 - ... of premises, mostly universal so something follows; the
         // premises must be jointly satisfiable.
-        let mut premises = Vec::new();
+        let mut premises: Vec<Statement> = Vec::with_capacity(t);
         for _ in 0..50 {
-            premises = (0..t - 1)
-                .map(|i| {
-                    let form = if rng.chance(0.6) {
-                        [Form::All, Form::No][rng.below(2) as usize]
-                    } else {
-                        random_form(rng)
-                    };
-                    let (a, b) = if rng.chance(0.5) {
-                        (i, i + 1)
-                    } else {
-                        (i + 1, i)
-                    };
-                    Statement {
-                        form,
-                        subject: a,
-                        predicate: b,
-                    }
-                })
-                .collect();
+            premises.clear();
+            premises.extend((0..t - 1).map(|i| {
+                let form = if rng.chance(0.6) {
+                    [Form::All, Form::No][rng.below(2) as usize]
+                } else {
+                    random_form(rng)
+                };
+                let (a, b) = if rng.chance(0.5) {
+                    (i, i + 1)
+                } else {
+                    (i + 1, i)
+                };
+                Statement {
+                    form,
+                    subject: a,
+                    predicate: b,
+                }
+            }));
             if satisfiable(&premises, t) {
                 break;
             }
@@ -290,8 +304,8 @@ impl Family for Syllogisms {
         rng.shuffle(&mut premises);
         // Candidate conclusions: distinct statements between two terms, with some that
         // follow mixed in when possible.
-        let mut valid_pool = Vec::new();
-        let mut invalid_pool = Vec::new();
+        let mut valid_pool = Vec::with_capacity(4 * t * t);
+        let mut invalid_pool = Vec::with_capacity(4 * t * t);
         for a in 0..t {
             for b in 0..t {
                 if a == b {
@@ -333,65 +347,92 @@ impl Family for Syllogisms {
         let empty = emptied(&premises, t);
         for p in premises.iter().filter(|p| p.universal()) {
             let rs = p.regions(t);
-            trace.push(format!(
-                "\"{}\" empties {} region(s), e.g. {}.",
-                p.text(&names),
-                rs.count_ones(),
-                region_text(rs.trailing_zeros(), &names)
-            ));
+            trace.line(|s| {
+                s.push('"');
+                p.write_text(s, names);
+                s.push_str("\" empties ");
+                push_uint(s, rs.count_ones() as usize);
+                s.push_str(" region(s), e.g. ");
+                write_region(s, rs.trailing_zeros(), names);
+                s.push('.');
+            });
         }
         for p in premises.iter().filter(|p| !p.universal()) {
             let open = (p.regions(t) & !empty).count_ones();
-            trace.push(format!(
-                "\"{}\" needs one of its regions inhabited; {open} of them are still open.",
-                p.text(&names)
-            ));
+            trace.line(|s| {
+                s.push('"');
+                p.write_text(s, names);
+                s.push_str("\" needs one of its regions inhabited; ");
+                push_uint(s, open as usize);
+                s.push_str(" of them are still open.");
+            });
         }
-        for (i, s) in candidates.iter().enumerate() {
-            let neg = s.negation();
-            let why = explain(&premises, &neg, empty, &names);
-            let verdict = if valid.contains(&i) {
-                "it follows"
-            } else {
-                "it does not follow"
-            };
-            trace.push(format!(
-                "{}) \"{}\" Its denial is \"{}\". {why} So {verdict}.",
-                letter_name(i),
-                s.text(&names),
-                neg.text(&names)
-            ));
+        for (i, c) in candidates.iter().enumerate() {
+            let neg = c.negation();
+            trace.line(|s| {
+                push_letter_name(s, i);
+                s.push_str(") \"");
+                c.write_text(s, names);
+                s.push_str("\" Its denial is \"");
+                neg.write_text(s, names);
+                s.push_str("\". ");
+                explain(s, &premises, &neg, empty, names);
+                s.push_str(if valid.contains(&i) {
+                    " So it follows."
+                } else {
+                    " So it does not follow."
+                });
+            });
         }
-        let answer = if valid.is_empty() {
-            "none".to_string()
+        let mut answer = String::with_capacity(3 * valid.len() + 4);
+        if valid.is_empty() {
+            answer.push_str("none");
         } else {
-            valid
-                .iter()
-                .map(|&i| letter_name(i))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let premises_text = premises
-            .iter()
-            .map(|p| p.text(&names))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let conclusions_text = candidates
-            .iter()
-            .enumerate()
-            .map(|(i, s)| format!("{}) {}", letter_name(i), s.text(&names)))
-            .collect::<Vec<_>>()
-            .join("\n");
+            for (j, &i) in valid.iter().enumerate() {
+                if j > 0 {
+                    answer.push_str(", ");
+                }
+                push_letter_name(&mut answer, i);
+            }
+        }
+        let question = PROMPT.fill_with(40 * (premises.len() + candidates.len()), |key, out| {
+            match key {
+                "premises" => {
+                    for (i, p) in premises.iter().enumerate() {
+                        if i > 0 {
+                            out.push('\n');
+                        }
+                        p.write_text(out, names);
+                    }
+                }
+                "conclusions" => {
+                    for (i, c) in candidates.iter().enumerate() {
+                        if i > 0 {
+                            out.push('\n');
+                        }
+                        push_letter_name(out, i);
+                        out.push_str(") ");
+                        c.write_text(out, names);
+                    }
+                }
+                _ => return false,
+            }
+            true
+        });
+        let mut conclusion = String::with_capacity(answer.len() + 40);
+        conclusion.push_str("The conclusions that must be true: ");
+        conclusion.push_str(&answer);
+        conclusion.push('.');
+        let mut gold = serde_json::Map::new();
+        gold.insert("count".into(), candidates.len().into());
+        gold.insert(
+            "valid".into(),
+            Value::Array(valid.iter().map(|&v| v.into()).collect()),
+        );
         Ok(Problem {
-            question: render(
-                TEMPLATE,
-                &[
-                    ("premises", &premises_text),
-                    ("conclusions", &conclusions_text),
-                ],
-            ),
-            answer: json!({ "valid": valid, "count": candidates.len() }),
-            thinking: trace.finish(format!("The conclusions that must be true: {answer}.")),
+            question,
+            answer: Value::Object(gold),
+            thinking: trace.finish(conclusion),
             final_answer: answer,
         })
     }

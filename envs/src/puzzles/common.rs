@@ -1,5 +1,6 @@
 //! Shared helpers of the puzzle and logic families: gold decoding, rejection verdicts,
-//! a tolerant-but-strict grid reader, and a size-bounded chain-of-thought builder.
+//! a tolerant-but-strict grid reader, a size-bounded chain-of-thought builder, and the
+//! allocation-lean text builders generation uses (template filling, integer pushing).
 //!
 //! The chain of thought must fit the completion limit (`MAX_COMPLETION_BYTES`), so every
 //! trace is written through [`Trace`], which stops recording at a byte budget and says so.
@@ -109,6 +110,24 @@ impl Trace {
         }
     }
 
+    /// Appends a line written by `f` straight into the buffer (no formatting machinery),
+    /// under the same budget rule as [`Trace::write`].
+    pub fn line(&mut self, f: impl FnOnce(&mut String)) {
+        if self.dropped > 0 {
+            self.dropped += 1;
+            return;
+        }
+        let mark = self.text.len();
+        if mark > 0 {
+            self.text.push('\n');
+        }
+        f(&mut self.text);
+        if self.text.len() > self.budget {
+            self.text.truncate(mark);
+            self.dropped += 1;
+        }
+    }
+
     /// Whether more lines would still be recorded.
     pub fn has_room(&self) -> bool {
         self.dropped == 0 && self.text.len() < self.budget
@@ -137,6 +156,168 @@ impl Trace {
 impl Default for Trace {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Fills `{key}` placeholders of a prompt template like `prompts::render` (same output:
+/// unknown placeholders kept, trailing whitespace trimmed) into one pre-sized buffer.
+pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    let extra: usize = vars.iter().map(|(_, v)| v.len()).sum();
+    let mut out = String::with_capacity(template.len() + 2 * extra);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let key = &after[..close];
+                match vars.iter().find(|(k, _)| *k == key) {
+                    Some((_, v)) => out.push_str(v),
+                    None => {
+                        out.push('{');
+                        out.push_str(key);
+                        out.push('}');
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    let end = out.trim_end().len();
+    out.truncate(end);
+    out
+}
+
+/// A prompt template split once into literal text and `{key}` placeholders, so filling it
+/// is a few appends into one pre-sized buffer. Output equals `prompts::render`'s.
+pub struct Template {
+    /// (literal text, placeholder key that follows it or `None` at the end)
+    parts: Vec<(&'static str, Option<&'static str>)>,
+    literal_len: usize,
+}
+
+impl Template {
+    pub fn new(template: &'static str) -> Self {
+        let template = template.trim_end();
+        let mut parts = Vec::new();
+        let mut rest = template;
+        let mut lit_start = template;
+        let mut lit_len = 0usize;
+        while let Some(open) = rest.find('{') {
+            let after = &rest[open + 1..];
+            match after.find('}') {
+                Some(close) => {
+                    lit_len += open;
+                    parts.push((&lit_start[..lit_len], Some(&after[..close])));
+                    rest = &after[close + 1..];
+                    lit_start = rest;
+                    lit_len = 0;
+                }
+                None => break,
+            }
+        }
+        parts.push((lit_start, None));
+        let literal_len = parts.iter().map(|(l, _)| l.len()).sum();
+        Template { parts, literal_len }
+    }
+
+    /// The template with each known `{key}` replaced by its value (unknown ones kept).
+    pub fn fill(&self, vars: &[(&str, &str)]) -> String {
+        let mut out = String::with_capacity(self.literal_len + 8 * vars.len() + 64);
+        self.fill_into(&mut out, vars);
+        out
+    }
+
+    /// The template with each `{key}` written by `value(key, out)`, which returns false
+    /// for keys it does not know (those are kept as `{key}`).
+    pub fn fill_with(
+        &self,
+        capacity: usize,
+        mut value: impl FnMut(&str, &mut String) -> bool,
+    ) -> String {
+        let mut out = String::with_capacity(self.literal_len + capacity);
+        for (lit, key) in &self.parts {
+            out.push_str(lit);
+            if let Some(key) = key {
+                if !value(key, &mut out) {
+                    out.push('{');
+                    out.push_str(key);
+                    out.push('}');
+                }
+            }
+        }
+        let end = out.trim_end().len();
+        out.truncate(end);
+        out
+    }
+
+    /// [`Template::fill`] appending to `out`.
+    pub fn fill_into(&self, out: &mut String, vars: &[(&str, &str)]) {
+        let start = out.len();
+        for (lit, key) in &self.parts {
+            out.push_str(lit);
+            if let Some(key) = key {
+                match vars.iter().find(|(k, _)| k == key) {
+                    Some((_, v)) => out.push_str(v),
+                    None => {
+                        out.push('{');
+                        out.push_str(key);
+                        out.push('}');
+                    }
+                }
+            }
+        }
+        // A value may end in whitespace where the template ends in a placeholder.
+        let end = out[start..].trim_end().len();
+        out.truncate(start + end);
+    }
+}
+
+/// The decimal digits of `x`, written into `buf` (no allocation).
+pub fn uint_str(x: usize, buf: &mut [u8; 20]) -> &str {
+    let mut n = x;
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("")
+}
+
+/// Appends the decimal digits of `x` (no formatting machinery).
+pub fn push_uint(s: &mut String, x: usize) {
+    if x < 10 {
+        s.push(char::from(b'0' + x as u8));
+        return;
+    }
+    let mut buf = [0u8; 20];
+    let mut n = x;
+    let mut i = buf.len();
+    while n > 0 && i > 0 {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    for &b in &buf[i..] {
+        s.push(char::from(b));
+    }
+}
+
+/// Appends the spreadsheet-style label of `i` (see [`letter_name`]).
+pub fn push_letter_name(s: &mut String, i: usize) {
+    if i < 26 {
+        s.push(char::from(b'A' + i as u8));
+    } else {
+        s.push_str(&letter_name(i));
     }
 }
 
@@ -177,5 +358,24 @@ mod tests {
         assert!(s.contains("omitted") && s.ends_with("done"));
         assert_eq!(letter_name(0), "A");
         assert_eq!(letter_name(27), "AB");
+    }
+
+    #[test]
+    fn fill_matches_render_and_push_uint_matches_display() {
+        for (t, v) in [
+            ("{a} + {b} = {c}  \n", vec![("a", "1"), ("b", "22")]),
+            ("no braces", vec![]),
+            ("open { only", vec![]),
+            ("{a}{a}", vec![("a", "xyz")]),
+        ] {
+            assert_eq!(fill(t, &v), crate::prompts::render(t, &v));
+            assert_eq!(Template::new(t).fill(&v), crate::prompts::render(t, &v));
+        }
+        for x in [0usize, 9, 10, 99, 100, 12345, usize::MAX] {
+            let mut s = String::from("x");
+            push_uint(&mut s, x);
+            assert_eq!(s, format!("x{x}"));
+            assert_eq!(uint_str(x, &mut [0; 20]), x.to_string());
+        }
     }
 }

@@ -6,16 +6,17 @@
 //! The reference chain of thought is the column search from the units column up: each
 //! column's letters are tried in turn, carries are tracked, dead ends are counted.
 
+use crate::algorithmic::answer::push_int;
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
-use crate::puzzles::common::{read_gold, reject};
+use crate::puzzles::common::{push_uint, read_gold, reject, Template};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use std::fmt::Write;
+use serde_json::Value;
+use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/cryptarithm.txt");
+static PROMPT: LazyLock<Template> =
+    LazyLock::new(|| Template::new(include_str!("../../../prompts/cryptarithm.txt")));
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -163,23 +164,25 @@ fn letters_of(words: &[&[u8]]) -> Vec<u8> {
     ls
 }
 
-fn layout(addends: &[String], sum: &str) -> String {
+/// Appends the puzzle as a right-aligned column addition with a rule under it.
+fn write_layout(out: &mut String, addends: &[Vec<u8>], sum: &[u8]) {
     let w = sum.len() + 2;
-    let mut lines: Vec<String> = addends
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            format!(
-                "{}{:>width$}",
-                if i + 1 == addends.len() { "+" } else { " " },
-                a,
-                width = w - 1
-            )
-        })
-        .collect();
-    lines.push("-".repeat(w));
-    lines.push(format!("{:>w$}", sum));
-    lines.join("\n")
+    for (i, a) in addends.iter().enumerate() {
+        out.push(if i + 1 == addends.len() { '+' } else { ' ' });
+        for _ in a.len()..w - 1 {
+            out.push(' ');
+        }
+        out.extend(a.iter().map(|&b| char::from(b)));
+        out.push('\n');
+    }
+    for _ in 0..w {
+        out.push('-');
+    }
+    out.push('\n');
+    for _ in sum.len()..w {
+        out.push(' ');
+    }
+    out.extend(sum.iter().map(|&b| char::from(b)));
 }
 
 impl Family for Cryptarithm {
@@ -237,7 +240,7 @@ impl Family for Cryptarithm {
                 })
                 .collect();
             let total: u64 = nums.iter().sum();
-            let mut alphabet: Vec<u8> = (b'A'..=b'Z').collect();
+            let mut alphabet: [u8; 26] = std::array::from_fn(|i| b'A' + i as u8);
             rng.shuffle(&mut alphabet);
             let map = |mut n: u64| -> Vec<u8> {
                 let mut w = Vec::with_capacity(20);
@@ -281,11 +284,6 @@ impl Family for Cryptarithm {
         let mut words: Vec<&[u8]> = addends.iter().map(Vec::as_slice).collect();
         words.push(&sum);
         let letters = letters_of(&words);
-        let a_text: Vec<String> = addends
-            .iter()
-            .map(|w| String::from_utf8_lossy(w).into_owned())
-            .collect();
-        let s_text = String::from_utf8_lossy(&sum).into_owned();
         // At most 10 columns, so the chain of thought is small: one String, written directly.
         let d_of = |l: u8| digit[usize::from(l - b'A')];
         let mut thinking = String::with_capacity(1024);
@@ -294,26 +292,31 @@ impl Family for Cryptarithm {
              seen in a column are tried digit by digit, and the sum letter is forced by the column \
              total. Leading letters (",
         );
-        let mut leads: Vec<u8> = Vec::new();
+        let mut leads = [0u8; 6];
+        let mut n_leads = 0;
         for w in addends.iter().chain(std::iter::once(&sum)) {
             if let (true, Some(&l)) = (w.len() > 1, w.first()) {
-                if !leads.contains(&l) {
-                    if !leads.is_empty() {
+                if !leads[..n_leads].contains(&l) {
+                    if n_leads > 0 {
                         thinking.push_str(", ");
                     }
                     thinking.push(char::from(l));
-                    leads.push(l);
+                    leads[n_leads] = l;
+                    n_leads += 1;
                 }
             }
         }
         thinking.push_str(") cannot be 0.");
         let mut carry = 0u64;
         for col in 0..sum.len() {
-            let _ = write!(thinking, "\nColumn {} (", col + 1);
+            thinking.push_str("\nColumn ");
+            push_uint(&mut thinking, col + 1);
             if col == 0 {
-                thinking.push_str("units): ");
+                thinking.push_str(" (units): ");
             } else {
-                let _ = write!(thinking, "carry in {carry}): ");
+                thinking.push_str(" (carry in ");
+                push_uint(&mut thinking, carry as usize);
+                thinking.push_str("): ");
             }
             let mut total = carry;
             let mut first = true;
@@ -322,28 +325,32 @@ impl Family for Cryptarithm {
                     thinking.push_str(" + ");
                 }
                 first = false;
-                let _ = write!(thinking, "{}={}", char::from(l), d_of(l));
+                thinking.push(char::from(l));
+                thinking.push('=');
+                push_int(&mut thinking, i64::from(d_of(l)));
                 total += d_of(l) as u64;
             }
             if first {
                 thinking.push_str("nothing");
             }
             if carry > 0 {
-                let _ = write!(thinking, " + carry {carry}");
+                thinking.push_str(" + carry ");
+                push_uint(&mut thinking, carry as usize);
             }
             let s_letter = Solver::at(&sum, col).unwrap_or(b'?');
-            let _ = write!(
-                thinking,
-                " gives {total}, so {}={} carry {}.",
-                char::from(s_letter),
-                total % 10,
-                total / 10
-            );
+            thinking.push_str(" gives ");
+            push_uint(&mut thinking, total as usize);
+            thinking.push_str(", so ");
+            thinking.push(char::from(s_letter));
+            thinking.push('=');
+            push_uint(&mut thinking, (total % 10) as usize);
+            thinking.push_str(" carry ");
+            push_uint(&mut thinking, (total / 10) as usize);
+            thinking.push('.');
             if let Some(&n) = dead_ends.get(col).filter(|&&n| n > 0) {
-                let _ = write!(
-                    thinking,
-                    " (Other choices here failed {n} times, in this column or further up.)"
-                );
+                thinking.push_str(" (Other choices here failed ");
+                push_uint(&mut thinking, n);
+                thinking.push_str(" times, in this column or further up.)");
             }
             carry = total / 10;
         }
@@ -359,12 +366,30 @@ impl Family for Cryptarithm {
         let val = |w: &[u8]| w.iter().fold(0u64, |v, &l| v * 10 + d_of(l) as u64);
         thinking.push_str("\nCheck: ");
         for (i, w) in addends.iter().enumerate() {
-            let _ = write!(thinking, "{}{}", if i > 0 { " + " } else { "" }, val(w));
+            if i > 0 {
+                thinking.push_str(" + ");
+            }
+            push_uint(&mut thinking, val(w) as usize);
         }
-        let _ = write!(thinking, " = {}.", val(&sum));
+        thinking.push_str(" = ");
+        push_uint(&mut thinking, val(&sum) as usize);
+        thinking.push('.');
+        let text = |w: &[u8]| Value::String(w.iter().map(|&b| char::from(b)).collect());
+        let mut gold = serde_json::Map::new();
+        gold.insert(
+            "addends".into(),
+            Value::Array(addends.iter().map(|w| text(w)).collect()),
+        );
+        gold.insert("sum".into(), text(&sum));
+        let question = PROMPT.fill_with(16 * (addends.len() + 2) * (sum.len() + 3), |key, out| {
+            key == "puzzle" && {
+                write_layout(out, &addends, &sum);
+                true
+            }
+        });
         Ok(Problem {
-            question: render(TEMPLATE, &[("puzzle", &layout(&a_text, &s_text))]),
-            answer: json!({ "addends": a_text, "sum": s_text }),
+            question,
+            answer: Value::Object(gold),
             thinking,
             final_answer: answer,
         })

@@ -6,15 +6,15 @@
 //! neighbours already use the most colours) with backtracking, written out.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
-use crate::puzzles::common::{read_gold, reject, Trace};
+use crate::puzzles::common::{push_uint, read_gold, reject, uint_str, Template, Trace};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use std::fmt::Write;
+use serde_json::Value;
+use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/graph_colouring.txt");
+static PROMPT: LazyLock<Template> =
+    LazyLock::new(|| Template::new(include_str!("../../../prompts/graph_colouring.txt")));
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,76 +37,156 @@ struct Gold {
     edges: Vec<(usize, usize)>,
 }
 
+/// DSATUR with backtracking over bitmask adjacency (at most 60 vertices, one `u64` each).
+/// Saturation is kept incrementally: `seen[v * 10 + c]` counts the neighbours of `v` with
+/// colour `c`, bit `c` of `sat[v]` is set while that count is positive, and `key[v]` is
+/// (number of colours in `sat[v]`) * 64 + degree, the DSATUR order as one integer.
 struct Dsatur<'a> {
-    adj: &'a [Vec<usize>],
+    adj: &'a [u64],
     k: usize,
-    colour: Vec<usize>, // 0 = none
+    colour: [u8; 60], // 0 = none
+    seen: [u8; 600],
+    sat: [u32; 60],
+    key: [u32; 60],
+    uncoloured: u64,
     nodes: usize,
 }
 
 impl Dsatur<'_> {
-    fn used(&self, v: usize) -> u32 {
-        self.adj[v].iter().fold(0, |m, &u| {
-            if self.colour[u] > 0 {
-                m | 1 << self.colour[u]
+    fn new(adj: &[u64], k: usize) -> Dsatur<'_> {
+        let mut key = [0u32; 60];
+        for (k, a) in key.iter_mut().zip(adj) {
+            *k = a.count_ones();
+        }
+        Dsatur {
+            adj,
+            k,
+            colour: [0; 60],
+            seen: [0; 600],
+            sat: [0; 60],
+            key,
+            uncoloured: if adj.len() >= 64 {
+                u64::MAX
             } else {
-                m
+                (1u64 << adj.len()) - 1
+            },
+            nodes: 0,
+        }
+    }
+
+    /// Bit `c` set when a neighbour of `v` has colour `c`.
+    fn used(&self, v: usize) -> u32 {
+        self.sat[v]
+    }
+
+    fn set(&mut self, v: usize, c: usize) {
+        self.colour[v] = c as u8;
+        self.uncoloured &= !(1 << v);
+        let mut bits = self.adj[v];
+        while bits != 0 {
+            let u = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let i = u * 10 + c;
+            self.seen[i] += 1;
+            if self.seen[i] == 1 {
+                self.sat[u] |= 1 << c;
+                self.key[u] += 64;
             }
-        })
+        }
+    }
+
+    fn unset(&mut self, v: usize) {
+        let c = usize::from(self.colour[v]);
+        self.colour[v] = 0;
+        self.uncoloured |= 1 << v;
+        let mut bits = self.adj[v];
+        while bits != 0 {
+            let u = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let i = u * 10 + c;
+            self.seen[i] -= 1;
+            if self.seen[i] == 0 {
+                self.sat[u] &= !(1 << c);
+                self.key[u] -= 64;
+            }
+        }
     }
 
     fn go(&mut self, trace: &mut Trace) -> bool {
-        // Saturation (neighbour colours) of every uncoloured vertex, computed once per step.
-        let mut pick: Option<(usize, u32)> = None;
-        let mut best = (0u32, 0usize);
-        for v in 0..self.colour.len() {
-            if self.colour[v] != 0 {
-                continue;
-            }
-            let used = self.used(v);
-            let key = (used.count_ones(), self.adj[v].len());
-            if pick.is_none() || key > best {
-                best = key;
-                pick = Some((v, used));
+        // The uncoloured vertex with the most neighbour colours, then the most neighbours;
+        // the lowest-numbered among equals.
+        if self.uncoloured == 0 {
+            return true;
+        }
+        let mut rest = self.uncoloured;
+        let mut v = rest.trailing_zeros() as usize;
+        let mut best = self.key[v];
+        rest &= rest - 1;
+        while rest != 0 {
+            let u = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            if self.key[u] > best {
+                best = self.key[u];
+                v = u;
             }
         }
-        let Some((v, used)) = pick else {
-            return true;
-        };
+        let used = self.used(v);
         self.nodes += 1;
         if self.nodes > 100_000 {
             return false;
         }
-        let free: Vec<usize> = (1..=self.k).filter(|c| used & (1 << c) == 0).collect();
-        if free.is_empty() {
-            trace.push(format!(
-                "Vertex {}: its neighbours use every colour; back up.",
-                v + 1
-            ));
+        // Colours 1..=k as bits 1..=k.
+        let all = ((1u32 << (self.k + 1)) - 1) & !1;
+        let free = all & !used;
+        if free == 0 {
+            trace.line(|s| {
+                s.push_str("Vertex ");
+                push_uint(s, v + 1);
+                s.push_str(": its neighbours use every colour; back up.");
+            });
             return false;
         }
-        // The colours the neighbours use, e.g. "{1,3}".
-        let mut blocked = String::from("{");
-        for c in (1..=self.k).filter(|c| used & (1 << c) != 0) {
-            if blocked.len() > 1 {
-                blocked.push(',');
-            }
-            blocked.push(char::from(b'0' + c as u8));
-        }
-        blocked.push('}');
-        for (i, &c) in free.iter().enumerate() {
-            trace.write(format_args!(
-                "Vertex {} (neighbours use {blocked}): {}colour {c}.",
-                v + 1,
-                if i == 0 { "" } else { "try " }
-            ));
-            self.colour[v] = c;
+        let mut rest = free;
+        let mut first = true;
+        while rest != 0 {
+            let c = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            trace.line(|s| {
+                s.push_str("Vertex ");
+                push_uint(s, v + 1);
+                // The colours the neighbours use, e.g. "{1,3}".
+                s.push_str(" (neighbours use {");
+                let mut u = used;
+                let mut sep = false;
+                while u != 0 {
+                    let b = u.trailing_zeros() as usize;
+                    u &= u - 1;
+                    if sep {
+                        s.push(',');
+                    }
+                    sep = true;
+                    push_uint(s, b);
+                }
+                s.push_str(if first {
+                    "}): colour "
+                } else {
+                    "}): try colour "
+                });
+                push_uint(s, c);
+                s.push('.');
+            });
+            first = false;
+            self.set(v, c);
             if self.go(trace) {
                 return true;
             }
-            self.colour[v] = 0;
+            self.unset(v);
         }
-        trace.push(format!("Vertex {}: no colour works; back up.", v + 1));
+        trace.line(|s| {
+            s.push_str("Vertex ");
+            push_uint(s, v + 1);
+            s.push_str(": no colour works; back up.");
+        });
         false
     }
 }
@@ -150,66 +230,83 @@ impl Family for GraphColouring {
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let c = &self.config;
         let n = c.vertices;
-        let planted: Vec<usize> = (0..n)
-            .map(|_| rng.below(c.colours as u64) as usize)
-            .collect();
-        let mut edges = Vec::new();
-        let mut adj = vec![Vec::new(); n];
+        let mut planted = [0usize; 60];
+        for p in planted.iter_mut().take(n) {
+            *p = rng.below(c.colours as u64) as usize;
+        }
+        let mut edges: Vec<(usize, usize)> = Vec::with_capacity(n * 2);
+        let mut adj = [0u64; 60];
         for a in 0..n {
             for b in a + 1..n {
                 if planted[a] != planted[b] && rng.chance(c.edge_probability) {
                     edges.push((a + 1, b + 1));
-                    adj[a].push(b);
-                    adj[b].push(a);
+                    adj[a] |= 1 << b;
+                    adj[b] |= 1 << a;
                 }
             }
         }
         let mut trace = Trace::new();
-        trace.push(format!(
-            "DSATUR: repeatedly take the uncoloured vertex whose neighbours use the most colours (ties: most neighbours), give it the lowest free colour, back up when none is free. {} colours available.",
-            c.colours
-        ));
-        let mut s = Dsatur {
-            adj: &adj,
-            k: c.colours,
-            colour: vec![0; n],
-            nodes: 0,
-        };
-        let colouring = if s.go(&mut trace) {
-            s.colour
+        trace.line(|s| {
+            s.push_str("DSATUR: repeatedly take the uncoloured vertex whose neighbours use the most colours (ties: most neighbours), give it the lowest free colour, back up when none is free. ");
+            push_uint(s, c.colours);
+            s.push_str(" colours available.");
+        });
+        let mut s = Dsatur::new(&adj[..n], c.colours);
+        let mut colouring = [0usize; 60];
+        if s.go(&mut trace) {
+            for (c, &x) in colouring.iter_mut().zip(&s.colour[..n]) {
+                *c = usize::from(x);
+            }
         } else {
             trace.push(
                 "The search is taking long; use the colouring that the edge structure allows: ",
             );
-            planted.iter().map(|p| p + 1).collect()
-        };
-        let mut answer = String::with_capacity(8 * n);
-        for (v, col) in colouring.iter().enumerate() {
-            let sep = if v > 0 { ", " } else { "" };
-            let _ = write!(answer, "{sep}{}: {col}", v + 1);
+            for (c, &p) in colouring.iter_mut().zip(&planted[..n]) {
+                *c = p + 1;
+            }
         }
-        let mut edge_text = String::with_capacity(6 * edges.len());
-        for (i, (a, b)) in edges.iter().enumerate() {
-            let sep = if i > 0 { ", " } else { "" };
-            let _ = write!(edge_text, "{sep}{a}-{b}");
+        let mut answer = String::with_capacity(7 * n);
+        for (v, col) in colouring[..n].iter().enumerate() {
+            if v > 0 {
+                answer.push_str(", ");
+            }
+            push_uint(&mut answer, v + 1);
+            answer.push_str(": ");
+            push_uint(&mut answer, *col);
         }
-        Ok(Problem {
-            question: render(
-                TEMPLATE,
-                &[
-                    ("colours", &c.colours.to_string()),
-                    ("vertices", &n.to_string()),
-                    (
-                        "edges",
-                        if edges.is_empty() {
-                            "(none)"
-                        } else {
-                            &edge_text
-                        },
-                    ),
-                ],
+        let mut edge_text = String::with_capacity(7 * edges.len());
+        for (i, &(a, b)) in edges.iter().enumerate() {
+            if i > 0 {
+                edge_text.push_str(", ");
+            }
+            push_uint(&mut edge_text, a);
+            edge_text.push('-');
+            push_uint(&mut edge_text, b);
+        }
+        let (mut b1, mut b2) = ([0u8; 20], [0u8; 20]);
+        let question = PROMPT.fill(&[
+            ("colours", uint_str(c.colours, &mut b1)),
+            ("vertices", uint_str(n, &mut b2)),
+            (
+                "edges",
+                if edges.is_empty() {
+                    "(none)"
+                } else {
+                    &edge_text
+                },
             ),
-            answer: json!({ "vertices": n, "colours": c.colours, "edges": edges }),
+        ]);
+        let edge_json: Vec<Value> = edges
+            .iter()
+            .map(|&(a, b)| Value::Array(vec![a.into(), b.into()]))
+            .collect();
+        let mut gold = serde_json::Map::new();
+        gold.insert("colours".into(), c.colours.into());
+        gold.insert("edges".into(), Value::Array(edge_json));
+        gold.insert("vertices".into(), n.into());
+        Ok(Problem {
+            question,
+            answer: Value::Object(gold),
             thinking: trace.finish("Every edge joins two different colours."),
             final_answer: answer,
         })

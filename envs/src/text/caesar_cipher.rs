@@ -5,16 +5,28 @@
 //! decodes every word to an English word, so the answer is unique; the reference tries
 //! the shifts in order as a person would.
 
-use crate::algorithmic::answer::{gold_str, parse_words, push_int, wrong};
+use crate::algorithmic::answer::{gold_str, parse_words, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::puzzles::common::{uint_str, Template};
 use crate::rng::TaskRng;
 use crate::text::words;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::Value;
+use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
 const TEMPLATE: &str = include_str!("../../../prompts/caesar_cipher.txt");
+
+/// The template after its leading `{instruction}`, which generation writes directly.
+static PROMPT_TAIL: LazyLock<Template> =
+    LazyLock::new(|| Template::new(TEMPLATE.strip_prefix("{instruction}").unwrap_or(TEMPLATE)));
+
+/// The gold spec: `{"text": ...}`.
+fn gold(text: &str) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("text".into(), Value::String(text.to_owned()));
+    Value::Object(m)
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,36 +61,54 @@ pub fn shift_text(text: &str, k: u8) -> String {
         .collect()
 }
 
-/// Writes `WORD: R>I W>N ... -> RESULT` for one word, shifting forward by `fwd`.
-fn word_steps(out: &mut String, word: &str, fwd: u8) {
-    out.push_str(word);
-    out.push(':');
-    for b in word.bytes() {
-        out.push(' ');
-        out.push(char::from(b));
-        out.push('>');
-        out.push(char::from(shift_byte(b, fwd)));
+/// Shifts a capital letter `k` places forward, for `k` in 0..26 (no division).
+fn shift_cap(b: u8, k: u8) -> u8 {
+    let x = b - b'A' + k;
+    b'A' + if x >= 26 { x - 26 } else { x }
+}
+
+/// Writes `WORD: R>I W>N ... -> RESULT` for one capital-letter word, shifting forward by
+/// `fwd` (in 1..26).
+fn word_steps(out: &mut Vec<u8>, word: &[u8], fwd: u8) {
+    let n = word.len();
+    let start = out.len();
+    out.resize(start + 6 * n + 6, b' ');
+    let buf = &mut out[start..];
+    let (head, rest) = buf.split_at_mut(n + 1);
+    head[..n].copy_from_slice(word);
+    head[n] = b':';
+    let (steps, tail) = rest.split_at_mut(4 * n);
+    for (step, &b) in steps.chunks_exact_mut(4).zip(word) {
+        step[1] = b;
+        step[2] = b'>';
+        step[3] = shift_cap(b, fwd);
     }
-    out.push_str(" -> ");
-    for b in word.bytes() {
-        out.push(char::from(shift_byte(b, fwd)));
+    tail[..4].copy_from_slice(b" -> ");
+    for (t, &b) in tail[4..].iter_mut().zip(word) {
+        *t = shift_cap(b, fwd);
     }
-    out.push('\n');
+    tail[4 + n] = b'\n';
 }
 
 /// Whether the capital-letter word `w`, shifted back by `back`, is a listed word
 /// (checked on packed keys, without allocating).
-fn decodes_to_word(w: &str, back: u8) -> bool {
-    if !w.bytes().all(|b| b.is_ascii_uppercase()) {
+fn decodes_to_word(w: &[u8], back: u8) -> bool {
+    if !w.iter().all(|b| b.is_ascii_uppercase()) {
         return false;
     }
-    words::key(w.bytes().map(|b| b'a' + (b - b'A' + 26 - back % 26) % 26))
-        .is_some_and(words::is_word_key)
+    let fwd = 26 - back % 26;
+    let fwd = if fwd == 26 { 0 } else { fwd };
+    words::key(w.iter().map(|&b| shift_cap(b, fwd) + (b'a' - b'A'))).is_some_and(words::is_word_key)
 }
 
 /// Whether decoding `cipher` with backward shift `k` gives only listed words.
-fn all_words(cipher: &str, k: u8) -> bool {
-    cipher.split(' ').all(|w| decodes_to_word(w, k))
+fn all_words(cipher: &[u8], k: u8) -> bool {
+    cipher.split(|&b| b == b' ').all(|w| decodes_to_word(w, k))
+}
+
+/// A buffer of ASCII text as a `String`.
+fn ascii(v: Vec<u8>) -> Result<String, String> {
+    String::from_utf8(v).map_err(|e| e.to_string())
 }
 
 impl Family for CaesarCipher {
@@ -127,35 +157,41 @@ impl Family for CaesarCipher {
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let c = &self.config;
         let n = rng.range_usize(c.min_words, c.max_words);
-        let mut plain = words::sentence(rng, n);
-        plain.make_ascii_uppercase();
+        // The plain text: `n` list words, upper-cased, single spaces.
+        let mut plain: Vec<u8> = Vec::with_capacity(n * 8);
+        for i in 0..n {
+            if i > 0 {
+                plain.push(b' ');
+            }
+            plain.extend(words::word(rng).bytes().map(|b| b.to_ascii_uppercase()));
+        }
         let k = 1 + rng.below(u64::from(c.max_shift)) as u8;
-        let cipher = shift_text(&plain, k);
-        let mut thinking = String::with_capacity(plain.len() * 6 + 26 * 24 + 200);
-        let mut ks = String::new();
-        push_int(&mut ks, i64::from(k));
+        let cipher: Vec<u8> = plain.iter().map(|&b| shift_byte(b, k)).collect();
+        let mut thinking: Vec<u8> = Vec::with_capacity(plain.len() * 6 + 26 * 24 + 200);
+        let mut kb = [0u8; 20];
+        let ks = uint_str(usize::from(k), &mut kb);
         if rng.chance(c.encrypt_probability) {
-            let mut instruction = String::with_capacity(plain.len() + 140);
-            instruction.push_str("Encrypt \"");
-            instruction.push_str(&plain);
-            instruction.push_str("\" with a Caesar cipher that shifts each letter ");
-            instruction.push_str(&ks);
-            instruction.push_str(" places forward in the alphabet (Z wraps around to A).");
-            thinking.push_str("Shift each letter forward by ");
-            thinking.push_str(&ks);
-            thinking.push_str(", wrapping past Z:\n");
-            for w in plain.split(' ') {
+            let cipher = ascii(cipher)?;
+            let plain = ascii(plain)?;
+            let mut question = String::with_capacity(plain.len() + 300);
+            question.push_str("Encrypt \"");
+            question.push_str(&plain);
+            question.push_str("\" with a Caesar cipher that shifts each letter ");
+            question.push_str(ks);
+            question.push_str(" places forward in the alphabet (Z wraps around to A).");
+            PROMPT_TAIL.fill_into(&mut question, &[("what", "encrypted text")]);
+            thinking.extend_from_slice(b"Shift each letter forward by ");
+            thinking.extend_from_slice(ks.as_bytes());
+            thinking.extend_from_slice(b", wrapping past Z:\n");
+            for w in plain.as_bytes().split(|&b| b == b' ') {
                 word_steps(&mut thinking, w, k);
             }
-            thinking.push_str("Encrypted: ");
-            thinking.push_str(&cipher);
+            thinking.extend_from_slice(b"Encrypted: ");
+            thinking.extend_from_slice(cipher.as_bytes());
             return Ok(Problem {
-                question: render(
-                    TEMPLATE,
-                    &[("instruction", &instruction), ("what", "encrypted text")],
-                ),
-                answer: json!({ "text": cipher }),
-                thinking,
+                question,
+                answer: gold(&cipher),
+                thinking: ascii(thinking)?,
                 final_answer: cipher,
             });
         }
@@ -164,65 +200,59 @@ impl Family for CaesarCipher {
         // once; otherwise every other shift is tried on the whole text.
         let crack = rng.chance(c.crack_probability)
             && (cipher
-                .split(' ')
+                .split(|&b| b == b' ')
                 .take(3)
-                .any(|w| words::shift_class_size(w.as_bytes()) == 1)
+                .any(|w| words::shift_class_size(w) == 1)
                 || (1..26u8).all(|s| s == k || !all_words(&cipher, s)));
-        let instruction = if crack {
-            thinking.push_str("The shift is unknown. Try shifting the first word back by 1, 2, ... until every word becomes an English word:\n");
-            let first = cipher.split(' ').next().unwrap_or("");
+        let mut question = String::with_capacity(cipher.len() + 300);
+        if crack {
+            thinking.extend_from_slice(b"The shift is unknown. Try shifting the first word back by 1, 2, ... until every word becomes an English word:\n");
+            let first = cipher.split(|&b| b == b' ').next().unwrap_or(b"");
             for s in 1..=k {
-                thinking.push_str("back ");
-                push_int(&mut thinking, i64::from(s));
-                thinking.push_str(": ");
-                for b in first.bytes() {
-                    thinking.push(char::from(shift_byte(b, 26 - s)));
-                }
-                if decodes_to_word(first, s) {
+                thinking.extend_from_slice(b"back ");
+                let mut sb = [0u8; 20];
+                thinking.extend_from_slice(uint_str(usize::from(s), &mut sb).as_bytes());
+                thinking.extend_from_slice(b": ");
+                thinking.extend(first.iter().map(|&b| shift_cap(b, 26 - s)));
+                thinking.extend_from_slice(if decodes_to_word(first, s) {
                     if s == k {
-                        thinking.push_str(" (a word; the rest decode to words too)\n");
+                        b" (a word; the rest decode to words too)\n"
                     } else {
-                        thinking
-                            .push_str(" (a word, but the full text does not decode to words)\n");
+                        &b" (a word, but the full text does not decode to words)\n"[..]
                     }
                 } else {
-                    thinking.push_str(" (not a word)\n");
-                }
+                    b" (not a word)\n"
+                });
             }
-            thinking.push_str("So the shift is ");
-            thinking.push_str(&ks);
-            thinking.push_str(". Shift every letter back by ");
-            thinking.push_str(&ks);
-            thinking.push_str(":\n");
-            let mut i = String::with_capacity(cipher.len() + 140);
-            i.push_str("This text was encrypted with a Caesar cipher with an unknown shift; the plain text is English words: \"");
-            i.push_str(&cipher);
-            i.push_str("\". Decrypt it.");
-            i
+            thinking.extend_from_slice(b"So the shift is ");
+            thinking.extend_from_slice(ks.as_bytes());
+            thinking.extend_from_slice(b". Shift every letter back by ");
+            thinking.extend_from_slice(ks.as_bytes());
+            thinking.extend_from_slice(b":\n");
+            question.push_str("This text was encrypted with a Caesar cipher with an unknown shift; the plain text is English words: \"");
         } else {
-            thinking.push_str("Shift each letter back by ");
-            thinking.push_str(&ks);
-            thinking.push_str(", wrapping past A:\n");
-            let mut i = String::with_capacity(cipher.len() + 160);
-            i.push_str("This text was encrypted with a Caesar cipher that shifted each letter ");
-            i.push_str(&ks);
-            i.push_str(" places forward in the alphabet (Z wraps around to A): \"");
-            i.push_str(&cipher);
-            i.push_str("\". Decrypt it.");
-            i
-        };
-        for w in cipher.split(' ') {
+            thinking.extend_from_slice(b"Shift each letter back by ");
+            thinking.extend_from_slice(ks.as_bytes());
+            thinking.extend_from_slice(b", wrapping past A:\n");
+            question
+                .push_str("This text was encrypted with a Caesar cipher that shifted each letter ");
+            question.push_str(ks);
+            question.push_str(" places forward in the alphabet (Z wraps around to A): \"");
+        }
+        for w in cipher.split(|&b| b == b' ') {
             word_steps(&mut thinking, w, 26 - k);
         }
-        thinking.push_str("Decrypted: ");
-        thinking.push_str(&plain);
+        let cipher = ascii(cipher)?;
+        let plain = ascii(plain)?;
+        question.push_str(&cipher);
+        question.push_str("\". Decrypt it.");
+        PROMPT_TAIL.fill_into(&mut question, &[("what", "plain text")]);
+        thinking.extend_from_slice(b"Decrypted: ");
+        thinking.extend_from_slice(plain.as_bytes());
         Ok(Problem {
-            question: render(
-                TEMPLATE,
-                &[("instruction", &instruction), ("what", "plain text")],
-            ),
-            answer: json!({ "text": plain }),
-            thinking,
+            question,
+            answer: gold(&plain),
+            thinking: ascii(thinking)?,
             final_answer: plain,
         })
     }
@@ -253,7 +283,9 @@ mod tests {
     fn shifting_wraps_and_inverts() {
         assert_eq!(shift_text("HELLO XYZ", 3), "KHOOR ABC");
         assert_eq!(shift_text(&shift_text("ZEBRA", 7), 19), "ZEBRA");
-        assert!(all_words("KHOOR", 3) || !words::is_word("hello"));
+        assert!(all_words(b"KHOOR", 3) || !words::is_word("hello"));
+        assert_eq!(shift_cap(b'Z', 1), b'A');
+        assert_eq!(shift_cap(b'A', 25), b'Z');
         // Shift classes: every list word is in its own class; a class of one means no
         // other shift of it is listed.
         for w in words::words().iter().take(300) {

@@ -6,15 +6,16 @@
 
 use crate::algorithmic::answer::{gold_i64, push_int, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::puzzles::common::{uint_str, Template};
 use crate::rng::TaskRng;
 use crate::text::words;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use std::sync::LazyLock;
 use verigym_verifiers::number::parse_integer;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/letter_counting.txt");
+static PROMPT: LazyLock<Template> =
+    LazyLock::new(|| Template::new(include_str!("../../../prompts/letter_counting.txt")));
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,7 +67,8 @@ impl Family for LetterCounting {
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let c = &self.config;
         let n = rng.range_usize(c.min_words, c.max_words);
-        let text = words::sentence(rng, n);
+        let ws = words::draw(rng, n);
+        let text = words::join(&ws, 0);
         let letter = if rng.chance(c.present_probability) {
             // A letter of the text, drawn by position (spaces redrawn, bounded).
             let bytes = text.as_bytes();
@@ -82,17 +84,18 @@ impl Family for LetterCounting {
         } else {
             b'a' + rng.below(26) as u8
         };
-        let (thinking, count) = count_steps(&text, letter);
-        let l = char::from(letter).to_string();
+        let (thinking, count) = count_words(&ws, text.len(), letter)?;
+        let l = [letter];
+        let l = std::str::from_utf8(&l).map_err(|e| e.to_string())?;
+        let mut gold = serde_json::Map::new();
+        gold.insert("count".into(), count.into());
+        let mut final_answer = String::with_capacity(4);
+        push_int(&mut final_answer, count);
         Ok(Problem {
-            question: render(TEMPLATE, &[("letter", &l), ("text", &text)]),
-            answer: json!({ "count": count }),
+            question: PROMPT.fill(&[("letter", l), ("text", &text)]),
+            answer: serde_json::Value::Object(gold),
             thinking,
-            final_answer: {
-                let mut f = String::with_capacity(4);
-                push_int(&mut f, count);
-                f
-            },
+            final_answer,
         })
     }
 
@@ -108,38 +111,48 @@ impl Family for LetterCounting {
 
 /// Walks the text word by word and letter by letter; a matching letter is followed by
 /// the running count in parentheses.
+#[cfg(test)]
 fn count_steps(text: &str, letter: u8) -> (String, i64) {
-    let words = text.bytes().filter(|b| *b == b' ').count() + 1;
-    let mut out = String::with_capacity(text.len() * 4 + words * 24 + 160);
-    out.push_str("Go through the text letter by letter, keeping a running count of \"");
-    out.push(char::from(letter));
-    out.push_str("\".\n");
-    let mut count = 0i64;
-    for w in text.split(' ') {
-        out.push_str(w);
-        out.push_str(": ");
-        for (i, b) in w.bytes().enumerate() {
+    let ws: Vec<&str> = text.split(' ').collect();
+    count_words(&ws, text.len(), letter).unwrap_or_default()
+}
+
+/// [`count_steps`] over the words of a text of `text_len` bytes, written into one
+/// pre-sized byte buffer.
+fn count_words(words: &[&str], text_len: usize, letter: u8) -> Result<(String, i64), String> {
+    let mut out: Vec<u8> = Vec::with_capacity(text_len * 4 + words.len() * 24 + 160);
+    out.extend_from_slice(b"Go through the text letter by letter, keeping a running count of \"");
+    out.push(letter);
+    out.extend_from_slice(b"\".\n");
+    let mut count = 0usize;
+    let mut num = [0u8; 20];
+    for w in words {
+        out.extend_from_slice(w.as_bytes());
+        out.extend_from_slice(b": ");
+        for (i, &b) in w.as_bytes().iter().enumerate() {
             if i > 0 {
-                out.push_str(", ");
+                out.extend_from_slice(&[b',', b' ', b]);
+            } else {
+                out.push(b);
             }
-            out.push(char::from(b));
             if b == letter {
                 count += 1;
-                out.push_str(" (");
-                push_int(&mut out, count);
-                out.push(')');
+                out.extend_from_slice(b" (");
+                out.extend_from_slice(uint_str(count, &mut num).as_bytes());
+                out.push(b')');
             }
         }
-        out.push_str(" -> count so far ");
-        push_int(&mut out, count);
-        out.push('\n');
+        out.extend_from_slice(b" -> count so far ");
+        out.extend_from_slice(uint_str(count, &mut num).as_bytes());
+        out.push(b'\n');
     }
-    out.push_str("The letter \"");
-    out.push(char::from(letter));
-    out.push_str("\" appears ");
-    push_int(&mut out, count);
-    out.push_str(" times.");
-    (out, count)
+    out.extend_from_slice(b"The letter \"");
+    out.push(letter);
+    out.extend_from_slice(b"\" appears ");
+    out.extend_from_slice(uint_str(count, &mut num).as_bytes());
+    out.extend_from_slice(b" times.");
+    let text = String::from_utf8(out).map_err(|e| e.to_string())?;
+    Ok((text, count as i64))
 }
 
 #[cfg(test)]

@@ -4,15 +4,16 @@
 //! Many answers are valid; the verifier checks the letters and the mirror property from
 //! the answer itself. The reference pairs letters up and mirrors the first half.
 
-use crate::algorithmic::answer::{gold_str, parse_word, push_int, wrong};
+use crate::algorithmic::answer::{gold_str, parse_word, push_int, str_gold, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::puzzles::common::Template;
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/palindrome.txt");
+static PROMPT: LazyLock<Template> =
+    LazyLock::new(|| Template::new(include_str!("../../../prompts/palindrome.txt")));
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,13 +84,6 @@ impl Family for Palindrome {
             letters.push(b'a' + rng.below(a) as u8);
         }
         rng.shuffle(&mut letters);
-        let mut shown = String::with_capacity(n * 3);
-        for (i, b) in letters.iter().enumerate() {
-            if i > 0 {
-                shown.push_str(", ");
-            }
-            shown.push(char::from(*b));
-        }
         let cnt = counts(&letters);
         let mut thinking = String::with_capacity(n * 10 + 200);
         thinking.push_str("Count the letters:");
@@ -129,11 +123,27 @@ impl Family for Palindrome {
         pal.extend(half.chars().rev());
         thinking.push_str(", mirrored: ");
         thinking.push_str(&pal);
-        let mut key = letters.clone();
-        key.sort_unstable();
+        // The letters sorted (a counting sort from the counts).
+        let mut key = String::with_capacity(n);
+        for (i, k) in cnt.iter().enumerate() {
+            for _ in 0..*k {
+                key.push(char::from(b'a' + i as u8));
+            }
+        }
+        let question = PROMPT.fill_with(3 * n, |name, out| {
+            name == "letters" && {
+                for (i, b) in letters.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push(char::from(*b));
+                }
+                true
+            }
+        });
         Ok(Problem {
-            question: render(TEMPLATE, &[("letters", &shown)]),
-            answer: json!({ "letters": String::from_utf8_lossy(&key) }),
+            question,
+            answer: str_gold("letters", &key),
             thinking,
             final_answer: pal,
         })

@@ -4,16 +4,17 @@
 //! The reference reads the letters from the last position to the first. Answers are the
 //! reversed word, also accepted with its letters spaced out; case does not matter.
 
-use crate::algorithmic::answer::{gold_str, parse_word, push_int, wrong};
+use crate::algorithmic::answer::{gold_str, parse_word, push_int, str_gold, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::puzzles::common::Template;
 use crate::rng::TaskRng;
 use crate::text::spell_word::{check_spell, spell_config, SpellConfig};
 use crate::text::words;
-use serde_json::json;
+use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/spell_backward.txt");
+static PROMPT: LazyLock<Template> =
+    LazyLock::new(|| Template::new(include_str!("../../../prompts/spell_backward.txt")));
 
 pub struct SpellBackward {
     config: SpellConfig,
@@ -52,8 +53,8 @@ impl Family for SpellBackward {
         thinking.push_str("\nTogether: ");
         thinking.push_str(&reversed);
         Ok(Problem {
-            question: render(TEMPLATE, &[("word", &w)]),
-            answer: json!({ "reversed": reversed }),
+            question: PROMPT.fill(&[("word", &w)]),
+            answer: str_gold("reversed", &reversed),
             thinking,
             final_answer: reversed,
         })

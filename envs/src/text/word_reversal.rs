@@ -4,16 +4,17 @@
 //! The reference numbers the words, then reads them from the last to the first. Answers
 //! are compared word by word (case-insensitive); separators may be spaces or commas.
 
-use crate::algorithmic::answer::{gold_str, parse_words, push_int, wrong};
+use crate::algorithmic::answer::{gold_str, parse_words, push_int, str_gold, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::puzzles::common::Template;
 use crate::rng::TaskRng;
 use crate::text::words;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/word_reversal.txt");
+static PROMPT: LazyLock<Template> =
+    LazyLock::new(|| Template::new(include_str!("../../../prompts/word_reversal.txt")));
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,9 +56,9 @@ impl Family for WordReversal {
 
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let n = rng.range_usize(self.config.min_words, self.config.max_words);
-        let sentence = words::sentence(rng, n);
-        let ws: Vec<&str> = sentence.split(' ').collect();
-        let mut thinking = String::with_capacity(sentence.len() * 3 + 100);
+        let ws = words::draw(rng, n);
+        let sentence = words::join(&ws, 0);
+        let mut thinking = String::with_capacity(sentence.len() + 5 * n + 100);
         thinking.push_str("Number the words: ");
         for (i, w) in ws.iter().enumerate() {
             if i > 0 {
@@ -70,10 +71,16 @@ impl Family for WordReversal {
         thinking.push_str(".\nRead them from word ");
         push_int(&mut thinking, ws.len() as i64);
         thinking.push_str(" down to word 1.");
-        let reversed = ws.iter().rev().copied().collect::<Vec<_>>().join(" ");
+        let mut reversed = String::with_capacity(sentence.len());
+        for (i, w) in ws.iter().rev().enumerate() {
+            if i > 0 {
+                reversed.push(' ');
+            }
+            reversed.push_str(w);
+        }
         Ok(Problem {
-            question: render(TEMPLATE, &[("sentence", &sentence)]),
-            answer: json!({ "reversed": reversed }),
+            question: PROMPT.fill(&[("sentence", &sentence)]),
+            answer: str_gold("reversed", &reversed),
             thinking,
             final_answer: reversed,
         })

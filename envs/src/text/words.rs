@@ -30,19 +30,45 @@ pub fn key(bytes: impl IntoIterator<Item = u8>) -> Option<u64> {
     Some(k)
 }
 
-/// The list's keys, sorted: membership is an integer binary search, no string compares.
-fn keys() -> &'static [u64] {
-    static KEYS: OnceLock<Vec<u64>> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let mut k: Vec<u64> = words().iter().filter_map(|w| key(w.bytes())).collect();
-        k.sort_unstable();
-        k
+/// Slots of the key table: a power of two at least twice the list's size.
+const KEY_SLOTS: usize = 1 << 13;
+
+/// The list's keys in an open-addressing table (linear probing, 0 = empty slot; keys are
+/// never 0): membership is one multiply and a probe or two, no string compares.
+fn key_table() -> &'static [u64] {
+    static TABLE: OnceLock<Vec<u64>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = vec![0u64; KEY_SLOTS];
+        for k in words().iter().filter_map(|w| key(w.bytes())) {
+            let mut i = slot(k);
+            while t[i] != 0 && t[i] != k {
+                i = (i + 1) & (KEY_SLOTS - 1);
+            }
+            t[i] = k;
+        }
+        t
     })
+}
+
+/// Home slot of a key (Fibonacci hashing).
+fn slot(k: u64) -> usize {
+    (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - KEY_SLOTS.trailing_zeros())) as usize
 }
 
 /// Whether the packed word `k` is in the list.
 pub fn is_word_key(k: u64) -> bool {
-    keys().binary_search(&k).is_ok()
+    if k == 0 {
+        return false; // the empty word (and the empty-slot marker)
+    }
+    let t = key_table();
+    let mut i = slot(k);
+    loop {
+        match t.get(i) {
+            Some(&x) if x == k => return true,
+            Some(&0) | None => return false,
+            Some(_) => i = (i + 1) & (KEY_SLOTS - 1),
+        }
+    }
 }
 
 /// The Caesar-shift invariant of a word: its length and the alphabet distances between
@@ -142,6 +168,29 @@ pub fn letters(rng: &mut TaskRng, min: usize, max: usize) -> String {
     s
 }
 
+/// `n` uniformly drawn words (the same draws as [`sentence`]).
+pub fn draw(rng: &mut TaskRng, n: usize) -> Vec<&'static str> {
+    let list = words();
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(rng.choose(list).copied().unwrap_or("word"));
+    }
+    out
+}
+
+/// `words` joined by single spaces, in a buffer with `extra` bytes of spare room.
+pub fn join(words: &[&str], extra: usize) -> String {
+    let len = words.iter().map(|w| w.len() + 1).sum::<usize>();
+    let mut s = String::with_capacity(len + extra);
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        s.push_str(w);
+    }
+    s
+}
+
 /// `n` words joined by single spaces.
 pub fn sentence(rng: &mut TaskRng, n: usize) -> String {
     let mut s = String::with_capacity(n * 7);
@@ -164,6 +213,8 @@ mod tests {
         assert!(w.len() >= 2000, "{}", w.len());
         assert!(w.windows(2).all(|p| p[0] < p[1]), "sorted, no duplicates");
         assert!(is_word("strawberry") && !is_word("strawbery"));
+        assert!(w.iter().all(|x| is_word(x)));
+        assert!(!is_word("") && !is_word("zzzzq") && !is_word("Apple"));
     }
 
     #[test]
