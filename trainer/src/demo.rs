@@ -227,6 +227,9 @@ pub fn run(device: Device, cfg: &DemoConfig, out: &Path, progress: bool) -> Resu
         cfg.envs.join(", ")
     ));
 
+    let budget = policy.completion_budget(&train, cfg.max_new_tokens)?;
+    say(format!("completion budget: {budget} new tokens"));
+
     // 3. SFT.
     let t = std::time::Instant::now();
     let mut sft_cfg = cfg.sft.clone();
@@ -246,7 +249,7 @@ pub fn run(device: Device, cfg: &DemoConfig, out: &Path, progress: bool) -> Resu
         &envs,
         &tasks,
         Template::Compact,
-        cfg.max_new_tokens,
+        budget,
         64,
         "eval",
         progress,
@@ -256,6 +259,7 @@ pub fn run(device: Device, cfg: &DemoConfig, out: &Path, progress: bool) -> Resu
     let t = std::time::Instant::now();
     let mut rl_cfg = cfg.rl.clone();
     rl_cfg.progress = progress;
+    rl_cfg.max_new_tokens = rl_cfg.max_new_tokens.max(budget);
     let history = pipeline::grpo(&policy, &envs, Template::Compact, &rl_cfg)?;
     secs.grpo = t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
@@ -263,7 +267,7 @@ pub fn run(device: Device, cfg: &DemoConfig, out: &Path, progress: bool) -> Resu
         &envs,
         &tasks,
         Template::Compact,
-        cfg.max_new_tokens,
+        budget,
         64,
         "eval",
         progress,

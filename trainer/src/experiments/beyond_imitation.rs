@@ -31,7 +31,7 @@ impl Config {
     pub fn new(quick: bool) -> Config {
         Config {
             flaw_rate: 0.6,
-            train_demos: if quick { 300 } else { 2000 },
+            train_demos: if quick { 300 } else { 3000 },
             eval_tasks: if quick { 40 } else { 200 },
             size: if quick {
                 ModelSize::TINY
@@ -39,8 +39,8 @@ impl Config {
                 ModelSize::SMALL
             },
             sft: SftConfig {
-                seq_len: 512,
-                batch_size: 16,
+                seq_len: 256,
+                batch_size: 32,
                 max_steps: if quick { 40 } else { 300 },
                 lr: 3e-3,
                 warmup_steps: 20,
@@ -49,11 +49,11 @@ impl Config {
                 ..Default::default()
             },
             rl: RlConfig {
-                steps: if quick { 4 } else { 40 },
+                steps: if quick { 4 } else { 50 },
                 tasks_per_step: 8,
                 group: 8,
                 max_new_tokens: 120,
-                lr: 5e-4,
+                lr: 1e-3,
                 ..Default::default()
             },
             max_new_tokens: 120,
@@ -115,6 +115,8 @@ pub fn run(device: Device, out: &Path, seeds: u64, quick: bool) -> Result<Experi
     };
     let envs = data::build_envs(&spec(0, 0, profile))?;
     let tasks = eval::tasks(&envs, cfg.eval_tasks, EVAL_SEED)?;
+    let held_out: std::collections::HashSet<String> =
+        tasks.iter().map(|t| Template::Compact.prompt(t)).collect();
     // The demonstrator's own held-out accuracy: its demonstrations of the evaluation tasks.
     let mut results = Vec::new();
     let mut curves = Vec::new();
@@ -127,29 +129,35 @@ pub fn run(device: Device, out: &Path, seeds: u64, quick: bool) -> Result<Experi
             let c = profile.complete(&t2)?;
             demo_correct += usize::from(envs[0].verify(t, &c)?.correct);
         }
-        let train = data::demonstrations(&spec(cfg.train_demos, 100 + seed, profile))?;
+        // Held out means unseen: demonstrations of an evaluation question are left out.
+        let train: Vec<_> = data::demonstrations(&spec(cfg.train_demos, 100 + seed, profile))?
+            .into_iter()
+            .filter(|d| !held_out.contains(&d.prompt))
+            .collect();
         let val = data::demonstrations(&spec(64, 50_000 + seed, profile))?;
         let policy = Policy::new(Tokenizer::builtin(), cfg.size, device, seed)?;
         let mut sft_cfg = cfg.sft.clone();
         sft_cfg.seed = seed;
         let sft = policy.sft(&train, &val, &sft_cfg)?;
+        let budget = policy.completion_budget(&train, cfg.max_new_tokens)?;
         let before = policy.evaluate(
             &envs,
             &tasks,
             Template::Compact,
-            cfg.max_new_tokens,
+            budget,
             100,
             "eval",
             true,
         )?;
         let mut rl = cfg.rl.clone();
         rl.seed = 9_000 + seed;
+        rl.max_new_tokens = rl.max_new_tokens.max(budget);
         let hist = grpo(&policy, &envs, Template::Compact, &rl)?;
         let after = policy.evaluate(
             &envs,
             &tasks,
             Template::Compact,
-            cfg.max_new_tokens,
+            budget,
             100,
             "eval",
             true,
@@ -207,7 +215,8 @@ pub fn run(device: Device, out: &Path, seeds: u64, quick: bool) -> Result<Experi
          {:.0}% of its demonstrations and adds correctly in the rest. A {}-layer model \
          (hidden {}) is trained from scratch by SFT on {} of its demonstrations, then by \
          GRPO ({} steps, {} tasks x {} samples) with the verifier as reward. Held-out: {} \
-         tasks (seed {EVAL_SEED}), greedy decoding; mean over {} seeds with 95% t-intervals.\n",
+         tasks (seed {EVAL_SEED}; their questions are removed from the demonstrations), greedy \
+         decoding; mean over {} seeds with 95% t-intervals.\n",
         summary.config.flaw_rate * 100.0,
         summary.config.size.layers,
         summary.config.size.hidden,

@@ -110,6 +110,17 @@ impl Policy {
         )?)
     }
 
+    /// A new-token budget that fits every demonstration's completion (and its end token)
+    /// with a quarter to spare, and at least `floor`. A budget shorter than the
+    /// demonstrations truncates every imitated answer, and a truncated answer scores 0.
+    pub fn completion_budget(&self, demos: &[Demo], floor: usize) -> Result<usize> {
+        let mut longest = 0;
+        for d in demos {
+            longest = longest.max(self.encode(&d.completion).map_err(anyhow::Error::msg)?.len());
+        }
+        Ok(floor.max((longest + 1) * 5 / 4 + 4))
+    }
+
     /// Completions of `prompts` (greedy when `temperature` is 0), one seed per prompt.
     pub fn generate(
         &self,

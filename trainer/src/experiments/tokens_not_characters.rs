@@ -177,11 +177,12 @@ pub fn run(device: Device, out: &Path, seeds: u64, quick: bool) -> Result<Experi
             let mut sft = cfg.sft.clone();
             sft.seed = seed;
             policy.sft(&train, &[], &sft)?;
+            let budget = policy.completion_budget(&train, cfg.max_new_tokens)?;
             let rep = policy.evaluate(
                 &envs,
                 &tasks,
                 Template::Compact,
-                cfg.max_new_tokens,
+                budget,
                 100,
                 "eval",
                 true,
