@@ -7,13 +7,14 @@
 
 use crate::algorithmic::answer::{clean, gold_str, push_bin, push_int, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::puzzles::common::Template;
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/base_conversion.txt");
+static PROMPT: LazyLock<Template> =
+    LazyLock::new(|| Template::new(include_str!("../../../prompts/base_conversion.txt")));
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,16 +40,19 @@ fn base_name(b: u32) -> &'static str {
 
 /// `v` written in base `b` (lower-case hex digits).
 pub fn to_base(mut v: u64, b: u32) -> String {
-    if v == 0 {
-        return "0".into();
+    let b = u64::from(b.clamp(2, 16));
+    // 64 binary digits at most; written from the right.
+    let mut buf = [b'0'; 64];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b"0123456789abcdef"[(v % b) as usize];
+        v /= b;
+        if v == 0 || i == 0 {
+            break;
+        }
     }
-    let mut out = Vec::new();
-    while v > 0 {
-        let d = (v % u64::from(b)) as u32;
-        out.push(char::from_digit(d, b).unwrap_or('0'));
-        v /= u64::from(b);
-    }
-    out.iter().rev().collect()
+    buf[i..].iter().map(|&c| char::from(c)).collect()
 }
 
 /// Parses digits in base `b`, allowing a matching `0b` / `0x` prefix, `_` separators
@@ -78,7 +82,7 @@ fn digit_char(d: u64) -> char {
     char::from_digit(d as u32, 16).unwrap_or('0')
 }
 
-fn divide_steps(out: &mut String, v: u64, b: u32) {
+fn divide_steps(out: &mut String, v: u64, b: u32, written: &str) {
     out.push_str("Divide by ");
     push_int(out, i64::from(b));
     out.push_str(" repeatedly, writing down remainders:\n");
@@ -104,7 +108,7 @@ fn divide_steps(out: &mut String, v: u64, b: u32) {
         }
     }
     out.push_str("Reading the remainders from last to first: ");
-    out.push_str(&to_base(v, b));
+    out.push_str(written);
     out.push('\n');
 }
 
@@ -184,8 +188,9 @@ impl Family for BaseConversion {
             (2, 16) => {
                 thinking.push_str("Group the bits in fours from the right:\n");
                 let pad = (4 - shown.len() % 4) % 4;
-                let padded = format!("{}{shown}", "0".repeat(pad));
-                for chunk in padded.as_bytes().chunks(4) {
+                let mut padded = [b'0'; 68];
+                padded[pad..pad + shown.len()].copy_from_slice(shown.as_bytes());
+                for chunk in padded[..pad + shown.len()].chunks(4) {
                     let g = std::str::from_utf8(chunk).unwrap_or("0000");
                     let d = u64::from_str_radix(g, 2).unwrap_or(0);
                     thinking.push_str(g);
@@ -202,7 +207,7 @@ impl Family for BaseConversion {
                 if from != 10 {
                     horner_steps(&mut thinking, &shown, from);
                 }
-                divide_steps(&mut thinking, v, t);
+                divide_steps(&mut thinking, v, t, &result);
             }
         }
         thinking.push_str("So ");
@@ -220,15 +225,17 @@ impl Family for BaseConversion {
         value.push_str(" number ");
         value.push_str(&shown);
         Ok(Problem {
-            question: render(
-                TEMPLATE,
-                &[
-                    ("value", &value),
-                    ("from", base_name(from)),
-                    ("to", base_name(to)),
-                ],
-            ),
-            answer: json!({ "value": result, "base": to }),
+            question: PROMPT.fill(&[
+                ("value", &value),
+                ("from", base_name(from)),
+                ("to", base_name(to)),
+            ]),
+            answer: {
+                let mut gold = serde_json::Map::new();
+                gold.insert("base".into(), to.into());
+                gold.insert("value".into(), serde_json::Value::String(result.clone()));
+                serde_json::Value::Object(gold)
+            },
             thinking,
             final_answer: result,
         })

@@ -2,19 +2,24 @@
 //! dates, in the proleptic Gregorian calendar (reasoning-gym `calendar_arithmetic`'s
 //! core). The reference works with day numbers and locates the result year and month.
 
-use crate::algorithmic::answer::{clean, gold_str, wrong};
-use crate::algorithmic::calendar::{day_number_steps, days_in_month, is_leap, Date, MONTHS};
+use crate::algorithmic::answer::{clean, gold_str, push_int, str_gold, wrong};
+use crate::algorithmic::calendar::{
+    day_number_steps, days_in_month, is_leap, push_padded, Date, MONTHS,
+};
 use crate::algorithmic::day_of_week::{check_years, year_range};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::puzzles::common::Template;
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use std::fmt::Write;
+use std::sync::LazyLock;
 use verigym_verifiers::number::parse_integer;
 use verigym_verifiers::{Verdict, VerifyError};
 
 const TEMPLATE: &str = include_str!("../../../prompts/date_arithmetic.txt");
+
+/// The template after its leading `{instruction}`, which generation writes directly.
+static PROMPT_TAIL: LazyLock<Template> =
+    LazyLock::new(|| Template::new(TEMPLATE.strip_prefix("{instruction}").unwrap_or(TEMPLATE)));
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,43 +44,56 @@ fn locate_steps(out: &mut String, n: i64) -> Date {
         day: 1,
     }
     .day_number();
-    let next = if d.year < 9999 {
-        Date {
+    out.push_str("Day ");
+    push_int(out, n);
+    out.push_str(": ");
+    push_padded(out, d.year, 4);
+    out.push_str("-01-01 is day ");
+    push_int(out, start);
+    out.push_str(" and the next January 1 is day ");
+    if d.year < 9999 {
+        let next = Date {
             year: d.year + 1,
             month: 1,
             day: 1,
         }
-        .day_number()
-        .to_string()
+        .day_number();
+        push_int(out, next);
     } else {
-        "past the calendar".into()
-    };
-    let _ = writeln!(
-        out,
-        "Day {n}: {:04}-01-01 is day {start} and the next January 1 is day {next}, so the year is {}; {} days after January 1 ({}a leap year).",
-        d.year,
-        d.year,
-        n - start,
-        if is_leap(d.year) { "" } else { "not " }
-    );
+        out.push_str("past the calendar");
+    }
+    out.push_str(", so the year is ");
+    push_int(out, d.year);
+    out.push_str("; ");
+    push_int(out, n - start);
+    out.push_str(if is_leap(d.year) {
+        " days after January 1 (a leap year).\n"
+    } else {
+        " days after January 1 (not a leap year).\n"
+    });
     let mut rest = n - start;
     for m in 1..d.month {
         let len = i64::from(days_in_month(d.year, m));
         rest -= len;
-        let _ = writeln!(
-            out,
-            "  past {} ({len} days): {rest} left",
-            MONTHS[m as usize - 1]
-        );
+        out.push_str("  past ");
+        out.push_str(MONTHS[m as usize - 1]);
+        out.push_str(" (");
+        push_int(out, len);
+        out.push_str(" days): ");
+        push_int(out, rest);
+        out.push_str(" left\n");
     }
-    let _ = writeln!(
-        out,
-        "  {rest} days after {} 1 is {} {}: {}.",
-        MONTHS[d.month as usize - 1],
-        MONTHS[d.month as usize - 1],
-        d.day,
-        d.iso()
-    );
+    out.push_str("  ");
+    push_int(out, rest);
+    out.push_str(" days after ");
+    out.push_str(MONTHS[d.month as usize - 1]);
+    out.push_str(" 1 is ");
+    out.push_str(MONTHS[d.month as usize - 1]);
+    out.push(' ');
+    push_int(out, i64::from(d.day));
+    out.push_str(": ");
+    d.push_iso(out);
+    out.push_str(".\n");
     d
 }
 
@@ -116,8 +134,9 @@ impl Family for DateArithmetic {
         let mode = rng.below(3);
         // The start is drawn so that the result stays inside the year range when it can.
         let span_ok = hi - lo > k;
-        let mut thinking = String::with_capacity(600);
-        let (instruction, format, answer, final_answer) = match mode {
+        let mut thinking = String::with_capacity(900);
+        let mut question = String::with_capacity(300);
+        let (answer, final_answer) = match mode {
             0 | 1 => {
                 let forward = mode == 0;
                 let start_n = match (span_ok, forward) {
@@ -129,26 +148,33 @@ impl Family for DateArithmetic {
                 let n = day_number_steps(&mut thinking, start);
                 let target = if forward { n + k } else { n - k };
                 let target = target.clamp(0, Date::last().day_number());
-                let _ = writeln!(
-                    thinking,
-                    "{} {k}: {n} {} {k} = {target}.",
-                    if forward { "Add" } else { "Subtract" },
-                    if forward { "+" } else { "-" }
-                );
+                thinking.push_str(if forward { "Add " } else { "Subtract " });
+                push_int(&mut thinking, k);
+                thinking.push_str(": ");
+                push_int(&mut thinking, n);
+                thinking.push_str(if forward { " + " } else { " - " });
+                push_int(&mut thinking, k);
+                thinking.push_str(" = ");
+                push_int(&mut thinking, target);
+                thinking.push_str(".\n");
                 let end = locate_steps(&mut thinking, target);
                 // Clamping at the calendar's ends changes the offset; state the real one.
                 let k_real = (target - n).abs();
-                let instruction = if forward {
-                    format!("What date is {k_real} days after {}?", start.iso())
+                question.push_str("What date is ");
+                push_int(&mut question, k_real);
+                question.push_str(if forward {
+                    " days after "
                 } else {
-                    format!("What date is {k_real} days before {}?", start.iso())
-                };
-                (
-                    instruction,
-                    "Answer with the date as YYYY-MM-DD.",
-                    json!({ "date": end.iso() }),
-                    end.iso(),
-                )
+                    " days before "
+                });
+                start.push_iso(&mut question);
+                question.push('?');
+                PROMPT_TAIL.fill_into(
+                    &mut question,
+                    &[("format", "Answer with the date as YYYY-MM-DD.")],
+                );
+                let iso = end.iso();
+                (str_gold("date", &iso), iso)
             }
             _ => {
                 let a_n = if span_ok { rng.range(lo, hi - k) } else { lo };
@@ -156,24 +182,31 @@ impl Family for DateArithmetic {
                 let (a, b) = (Date::from_day_number(a_n), Date::from_day_number(b_n));
                 let na = day_number_steps(&mut thinking, a);
                 let nb = day_number_steps(&mut thinking, b);
-                let _ = writeln!(thinking, "Difference: {nb} - {na} = {}.", nb - na);
-                (
-                    format!(
-                        "How many days are there from {} to {} (the number of days you add to the first date to reach the second)?",
-                        a.iso(),
-                        b.iso()
-                    ),
-                    "Answer with a single integer.",
-                    json!({ "days": (nb - na).to_string() }),
-                    (nb - na).to_string(),
-                )
+                thinking.push_str("Difference: ");
+                push_int(&mut thinking, nb);
+                thinking.push_str(" - ");
+                push_int(&mut thinking, na);
+                thinking.push_str(" = ");
+                push_int(&mut thinking, nb - na);
+                thinking.push_str(".\n");
+                question.push_str("How many days are there from ");
+                a.push_iso(&mut question);
+                question.push_str(" to ");
+                b.push_iso(&mut question);
+                question.push_str(
+                    " (the number of days you add to the first date to reach the second)?",
+                );
+                PROMPT_TAIL.fill_into(
+                    &mut question,
+                    &[("format", "Answer with a single integer.")],
+                );
+                let mut days = String::with_capacity(8);
+                push_int(&mut days, nb - na);
+                (str_gold("days", &days), days)
             }
         };
         Ok(Problem {
-            question: render(
-                TEMPLATE,
-                &[("instruction", &instruction), ("format", format)],
-            ),
+            question,
             answer,
             thinking,
             final_answer,

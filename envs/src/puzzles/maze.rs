@@ -6,15 +6,14 @@
 //! walk back from the goal along decreasing distances.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
-use crate::puzzles::common::{read_gold, reject, tokens};
+use crate::puzzles::common::{push_uint, read_gold, reject, tokens, Template};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use std::fmt::Write;
+use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/maze.txt");
+static PROMPT: LazyLock<Template> =
+    LazyLock::new(|| Template::new(include_str!("../../../prompts/maze.txt")));
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,27 +40,39 @@ const DIRS: [(char, isize, isize); 4] = [('U', -1, 0), ('D', 1, 0), ('L', 0, -1)
 
 /// Distances from `start` over a row-major grid by breadth-first search (u32::MAX where
 /// unreachable); flat arrays and an index queue, since this is most of a task's cost.
+/// Breadth-first distances from `start` (u32::MAX where unreachable; `#` is a wall).
+/// Runs on a copy of the grid padded with a wall border, so neighbours need no bounds
+/// checks or divisions.
 fn bfs(cells: &[u8], w: usize, start: usize) -> Vec<u32> {
-    let mut dist = vec![u32::MAX; cells.len()];
+    let h = cells.len() / w.max(1);
+    let pw = w + 2;
+    let mut open = vec![false; pw * (h + 2)];
+    for (r, row) in cells.chunks(w).enumerate() {
+        let base = (r + 1) * pw + 1;
+        for (o, &b) in open[base..base + w].iter_mut().zip(row) {
+            *o = b != b'#';
+        }
+    }
+    let mut pdist = vec![u32::MAX; open.len()];
     let mut queue = Vec::with_capacity(cells.len());
-    dist[start] = 0;
-    queue.push(start);
+    let ps = (start / w + 1) * pw + start % w + 1;
+    pdist[ps] = 0;
+    queue.push(ps);
     let mut head = 0;
     while let Some(&u) = queue.get(head) {
         head += 1;
-        let (r, c) = (u / w, u % w);
-        let next = [
-            (r > 0).then(|| u - w),
-            (u + w < cells.len()).then(|| u + w),
-            (c > 0).then(|| u - 1),
-            (c + 1 < w).then(|| u + 1),
-        ];
-        for v in next.into_iter().flatten() {
-            if cells[v] != b'#' && dist[v] == u32::MAX {
-                dist[v] = dist[u] + 1;
+        let d = pdist[u] + 1;
+        for v in [u - pw, u + pw, u - 1, u + 1] {
+            if open[v] && pdist[v] == u32::MAX {
+                pdist[v] = d;
                 queue.push(v);
             }
         }
+    }
+    let mut dist = Vec::with_capacity(cells.len());
+    for r in 0..h {
+        let base = (r + 1) * pw + 1;
+        dist.extend_from_slice(&pdist[base..base + w]);
     }
     dist
 }
@@ -110,7 +121,8 @@ impl Family for Maze {
         // Draw a grid and a start, search once from the start, and pick the goal among the
         // squares at least `min_distance` away (else the farthest); bounded redraws.
         let n = w * h;
-        let mut best: Option<(Vec<u8>, usize, usize, u32)> = None;
+        let mut best: Option<(Vec<u8>, usize, usize, Vec<u32>)> = None;
+        let mut far: Vec<usize> = Vec::with_capacity(n);
         for _ in 0..20 {
             let mut cells: Vec<u8> = (0..n)
                 .map(|_| {
@@ -124,47 +136,75 @@ impl Family for Maze {
             let s = rng.below(n as u64) as usize;
             cells[s] = b'S';
             let dist = bfs(&cells, w, s);
-            let far: Vec<usize> = (0..n)
-                .filter(|&v| dist[v] != u32::MAX && dist[v] as usize >= c.min_distance)
-                .collect();
+            far.clear();
+            far.extend(
+                (0..n).filter(|&v| dist[v] != u32::MAX && dist[v] as usize >= c.min_distance),
+            );
             if let Some(&g) = rng.choose(&far) {
-                best = Some((cells, s, g, dist[g]));
+                best = Some((cells, s, g, dist));
                 break;
             }
             let farthest = (0..n)
                 .filter(|&v| dist[v] != u32::MAX && dist[v] > 0)
                 .max_by_key(|&v| dist[v]);
             if let Some(g) = farthest {
-                if best.as_ref().is_none_or(|b| dist[g] > b.3) {
-                    best = Some((cells, s, g, dist[g]));
+                if best.as_ref().is_none_or(|b| dist[g] > b.3[b.2]) {
+                    best = Some((cells, s, g, dist));
                 }
             }
         }
-        let (mut cells, s, g) = match best {
-            Some((cells, s, g, _)) => (cells, s, g),
+        // (G is not a wall, so marking it leaves the distances from S as they are.)
+        let (mut cells, s, g, dist) = match best {
+            Some(b) => b,
             None => {
                 // Fallback: an open grid from corner to corner.
                 let mut cells = vec![b'.'; n];
                 cells[0] = b'S';
-                (cells, 0, n - 1)
+                let dist = bfs(&cells, w, 0);
+                (cells, 0, n - 1, dist)
             }
         };
         cells[g] = b'G';
-        let dist = bfs(&cells, w, s);
         let distance = dist[g] as usize;
-        let mut layers: Vec<String> = vec![String::new(); distance + 1];
-        for (v, &d) in dist.iter().enumerate() {
+        // The squares at distance 1..=distance, grouped by distance and in reading order
+        // within a group (a counting sort on the distance).
+        let mut start_of = vec![0usize; distance + 2];
+        for &d in &dist {
             if d >= 1 && (d as usize) <= distance {
-                let _ = write!(layers[d as usize], " ({},{})", v / w + 1, v % w + 1);
+                start_of[d as usize + 1] += 1;
             }
         }
-        let mut thinking = format!(
-            "Breadth-first search from S at (row {}, col {}), one layer of squares per step count:",
-            s / w + 1,
-            s % w + 1
-        );
-        for (k, layer) in layers.iter().enumerate().skip(1) {
-            let _ = write!(thinking, "\n{k} steps:{layer}");
+        for k in 1..start_of.len() {
+            start_of[k] += start_of[k - 1];
+        }
+        let mut order = vec![(0u16, 0u16); start_of[distance + 1]];
+        let mut next = start_of.clone();
+        for r in 0..h {
+            for col in 0..w {
+                let d = dist[r * w + col];
+                if d >= 1 && (d as usize) <= distance {
+                    order[next[d as usize]] = (r as u16 + 1, col as u16 + 1);
+                    next[d as usize] += 1;
+                }
+            }
+        }
+        let mut thinking = String::with_capacity(200 + 8 * order.len() + 12 * distance);
+        thinking.push_str("Breadth-first search from S at (row ");
+        push_uint(&mut thinking, s / w + 1);
+        thinking.push_str(", col ");
+        push_uint(&mut thinking, s % w + 1);
+        thinking.push_str("), one layer of squares per step count:");
+        for k in 1..=distance {
+            thinking.push('\n');
+            push_uint(&mut thinking, k);
+            thinking.push_str(" steps:");
+            for &(r, col) in &order[start_of[k]..start_of[k + 1]] {
+                thinking.push_str(" (");
+                push_uint(&mut thinking, usize::from(r));
+                thinking.push(',');
+                push_uint(&mut thinking, usize::from(col));
+                thinking.push(')');
+            }
             if k == distance {
                 thinking.push_str(" — G is reached");
             }
@@ -196,17 +236,34 @@ impl Family for Maze {
             }
             answer.push(*ch);
         }
-        let _ = write!(
-            thinking,
-            "\nWalking back from G through squares one step closer each time gives the path {answer}.\nThe shortest path takes {distance} moves."
+        thinking.push_str(
+            "\nWalking back from G through squares one step closer each time gives the path ",
         );
-        let rows: Vec<String> = cells
+        thinking.push_str(&answer);
+        thinking.push_str(".\nThe shortest path takes ");
+        push_uint(&mut thinking, distance);
+        thinking.push_str(" moves.");
+        let question = PROMPT.fill_with(n + h, |key, out| {
+            key == "grid" && {
+                for (i, row) in cells.chunks(w).enumerate() {
+                    if i > 0 {
+                        out.push('\n');
+                    }
+                    out.extend(row.iter().map(|&b| char::from(b)));
+                }
+                true
+            }
+        });
+        let rows: Vec<serde_json::Value> = cells
             .chunks(w)
-            .map(|r| String::from_utf8_lossy(r).into_owned())
+            .map(|r| serde_json::Value::String(r.iter().map(|&b| char::from(b)).collect()))
             .collect();
+        let mut gold = serde_json::Map::new();
+        gold.insert("distance".into(), distance.into());
+        gold.insert("grid".into(), serde_json::Value::Array(rows));
         Ok(Problem {
-            question: render(TEMPLATE, &[("grid", &rows.join("\n"))]),
-            answer: json!({ "grid": rows, "distance": distance }),
+            question,
+            answer: serde_json::Value::Object(gold),
             thinking,
             final_answer: answer,
         })

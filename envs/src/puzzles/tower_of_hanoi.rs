@@ -7,15 +7,14 @@
 //! move the largest, move k-1 back on top.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
-use crate::puzzles::common::{read_gold, reject};
+use crate::puzzles::common::{read_gold, reject, uint_str, Template};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use std::fmt::Write;
+use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/tower_of_hanoi.txt");
+static PROMPT: LazyLock<Template> =
+    LazyLock::new(|| Template::new(include_str!("../../../prompts/tower_of_hanoi.txt")));
 const PEGS: [&str; 3] = ["A", "B", "C"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,55 +38,62 @@ struct Gold {
 /// Most disks (2^10 - 1 = 1023 moves keeps the answer inside the completion limit).
 const MAX_DISKS: usize = 10;
 
-const NUM: [&str; 11] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
+/// Appends a disk number (1..=10) without the formatting machinery.
+fn push_disk(s: &mut String, k: usize) {
+    if k < 10 {
+        s.push(char::from(b'0' + k as u8));
+    } else {
+        s.push_str("10");
+    }
+}
 
 /// Appends the recursive plan (one line per sub-tower of two or more disks) to `plan`
-/// and the moves, as answer lines, to `moves`. Written with `push_str` rather than
-/// `format!`: this is the whole cost of generating a task.
+/// and the moves, as answer lines, to `moves`. Written a byte or a fixed literal at a time
+/// (no formatting, no variable-length copies): this is the whole cost of generating a task.
 fn solve(k: usize, from: usize, to: usize, plan: &mut String, moves: &mut String) {
     if k == 0 {
         return;
     }
     let via = 3 - from - to;
-    let (f, t, v) = (PEGS[from], PEGS[to], PEGS[via]);
+    let peg = |p: usize| char::from(b'A' + p as u8);
+    let (f, t, v) = (peg(from), peg(to), peg(via));
     if k > 1 {
         // "1-k F>T: 1-(k-1) F>V, k F>T, 1-(k-1) V>T"
-        for piece in [
-            "\n1-",
-            NUM[k],
-            " ",
-            f,
-            ">",
-            t,
-            ": 1-",
-            NUM[k - 1],
-            " ",
-            f,
-            ">",
-            v,
-            ", ",
-            NUM[k],
-            " ",
-            f,
-            ">",
-            t,
-            ", 1-",
-            NUM[k - 1],
-            " ",
-            v,
-            ">",
-            t,
-        ] {
-            plan.push_str(piece);
-        }
+        plan.push_str("\n1-");
+        push_disk(plan, k);
+        plan.push(' ');
+        plan.push(f);
+        plan.push('>');
+        plan.push(t);
+        plan.push_str(": 1-");
+        push_disk(plan, k - 1);
+        plan.push(' ');
+        plan.push(f);
+        plan.push('>');
+        plan.push(v);
+        plan.push_str(", ");
+        push_disk(plan, k);
+        plan.push(' ');
+        plan.push(f);
+        plan.push('>');
+        plan.push(t);
+        plan.push_str(", 1-");
+        push_disk(plan, k - 1);
+        plan.push(' ');
+        plan.push(v);
+        plan.push('>');
+        plan.push(t);
     }
     solve(k - 1, from, via, plan, moves);
     if !moves.is_empty() {
         moves.push('\n');
     }
-    for piece in ["disk ", NUM[k], ": ", f, " -> ", t] {
-        moves.push_str(piece);
-    }
+    moves.push_str("disk ");
+    push_disk(moves, k);
+    moves.push_str(": ");
+    moves.push(f);
+    moves.push_str(" -> ");
+    moves.push(t);
     solve(k - 1, via, to, plan, moves);
 }
 
@@ -128,26 +134,38 @@ impl Family for TowerOfHanoi {
         let from = rng.below(3) as usize;
         let to = (from + 1 + rng.below(2) as usize) % 3;
         let total = (1usize << n) - 1;
-        let mut thinking = format!(
-            "{n} disks from {} to {}: the minimum is 2^{n} - 1 = {total} moves, found recursively. \
+        let mut thinking = String::with_capacity(300 + 34 * total / 2);
+        let mut num = [0u8; 20];
+        thinking.push_str(uint_str(n, &mut num));
+        thinking.push_str(" disks from ");
+        thinking.push_str(PEGS[from]);
+        thinking.push_str(" to ");
+        thinking.push_str(PEGS[to]);
+        thinking.push_str(": the minimum is 2^");
+        thinking.push_str(uint_str(n, &mut num));
+        thinking.push_str(" - 1 = ");
+        thinking.push_str(uint_str(total, &mut num));
+        thinking.push_str(
+            " moves, found recursively. \
              Notation: \"1-k X>Y: 1-(k-1) X>Z, k X>Y, 1-(k-1) Z>Y\" moves the k smallest disks from X to Y \
              by parking the k-1 smaller ones on Z.",
-            PEGS[from],
-            PEGS[to],
         );
-        let mut answer = String::with_capacity(20 * total);
+        let mut answer = String::with_capacity(15 * total);
         solve(n, from, to, &mut thinking, &mut answer);
-        let _ = write!(thinking, "\nWriting the plan out gives the {total} moves.");
+        thinking.push_str("\nWriting the plan out gives the ");
+        thinking.push_str(uint_str(total, &mut num));
+        thinking.push_str(" moves.");
+        let mut gold = serde_json::Map::new();
+        gold.insert("disks".into(), n.into());
+        gold.insert("from".into(), from.into());
+        gold.insert("to".into(), to.into());
         Ok(Problem {
-            question: render(
-                TEMPLATE,
-                &[
-                    ("disks", &n.to_string()),
-                    ("from", PEGS[from]),
-                    ("to", PEGS[to]),
-                ],
-            ),
-            answer: json!({ "disks": n, "from": from, "to": to }),
+            question: PROMPT.fill(&[
+                ("disks", uint_str(n, &mut num)),
+                ("from", PEGS[from]),
+                ("to", PEGS[to]),
+            ]),
+            answer: serde_json::Value::Object(gold),
             thinking,
             final_answer: answer,
         })

@@ -70,24 +70,34 @@ fn shift_cap(b: u8, k: u8) -> u8 {
 /// Writes `WORD: R>I W>N ... -> RESULT` for one capital-letter word, shifting forward by
 /// `fwd` (in 1..26).
 fn word_steps(out: &mut Vec<u8>, word: &[u8], fwd: u8) {
-    let n = word.len();
-    let start = out.len();
-    out.resize(start + 6 * n + 6, b' ');
-    let buf = &mut out[start..];
-    let (head, rest) = buf.split_at_mut(n + 1);
-    head[..n].copy_from_slice(word);
-    head[n] = b':';
-    let (steps, tail) = rest.split_at_mut(4 * n);
-    for (step, &b) in steps.chunks_exact_mut(4).zip(word) {
-        step[1] = b;
-        step[2] = b'>';
-        step[3] = shift_cap(b, fwd);
+    let mut steps = [[0u8; 4]; 26];
+    for (i, st) in steps.iter_mut().enumerate() {
+        let b = b'A' + i as u8;
+        *st = [b' ', b, b'>', shift_cap(b, fwd)];
     }
-    tail[..4].copy_from_slice(b" -> ");
-    for (t, &b) in tail[4..].iter_mut().zip(word) {
-        *t = shift_cap(b, fwd);
+    word_steps_with(out, word, &steps);
+}
+
+/// [`word_steps`] with the per-letter step text (" R>I") precomputed for the shift.
+fn word_steps_with(out: &mut Vec<u8>, word: &[u8], steps: &[[u8; 4]; 26]) {
+    out.reserve(6 * word.len() + 6);
+    out.extend_from_slice(word);
+    out.push(b':');
+    for &b in word {
+        match steps.get(usize::from(b.wrapping_sub(b'A'))) {
+            Some(st) => out.extend_from_slice(st),
+            None => out.extend_from_slice(&[b' ', b, b'>', b]),
+        }
     }
-    tail[4 + n] = b'\n';
+    out.extend_from_slice(b" -> ");
+    for &b in word {
+        out.push(
+            steps
+                .get(usize::from(b.wrapping_sub(b'A')))
+                .map_or(b, |st| st[3]),
+        );
+    }
+    out.push(b'\n');
 }
 
 /// Whether the capital-letter word `w`, shifted back by `back`, is a listed word
@@ -166,7 +176,10 @@ impl Family for CaesarCipher {
             plain.extend(words::word(rng).bytes().map(|b| b.to_ascii_uppercase()));
         }
         let k = 1 + rng.below(u64::from(c.max_shift)) as u8;
-        let cipher: Vec<u8> = plain.iter().map(|&b| shift_byte(b, k)).collect();
+        let cipher: Vec<u8> = plain
+            .iter()
+            .map(|&b| if b == b' ' { b } else { shift_cap(b, k) })
+            .collect();
         let mut thinking: Vec<u8> = Vec::with_capacity(plain.len() * 6 + 26 * 24 + 200);
         let mut kb = [0u8; 20];
         let ks = uint_str(usize::from(k), &mut kb);
@@ -239,8 +252,13 @@ impl Family for CaesarCipher {
             question.push_str(ks);
             question.push_str(" places forward in the alphabet (Z wraps around to A): \"");
         }
+        let mut steps = [[0u8; 4]; 26];
+        for (i, st) in steps.iter_mut().enumerate() {
+            let b = b'A' + i as u8;
+            *st = [b' ', b, b'>', shift_cap(b, 26 - k)];
+        }
         for w in cipher.split(|&b| b == b' ') {
-            word_steps(&mut thinking, w, 26 - k);
+            word_steps_with(&mut thinking, w, &steps);
         }
         let cipher = ascii(cipher)?;
         let plain = ascii(plain)?;

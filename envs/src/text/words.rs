@@ -31,7 +31,27 @@ pub fn key(bytes: impl IntoIterator<Item = u8>) -> Option<u64> {
 }
 
 /// Slots of the key table: a power of two at least twice the list's size.
-const KEY_SLOTS: usize = 1 << 13;
+const KEY_SLOTS: usize = 1 << 12;
+
+/// Bits of the membership prefilter (8 KiB, stays in L1): bit `filter_bit(k)` is set for
+/// every listed key, so most non-words are rejected by one load.
+const FILTER_BITS: usize = 1 << 16;
+
+fn filter_bit(k: u64) -> usize {
+    (k.wrapping_mul(0xD6E8_FEB8_6659_FD93) >> (64 - FILTER_BITS.trailing_zeros())) as usize
+}
+
+fn filter() -> &'static [u64] {
+    static FILTER: OnceLock<Vec<u64>> = OnceLock::new();
+    FILTER.get_or_init(|| {
+        let mut f = vec![0u64; FILTER_BITS / 64];
+        for k in words().iter().filter_map(|w| key(w.bytes())) {
+            let b = filter_bit(k);
+            f[b / 64] |= 1 << (b % 64);
+        }
+        f
+    })
+}
 
 /// The list's keys in an open-addressing table (linear probing, 0 = empty slot; keys are
 /// never 0): membership is one multiply and a probe or two, no string compares.
@@ -59,6 +79,13 @@ fn slot(k: u64) -> usize {
 pub fn is_word_key(k: u64) -> bool {
     if k == 0 {
         return false; // the empty word (and the empty-slot marker)
+    }
+    let b = filter_bit(k);
+    if filter()
+        .get(b / 64)
+        .is_none_or(|w| w & (1 << (b % 64)) == 0)
+    {
+        return false;
     }
     let t = key_table();
     let mut i = slot(k);
