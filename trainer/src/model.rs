@@ -405,16 +405,19 @@ impl Attention {
         }
     }
 
-    /// `x`: [B, T, H]; `cos`/`sin`: [B, T, 1, hd]; `mask`: additive, broadcastable to
-    /// [B, 1, 1, T, L]. With a cache, this step's keys/values are written at `offset` and
-    /// attention runs over cache positions `0..offset + T`.
+    /// `x`: [B, T, H]; `cos`/`sin`: [B, T, 1, hd]. With a cache `(k, v, offset, start)`,
+    /// this step's keys/values are written at `offset` and attention runs over cache slots
+    /// `start..offset + T` (`start` skips slots that are padding in every row). The
+    /// attention is libtorch's fused `scaled_dot_product_attention` (a flash-attention
+    /// kernel on CPU and CUDA, with backward; no [T, L] score matrix is materialised), except
+    /// one-token decode steps on CPU in fp32, which use `decode_attention`.
     fn forward(
         &self,
         x: &Tensor,
         cos: &Tensor,
         sin: &Tensor,
-        mask: &Tensor,
-        cache: Option<(&Tensor, &Tensor, i64)>,
+        mask: &AttnMask,
+        cache: Option<(&Tensor, &Tensor, i64, i64)>,
     ) -> Tensor {
         let (b, t, _) = x.size3().unwrap_or((0, 0, 0));
         let (nh, nkv, hd) = (self.heads, self.kv_heads, self.head_dim);
@@ -425,34 +428,426 @@ impl Attention {
         // roll(x, hd/2) * [-sin, sin] (the sign lives in the table).
         let qk = qkv.narrow(2, 0, nh + nkv);
         let qk = (&qk * cos).addcmul(&qk.roll([hd / 2], [-1]), sin);
-        let q = qk.narrow(2, 0, nh);
-        let k = qk.narrow(2, nh, nkv).permute([0, 2, 1, 3]);
-        let v = qkv.narrow(2, nh + nkv, nkv).permute([0, 2, 1, 3]);
+        // [B, T, heads, hd]; SDPA takes [B, heads, T, hd] views of them (any strides).
+        let k = qk.narrow(2, nh, nkv);
+        let v = qkv.narrow(2, nh + nkv, nkv);
         let (k_all, v_all) = match cache {
-            Some((ck, cv, offset)) => {
-                ck.narrow(2, offset, t).copy_(&k);
-                cv.narrow(2, offset, t).copy_(&v);
-                (ck.narrow(2, 0, offset + t), cv.narrow(2, 0, offset + t))
+            Some((ck, cv, offset, start)) => {
+                ck.narrow(1, offset, t).copy_(&k);
+                cv.narrow(1, offset, t).copy_(&v);
+                if t == 1 {
+                    let from = match mask {
+                        AttnMask::All => Some(vec![start; b as usize]),
+                        AttnMask::RowsFrom { from, .. } => Some(from.clone()),
+                        _ => None,
+                    };
+                    let q1 = || qk.select(1, 0).narrow(1, 0, nh);
+                    if let Some(out) = from.and_then(|f| {
+                        decode_attention::attend(&q1(), ck, cv, offset + 1, &f, self.scale)
+                    }) {
+                        return out
+                            .view([b, 1, nh * hd])
+                            .linear(&self.o, self.o_bias.as_ref());
+                    }
+                }
+                let l = offset + t - start;
+                (ck.narrow(1, start, l), cv.narrow(1, start, l))
             }
             None => (k, v),
         };
-        let l = k_all.size().get(2).copied().unwrap_or(0);
+        let q = qk.narrow(2, 0, nh).transpose(1, 2);
+        let (k_all, v_all) = (k_all.transpose(1, 2), v_all.transpose(1, 2));
         let g = nh / nkv;
-        // Grouped-query attention without repeating k/v: the g query heads sharing a kv head
-        // become extra rows of one matmul: q [B, nkv, g*T, hd] x k^T [B, nkv, hd, L].
-        let q = (q * self.scale)
-            .reshape([b, t, nkv, g, hd])
-            .permute([0, 2, 3, 1, 4])
-            .reshape([b, nkv, g * t, hd]);
-        let scores = q.matmul(&k_all.transpose(-1, -2)).view([b, nkv, g, t, l]) + mask;
-        let probs = scores.softmax(-1, Kind::Float).to_kind(x.kind());
-        let out = probs
-            .view([b, nkv, g * t, l])
-            .matmul(&v_all)
-            .view([b, nkv, g, t, hd])
-            .permute([0, 3, 1, 2, 4])
-            .reshape([b, t, nh * hd]);
+        let (additive, causal) = match mask {
+            AttnMask::Causal => (None, true),
+            AttnMask::All => (None, false),
+            AttnMask::Additive(m) | AttnMask::RowsFrom { mask: m, .. } => (Some(m), false),
+        };
+        let out = if t == 1 && g > 1 {
+            // One query per row: the g query heads sharing a kv head become g query rows of
+            // that kv head (no repeated k/v); a [B, 1, 1, L] mask broadcasts over them.
+            let q = q.reshape([b, nkv, g, hd]);
+            Tensor::scaled_dot_product_attention(
+                &q, &k_all, &v_all, additive, 0.0, false, self.scale, false,
+            )
+            .reshape([b, 1, nh * hd])
+        } else {
+            Tensor::scaled_dot_product_attention(
+                &q,
+                &k_all,
+                &v_all,
+                additive,
+                0.0,
+                causal,
+                self.scale,
+                g > 1,
+            )
+            .transpose(1, 2)
+            .reshape([b, t, nh * hd])
+        };
         out.linear(&self.o, self.o_bias.as_ref())
+    }
+}
+
+/// Which keys each query attends to (over the attended key window, see `KvCache::start`).
+pub(crate) enum AttnMask {
+    /// Query i sees keys 0..=i: a full pass, or a prefill into an empty cache, where no row
+    /// has left padding. Positions are then 0..T in every row.
+    Causal,
+    /// Every key of the window (a one-token decode step where no row has padding in the
+    /// window).
+    All,
+    /// Additive (0 / -inf) mask in the model's dtype, broadcastable to [B, 1, T, L].
+    Additive(Tensor),
+    /// A one-token decode step where row b sees cache slots `from[b]..` (its left padding
+    /// comes before); `mask` is the same as an additive [B, 1, 1, L] mask over the window.
+    RowsFrom { from: Vec<i64>, mask: Tensor },
+}
+
+/// Attention of one new token per row over a KV cache, on CPU in fp32, without autograd: the
+/// decode step of the sampler. libtorch runs it (SDPA's flash kernel or a batched matmul) as
+/// B x heads matrix-vector products of a few microseconds' call overhead each, which cost
+/// more than all the model's linear layers at batch 64. Here each row streams its cache
+/// slots once (the cache is [B, slots, kv_heads, hd], so a row's window is one contiguous
+/// block): dot products for every head, a vectorised softmax, and a weighted sum of values.
+/// It is the same softmax attention in fp32 (the exp is Cephes' polynomial, within 2 ulp, as
+/// libtorch's own vectorised exp); tests compare it with libtorch's SDPA.
+mod decode_attention {
+    use rayon::prelude::*;
+    use tch::{Device, Kind, Tensor};
+
+    /// `q` [B, heads, hd] (each row's heads contiguous), caches [B, C, kv_heads, hd]
+    /// contiguous; row b attends slots `from[b]..len`. Returns [B, heads * hd], or `None`
+    /// when the inputs are not what this kernel handles (the caller then uses SDPA).
+    pub(super) fn attend(
+        q: &Tensor,
+        k_cache: &Tensor,
+        v_cache: &Tensor,
+        len: i64,
+        from: &[i64],
+        scale: f64,
+    ) -> Option<Tensor> {
+        let cpu_f32 = |t: &Tensor| t.device() == Device::Cpu && t.kind() == Kind::Float;
+        if !(cpu_f32(q) && cpu_f32(k_cache) && cpu_f32(v_cache)) || q.requires_grad() {
+            return None;
+        }
+        let (b, nh, hd) = q.size3().ok()?;
+        let (cb, cap, nkv, chd) = k_cache.size4().ok()?;
+        let qs = q.stride();
+        let ok = cb == b
+            && b > 0
+            && chd == hd
+            && v_cache.size() == k_cache.size()
+            && k_cache.is_contiguous()
+            && v_cache.is_contiguous()
+            && qs.get(1) == Some(&hd)
+            && qs.get(2) == Some(&1)
+            && qs.first().is_some_and(|&s| s >= nh * hd)
+            && nkv > 0
+            && nh % nkv == 0
+            && hd > 0
+            && (1..=cap).contains(&len)
+            && from.len() as i64 == b
+            && from.iter().all(|&f| (0..len).contains(&f));
+        if !ok {
+            return None;
+        }
+        let sb = *qs.first()? as usize;
+        let (b, nh, hd, nkv, cap, len) = (
+            b as usize,
+            nh as usize,
+            hd as usize,
+            nkv as usize,
+            cap as usize,
+            len as usize,
+        );
+        let w = nkv * hd;
+        let out = Tensor::empty([b as i64, (nh * hd) as i64], (Kind::Float, Device::Cpu));
+        // SAFETY: all four are CPU float32 tensors alive for this call. The caches are
+        // contiguous with b * cap * w elements; q's rows start every sb >= nh * hd elements
+        // and hold nh * hd contiguous ones (strides checked above), so offsets
+        // 0..(b - 1) * sb + nh * hd are within its storage. Nothing else touches them during
+        // the call; `out` is fresh, contiguous, with b * nh * hd elements, and written only
+        // through the slice made here.
+        let (qd, kd, vd, od) = unsafe {
+            (
+                std::slice::from_raw_parts(q.data_ptr() as *const f32, (b - 1) * sb + nh * hd),
+                std::slice::from_raw_parts(k_cache.data_ptr() as *const f32, b * cap * w),
+                std::slice::from_raw_parts(v_cache.data_ptr() as *const f32, b * cap * w),
+                std::slice::from_raw_parts_mut(out.data_ptr() as *mut f32, b * nh * hd),
+            )
+        };
+        let shape = Shape {
+            nh,
+            nkv,
+            hd,
+            scale: scale as f32,
+        };
+        let row = |r: usize, o: &mut [f32], scores: &mut Vec<f32>| {
+            let lo = from.get(r).copied().unwrap_or(0) as usize;
+            let base = r * cap * w;
+            if let (Some(qr), Some(kr), Some(vr)) = (
+                qd.get(r * sb..r * sb + nh * hd),
+                kd.get(base + lo * w..base + len * w),
+                vd.get(base + lo * w..base + len * w),
+            ) {
+                attend_row(&shape, qr, kr, vr, scores, o);
+            }
+        };
+        let threads = (tch::get_num_threads().max(1) as usize).min(b);
+        if threads <= 1 {
+            let mut scores = Vec::new();
+            for (r, o) in od.chunks_exact_mut(nh * hd).enumerate() {
+                row(r, o, &mut scores);
+            }
+        } else {
+            let per = b.div_ceil(threads);
+            od.par_chunks_mut(per * nh * hd)
+                .enumerate()
+                .for_each(|(c, chunk)| {
+                    let mut scores = Vec::new();
+                    for (i, o) in chunk.chunks_exact_mut(nh * hd).enumerate() {
+                        row(c * per + i, o, &mut scores);
+                    }
+                });
+        }
+        Some(out)
+    }
+
+    struct Shape {
+        nh: usize,
+        nkv: usize,
+        hd: usize,
+        scale: f32,
+    }
+
+    /// One sequence, all heads: `q` [nh * hd], `k`/`v` [L, nkv * hd], `out` [nh * hd].
+    fn attend_row(s: &Shape, q: &[f32], k: &[f32], v: &[f32], sc: &mut Vec<f32>, out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if s.hd.is_multiple_of(8)
+            && std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above).
+            unsafe { avx2::attend_row(s, q, k, v, sc, out) };
+            return;
+        }
+        attend_row_scalar(s, q, k, v, sc, out);
+    }
+
+    fn attend_row_scalar(
+        s: &Shape,
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        sc: &mut Vec<f32>,
+        out: &mut [f32],
+    ) {
+        let (g, hd, w) = (s.nh / s.nkv, s.hd, s.nkv * s.hd);
+        let n = k.len() / w;
+        sc.clear();
+        sc.resize(s.nh * n, 0.0);
+        for (l, kr) in k.chunks_exact(w).enumerate() {
+            for (h, qh) in q.chunks_exact(hd).enumerate() {
+                let kh = kr.chunks_exact(hd).nth(h / g).unwrap_or(&[]);
+                let d: f32 = qh.iter().zip(kh).map(|(a, b)| a * b).sum();
+                if let Some(x) = sc.get_mut(h * n + l) {
+                    *x = d * s.scale;
+                }
+            }
+        }
+        let mut inv = vec![0f32; s.nh];
+        for (p, i) in sc.chunks_exact_mut(n.max(1)).zip(inv.iter_mut()) {
+            let m = p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            p.iter_mut().for_each(|x| *x = (*x - m).exp());
+            *i = 1.0 / p.iter().sum::<f32>();
+        }
+        out.iter_mut().for_each(|o| *o = 0.0);
+        for (l, vr) in v.chunks_exact(w).enumerate() {
+            for (h, oh) in out.chunks_exact_mut(hd).enumerate() {
+                let p = sc.get(h * n + l).copied().unwrap_or(0.0);
+                let vh = vr.chunks_exact(hd).nth(h / g).unwrap_or(&[]);
+                oh.iter_mut().zip(vh).for_each(|(o, x)| *o += p * x);
+            }
+        }
+        for (oh, i) in out.chunks_exact_mut(hd).zip(&inv) {
+            oh.iter_mut().for_each(|o| *o *= i);
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    mod avx2 {
+        use super::Shape;
+        use std::arch::x86_64::*;
+
+        /// `attend_row_scalar` with 8-wide AVX2/FMA loops; `s.hd` is a multiple of 8.
+        #[target_feature(enable = "avx2,fma")]
+        pub(super) fn attend_row(
+            s: &Shape,
+            q: &[f32],
+            k: &[f32],
+            v: &[f32],
+            sc: &mut Vec<f32>,
+            out: &mut [f32],
+        ) {
+            let (g, hd, w) = (s.nh / s.nkv, s.hd, s.nkv * s.hd);
+            let n = k.len() / w;
+            sc.clear();
+            sc.resize(s.nh * n, 0.0);
+            for (l, kr) in k.chunks_exact(w).enumerate() {
+                for (h, qh) in q.chunks_exact(hd).enumerate() {
+                    let kh = kr.get((h / g) * hd..(h / g + 1) * hd).unwrap_or(&[]);
+                    let mut acc = _mm256_setzero_ps();
+                    for (a, b) in qh.chunks_exact(8).zip(kh.chunks_exact(8)) {
+                        acc = _mm256_fmadd_ps(load(a), load(b), acc);
+                    }
+                    if let Some(x) = sc.get_mut(h * n + l) {
+                        *x = hsum(acc) * s.scale;
+                    }
+                }
+            }
+            let mut inv = [0f32; 64];
+            let mut inv_heap = Vec::new();
+            let inv: &mut [f32] = if s.nh <= 64 {
+                &mut inv[..s.nh]
+            } else {
+                inv_heap.resize(s.nh, 0.0);
+                &mut inv_heap
+            };
+            for (p, i) in sc.chunks_exact_mut(n.max(1)).zip(inv.iter_mut()) {
+                *i = 1.0 / softmax_numerators(p);
+            }
+            out.iter_mut().for_each(|o| *o = 0.0);
+            for (l, vr) in v.chunks_exact(w).enumerate() {
+                for (h, oh) in out.chunks_exact_mut(hd).enumerate() {
+                    let p = _mm256_set1_ps(sc.get(h * n + l).copied().unwrap_or(0.0));
+                    let vh = vr.get((h / g) * hd..(h / g + 1) * hd).unwrap_or(&[]);
+                    for (o, x) in oh.chunks_exact_mut(8).zip(vh.chunks_exact(8)) {
+                        store(o, _mm256_fmadd_ps(p, load(x), load(o)));
+                    }
+                }
+            }
+            for (oh, &i) in out.chunks_exact_mut(hd).zip(inv.iter()) {
+                let i = _mm256_set1_ps(i);
+                for o in oh.chunks_exact_mut(8) {
+                    store(o, _mm256_mul_ps(load(o), i));
+                }
+            }
+        }
+
+        /// p <- exp(p - max p); returns the sum.
+        #[target_feature(enable = "avx2,fma")]
+        fn softmax_numerators(p: &mut [f32]) -> f32 {
+            let mut mv = _mm256_set1_ps(f32::NEG_INFINITY);
+            let chunks = p.len() / 8 * 8;
+            let (body, tail) = p.split_at_mut(chunks);
+            for c in body.chunks_exact(8) {
+                mv = _mm256_max_ps(mv, load(c));
+            }
+            let mut m = hmax(mv);
+            for &x in tail.iter() {
+                m = m.max(x);
+            }
+            let mb = _mm256_set1_ps(m);
+            let mut acc = _mm256_setzero_ps();
+            for c in body.chunks_exact_mut(8) {
+                let e = exp8(_mm256_sub_ps(load(c), mb));
+                store(c, e);
+                acc = _mm256_add_ps(acc, e);
+            }
+            let mut total = hsum(acc);
+            for x in tail.iter_mut() {
+                *x = super::exp_f32(*x - m);
+                total += *x;
+            }
+            total
+        }
+
+        /// The 8-lane form of `super::exp_f32` (same constants and steps).
+        #[target_feature(enable = "avx2,fma")]
+        fn exp8(x: __m256) -> __m256 {
+            let x = _mm256_max_ps(
+                _mm256_min_ps(x, _mm256_set1_ps(88.0)),
+                _mm256_set1_ps(-87.0),
+            );
+            let n = _mm256_floor_ps(_mm256_fmadd_ps(
+                x,
+                _mm256_set1_ps(std::f32::consts::LOG2_E),
+                _mm256_set1_ps(0.5),
+            ));
+            let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(super::LN2_HI), x);
+            let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(super::LN2_LO), r);
+            let mut p = _mm256_set1_ps(super::EXP_P[0]);
+            for &c in super::EXP_P.iter().skip(1) {
+                p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+            }
+            let y = _mm256_add_ps(
+                _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r),
+                _mm256_set1_ps(1.0),
+            );
+            let bits = _mm256_slli_epi32::<23>(_mm256_add_epi32(
+                _mm256_cvtps_epi32(n),
+                _mm256_set1_epi32(127),
+            ));
+            _mm256_mul_ps(y, _mm256_castsi256_ps(bits))
+        }
+
+        #[target_feature(enable = "avx2,fma")]
+        fn hsum(v: __m256) -> f32 {
+            let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+            let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+            _mm_cvtss_f32(s)
+        }
+
+        #[target_feature(enable = "avx2,fma")]
+        fn hmax(v: __m256) -> f32 {
+            let s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+            let s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+            let s = _mm_max_ss(s, _mm_movehdup_ps(s));
+            _mm_cvtss_f32(s)
+        }
+
+        /// Loads 8 floats; `c` has at least 8 (every caller passes an 8-chunk).
+        #[target_feature(enable = "avx2,fma")]
+        fn load(c: &[f32]) -> __m256 {
+            assert!(c.len() >= 8);
+            // SAFETY: c holds at least 8 floats (asserted); loadu has no alignment needs.
+            unsafe { _mm256_loadu_ps(c.as_ptr()) }
+        }
+
+        #[target_feature(enable = "avx2,fma")]
+        fn store(c: &mut [f32], v: __m256) {
+            assert!(c.len() >= 8);
+            // SAFETY: c holds at least 8 floats (asserted); storeu has no alignment needs.
+            unsafe { _mm256_storeu_ps(c.as_mut_ptr(), v) }
+        }
+    }
+
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const EXP_P: [f32; 6] = [
+        1.987_569_1e-4,
+        1.398_199_9e-3,
+        8.333_452e-3,
+        4.166_579_6e-2,
+        1.666_666_5e-1,
+        0.5,
+    ];
+
+    /// exp for x <= 0 (Cephes `expf`: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial;
+    /// within 2 ulp). Below -87 it returns about 1.6e-38 instead of smaller values, which no
+    /// softmax can tell apart from 0.
+    pub(super) fn exp_f32(x: f32) -> f32 {
+        let x = x.clamp(-87.0, 88.0);
+        let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+        let r = x - n * LN2_HI - n * LN2_LO;
+        let mut p = EXP_P[0];
+        for &c in EXP_P.iter().skip(1) {
+            p = p * r + c;
+        }
+        let y = p * r * r + r + 1.0;
+        y * f32::from_bits(((n as i32 + 127) as u32) << 23)
     }
 }
 
@@ -506,8 +901,8 @@ impl DecoderLayer {
         x: &Tensor,
         cos: &Tensor,
         sin: &Tensor,
-        mask: &Tensor,
-        cache: Option<(&Tensor, &Tensor, i64)>,
+        mask: &AttnMask,
+        cache: Option<(&Tensor, &Tensor, i64, i64)>,
     ) -> Tensor {
         let h = x + self
             .attn
@@ -517,13 +912,17 @@ impl DecoderLayer {
     }
 }
 
-/// Preallocated key/value cache: per layer [B, kv_heads, capacity, head_dim].
+/// Preallocated key/value cache: per layer [B, capacity, kv_heads, head_dim] (a row's slots
+/// are one contiguous block, which the decode-step attention streams through).
 pub struct KvCache {
     k: Vec<Tensor>,
     v: Vec<Tensor>,
     /// Positions filled so far (shared by all rows; rows are left-padded).
     pub len: i64,
     pub capacity: i64,
+    /// First slot attention reads: slots before it are padding in every row (the sampler
+    /// raises it when the rows with the longest prompts leave the batch).
+    pub(crate) start: i64,
 }
 
 impl KvCache {
@@ -531,8 +930,8 @@ impl KvCache {
         let cfg = &model.cfg;
         let shape = [
             batch,
-            cfg.num_kv_heads() as i64,
             capacity,
+            cfg.num_kv_heads() as i64,
             cfg.head_dim() as i64,
         ];
         let opts = (model.kind, model.device);
@@ -544,6 +943,7 @@ impl KvCache {
             v: (0..n).map(|_| Tensor::empty(shape, opts)).collect(),
             len: 0,
             capacity,
+            start: 0,
         }
     }
 
@@ -801,31 +1201,53 @@ impl Model {
         Ok(())
     }
 
-    /// Final-normed hidden states [B, T, H] for `ids` [B, T] at `positions` [B, T] with an
-    /// additive attention `mask` broadcastable to [B, 1, 1, T, L]. With a cache, keys/values
-    /// are appended at `cache.len` and `cache.len` advances by T.
+    /// Final-normed hidden states [B, T, H] for `ids` [B, T] at `positions` [B, T] or [1, T]
+    /// under `mask` (over key slots `cache.start..cache.len + T` with a cache, `0..T` without).
+    /// With a cache, keys/values are appended at `cache.len` and `cache.len` advances by T.
+    /// `AttnMask::Causal` with a non-empty cache is turned into the equivalent explicit mask.
     pub(crate) fn forward_hidden(
         &self,
         ids: &Tensor,
         positions: &Tensor,
-        mask: &Tensor,
+        mask: &AttnMask,
         mut cache: Option<&mut KvCache>,
     ) -> Tensor {
         let (b, t) = ids.size2().unwrap_or((0, 0));
         let hd = self.cfg.head_dim() as i64;
+        // [1, T] positions (shared by every row) broadcast over the batch.
+        let pb = positions.size().first().copied().unwrap_or(b);
         let flat_pos = positions.reshape([-1]);
-        let cos = self.cos.index_select(0, &flat_pos).view([b, t, 1, hd]);
-        let sin = self.sin.index_select(0, &flat_pos).view([b, t, 1, hd]);
+        let cos = self.cos.index_select(0, &flat_pos).view([pb, t, 1, hd]);
+        let sin = self.sin.index_select(0, &flat_pos).view([pb, t, 1, hd]);
         let mut x = self.embed.index_select(0, &ids.reshape([-1])).view([
             b,
             t,
             self.cfg.hidden_size as i64,
         ]);
-        let offset = cache.as_ref().map(|c| c.len).unwrap_or(0);
+        let (offset, start) = cache.as_ref().map(|c| (c.len, c.start)).unwrap_or((0, 0));
+        let shifted;
+        let mask = match mask {
+            // Causal after `offset - start` earlier keys: query i sees keys ..=offset-start+i.
+            AttnMask::Causal if offset > start => {
+                shifted = if t == 1 {
+                    AttnMask::All
+                } else {
+                    let before = offset - start;
+                    let allowed =
+                        Tensor::ones([t, before + t], (Kind::Bool, self.device)).tril(before);
+                    AttnMask::Additive(
+                        Tensor::zeros([t, before + t], (self.kind, self.device))
+                            .masked_fill(&allowed.logical_not(), f64::NEG_INFINITY),
+                    )
+                };
+                &shifted
+            }
+            m => m,
+        };
         for (i, layer) in self.layers.iter().enumerate() {
             let kv = cache
                 .as_ref()
-                .and_then(|c| Some((c.k.get(i)?, c.v.get(i)?, offset)));
+                .and_then(|c| Some((c.k.get(i)?, c.v.get(i)?, offset, start)));
             x = layer.forward(&x, &cos, &sin, mask, kv);
         }
         if let Some(c) = cache.as_mut() {
@@ -875,9 +1297,21 @@ impl Model {
         ids: &Tensor,
         attention_mask: Option<&Tensor>,
     ) -> Result<Tensor, ModelError> {
+        Ok(self.logits(&self.hidden_states(ids, attention_mask)?))
+    }
+
+    /// Final-normed hidden states [B, T, H] of a full pass (no cache): `forward` without the
+    /// LM head, for callers that need logits at a few positions only (`logits` of a slice).
+    /// Without left padding (no mask, or every row's real tokens are a prefix of it) this is
+    /// a plain causal pass with positions 0..T and no materialised mask; left-padded rows
+    /// take positions from the mask and a [B, 1, T, T] padding-aware mask.
+    pub fn hidden_states(
+        &self,
+        ids: &Tensor,
+        attention_mask: Option<&Tensor>,
+    ) -> Result<Tensor, ModelError> {
         let (b, t) = self.check_ids(ids)?;
-        let ones;
-        let attn = match attention_mask {
+        let (positions, mask) = match attention_mask {
             Some(m) => {
                 if m.size() != [b, t] {
                     return Err(ModelError::Input(format!(
@@ -886,15 +1320,14 @@ impl Model {
                         ids.size()
                     )));
                 }
-                m
+                padded_causal_mask(m, self.kind)
             }
-            None => {
-                ones = Tensor::ones([b, t], (Kind::Int64, self.device));
-                &ones
-            }
+            None => (
+                Tensor::arange(t, (Kind::Int64, self.device)).view([1, t]),
+                AttnMask::Causal,
+            ),
         };
-        let (positions, mask) = padded_causal_mask(attn, self.kind);
-        Ok(self.logits(&self.forward_hidden(ids, &positions, &mask, None)))
+        Ok(self.forward_hidden(ids, &positions, &mask, None))
     }
 
     /// Per-token log-probabilities with gradients, for the policy-gradient loss: `[B, T-1]`,
@@ -905,48 +1338,89 @@ impl Model {
         attention_mask: &Tensor,
         temperature: f64,
     ) -> Result<Tensor, ModelError> {
-        if !(temperature.is_finite() && temperature > 0.0) {
-            return Err(ModelError::Input(format!(
-                "temperature must be > 0, got {temperature}"
-            )));
-        }
+        check_temperature(temperature)?;
         let (_, t) = self.check_ids(ids)?;
         if t < 2 {
             return Err(ModelError::Input("need at least 2 tokens per row".into()));
         }
-        let logits = self.forward(
+        let hidden = self.hidden_states(
             &ids.narrow(1, 0, t - 1),
             Some(&attention_mask.narrow(1, 0, t - 1)),
         )?;
-        let logits = logits.to_kind(Kind::Float);
+        self.target_logprobs(&hidden, &ids.narrow(1, 1, t - 1), temperature)
+    }
+
+    /// log softmax(lm_head(hidden) / temperature)[target] for hidden states [.., H] and int64
+    /// targets of the same leading shape, with gradients, computed as
+    /// `logit[target] - logsumexp(logits)`: no [.., V] log-softmax is materialised (the
+    /// autograd graph keeps only the logits), which halves the memory of the vocabulary
+    /// projection in training. In fp32 the temperature divides the hidden state (H values a
+    /// position instead of V).
+    pub fn target_logprobs(
+        &self,
+        hidden: &Tensor,
+        targets: &Tensor,
+        temperature: f64,
+    ) -> Result<Tensor, ModelError> {
+        check_temperature(temperature)?;
         let logits = if temperature == 1.0 {
-            logits
+            self.logits(hidden).to_kind(Kind::Float)
+        } else if hidden.kind() == Kind::Float {
+            self.logits(&(hidden / temperature))
         } else {
-            logits / temperature
+            self.logits(hidden).to_kind(Kind::Float) / temperature
         };
-        let targets = ids.narrow(1, 1, t - 1).unsqueeze(-1);
-        Ok(logits
-            .log_softmax(-1, Kind::Float)
-            .gather(-1, &targets, false)
-            .squeeze_dim(-1))
+        let picked = logits
+            .f_gather(-1, &targets.unsqueeze(-1), false)?
+            .squeeze_dim(-1);
+        Ok(picked - logits.logsumexp([-1], false))
     }
 }
 
-/// Positions (cumulative count of real tokens - 1, as transformers derives them from the
-/// attention mask) and the additive causal + padding mask [B, 1, 1, T, T]. Each query may
-/// always attend to itself, so padding rows never become all -inf (their outputs are unused).
-pub(crate) fn padded_causal_mask(attn: &Tensor, kind: Kind) -> (Tensor, Tensor) {
+fn check_temperature(temperature: f64) -> Result<(), ModelError> {
+    if temperature.is_finite() && temperature > 0.0 {
+        Ok(())
+    } else {
+        Err(ModelError::Input(format!(
+            "temperature must be > 0, got {temperature}"
+        )))
+    }
+}
+
+/// Positions and attention mask of a padded batch, `attn` [B, T] being 1 for real tokens.
+///
+/// When every row's real tokens are a prefix of it (no padding, or right padding only) this
+/// is positions 0..T ([1, T]) and `AttnMask::Causal`: real tokens see exactly the real tokens
+/// before them, and no mask is materialised (padding outputs are unused). Otherwise
+/// (left padding) positions are the cumulative count of real tokens - 1, as transformers
+/// derives them from the attention mask, and the mask is the additive causal + padding mask
+/// [B, 1, T, T]. Each query may always attend to itself, so padding rows never become all
+/// -inf (their outputs are unused, but a NaN there would poison gradients).
+pub(crate) fn padded_causal_mask(attn: &Tensor, kind: Kind) -> (Tensor, AttnMask) {
     let (b, t) = attn.size2().unwrap_or((0, 0));
     let device = attn.device();
     let valid = attn.ne(0);
+    let left_padded = t > 1
+        && valid
+            .narrow(1, 1, t - 1)
+            .logical_and(&valid.narrow(1, 0, t - 1).logical_not())
+            .any()
+            .int64_value(&[])
+            != 0;
+    if !left_padded {
+        return (
+            Tensor::arange(t, (Kind::Int64, device)).view([1, t]),
+            AttnMask::Causal,
+        );
+    }
     let positions = (valid.cumsum(1, Kind::Int64) - 1).clamp_min(0);
     let causal = Tensor::ones([t, t], (Kind::Bool, device)).tril(0);
     let allowed = causal.unsqueeze(0).logical_and(&valid.unsqueeze(1));
     let allowed = allowed.logical_or(&Tensor::eye(t, (Kind::Bool, device)).unsqueeze(0));
     let mask = Tensor::zeros([b, t, t], (kind, device))
         .masked_fill(&allowed.logical_not(), f64::NEG_INFINITY)
-        .view([b, 1, 1, t, t]);
-    (positions, mask)
+        .view([b, 1, t, t]);
+    (positions, AttnMask::Additive(mask))
 }
 
 /// cos and signed sin tables [positions, head_dim] as transformers computes them
@@ -1054,8 +1528,12 @@ mod tests {
         assert!(first.allclose(&full.narrow(1, 0, 4), 1e-5, 1e-5, false));
         for step in 4..6 {
             let pos = Tensor::from_slice(&[step]).view([1, 1]);
-            let mask = Tensor::zeros([1, 1, 1, 1, step + 1], (Kind::Float, Device::Cpu));
-            let h = m.forward_hidden(&ids.narrow(1, step, 1), &pos, &mask, Some(&mut cache));
+            let h = m.forward_hidden(
+                &ids.narrow(1, step, 1),
+                &pos,
+                &AttnMask::All,
+                Some(&mut cache),
+            );
             let got = m.logits(&h);
             assert!(got.allclose(&full.narrow(1, step, 1), 1e-5, 1e-5, false));
         }
@@ -1097,5 +1575,143 @@ mod tests {
         let b = m.forward(&ids, None).unwrap().to_kind(Kind::Float);
         let err = (a - b).abs().max().double_value(&[]);
         assert!(err < 0.05, "bf16 drift {err}");
+    }
+
+    /// The decode kernel against libtorch's SDPA over each row's window, for multi-head and
+    /// grouped-query shapes, a head size the AVX2 path takes (16) and one it does not (6),
+    /// windows of different starts and lengths that are not multiples of 8.
+    #[test]
+    fn decode_attention_matches_sdpa() {
+        let _g = tch::no_grad_guard();
+        tch::manual_seed(4);
+        for (nh, nkv, hd) in [(4i64, 4i64, 16i64), (6, 2, 16), (4, 2, 6), (2, 1, 32)] {
+            let (b, cap, len) = (3i64, 40i64, 37i64);
+            let opts = (Kind::Float, Device::Cpu);
+            let q = Tensor::randn([b, nh, hd], opts) * 2.0;
+            let kc = Tensor::randn([b, cap, nkv, hd], opts);
+            let vc = Tensor::randn([b, cap, nkv, hd], opts);
+            let from = [0i64, 5, 36];
+            let scale = 1.0 / (hd as f64).sqrt();
+            let got = decode_attention::attend(&q, &kc, &vc, len, &from, scale).unwrap();
+            assert_eq!(got.size(), [b, nh * hd]);
+            for (r, &f) in from.iter().enumerate() {
+                let r = r as i64;
+                let k = kc.get(r).narrow(0, f, len - f).transpose(0, 1).unsqueeze(0);
+                let v = vc.get(r).narrow(0, f, len - f).transpose(0, 1).unsqueeze(0);
+                let qr = q.get(r).unsqueeze(0).unsqueeze(2);
+                let want = Tensor::scaled_dot_product_attention(
+                    &qr,
+                    &k,
+                    &v,
+                    None::<Tensor>,
+                    0.0,
+                    false,
+                    scale,
+                    true,
+                )
+                .reshape([nh * hd]);
+                let err = (got.get(r) - want).abs().max().double_value(&[]);
+                assert!(err < 2e-6, "{nh}/{nkv}/{hd} row {r}: {err}");
+            }
+        }
+        // Not handled (the caller falls back to SDPA): a window past the cache, bf16.
+        let q = Tensor::randn([1, 2, 8], (Kind::Float, Device::Cpu));
+        let c = Tensor::randn([1, 4, 2, 8], (Kind::Float, Device::Cpu));
+        assert!(decode_attention::attend(&q, &c, &c, 5, &[0], 1.0).is_none());
+        assert!(decode_attention::attend(&q, &c, &c, 3, &[3], 1.0).is_none());
+        let qb = q.to_kind(Kind::BFloat16);
+        let cb = c.to_kind(Kind::BFloat16);
+        assert!(decode_attention::attend(&qb, &cb, &cb, 3, &[0], 1.0).is_none());
+    }
+
+    #[test]
+    fn polynomial_exp_is_within_a_few_ulp() {
+        let mut x = -87.0f32;
+        while x <= 0.0 {
+            let (got, want) = (decode_attention::exp_f32(x), (x as f64).exp());
+            let rel = ((got as f64 - want) / want).abs();
+            assert!(rel < 3e-7, "exp({x}) = {got}, want {want}");
+            x += 0.013;
+        }
+    }
+
+    /// Right padding takes the mask-free causal path: real tokens get the logits of their
+    /// row run alone; left padding (the masked path) agrees as well.
+    #[test]
+    fn right_and_left_padding_match_unpadded_rows() {
+        tch::manual_seed(5);
+        let m = Model::new(&tiny("qwen2"), Device::Cpu, Kind::Float).unwrap();
+        let rows: [&[i64]; 3] = [&[3, 9, 27, 17, 51], &[2, 4], &[8, 16, 32]];
+        let t = 5i64;
+        let mut right = Vec::new();
+        let mut right_attn = Vec::new();
+        let mut left = Vec::new();
+        let mut left_attn = Vec::new();
+        for r in rows {
+            let pad = t as usize - r.len();
+            right.extend(r.iter().copied().chain(std::iter::repeat_n(0, pad)));
+            right_attn
+                .extend(std::iter::repeat_n(1i64, r.len()).chain(std::iter::repeat_n(0, pad)));
+            left.extend(std::iter::repeat_n(0, pad).chain(r.iter().copied()));
+            left_attn.extend(std::iter::repeat_n(0i64, pad).chain(std::iter::repeat_n(1, r.len())));
+        }
+        let as_t = |v: &[i64]| Tensor::from_slice(v).view([3, t]);
+        let (pos, mask) = padded_causal_mask(&as_t(&right_attn), Kind::Float);
+        assert!(matches!(mask, AttnMask::Causal));
+        assert_eq!(pos.size(), [1, t]);
+        let (_, mask) = padded_causal_mask(&as_t(&left_attn), Kind::Float);
+        assert!(matches!(mask, AttnMask::Additive(_)));
+        let r_logits = m.forward(&as_t(&right), Some(&as_t(&right_attn))).unwrap();
+        let l_logits = m.forward(&as_t(&left), Some(&as_t(&left_attn))).unwrap();
+        for (i, r) in rows.iter().enumerate() {
+            let n = r.len() as i64;
+            let alone = m
+                .forward(&Tensor::from_slice(r).view([1, n]), None)
+                .unwrap()
+                .squeeze_dim(0);
+            let i = i as i64;
+            let rr = r_logits.get(i).narrow(0, 0, n);
+            let ll = l_logits.get(i).narrow(0, t - n, n);
+            assert!(rr.allclose(&alone, 1e-5, 1e-5, false), "right row {i}");
+            assert!(ll.allclose(&alone, 1e-5, 1e-5, false), "left row {i}");
+        }
+    }
+
+    /// `token_logprobs` (gather - logsumexp, temperature folded into the hidden state) equals
+    /// the log-softmax formula, values and gradients.
+    #[test]
+    fn token_logprobs_equal_log_softmax_with_gradients() {
+        tch::manual_seed(6);
+        let m = Model::new(&tiny("llama"), Device::Cpu, Kind::Float).unwrap();
+        let ids = Tensor::from_slice(&[0i64, 5, 9, 2, 7, 3, 1, 4, 33, 12]).view([2, 5]);
+        let attn = Tensor::from_slice(&[1i64, 1, 1, 1, 1, 0, 1, 1, 1, 1]).view([2, 5]);
+        for temp in [1.0, 0.7] {
+            let weight = &m.vs.trainable_variables()[3];
+            let got = m.token_logprobs(&ids, &attn, temp).unwrap();
+            let logits = m
+                .forward(&ids.narrow(1, 0, 4), Some(&attn.narrow(1, 0, 4)))
+                .unwrap()
+                / temp;
+            let want = logits
+                .log_softmax(-1, Kind::Float)
+                .gather(-1, &ids.narrow(1, 1, 4).unsqueeze(-1), false)
+                .squeeze_dim(-1);
+            // Row 1's first position is padding (its output is unused); compare the rest.
+            let real = attn.narrow(1, 0, 4).to_kind(Kind::Float);
+            let err = ((&got - &want) * &real).abs().max().double_value(&[]);
+            assert!(err < 1e-5, "temperature {temp}: {err}");
+            let grad_of = |lp: &Tensor| {
+                let g =
+                    Tensor::run_backward(&[(lp * &real).sum(Kind::Float)], &[weight], false, false);
+                g.into_iter().next().unwrap()
+            };
+            let (a, b) = (grad_of(&got), grad_of(&want));
+            let err = (&a - &b).abs().max().double_value(&[]);
+            let scale = b.abs().max().double_value(&[]);
+            assert!(
+                err < 1e-5 * scale.max(1.0),
+                "temperature {temp}: grad {err}"
+            );
+        }
     }
 }

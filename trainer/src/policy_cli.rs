@@ -171,13 +171,16 @@ pub fn bench_sample(a: &BenchSampleArgs) -> Result<serde_json::Value> {
     };
     sampler.generate(&model, &prompts, &warm, &seeds)?;
     let mut best = f64::INFINITY;
+    let mut best_cpu = f64::INFINITY;
     for _ in 0..a.repeats.max(1) {
+        let c0 = process_cpu_seconds();
         let t0 = Instant::now();
         let out = sampler.generate(&model, &prompts, &params, &seeds)?;
         if device.is_cuda() {
             tch::Cuda::synchronize(0);
         }
         let secs = t0.elapsed().as_secs_f64();
+        best_cpu = best_cpu.min(process_cpu_seconds() - c0);
         let made: usize = out.iter().map(|c| c.token_ids.len()).sum();
         if made != a.batch * a.new_tokens {
             bail!("expected {} new tokens, got {made}", a.batch * a.new_tokens);
@@ -191,10 +194,31 @@ pub fn bench_sample(a: &BenchSampleArgs) -> Result<serde_json::Value> {
         "prompt_len": a.prompt_len,
         "new_tokens": a.new_tokens,
         "seconds": best,
+        // CPU time (all threads, user + system) of the fastest run: on a shared machine it
+        // moves much less than wall time, so A/B comparisons at --threads 1 use it.
+        "cpu_seconds": best_cpu,
+        "tokens_per_cpu_s": ((a.batch * a.new_tokens) as f64 / best_cpu * 10.0).round() / 10.0,
         "device": crate::device::describe(device),
         "dtype": format!("{:?}", a.dtype).to_lowercase(),
         "params": model.cfg.num_params(),
     }))
+}
+
+/// User + system CPU seconds of this process so far (all threads); 0 where unavailable.
+fn process_cpu_seconds() -> f64 {
+    #[cfg(unix)]
+    {
+        let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: getrusage writes a rusage into the pointer it is given; RUSAGE_SELF is valid.
+        let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr()) };
+        if rc == 0 {
+            // SAFETY: getrusage returned 0, so it initialised the struct.
+            let u = unsafe { u.assume_init() };
+            let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+            return tv(u.ru_utime) + tv(u.ru_stime);
+        }
+    }
+    0.0
 }
 
 #[derive(Debug, clap::Subcommand)]

@@ -23,7 +23,7 @@
 //!   filtering (temperature 1 in greedy mode): the `logp_old` of the GRPO ratio, matching
 //!   `Model::token_logprobs` with the same temperature.
 
-use crate::model::{padded_causal_mask, KvCache, Model};
+use crate::model::{padded_causal_mask, AttnMask, KvCache, Model};
 use crate::tokenizer::Tokenizer;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -261,13 +261,28 @@ impl<'a> Sampler<'a> {
         let mut cache = KvCache::new(model, b, capacity);
         let hidden = model.forward_hidden(&ids, &positions, &prefill_mask, Some(&mut cache));
         let mut logits = model.logits(&hidden.select(1, p_max - 1));
-        // Decode-time mask over cache slots: -inf on each row's left padding.
-        let pads_t = Tensor::from_slice(&pads).to_device(device).view([b, 1]);
-        let slots = Tensor::arange(capacity, (Kind::Int64, device)).view([1, capacity]);
-        let mut key_mask = Tensor::zeros([b, capacity], (model.kind(), device))
-            .masked_fill(&slots.lt_tensor(&pads_t), f64::NEG_INFINITY)
-            .view([b, 1, 1, 1, capacity]);
-        let mut next_pos: Tensor = positions.select(1, p_max - 1).view([b, 1]) + 1;
+        // Row i's next position is its prompt length.
+        let lens: Vec<i64> = prompts.iter().map(|p| p.len() as i64).collect();
+        let mut next_pos = Tensor::from_slice(&lens).to_device(device).view([b, 1]);
+        // Decode-time mask over cache slots, -inf on each row's left padding; only built when
+        // the rows' paddings differ (slots that are padding in every row are skipped through
+        // `cache.start` instead).
+        let key_mask_of = |pads: &[i64]| -> Option<Tensor> {
+            let lo = pads.iter().copied().min().unwrap_or(0);
+            if pads.iter().all(|&p| p == lo) {
+                return None;
+            }
+            let n = pads.len() as i64;
+            let pads_t = Tensor::from_slice(pads).to_device(device).view([n, 1]);
+            let slots = Tensor::arange(capacity, (Kind::Int64, device)).view([1, capacity]);
+            Some(
+                Tensor::zeros([n, capacity], (model.kind(), device))
+                    .masked_fill(&slots.lt_tensor(&pads_t), f64::NEG_INFINITY)
+                    .view([n, 1, 1, capacity]),
+            )
+        };
+        let mut key_mask = key_mask_of(&pads);
+        cache.start = pads.iter().copied().min().unwrap_or(0);
         // active[r] = index into `rows` of batch row r.
         let mut active: Vec<usize> = (0..prompts.len()).collect();
         let stop_window = params
@@ -329,15 +344,26 @@ impl<'a> Sampler<'a> {
                     .collect();
                 let keep_t = Tensor::from_slice(&keep).to_device(device);
                 cache.select_rows(&keep_t);
-                key_mask = key_mask.index_select(0, &keep_t);
                 next_pos = next_pos.index_select(0, &keep_t);
                 next_ids = next_ids.index_select(0, &keep_t);
+                pads = keep
+                    .iter()
+                    .filter_map(|&r| pads.get(r as usize).copied())
+                    .collect();
                 active = keep
                     .iter()
                     .filter_map(|&r| active.get(r as usize).copied())
                     .collect();
+                key_mask = key_mask_of(&pads);
+                cache.start = pads.iter().copied().min().unwrap_or(0);
             }
-            let mask = key_mask.narrow(-1, 0, cache.len + 1);
+            let mask = match &key_mask {
+                Some(m) => AttnMask::RowsFrom {
+                    from: pads.clone(),
+                    mask: m.narrow(-1, cache.start, cache.len + 1 - cache.start),
+                },
+                None => AttnMask::All,
+            };
             let hidden = model.forward_hidden(&next_ids, &next_pos, &mask, Some(&mut cache));
             logits = model.logits(&hidden.select(1, 0));
             next_pos += 1;
