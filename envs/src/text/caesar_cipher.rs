@@ -67,41 +67,48 @@ fn shift_cap(b: u8, k: u8) -> u8 {
     b'A' + if x >= 26 { x - 26 } else { x }
 }
 
-/// Writes `WORD: R>I W>N ... -> RESULT` for one capital-letter word, shifting forward by
-/// `fwd` (in 1..26).
-fn word_steps(out: &mut Vec<u8>, word: &[u8], fwd: u8) {
-    let mut steps = [[0u8; 4]; 26];
-    for (i, st) in steps.iter_mut().enumerate() {
-        let b = b'A' + i as u8;
-        *st = [b' ', b, b'>', shift_cap(b, fwd)];
-    }
-    word_steps_with(out, word, &steps);
-}
-
-/// [`word_steps`] with the per-letter step text (" R>I") precomputed for the shift.
-fn word_steps_with(out: &mut Vec<u8>, word: &[u8], steps: &[[u8; 4]; 26]) {
-    out.reserve(6 * word.len() + 6);
-    out.extend_from_slice(word);
-    out.push(b':');
-    for &b in word {
-        match steps.get(usize::from(b.wrapping_sub(b'A'))) {
-            Some(st) => out.extend_from_slice(st),
-            None => out.extend_from_slice(&[b' ', b, b'>', b]),
+/// " X>Y" for every forward shift (0..26) and capital letter X, 4 bytes each at offset
+/// (shift * 26 + letter) * 4: the per-letter step text, built once.
+static STEPS: LazyLock<String> = LazyLock::new(|| {
+    let mut t = String::with_capacity(26 * 26 * 4);
+    for fwd in 0..26u8 {
+        for l in 0..26u8 {
+            t.push(' ');
+            t.push(char::from(b'A' + l));
+            t.push('>');
+            t.push(char::from(shift_cap(b'A' + l, fwd)));
         }
     }
-    out.extend_from_slice(b" -> ");
-    for &b in word {
-        out.push(
-            steps
-                .get(usize::from(b.wrapping_sub(b'A')))
-                .map_or(b, |st| st[3]),
-        );
+    t
+});
+
+/// The listed words in capitals, by index in [`words::words`].
+static UPPER: LazyLock<Vec<String>> = LazyLock::new(|| {
+    words::words()
+        .iter()
+        .map(|w| w.to_ascii_uppercase())
+        .collect()
+});
+
+/// Writes `WORD: R>I W>N ... -> RESULT` for one capital-letter word whose letters shift
+/// `fwd` places forward (in 0..26) to give `result`.
+fn word_steps(out: &mut String, word: &str, fwd: u8, result: &str) {
+    let steps = STEPS.as_str();
+    out.push_str(word);
+    out.push(':');
+    for b in word.bytes() {
+        let o = (usize::from(fwd) * 26 + usize::from(b.wrapping_sub(b'A'))) * 4;
+        out.push_str(steps.get(o..o + 4).unwrap_or(" ?>?"));
     }
-    out.push(b'\n');
+    out.push_str(" -> ");
+    out.push_str(result);
+    out.push('\n');
 }
 
 /// Whether the capital-letter word `w`, shifted back by `back`, is a listed word
-/// (checked on packed keys, without allocating).
+/// (checked on packed keys, without allocating). Generation uses the precomputed
+/// [`words::shift_masks`]; the tests check the two agree.
+#[cfg(test)]
 fn decodes_to_word(w: &[u8], back: u8) -> bool {
     if !w.iter().all(|b| b.is_ascii_uppercase()) {
         return false;
@@ -112,13 +119,9 @@ fn decodes_to_word(w: &[u8], back: u8) -> bool {
 }
 
 /// Whether decoding `cipher` with backward shift `k` gives only listed words.
+#[cfg(test)]
 fn all_words(cipher: &[u8], k: u8) -> bool {
     cipher.split(|&b| b == b' ').all(|w| decodes_to_word(w, k))
-}
-
-/// A buffer of ASCII text as a `String`.
-fn ascii(v: Vec<u8>) -> Result<String, String> {
-    String::from_utf8(v).map_err(|e| e.to_string())
 }
 
 impl Family for CaesarCipher {
@@ -168,24 +171,50 @@ impl Family for CaesarCipher {
         let c = &self.config;
         let n = rng.range_usize(c.min_words, c.max_words);
         // The plain text: `n` list words, upper-cased, single spaces.
-        let mut plain: Vec<u8> = Vec::with_capacity(n * 8);
+        let upper = UPPER.as_slice();
+        let masks = words::shift_masks();
+        let drawn = words::draw_indices(rng, n);
+        let word = |i: usize| {
+            drawn
+                .get(i)
+                .and_then(|&w| upper.get(w))
+                .map_or("WORD", |w| w.as_str())
+        };
+        // Bit d of a word's mask: the word shifted d places forward is a listed word.
+        let mask = |i: usize| {
+            drawn
+                .get(i)
+                .and_then(|&w| masks.get(w))
+                .copied()
+                .unwrap_or(0)
+        };
+        let mut plain = String::with_capacity(n * 9);
         for i in 0..n {
             if i > 0 {
-                plain.push(b' ');
+                plain.push(' ');
             }
-            plain.extend(words::word(rng).bytes().map(|b| b.to_ascii_uppercase()));
+            plain.push_str(word(i));
         }
         let k = 1 + rng.below(u64::from(c.max_shift)) as u8;
         let cipher: Vec<u8> = plain
-            .iter()
-            .map(|&b| if b == b' ' { b } else { shift_cap(b, k) })
+            .bytes()
+            .map(|b| if b == b' ' { b } else { shift_cap(b, k) })
             .collect();
-        let mut thinking: Vec<u8> = Vec::with_capacity(plain.len() * 6 + 26 * 24 + 200);
+        let cipher = String::from_utf8(cipher).map_err(|e| e.to_string())?;
+        // Word i of both texts starts at the same offset.
+        let pieces = || {
+            let mut at = 0;
+            (0..n).map(move |i| {
+                let len = word(i).len();
+                let r = at..at + len;
+                at += len + 1;
+                r
+            })
+        };
+        let mut thinking = String::with_capacity(plain.len() * 6 + 26 * 24 + 200);
         let mut kb = [0u8; 20];
         let ks = uint_str(usize::from(k), &mut kb);
         if rng.chance(c.encrypt_probability) {
-            let cipher = ascii(cipher)?;
-            let plain = ascii(plain)?;
             let mut question = String::with_capacity(plain.len() + 300);
             question.push_str("Encrypt \"");
             question.push_str(&plain);
@@ -193,84 +222,85 @@ impl Family for CaesarCipher {
             question.push_str(ks);
             question.push_str(" places forward in the alphabet (Z wraps around to A).");
             PROMPT_TAIL.fill_into(&mut question, &[("what", "encrypted text")]);
-            thinking.extend_from_slice(b"Shift each letter forward by ");
-            thinking.extend_from_slice(ks.as_bytes());
-            thinking.extend_from_slice(b", wrapping past Z:\n");
-            for w in plain.as_bytes().split(|&b| b == b' ') {
-                word_steps(&mut thinking, w, k);
+            thinking.push_str("Shift each letter forward by ");
+            thinking.push_str(ks);
+            thinking.push_str(", wrapping past Z:\n");
+            for r in pieces() {
+                let (p, c) = (plain.get(r.clone()), cipher.get(r));
+                word_steps(&mut thinking, p.unwrap_or(""), k, c.unwrap_or(""));
             }
-            thinking.extend_from_slice(b"Encrypted: ");
-            thinking.extend_from_slice(cipher.as_bytes());
+            thinking.push_str("Encrypted: ");
+            thinking.push_str(&cipher);
             return Ok(Problem {
                 question,
                 answer: gold(&cipher),
-                thinking: ascii(thinking)?,
+                thinking,
                 final_answer: cipher,
             });
         }
         // Cracking needs a unique decryption; otherwise the shift is stated.
         // A cipher word with no other listed word among its shifts settles uniqueness at
         // once; otherwise every other shift is tried on the whole text.
+        // Decoding with back-shift s turns each plain word into that word shifted k - s
+        // places forward, so the whole text decodes to words for s != k exactly when every
+        // word's mask has bit (k - s) mod 26, one of 1..=25 other than k.
         let crack = rng.chance(c.crack_probability)
-            && (cipher
-                .split(|&b| b == b' ')
-                .take(3)
-                .any(|w| words::shift_class_size(w) == 1)
-                || (1..26u8).all(|s| s == k || !all_words(&cipher, s)));
+            && ((0..n.min(3)).any(|i| mask(i) == 0)
+                || (0..n).fold(!0u32, |m, i| m & mask(i)) & 0x03FF_FFFE & !(1 << k) == 0);
         let mut question = String::with_capacity(cipher.len() + 300);
         if crack {
-            thinking.extend_from_slice(b"The shift is unknown. Try shifting the first word back by 1, 2, ... until every word becomes an English word:\n");
-            let first = cipher.split(|&b| b == b' ').next().unwrap_or(b"");
+            thinking.push_str("The shift is unknown. Try shifting the first word back by 1, 2, ... until every word becomes an English word:\n");
+            let first = word(0);
             for s in 1..=k {
-                thinking.extend_from_slice(b"back ");
+                thinking.push_str("back ");
                 let mut sb = [0u8; 20];
-                thinking.extend_from_slice(uint_str(usize::from(s), &mut sb).as_bytes());
-                thinking.extend_from_slice(b": ");
-                thinking.extend(first.iter().map(|&b| shift_cap(b, 26 - s)));
-                thinking.extend_from_slice(if decodes_to_word(first, s) {
+                thinking.push_str(uint_str(usize::from(s), &mut sb));
+                thinking.push_str(": ");
+                let d = k - s; // the first plain word shifted d places forward
+                let mut buf = [0u8; 16];
+                let len = first.len().min(buf.len());
+                for (o, b) in buf.iter_mut().zip(first.bytes()) {
+                    *o = shift_cap(b, d);
+                }
+                thinking.push_str(std::str::from_utf8(&buf[..len]).unwrap_or("?"));
+                thinking.push_str(if d == 0 || mask(0) & (1 << d) != 0 {
                     if s == k {
-                        b" (a word; the rest decode to words too)\n"
+                        " (a word; the rest decode to words too)\n"
                     } else {
-                        &b" (a word, but the full text does not decode to words)\n"[..]
+                        " (a word, but the full text does not decode to words)\n"
                     }
                 } else {
-                    b" (not a word)\n"
+                    " (not a word)\n"
                 });
             }
-            thinking.extend_from_slice(b"So the shift is ");
-            thinking.extend_from_slice(ks.as_bytes());
-            thinking.extend_from_slice(b". Shift every letter back by ");
-            thinking.extend_from_slice(ks.as_bytes());
-            thinking.extend_from_slice(b":\n");
+            thinking.push_str("So the shift is ");
+            thinking.push_str(ks);
+            thinking.push_str(". Shift every letter back by ");
+            thinking.push_str(ks);
+            thinking.push_str(":\n");
             question.push_str("This text was encrypted with a Caesar cipher with an unknown shift; the plain text is English words: \"");
         } else {
-            thinking.extend_from_slice(b"Shift each letter back by ");
-            thinking.extend_from_slice(ks.as_bytes());
-            thinking.extend_from_slice(b", wrapping past A:\n");
+            thinking.push_str("Shift each letter back by ");
+            thinking.push_str(ks);
+            thinking.push_str(", wrapping past A:\n");
             question
                 .push_str("This text was encrypted with a Caesar cipher that shifted each letter ");
             question.push_str(ks);
             question.push_str(" places forward in the alphabet (Z wraps around to A): \"");
         }
-        let mut steps = [[0u8; 4]; 26];
-        for (i, st) in steps.iter_mut().enumerate() {
-            let b = b'A' + i as u8;
-            *st = [b' ', b, b'>', shift_cap(b, 26 - k)];
+        for r in pieces() {
+            let (c, p) = (cipher.get(r.clone()), plain.get(r));
+            word_steps(&mut thinking, c.unwrap_or(""), 26 - k, p.unwrap_or(""));
         }
-        for w in cipher.split(|&b| b == b' ') {
-            word_steps_with(&mut thinking, w, &steps);
-        }
-        let cipher = ascii(cipher)?;
-        let plain = ascii(plain)?;
         question.push_str(&cipher);
         question.push_str("\". Decrypt it.");
         PROMPT_TAIL.fill_into(&mut question, &[("what", "plain text")]);
-        thinking.extend_from_slice(b"Decrypted: ");
-        thinking.extend_from_slice(plain.as_bytes());
+        thinking.push_str("Decrypted: ");
+        thinking.push_str(&plain);
         Ok(Problem {
             question,
             answer: gold(&plain),
-            thinking: ascii(thinking)?,
+            thinking,
             final_answer: plain,
         })
     }
@@ -303,6 +333,24 @@ mod tests {
         assert_eq!(shift_text(&shift_text("ZEBRA", 7), 19), "ZEBRA");
         assert!(all_words(b"KHOOR", 3) || !words::is_word("hello"));
         assert_eq!(shift_cap(b'Z', 1), b'A');
+        // The shift masks agree with decoding word by word.
+        let masks = words::shift_masks();
+        for (w, m) in words::words().iter().zip(masks).step_by(7) {
+            let up = w.to_ascii_uppercase();
+            for k in 1..26u8 {
+                let cipher = shift_text(&up, k);
+                for s in 1..26u8 {
+                    let d = (26 + k - s) % 26;
+                    let by_mask = d == 0 || m & (1 << d) != 0;
+                    assert_eq!(
+                        decodes_to_word(cipher.as_bytes(), s),
+                        by_mask,
+                        "{w} {k} {s}"
+                    );
+                }
+            }
+            assert_eq!(*m == 0, words::shift_class_size(up.as_bytes()) == 1, "{w}");
+        }
         assert_eq!(shift_cap(b'A', 25), b'Z');
         // Shift classes: every list word is in its own class; a class of one means no
         // other shift of it is listed.

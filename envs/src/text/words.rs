@@ -195,6 +195,34 @@ pub fn letters(rng: &mut TaskRng, min: usize, max: usize) -> String {
     s
 }
 
+/// For each listed word (by index in [`words`]), bit `s` (1..=25) is set when the word
+/// with every letter shifted `s` places forward (wrapping z to a) is also listed. A word
+/// has no other listed Caesar shift exactly when its mask is 0.
+pub fn shift_masks() -> &'static [u32] {
+    static MASKS: OnceLock<Vec<u32>> = OnceLock::new();
+    MASKS.get_or_init(|| {
+        words()
+            .iter()
+            .map(|w| {
+                (1..26u8).fold(0u32, |m, s| {
+                    let shifted = w.bytes().map(|b| b'a' + (b - b'a' + s) % 26);
+                    if key(shifted).is_some_and(is_word_key) {
+                        m | 1 << s
+                    } else {
+                        m
+                    }
+                })
+            })
+            .collect()
+    })
+}
+
+/// `n` uniformly drawn word indices into [`words`] (the same draws as [`sentence`]).
+pub fn draw_indices(rng: &mut TaskRng, n: usize) -> Vec<usize> {
+    let len = words().len() as u64;
+    (0..n).map(|_| rng.below(len) as usize).collect()
+}
+
 /// `n` uniformly drawn words (the same draws as [`sentence`]).
 pub fn draw(rng: &mut TaskRng, n: usize) -> Vec<&'static str> {
     let list = words();
