@@ -3,6 +3,10 @@
 /// The instruction appended to every single-turn prompt: think, then answer in tags.
 pub const FORMAT_INSTRUCTIONS: &str = include_str!("../../prompts/format.txt");
 
+/// [`FORMAT_INSTRUCTIONS`] without its trailing whitespace, trimmed at compile time (a test
+/// checks it equals `trim_end()`, which also trims non-ASCII whitespace).
+const FORMAT_INSTRUCTIONS_TRIMMED: &str = FORMAT_INSTRUCTIONS.trim_ascii_end();
+
 /// Replaces each `{key}` in `template` by its value. Unknown placeholders are left as is,
 /// so a template bug shows up in the prompt text rather than as a panic.
 pub fn render(template: &str, vars: &[(&str, &str)]) -> String {
@@ -36,7 +40,13 @@ pub fn render(template: &str, vars: &[(&str, &str)]) -> String {
 
 /// The full prompt: the rendered problem followed by the format instructions.
 pub fn with_format(question: &str) -> String {
-    format!("{question}\n\n{}", FORMAT_INSTRUCTIONS.trim_end())
+    // One exactly sized allocation and plain copies: this runs once per generated task.
+    let instructions = FORMAT_INSTRUCTIONS_TRIMMED;
+    let mut out = String::with_capacity(question.len() + 2 + instructions.len());
+    out.push_str(question);
+    out.push_str("\n\n");
+    out.push_str(instructions);
+    out
 }
 
 #[cfg(test)]
@@ -51,5 +61,18 @@ mod tests {
         );
         assert_eq!(render("no braces", &[]), "no braces");
         assert_eq!(render("open { only", &[]), "open { only");
+    }
+
+    #[test]
+    fn prompt_is_question_then_trimmed_instructions() {
+        assert_eq!(FORMAT_INSTRUCTIONS_TRIMMED, FORMAT_INSTRUCTIONS.trim_end());
+        let q = "What is 2 + 2?";
+        let p = with_format(q);
+        assert_eq!(p, format!("{q}\n\n{}", FORMAT_INSTRUCTIONS.trim_end()));
+        assert_eq!(p.len(), p.capacity());
+        assert_eq!(
+            with_format(""),
+            format!("\n\n{}", FORMAT_INSTRUCTIONS.trim_end())
+        );
     }
 }

@@ -99,7 +99,24 @@ pub fn parse_think_answer(text: &str) -> Result<ParsedCompletion<'_>, FormatErro
 
 /// Wraps reasoning and an answer in the canonical format the prompts ask for.
 pub fn format_completion(thinking: &str, answer: &str) -> String {
-    format!("{THINK_OPEN}{thinking}{THINK_CLOSE}\n{ANSWER_OPEN}{answer}{ANSWER_CLOSE}")
+    // One exactly sized allocation and plain copies: this runs once per generated task.
+    let mut out = String::with_capacity(
+        THINK_OPEN.len()
+            + thinking.len()
+            + THINK_CLOSE.len()
+            + 1
+            + ANSWER_OPEN.len()
+            + answer.len()
+            + ANSWER_CLOSE.len(),
+    );
+    out.push_str(THINK_OPEN);
+    out.push_str(thinking);
+    out.push_str(THINK_CLOSE);
+    out.push('\n');
+    out.push_str(ANSWER_OPEN);
+    out.push_str(answer);
+    out.push_str(ANSWER_CLOSE);
+    out
 }
 
 #[cfg(test)]
@@ -181,6 +198,15 @@ mod tests {
             parse_think_answer("5</answer>"),
             Err(FormatError::UnclosedAnswer)
         );
+    }
+
+    #[test]
+    fn format_completion_layout_is_fixed() {
+        for (t, a) in [("2+2=4", "4"), ("", ""), ("line 1\nline 2 é", "x y")] {
+            let c = format_completion(t, a);
+            assert_eq!(c, format!("<think>{t}</think>\n<answer>{a}</answer>"));
+            assert_eq!(c.len(), c.capacity());
+        }
     }
 
     #[test]
