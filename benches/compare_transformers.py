@@ -9,6 +9,9 @@ parameters), fp32 on CPU. Workload: random 32-token prompts, 128 new tokens, sam
 temperature 1 (no top-k/top-p), EOS ignored so every sequence makes 128 tokens. Both sides
 time the whole generate call (prefill included) after a warm-up, best of --repeats.
 --threads sets both sides' thread count (default: torch's, the same on both sides).
+The last column is ours per CPU-second (all threads, user + system) of the fastest run: on a
+machine shared with other jobs wall-clock figures swing with the load (check `uptime`), CPU
+time much less, so it is the steadier figure for before/after comparisons at --threads 1.
 
 Needs transformers and torch 2.13: when not importable, makes a throw-away venv in /tmp
 (torch from verigym's libtorch cache when scripts/setup.sh made one) and re-runs itself.
@@ -71,12 +74,14 @@ def main():
             f"{torch.get_num_threads()} threads",
             flush=True,
         )
-        print(f"{'batch':>6} {'transformers tok/s':>19} {'verigym tok/s':>14} {'ratio':>7}", flush=True)
+        print(f"{'batch':>6} {'transformers tok/s':>19} {'verigym tok/s':>14} {'ratio':>7} "
+              f"{'verigym tok/cpu-s':>18}", flush=True)
         for b in batches:
             hf = hf_tokens_per_s(model, b, args)
-            ours = ours_tokens_per_s(tmp, b, args)
-            rows.append({"batch": b, "transformers": round(hf, 1), "verigym": ours, "ratio": round(ours / hf, 2)})
-            print(f"{b:>6} {hf:>19.1f} {ours:>14.1f} {ours / hf:>7.2f}", flush=True)
+            ours, ours_cpu = ours_tokens_per_s(tmp, b, args)
+            rows.append({"batch": b, "transformers": round(hf, 1), "verigym": ours,
+                         "ratio": round(ours / hf, 2), "verigym_per_cpu_s": ours_cpu})
+            print(f"{b:>6} {hf:>19.1f} {ours:>14.1f} {ours / hf:>7.2f} {ours_cpu:>18.1f}", flush=True)
     print(json.dumps(rows))
 
 
@@ -117,7 +122,8 @@ def ours_tokens_per_s(model_dir, batch, args):
     if args.threads:
         cmd += ["--threads", str(args.threads)]
     out = subprocess.check_output(cmd, text=True)
-    return float(json.loads(out.strip().splitlines()[-1])["tokens_per_s"])
+    res = json.loads(out.strip().splitlines()[-1])
+    return float(res["tokens_per_s"]), float(res.get("tokens_per_cpu_s", 0.0))
 
 
 if __name__ == "__main__":

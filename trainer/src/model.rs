@@ -16,6 +16,12 @@
 //!   and padding positions out of the loss yourself. The sampler's `Completion::logprobs`
 //!   are the same quantity (temperature-scaled, before top-k/top-p/min-p filtering), so
 //!   `ratio = exp(new - old)` is 1 on the first step when the weights did not change.
+//! - Cheaper for completion-only losses: `model.hidden_states(&ids, Some(&attn))` then
+//!   `model.target_logprobs(&hidden.narrow(1, p - 1, c), &targets, temperature)` projects only
+//!   the completion positions onto the vocabulary, and never materialises a [.., V]
+//!   log-softmax (`logit[target] - logsumexp`; gradients are exact).
+//! - Speed: without left padding (no mask, or right padding only) a full pass is one causal
+//!   SDPA per layer with no mask tensor; left padding takes a [B, 1, T, T] additive mask.
 //! - Run generation under the sampler (it takes `tch::no_grad` itself); the reference model for
 //!   the KL term is a second `Model` loaded from the same checkpoint and `vs.freeze()`d.
 
