@@ -589,6 +589,7 @@ mod decode_attention {
             hd,
             scale: scale as f32,
         };
+        let od_ptr = SendPtr(od.as_mut_ptr());
         let row = |r: usize, o: &mut [f32], scores: &mut Vec<f32>| {
             let lo = from.get(r).copied().unwrap_or(0) as usize;
             let base = r * cap * w;
@@ -606,6 +607,20 @@ mod decode_attention {
             for (r, o) in od.chunks_exact_mut(nh * hd).enumerate() {
                 row(r, o, &mut scores);
             }
+        } else if let Some(run) = omp::parallel() {
+            // On libtorch's own OpenMP threads: they are awake (spinning) right after the
+            // previous op, where a second pool would have to share their cores.
+            let chunk = |part: usize, parts: usize| {
+                let per = b.div_ceil(parts.max(1));
+                let mut scores = Vec::new();
+                for r in part * per..((part + 1) * per).min(b) {
+                    // SAFETY: parts write disjoint rows r of `od` (row ranges do not overlap).
+                    let o =
+                        unsafe { std::slice::from_raw_parts_mut(od_ptr.at(r * nh * hd), nh * hd) };
+                    row(r, o, &mut scores);
+                }
+            };
+            run(threads, &chunk);
         } else {
             let per = b.div_ceil(threads);
             od.par_chunks_mut(per * nh * hd)
@@ -618,6 +633,89 @@ mod decode_attention {
                 });
         }
         Some(out)
+    }
+
+    #[derive(Clone, Copy)]
+    struct SendPtr(*mut f32);
+    // SAFETY: used only to hand disjoint row ranges of one output buffer to worker threads.
+    unsafe impl Send for SendPtr {}
+    unsafe impl Sync for SendPtr {}
+    impl SendPtr {
+        /// The pointer `i` elements on (a method, so closures capture the Sync wrapper).
+        fn at(self, i: usize) -> *mut f32 {
+            self.0.wrapping_add(i)
+        }
+    }
+
+    /// libtorch's OpenMP runtime (libgomp), found at run time; absent, callers use rayon.
+    mod omp {
+        type Body = unsafe extern "C" fn(*mut std::ffi::c_void);
+        type Parallel = unsafe extern "C" fn(Body, *mut std::ffi::c_void, u32, u32);
+        type Query = unsafe extern "C" fn() -> i32;
+
+        struct Fns {
+            parallel: Parallel,
+            thread_num: Query,
+            num_threads: Query,
+        }
+
+        fn fns() -> Option<&'static Fns> {
+            static FNS: std::sync::OnceLock<Option<Fns>> = std::sync::OnceLock::new();
+            FNS.get_or_init(|| {
+                let sym = |name: &std::ffi::CStr| {
+                    // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only looks up.
+                    let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+                    (!p.is_null()).then_some(p)
+                };
+                let (p, t, n) = (
+                    sym(c"GOMP_parallel")?,
+                    sym(c"omp_get_thread_num")?,
+                    sym(c"omp_get_num_threads")?,
+                );
+                // SAFETY: these are libgomp's documented C entry points with these
+                // signatures (GOMP_parallel is what `#pragma omp parallel` compiles to).
+                unsafe {
+                    Some(Fns {
+                        parallel: std::mem::transmute::<*mut libc::c_void, Parallel>(p),
+                        thread_num: std::mem::transmute::<*mut libc::c_void, Query>(t),
+                        num_threads: std::mem::transmute::<*mut libc::c_void, Query>(n),
+                    })
+                }
+            })
+            .as_ref()
+        }
+
+        type Work<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
+        /// `run(threads, work)` calls `work(part, parts)` once on each thread of an OpenMP
+        /// parallel region of `threads` threads.
+        pub(super) fn parallel() -> Option<impl Fn(usize, Work)> {
+            let f = fns()?;
+            Some(move |threads: usize, work: Work| {
+                struct Ctx<'a> {
+                    work: Work<'a>,
+                    f: &'static Fns,
+                }
+                unsafe extern "C" fn body(data: *mut std::ffi::c_void) {
+                    // SAFETY: `data` is the Ctx passed below, alive until GOMP_parallel returns.
+                    let ctx = unsafe { &*(data as *const Ctx) };
+                    // SAFETY: called inside the parallel region, as libgomp requires.
+                    let (me, n) = unsafe { ((ctx.f.thread_num)(), (ctx.f.num_threads)()) };
+                    (ctx.work)(me.max(0) as usize, n.max(1) as usize);
+                }
+                let ctx = Ctx { work, f };
+                // SAFETY: GOMP_parallel runs `body(&ctx)` on every thread of the team and
+                // returns after all of them finished; ctx outlives the call.
+                unsafe {
+                    (f.parallel)(
+                        body,
+                        &ctx as *const Ctx as *mut std::ffi::c_void,
+                        threads as u32,
+                        0,
+                    )
+                };
+            })
+        }
     }
 
     struct Shape {
