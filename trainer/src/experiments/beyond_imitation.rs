@@ -140,28 +140,13 @@ pub fn run(device: Device, out: &Path, seeds: u64, quick: bool) -> Result<Experi
         sft_cfg.seed = seed;
         let sft = policy.sft(&train, &val, &sft_cfg)?;
         let budget = policy.completion_budget(&train, cfg.max_new_tokens)?;
-        let before = policy.evaluate(
-            &envs,
-            &tasks,
-            Template::Compact,
-            budget,
-            100,
-            "eval",
-            true,
-        )?;
+        let before =
+            policy.evaluate(&envs, &tasks, Template::Compact, budget, 100, "eval", true)?;
         let mut rl = cfg.rl.clone();
         rl.seed = 9_000 + seed;
         rl.max_new_tokens = rl.max_new_tokens.max(budget);
         let hist = grpo(&policy, &envs, Template::Compact, &rl)?;
-        let after = policy.evaluate(
-            &envs,
-            &tasks,
-            Template::Compact,
-            budget,
-            100,
-            "eval",
-            true,
-        )?;
+        let after = policy.evaluate(&envs, &tasks, Template::Compact, budget, 100, "eval", true)?;
         let r = SeedResult {
             seed,
             demonstrator_accuracy: demo_correct as f64 / tasks.len().max(1) as f64,

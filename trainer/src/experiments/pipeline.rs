@@ -116,7 +116,11 @@ impl Policy {
     pub fn completion_budget(&self, demos: &[Demo], floor: usize) -> Result<usize> {
         let mut longest = 0;
         for d in demos {
-            longest = longest.max(self.encode(&d.completion).map_err(anyhow::Error::msg)?.len());
+            longest = longest.max(
+                self.encode(&d.completion)
+                    .map_err(anyhow::Error::msg)?
+                    .len(),
+            );
         }
         Ok(floor.max((longest + 1) * 5 / 4 + 4))
     }

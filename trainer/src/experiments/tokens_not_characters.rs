@@ -178,15 +178,8 @@ pub fn run(device: Device, out: &Path, seeds: u64, quick: bool) -> Result<Experi
             sft.seed = seed;
             policy.sft(&train, &[], &sft)?;
             let budget = policy.completion_budget(&train, cfg.max_new_tokens)?;
-            let rep = policy.evaluate(
-                &envs,
-                &tasks,
-                Template::Compact,
-                budget,
-                100,
-                "eval",
-                true,
-            )?;
+            let rep =
+                policy.evaluate(&envs, &tasks, Template::Compact, budget, 100, "eval", true)?;
             for (i, e) in rep.per_env.iter().enumerate() {
                 if let Some(v) = acc[arm].get_mut(i) {
                     v.push(e.accuracy);

@@ -129,15 +129,8 @@ pub fn run(device: Device, out: &Path, seeds: u64, quick: bool) -> Result<Experi
             sft.seed = seed;
             policy.sft(&train, &[], &sft)?;
             let budget = policy.completion_budget(&train, cfg.max_new_tokens)?;
-            let rep = policy.evaluate(
-                &envs,
-                &tasks,
-                Template::Compact,
-                budget,
-                100,
-                "eval",
-                true,
-            )?;
+            let rep =
+                policy.evaluate(&envs, &tasks, Template::Compact, budget, 100, "eval", true)?;
             let mut by = vec![(0usize, 0usize); cfg.max_digits];
             for r in &rep.records {
                 let d = size_of(&r.question, &r.env);
