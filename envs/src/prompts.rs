@@ -10,7 +10,8 @@ const FORMAT_INSTRUCTIONS_TRIMMED: &str = FORMAT_INSTRUCTIONS.trim_ascii_end();
 /// Replaces each `{key}` in `template` by its value. Unknown placeholders are left as is,
 /// so a template bug shows up in the prompt text rather than as a panic.
 pub fn render(template: &str, vars: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(template.len() + 64);
+    let extra: usize = vars.iter().map(|(_, v)| v.len()).sum();
+    let mut out = String::with_capacity(template.len() + 2 * extra);
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
@@ -35,7 +36,9 @@ pub fn render(template: &str, vars: &[(&str, &str)]) -> String {
         }
     }
     out.push_str(rest);
-    out.trim_end().to_string()
+    let end = out.trim_end().len();
+    out.truncate(end);
+    out
 }
 
 /// The full prompt: the rendered problem followed by the format instructions.

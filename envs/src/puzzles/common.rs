@@ -95,19 +95,9 @@ impl Trace {
 
     /// Appends a formatted line without an intermediate allocation.
     pub fn write(&mut self, args: std::fmt::Arguments) {
-        if self.dropped > 0 {
-            self.dropped += 1;
-            return;
-        }
-        let mark = self.text.len();
-        if mark > 0 {
-            self.text.push('\n');
-        }
-        let _ = std::fmt::Write::write_fmt(&mut self.text, args);
-        if self.text.len() > self.budget {
-            self.text.truncate(mark);
-            self.dropped += 1;
-        }
+        self.line(|text| {
+            let _ = std::fmt::Write::write_fmt(text, args);
+        });
     }
 
     /// Appends a line written by `f` straight into the buffer (no formatting machinery),
@@ -159,38 +149,10 @@ impl Default for Trace {
     }
 }
 
-/// Fills `{key}` placeholders of a prompt template like `prompts::render` (same output:
-/// unknown placeholders kept, trailing whitespace trimmed) into one pre-sized buffer.
+/// Fills `{key}` placeholders of a prompt template (`prompts::render`: unknown
+/// placeholders kept, trailing whitespace trimmed, one pre-sized buffer).
 pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
-    let extra: usize = vars.iter().map(|(_, v)| v.len()).sum();
-    let mut out = String::with_capacity(template.len() + 2 * extra);
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        match after.find('}') {
-            Some(close) => {
-                let key = &after[..close];
-                match vars.iter().find(|(k, _)| *k == key) {
-                    Some((_, v)) => out.push_str(v),
-                    None => {
-                        out.push('{');
-                        out.push_str(key);
-                        out.push('}');
-                    }
-                }
-                rest = &after[close + 1..];
-            }
-            None => {
-                out.push_str(&rest[open..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    let end = out.trim_end().len();
-    out.truncate(end);
-    out
+    crate::prompts::render(template, vars)
 }
 
 /// A prompt template split once into literal text and `{key}` placeholders, so filling it
