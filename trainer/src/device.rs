@@ -48,6 +48,27 @@ pub fn describe(device: Device) -> String {
     }
 }
 
+/// Process-wide allocator settings for libtorch on CPU, called once at start-up.
+///
+/// glibc serves every allocation over its mmap threshold (128 KiB, growing dynamically only
+/// after a free) with a fresh `mmap`, and returns the heap top to the kernel after every
+/// large `free`. libtorch allocates and frees activation buffers of hundreds of KiB to MBs
+/// on every op, so each forward/backward pass paid page faults for memory it had just
+/// released: on two cores the demo's SFT spent 22 s of 47 s CPU time in the kernel. Serving
+/// those buffers from the heap and keeping freed memory mapped removes almost all of it
+/// (SFT stage 34 s -> 22 s). The cost is that RSS stays at its high-water mark.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes glibc malloc parameters; called before any other thread
+    // starts, as glibc requires for predictable effect.
+    unsafe {
+        // Up to 1 GiB from the heap (glibc >= 2.26 accepts thresholds past the old 32 MiB cap).
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,26 +93,5 @@ mod tests {
         let t = tch::Tensor::from_slice(&[1.0f32, 2.0, 3.0]).to_device(d);
         let s: f64 = (&t * &t).sum(tch::Kind::Float).double_value(&[]);
         assert_eq!(s, 14.0);
-    }
-}
-
-/// Process-wide allocator settings for libtorch on CPU, called once at start-up.
-///
-/// glibc serves every allocation over its mmap threshold (128 KiB, growing dynamically only
-/// after a free) with a fresh `mmap`, and returns the heap top to the kernel after every
-/// large `free`. libtorch allocates and frees activation buffers of hundreds of KiB to MBs
-/// on every op, so each forward/backward pass paid page faults for memory it had just
-/// released: on two cores the demo's SFT spent 22 s of 47 s CPU time in the kernel. Serving
-/// those buffers from the heap and keeping freed memory mapped removes almost all of it
-/// (SFT stage 34 s -> 22 s). The cost is that RSS stays at its high-water mark.
-pub fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes glibc malloc parameters; called before any other thread
-    // starts, as glibc requires for predictable effect.
-    unsafe {
-        // Up to 1 GiB from the heap (glibc >= 2.26 accepts thresholds past the old 32 MiB cap).
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
-        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
     }
 }
