@@ -31,29 +31,29 @@ impl Config {
     pub fn new(quick: bool) -> Config {
         Config {
             flaw_rate: 0.6,
-            train_demos: if quick { 300 } else { 3000 },
+            train_demos: if quick { 300 } else { 6000 },
             eval_tasks: if quick { 40 } else { 200 },
             size: if quick {
                 ModelSize::TINY
             } else {
-                ModelSize::SMALL
+                ModelSize::SHALLOW
             },
             sft: SftConfig {
                 seq_len: 256,
-                batch_size: 32,
-                max_steps: if quick { 40 } else { 300 },
+                batch_size: 16,
+                max_steps: if quick { 40 } else { 1500 },
                 lr: 3e-3,
-                warmup_steps: 20,
-                eval_every: 50,
-                patience: 3,
+                warmup_steps: 50,
+                eval_every: 250,
+                patience: 0,
                 ..Default::default()
             },
             rl: RlConfig {
-                steps: if quick { 4 } else { 50 },
+                steps: if quick { 4 } else { 60 },
                 tasks_per_step: 8,
                 group: 8,
                 max_new_tokens: 120,
-                lr: 1e-3,
+                lr: 7e-4,
                 ..Default::default()
             },
             max_new_tokens: 120,
