@@ -211,6 +211,33 @@ pub struct DemoSpec {
     pub profile: Profile,
 }
 
+impl DemoSpec {
+    /// `n` additions (`arithmetic`, addition only) whose operands have `min_digits..=max_digits`
+    /// digits, with bare-question prompts: the task of the addition experiments.
+    pub fn addition(
+        min_digits: usize,
+        max_digits: usize,
+        n: u64,
+        seed: u64,
+        profile: Profile,
+    ) -> DemoSpec {
+        let mut config = serde_json::Map::new();
+        config.insert(
+            "arithmetic".into(),
+            serde_json::json!({"ops": ["add"], "min_digits": min_digits, "max_digits": max_digits}),
+        );
+        DemoSpec {
+            envs: vec!["arithmetic".into()],
+            n,
+            seed,
+            difficulty: Some(1),
+            config,
+            template: Template::Compact,
+            profile,
+        }
+    }
+}
+
 /// Builds the environments of `spec` from the builtin registry.
 pub fn build_envs(spec: &DemoSpec) -> Result<Vec<Box<dyn Environment>>, DataError> {
     let registry = Registry::builtin();
@@ -320,19 +347,9 @@ mod tests {
     use super::*;
 
     fn addition_spec(profile: Profile, n: u64) -> DemoSpec {
-        let mut config = serde_json::Map::new();
-        config.insert(
-            "arithmetic".into(),
-            serde_json::json!({"ops": ["add"], "min_digits": 2, "max_digits": 3}),
-        );
         DemoSpec {
-            envs: vec!["arithmetic".into()],
-            n,
-            seed: 7,
             difficulty: Some(2),
-            config,
-            template: Template::Compact,
-            profile,
+            ..DemoSpec::addition(2, 3, n, 7, profile)
         }
     }
 

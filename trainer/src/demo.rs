@@ -28,6 +28,7 @@ pub struct DemoConfig {
     pub size: ModelSize,
     pub sft: SftConfig,
     pub rl: RlConfig,
+    /// Smallest new-token budget; the run raises it to fit the longest demonstration.
     pub max_new_tokens: usize,
     pub seed: u64,
     /// Seeds of the validation demonstrations and of the held-out evaluation tasks.

@@ -3,26 +3,13 @@
 //! the data stage trains as well as the in-memory demonstrations.
 
 use tch::Device;
-use verigym_trainer::data::{self, DemoSpec, Profile, Template};
+use verigym_trainer::data::{self, DemoSpec, Profile};
 use verigym_trainer::experiments::pipeline::{ModelSize, Policy};
 use verigym_trainer::sft::SftConfig;
 use verigym_trainer::tokenizer::Tokenizer;
 
 fn spec(n: u64, seed: u64) -> DemoSpec {
-    let mut config = serde_json::Map::new();
-    config.insert(
-        "arithmetic".into(),
-        serde_json::json!({"ops": ["add"], "min_digits": 1, "max_digits": 1}),
-    );
-    DemoSpec {
-        envs: vec!["arithmetic".into()],
-        n,
-        seed,
-        difficulty: Some(1),
-        config,
-        template: Template::Compact,
-        profile: Profile::Reference,
-    }
+    DemoSpec::addition(1, 1, n, seed, Profile::Reference)
 }
 
 #[test]

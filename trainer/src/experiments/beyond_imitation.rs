@@ -24,6 +24,7 @@ pub struct Config {
     pub size: ModelSize,
     pub sft: SftConfig,
     pub rl: RlConfig,
+    /// Smallest new-token budget; the run raises it to fit the longest demonstration.
     pub max_new_tokens: usize,
 }
 
@@ -63,20 +64,7 @@ impl Config {
 
 /// Two-digit additions: a carry out of the leading column in about 60% of them.
 fn spec(n: u64, seed: u64, profile: Profile) -> DemoSpec {
-    let mut config = serde_json::Map::new();
-    config.insert(
-        "arithmetic".into(),
-        serde_json::json!({"ops": ["add"], "min_digits": 2, "max_digits": 2}),
-    );
-    DemoSpec {
-        envs: vec!["arithmetic".into()],
-        n,
-        seed,
-        difficulty: Some(1),
-        config,
-        template: Template::Compact,
-        profile,
-    }
+    DemoSpec::addition(2, 2, n, seed, profile)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -28,6 +28,7 @@ pub struct Config {
     pub eval_per_env: u64,
     pub size: ModelSize,
     pub sft: SftConfig,
+    /// Smallest new-token budget; the run raises it to fit the longest demonstration.
     pub max_new_tokens: usize,
 }
 

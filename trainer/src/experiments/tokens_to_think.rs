@@ -24,6 +24,7 @@ pub struct Config {
     pub eval_tasks: u64,
     pub size: ModelSize,
     pub sft: SftConfig,
+    /// Smallest new-token budget; the run raises it to fit the longest demonstration.
     pub max_new_tokens: usize,
 }
 
@@ -55,20 +56,7 @@ impl Config {
 }
 
 fn spec(cfg: &Config, n: u64, seed: u64, profile: Profile) -> DemoSpec {
-    let mut config = serde_json::Map::new();
-    config.insert(
-        "arithmetic".into(),
-        serde_json::json!({"ops": ["add"], "min_digits": 1, "max_digits": cfg.max_digits}),
-    );
-    DemoSpec {
-        envs: vec!["arithmetic".into()],
-        n,
-        seed,
-        difficulty: Some(1),
-        config,
-        template: Template::Compact,
-        profile,
-    }
+    DemoSpec::addition(1, cfg.max_digits, n, seed, profile)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
