@@ -47,9 +47,18 @@ enum Command {
         /// Seeds to average over.
         #[arg(long, default_value_t = 3)]
         seeds: u64,
+        /// The first seed (seeds run first-seed, first-seed + 1, ...). Runs of single seeds
+        /// into the same --out can go in parallel; a later run over all of them resumes each
+        /// finished seed (beyond-imitation keeps per-seed results).
+        #[arg(long, default_value_t = 0)]
+        first_seed: u64,
         /// A much shorter run (smoke test; numbers not meaningful).
         #[arg(long)]
         quick: bool,
+        /// A JSON file of overrides merged onto the experiment's defaults, e.g.
+        /// {"rl": {"steps": 120}} (see the experiment's summary.json "config").
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
     },
     /// Train a policy (`train grpo --config run.toml`).
     Train {
@@ -126,12 +135,8 @@ fn main() -> Result<()> {
             let device = device.resolve().map_err(anyhow::Error::msg)?;
             let mut cfg = verigym_trainer::demo::DemoConfig::new(quick);
             if let Some(path) = config {
-                let text = std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading {}", path.display()))?;
-                let value: serde_json::Value = serde_json::from_str(&text)
-                    .with_context(|| format!("{}: not valid JSON", path.display()))?;
                 cfg = cfg
-                    .with_overrides(&value)
+                    .with_overrides(&read_json(&path)?)
                     .with_context(|| format!("{}", path.display()))?;
             }
             let s = verigym_trainer::demo::run(device, &cfg, &out, true)?;
@@ -181,11 +186,25 @@ fn main() -> Result<()> {
             device,
             out,
             seeds,
+            first_seed,
             quick,
+            config,
         } => {
             let device = device.resolve().map_err(anyhow::Error::msg)?;
             let out = out.unwrap_or_else(|| format!("runs/experiment-{name}").into());
-            verigym_trainer::experiments::run(&name, device, &out, seeds, quick)?;
+            let overrides = config.as_deref().map(read_json).transpose()?;
+            verigym_trainer::experiments::run(
+                &name,
+                device,
+                &out,
+                first_seed..first_seed.saturating_add(seeds),
+                quick,
+                overrides.as_ref(),
+            )
+            .with_context(|| match &config {
+                Some(p) => format!("experiment {name} (config {})", p.display()),
+                None => format!("experiment {name}"),
+            })?;
         }
         Command::Train {
             what: TrainCommand::Grpo(args),
@@ -200,4 +219,11 @@ fn main() -> Result<()> {
         } => verigym_trainer::grpo::bench::run(args)?,
     }
     Ok(())
+}
+
+/// A JSON file, with its name in the error.
+fn read_json(path: &std::path::Path) -> Result<serde_json::Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", path.display()))
 }

@@ -48,3 +48,72 @@ fn quick_demo_writes_a_complete_run_folder() {
     assert!(report.contains("| **mean** |"));
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn quick_beyond_imitation_writes_its_summary_and_resumes_its_sft() {
+    use verigym_trainer::experiments;
+    let out = std::env::temp_dir().join(format!("verigym-bi-quick-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let over = serde_json::json!({"eval_tasks": 16, "rl": {"steps": 2, "progress": false}});
+    experiments::run(
+        "beyond-imitation",
+        tch::Device::Cpu,
+        &out,
+        0..1,
+        true,
+        Some(&over),
+    )
+    .unwrap();
+    let read = |f: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(f)).unwrap()).unwrap()
+    };
+    let s = read("summary.json");
+    for key in ["demonstrator_accuracy", "sft_accuracy", "grpo_accuracy"] {
+        let v = s[key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{key} = {v}");
+    }
+    assert_eq!(s["config"]["rl"]["steps"], 2, "the override was applied");
+    assert_eq!(
+        read("seed-0/grpo_history.json").as_array().unwrap().len(),
+        2
+    );
+    for f in [
+        "results.md",
+        "beyond_imitation.png",
+        "seed-0/sft.safetensors",
+    ] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    // A rerun into the same folder loads the SFT weights instead of training again.
+    let weights = out.join("seed-0/sft.safetensors");
+    let stamp = std::fs::metadata(&weights).unwrap().modified().unwrap();
+    experiments::run(
+        "beyond-imitation",
+        tch::Device::Cpu,
+        &out,
+        0..1,
+        true,
+        Some(&over),
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::metadata(&weights).unwrap().modified().unwrap(),
+        stamp
+    );
+    let again = read("summary.json");
+    assert_eq!(again["sft_accuracy"], s["sft_accuracy"]);
+    // An unknown key is refused before any work, naming its path.
+    let bad = serde_json::json!({"rl": {"step": 2}});
+    let err = experiments::run(
+        "beyond-imitation",
+        tch::Device::Cpu,
+        &out,
+        0..1,
+        true,
+        Some(&bad),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains(".rl.step"), "{err}");
+    let _ = std::fs::remove_dir_all(&out);
+}

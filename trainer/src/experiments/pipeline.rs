@@ -119,6 +119,55 @@ impl Policy {
         )?)
     }
 
+    /// [`Policy::sft`], resumable: the trained weights and the report are kept in `dir`
+    /// (`sft.safetensors`, `sft.json`) under a key of everything that determines them (model
+    /// size, SFT config, a digest of the demonstrations, `key`). A rerun with the same key
+    /// loads them instead of training again; any other key trains afresh and overwrites.
+    pub fn sft_resumable(
+        &mut self,
+        train: &[Demo],
+        val: &[Demo],
+        cfg: &SftConfig,
+        dir: &std::path::Path,
+        key: serde_json::Value,
+    ) -> Result<SftReport> {
+        let key = serde_json::json!({
+            "key": key,
+            "config": &self.model.cfg,
+            "sft": cfg,
+            "train": demos_digest(train),
+            "val": demos_digest(val),
+        });
+        let (weights, meta) = (dir.join("sft.safetensors"), dir.join("sft.json"));
+        if let Ok(text) = std::fs::read_to_string(&meta) {
+            let saved: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not valid JSON", meta.display()))?;
+            if saved.get("key") == Some(&key) && weights.exists() {
+                let report: SftReport = serde_json::from_value(saved["report"].clone())
+                    .with_context(|| format!("{}: report", meta.display()))?;
+                self.model
+                    .vs
+                    .load(&weights)
+                    .with_context(|| format!("loading {}", weights.display()))?;
+                eprintln!(
+                    "SFT: resumed the trained weights from {}",
+                    weights.display()
+                );
+                return Ok(report);
+            }
+        }
+        let report = self.sft(train, val, cfg)?;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        self.model
+            .vs
+            .save(&weights)
+            .with_context(|| format!("saving {}", weights.display()))?;
+        let saved = serde_json::json!({"key": key, "report": &report});
+        std::fs::write(&meta, serde_json::to_string_pretty(&saved)?)
+            .with_context(|| format!("writing {}", meta.display()))?;
+        Ok(report)
+    }
+
     /// A new-token budget that fits every demonstration's completion (and its end token)
     /// with a quarter to spare, and at least `floor`. A budget shorter than the
     /// demonstrations truncates every imitated answer, and a truncated answer scores 0.
@@ -187,6 +236,19 @@ impl Policy {
         bar.finish_and_clear();
         Ok(report)
     }
+}
+
+/// FNV-1a over the demonstrations' prompts and completions, as hex: equal data, equal digest.
+fn demos_digest(demos: &[Demo]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for d in demos {
+        for part in [d.prompt.as_bytes(), &[0], d.completion.as_bytes(), &[1]] {
+            for &b in part {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+    format!("{:016x}/{}", h, demos.len())
 }
 
 /// The GRPO stage's knobs.

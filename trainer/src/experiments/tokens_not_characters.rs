@@ -38,19 +38,20 @@ impl Config {
             envs: vec!["letter_counting".into(), "spell_word".into()],
             difficulty: 1,
             bpe_vocab: 1024,
-            train_per_env: if quick { 200 } else { 2000 },
+            train_per_env: if quick { 200 } else { 8000 },
             eval_per_env: if quick { 30 } else { 200 },
             size: if quick {
                 ModelSize::TINY
             } else {
-                ModelSize::SMALL
+                ModelSize::SHALLOW
             },
             sft: SftConfig {
-                seq_len: 512,
+                // A letter-counting chain of thought and its prompt, in characters, fit in 384.
+                seq_len: 384,
                 batch_size: 16,
-                max_steps: if quick { 30 } else { 400 },
+                max_steps: if quick { 30 } else { 1000 },
                 lr: 3e-3,
-                warmup_steps: 20,
+                warmup_steps: if quick { 5 } else { 50 },
                 eval_every: 0,
                 patience: 0,
                 keep_best: false,
@@ -150,16 +151,21 @@ fn tokens_per_demo(tok: &Tokenizer, demos: &[Demo]) -> Result<f64> {
     Ok(n as f64 / demos.len().max(1) as f64)
 }
 
-pub fn run(device: Device, out: &Path, seeds: u64, quick: bool) -> Result<ExperimentOutput> {
+pub fn run(
+    device: Device,
+    out: &Path,
+    seeds: std::ops::Range<u64>,
+    cfg: &Config,
+) -> Result<ExperimentOutput> {
     let start = std::time::Instant::now();
-    let cfg = Config::new(quick);
+    let cfg = cfg.clone();
     let envs = data::build_envs(&cfg.spec(0, 0))?;
     let tasks = eval::tasks(&envs, cfg.eval_per_env, EVAL_SEED)?;
     // acc[arm][env] over seeds; arm 0 = characters, 1 = BPE.
     let mut acc = vec![vec![Vec::new(); envs.len()]; 2];
     let mut overall = [Vec::new(), Vec::new()];
     let (mut vocab, mut per_demo, mut params) = ([0usize; 2], [0f64; 2], [0usize; 2]);
-    for seed in 0..seeds.max(1) {
+    for seed in seeds.clone() {
         let train = data::demonstrations(&cfg.spec(cfg.train_per_env, 300 + seed))?;
         for arm in 0..2 {
             let tok = if arm == 0 {
@@ -219,7 +225,7 @@ pub fn run(device: Device, out: &Path, seeds: u64, quick: bool) -> Result<Experi
         bpe_tokens_per_demo: per_demo[1],
         char_parameters: params[0],
         bpe_parameters: params[1],
-        seeds: seeds.max(1),
+        seeds: seeds.end.saturating_sub(seeds.start).max(1),
         config: cfg,
         seconds: start.elapsed().as_secs_f64(),
     };

@@ -31,20 +31,21 @@ pub struct Config {
 impl Config {
     pub fn new(quick: bool) -> Config {
         Config {
-            max_digits: 5,
-            train_demos: if quick { 300 } else { 4000 },
+            max_digits: 4,
+            train_demos: if quick { 300 } else { 16_000 },
             eval_tasks: if quick { 50 } else { 400 },
             size: if quick {
                 ModelSize::TINY
             } else {
-                ModelSize::SMALL
+                ModelSize::SHALLOW
             },
             sft: SftConfig {
-                seq_len: 512,
+                // A 4-digit chain of thought and its prompt fit in 384 tokens.
+                seq_len: 384,
                 batch_size: 16,
-                max_steps: if quick { 30 } else { 400 },
+                max_steps: if quick { 30 } else { 1000 },
                 lr: 3e-3,
-                warmup_steps: 20,
+                warmup_steps: if quick { 5 } else { 50 },
                 eval_every: 0,
                 patience: 0,
                 keep_best: false,
@@ -83,9 +84,14 @@ pub struct Summary {
 
 const EVAL_SEED: u64 = 515_151;
 
-pub fn run(device: Device, out: &Path, seeds: u64, quick: bool) -> Result<ExperimentOutput> {
+pub fn run(
+    device: Device,
+    out: &Path,
+    seeds: std::ops::Range<u64>,
+    cfg: &Config,
+) -> Result<ExperimentOutput> {
     let start = std::time::Instant::now();
-    let cfg = Config::new(quick);
+    let cfg = cfg.clone();
     let envs = data::build_envs(&spec(&cfg, 0, 0, Profile::Reference))?;
     let tasks = eval::tasks(&envs, cfg.eval_tasks, EVAL_SEED)?;
     let size_of = |question: &str, env: &str| -> usize {
@@ -106,7 +112,7 @@ pub fn run(device: Device, out: &Path, seeds: u64, quick: bool) -> Result<Experi
     let mut counts = vec![0usize; cfg.max_digits];
     let mut overall = [Vec::new(), Vec::new()];
     let mut lengths = [0.0f64; 2];
-    for seed in 0..seeds.max(1) {
+    for seed in seeds.clone() {
         for (arm, profile) in [Profile::Direct, Profile::Reference]
             .into_iter()
             .enumerate()
@@ -148,7 +154,7 @@ pub fn run(device: Device, out: &Path, seeds: u64, quick: bool) -> Result<Experi
             );
         }
     }
-    let n_seeds = seeds.max(1);
+    let n_seeds = seeds.end.saturating_sub(seeds.start).max(1);
     let by_digits: Vec<Row> = (0..cfg.max_digits)
         .map(|d| {
             let col = |arm: usize| mean_ci(&acc[arm].iter().map(|s| s[d]).collect::<Vec<_>>());
