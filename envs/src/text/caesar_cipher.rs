@@ -239,6 +239,31 @@ fn word_len(text: &[u8], at: usize, end: usize) -> usize {
         .unwrap_or(rest)
 }
 
+/// `back S: ` for every shift S in 0..26, zero padded to `WIDTH` bytes, with its length:
+/// the start of each line of the cracking search, written with one fixed-size copy.
+const BACK: [([u8; WIDTH], usize); 26] = {
+    let mut table = [([0u8; WIDTH], 0usize); 26];
+    let mut s = 0;
+    while s < table.len() {
+        let mut line = [0u8; WIDTH];
+        let mut p = 0;
+        while p < 5 {
+            line[p] = b"back "[p];
+            p += 1;
+        }
+        if s >= 10 {
+            line[p] = b'0' + (s / 10) as u8;
+            p += 1;
+        }
+        line[p] = b'0' + (s % 10) as u8;
+        line[p + 1] = b':';
+        line[p + 2] = b' ';
+        table[s] = (line, p + 3);
+        s += 1;
+    }
+    table
+};
+
 /// Appends the decimal digits of a shift (0..100).
 fn put_shift(out: &mut Vec<u8>, k: u8) {
     if k >= 10 {
@@ -322,7 +347,8 @@ impl Family for CaesarCipher {
         let (mut first_mask, mut any_zero, mut all) = (0u32, false, !0u32);
         for i in 0..n {
             let w = rng.below(count) as usize;
-            let e = entries.get(w).copied().unwrap_or_default();
+            // By reference: a copy on the stack, read back in other widths, stalls.
+            let e = entries.get(w).unwrap_or(&[0; WIDTH]);
             if i > 0 {
                 plain.push(b' ');
             }
@@ -331,7 +357,7 @@ impl Family for CaesarCipher {
                     let word = words::words().get(w).copied().unwrap_or("word");
                     plain.extend(word.bytes().map(|b| b.to_ascii_uppercase()));
                 }
-                len => put_fixed(&mut plain, &e, len),
+                len => put_fixed(&mut plain, e, len),
             }
             let m = u32::from_le_bytes([e[12], e[13], e[14], e[15]]);
             if i == 0 {
@@ -386,9 +412,14 @@ impl Family for CaesarCipher {
             let first = chunk(&plain, 0, 0).copied().unwrap_or([b'?'; WIDTH]);
             let shown = first_len.min(WIDTH);
             for s in 1..=k {
-                thinking.extend_from_slice(b"back ");
-                put_shift(&mut thinking, s);
-                thinking.extend_from_slice(b": ");
+                match BACK.get(usize::from(s)) {
+                    Some((line, len)) => put_fixed(&mut thinking, line, *len),
+                    None => {
+                        thinking.extend_from_slice(b"back ");
+                        put_shift(&mut thinking, s);
+                        thinking.extend_from_slice(b": ");
+                    }
+                }
                 let d = k - s; // the first plain word shifted d places forward
                 put_fixed(&mut thinking, &shift_chunk(&first, d), shown);
                 if d != 0 && first_mask & (1 << d) == 0 {
@@ -538,6 +569,9 @@ mod tests {
                     format!("{word}:{steps} -> {shifted}\n")
                 );
             }
+        }
+        for (s, (line, len)) in BACK.iter().enumerate() {
+            assert_eq!(line.get(..*len), Some(format!("back {s}: ").as_bytes()));
         }
         // first_space agrees with a plain search, whatever the other bytes are.
         let mut r = TaskRng::from_seed(5);
