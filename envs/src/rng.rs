@@ -46,17 +46,23 @@ impl TaskRng {
     }
 
     /// Uniform in `0..n` (Lemire's nearly-divisionless method); `n == 0` returns 0.
+    ///
+    /// A draw is accepted when the low half of `x * n` is at least `2^64 mod n`. That
+    /// threshold is below `n`, so it is only computed (one 64-bit division) when the low
+    /// half is below `n`, which is rare for small `n`: the same draws are accepted, so the
+    /// stream of values is unchanged, without a division per call.
     pub fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             return 0;
         }
-        let threshold = n.wrapping_neg() % n;
-        loop {
-            let m = u128::from(self.next_u64()) * u128::from(n);
-            if (m as u64) >= threshold {
-                return (m >> 64) as u64;
+        let mut m = u128::from(self.next_u64()) * u128::from(n);
+        if (m as u64) < n {
+            let threshold = n.wrapping_neg() % n;
+            while (m as u64) < threshold {
+                m = u128::from(self.next_u64()) * u128::from(n);
             }
         }
+        (m >> 64) as u64
     }
 
     /// Uniform in `lo..=hi` (swapped if reversed).
@@ -159,6 +165,48 @@ mod tests {
         assert_eq!(r.below(0), 0);
         assert_eq!(r.range(5, 5), 5);
         assert_eq!(r.digits(5).len(), 5);
+    }
+
+    #[test]
+    fn below_accepts_the_same_draws_as_the_threshold_form() {
+        // The form `below` had before it skipped the division: threshold computed per call.
+        fn reference(r: &mut TaskRng, n: u64) -> u64 {
+            if n == 0 {
+                return 0;
+            }
+            let threshold = n.wrapping_neg() % n;
+            loop {
+                let m = u128::from(r.next_u64()) * u128::from(n);
+                if (m as u64) >= threshold {
+                    return (m >> 64) as u64;
+                }
+            }
+        }
+        // Large n make rejections frequent (n just above 2^63 rejects about half).
+        let ns = [
+            1,
+            2,
+            3,
+            7,
+            10,
+            26,
+            1000,
+            2047,
+            u64::from(u32::MAX) + 3,
+            (1 << 63) + 1,
+            u64::MAX,
+        ];
+        for seed in 0..20 {
+            let (mut a, mut b) = (TaskRng::from_seed(seed), TaskRng::from_seed(seed));
+            for i in 0..2000 {
+                let n = ns[i % ns.len()];
+                assert_eq!(
+                    a.below(n),
+                    reference(&mut b, n),
+                    "seed {seed} draw {i} n {n}"
+                );
+            }
+        }
     }
 
     #[test]
