@@ -345,9 +345,9 @@ pub(crate) fn ids_of(v: Option<&Value>) -> Vec<i64> {
 }
 
 /// RMSNorm weight; the op is libtorch's fused `rms_norm` (same formula as `LlamaRMSNorm`).
-struct RmsNorm {
-    weight: Tensor,
-    eps: f64,
+pub(crate) struct RmsNorm {
+    pub(crate) weight: Tensor,
+    pub(crate) eps: f64,
     size: i64,
 }
 
@@ -373,11 +373,11 @@ fn linear_init(cfg: &Config) -> nn::Init {
 }
 
 /// Self-attention with fused q/k/v projection, RoPE and grouped-query heads.
-struct Attention {
-    qkv: Tensor,
-    qkv_bias: Option<Tensor>,
-    o: Tensor,
-    o_bias: Option<Tensor>,
+pub(crate) struct Attention {
+    pub(crate) qkv: Tensor,
+    pub(crate) qkv_bias: Option<Tensor>,
+    pub(crate) o: Tensor,
+    pub(crate) o_bias: Option<Tensor>,
     heads: i64,
     kv_heads: i64,
     head_dim: i64,
@@ -518,7 +518,7 @@ pub(crate) enum AttnMask {
 /// block): dot products for every head, a vectorised softmax, and a weighted sum of values.
 /// It is the same softmax attention in fp32 (the exp is Cephes' polynomial, within 2 ulp, as
 /// libtorch's own vectorised exp); tests compare it with libtorch's SDPA.
-mod decode_attention {
+pub(crate) mod decode_attention {
     use rayon::prelude::*;
     use tch::{Device, Kind, Tensor};
 
@@ -636,19 +636,19 @@ mod decode_attention {
     }
 
     #[derive(Clone, Copy)]
-    struct SendPtr(*mut f32);
+    pub(crate) struct SendPtr(pub(crate) *mut f32);
     // SAFETY: used only to hand disjoint row ranges of one output buffer to worker threads.
     unsafe impl Send for SendPtr {}
     unsafe impl Sync for SendPtr {}
     impl SendPtr {
         /// The pointer `i` elements on (a method, so closures capture the Sync wrapper).
-        fn at(self, i: usize) -> *mut f32 {
+        pub(crate) fn at(self, i: usize) -> *mut f32 {
             self.0.wrapping_add(i)
         }
     }
 
     /// libtorch's OpenMP runtime (libgomp), found at run time; absent, callers use rayon.
-    mod omp {
+    pub(crate) mod omp {
         type Body = unsafe extern "C" fn(*mut std::ffi::c_void);
         type Parallel = unsafe extern "C" fn(Body, *mut std::ffi::c_void, u32, u32);
         type Query = unsafe extern "C" fn() -> i32;
@@ -689,7 +689,7 @@ mod decode_attention {
 
         /// `run(threads, work)` calls `work(part, parts)` once on each thread of an OpenMP
         /// parallel region of `threads` threads.
-        pub(super) fn parallel() -> Option<impl Fn(usize, Work)> {
+        pub(crate) fn parallel() -> Option<impl Fn(usize, Work)> {
             let f = fns()?;
             Some(move |threads: usize, work: Work| {
                 struct Ctx<'a> {
@@ -718,15 +718,22 @@ mod decode_attention {
         }
     }
 
-    struct Shape {
-        nh: usize,
-        nkv: usize,
-        hd: usize,
-        scale: f32,
+    pub(crate) struct Shape {
+        pub(crate) nh: usize,
+        pub(crate) nkv: usize,
+        pub(crate) hd: usize,
+        pub(crate) scale: f32,
     }
 
     /// One sequence, all heads: `q` [nh * hd], `k`/`v` [L, nkv * hd], `out` [nh * hd].
-    fn attend_row(s: &Shape, q: &[f32], k: &[f32], v: &[f32], sc: &mut Vec<f32>, out: &mut [f32]) {
+    pub(crate) fn attend_row(
+        s: &Shape,
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        sc: &mut Vec<f32>,
+        out: &mut [f32],
+    ) {
         #[cfg(target_arch = "x86_64")]
         if s.hd.is_multiple_of(8)
             && std::arch::is_x86_feature_detected!("avx2")
@@ -928,9 +935,9 @@ mod decode_attention {
         }
     }
 
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    const EXP_P: [f32; 6] = [
+    pub(crate) const LN2_HI: f32 = 0.693_359_4;
+    pub(crate) const LN2_LO: f32 = -2.121_944_4e-4;
+    pub(crate) const EXP_P: [f32; 6] = [
         1.987_569_1e-4,
         1.398_199_9e-3,
         8.333_452e-3,
@@ -942,7 +949,7 @@ mod decode_attention {
     /// exp for x <= 0 (Cephes `expf`: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial;
     /// within 2 ulp). Below -87 it returns about 1.6e-38 instead of smaller values, which no
     /// softmax can tell apart from 0.
-    pub(super) fn exp_f32(x: f32) -> f32 {
+    pub(crate) fn exp_f32(x: f32) -> f32 {
         let x = x.clamp(-87.0, 88.0);
         let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
         let r = x - n * LN2_HI - n * LN2_LO;
@@ -956,9 +963,9 @@ mod decode_attention {
 }
 
 /// SwiGLU MLP with fused gate/up projection: down(silu(gate(x)) * up(x)).
-struct Mlp {
-    gate_up: Tensor,
-    down: Tensor,
+pub(crate) struct Mlp {
+    pub(crate) gate_up: Tensor,
+    pub(crate) down: Tensor,
     inter: i64,
 }
 
@@ -979,11 +986,11 @@ impl Mlp {
     }
 }
 
-struct DecoderLayer {
-    input_norm: RmsNorm,
-    attn: Attention,
-    post_norm: RmsNorm,
-    mlp: Mlp,
+pub(crate) struct DecoderLayer {
+    pub(crate) input_norm: RmsNorm,
+    pub(crate) attn: Attention,
+    pub(crate) post_norm: RmsNorm,
+    pub(crate) mlp: Mlp,
 }
 
 impl DecoderLayer {
@@ -1019,8 +1026,8 @@ impl DecoderLayer {
 /// Preallocated key/value cache: per layer [B, capacity, kv_heads, head_dim] (a row's slots
 /// are one contiguous block, which the decode-step attention streams through).
 pub struct KvCache {
-    k: Vec<Tensor>,
-    v: Vec<Tensor>,
+    pub(crate) k: Vec<Tensor>,
+    pub(crate) v: Vec<Tensor>,
     /// Positions filled so far (shared by all rows; rows are left-padded).
     pub len: i64,
     pub capacity: i64,
@@ -1063,13 +1070,13 @@ impl KvCache {
 pub struct Model {
     pub cfg: Config,
     pub vs: nn::VarStore,
-    embed: Tensor,
-    layers: Vec<DecoderLayer>,
-    norm: RmsNorm,
+    pub(crate) embed: Tensor,
+    pub(crate) layers: Vec<DecoderLayer>,
+    pub(crate) norm: RmsNorm,
     /// `None` when the embeddings are tied.
     lm_head: Option<Tensor>,
-    cos: Tensor,
-    sin: Tensor,
+    pub(crate) cos: Tensor,
+    pub(crate) sin: Tensor,
     device: Device,
     kind: Kind,
 }

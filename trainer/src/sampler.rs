@@ -23,6 +23,7 @@
 //!   filtering (temperature 1 in greedy mode): the `logp_old` of the GRPO ratio, matching
 //!   `Model::token_logprobs` with the same temperature.
 
+use crate::decode::DecodeEngine;
 use crate::model::{padded_causal_mask, AttnMask, KvCache, Model};
 use crate::tokenizer::Tokenizer;
 use rand_chacha::ChaCha8Rng;
@@ -141,6 +142,8 @@ pub struct Completion {
 /// Batched generation; holds the tokenizer used for text and stop strings.
 pub struct Sampler<'a> {
     tokenizer: Option<&'a Tokenizer>,
+    /// Decode with the fused CPU step where it applies (tests turn it off to compare).
+    fused: bool,
 }
 
 struct Row {
@@ -154,12 +157,16 @@ impl<'a> Sampler<'a> {
     pub fn new(tokenizer: &'a Tokenizer) -> Sampler<'a> {
         Sampler {
             tokenizer: Some(tokenizer),
+            fused: true,
         }
     }
 
     /// A sampler that returns ids and logprobs only (empty `text`, no stop strings).
     pub fn ids_only() -> Sampler<'static> {
-        Sampler { tokenizer: None }
+        Sampler {
+            tokenizer: None,
+            fused: true,
+        }
     }
 
     /// Generates one completion per prompt; `seeds[i]` drives sequence i.
@@ -264,6 +271,13 @@ impl<'a> Sampler<'a> {
         // Row i's next position is its prompt length.
         let lens: Vec<i64> = prompts.iter().map(|p| p.len() as i64).collect();
         let mut next_pos = Tensor::from_slice(&lens).to_device(device).view([b, 1]);
+        // The fused CPU decode step (decode.rs) where it applies; the libtorch layers
+        // otherwise. It takes ids and positions on the host.
+        let mut engine = self
+            .fused
+            .then(|| DecodeEngine::new(model, prompts.len(), capacity as usize))
+            .flatten();
+        let mut pos_host = lens.clone();
         // Decode-time mask over cache slots, -inf on each row's left padding; only built when
         // the rows' paddings differ (slots that are padding in every row are skipped through
         // `cache.start` instead).
@@ -333,6 +347,7 @@ impl<'a> Sampler<'a> {
                 break;
             }
             let mut next_ids = tokens.view([-1, 1]);
+            let mut ids_host = tok_host;
             // Drop finished rows once they are an eighth of the batch (each compaction copies
             // the cache, so compacting on every single finish would cost more than it saves).
             if dead > 0 && dead * 8 >= active.len() {
@@ -346,6 +361,13 @@ impl<'a> Sampler<'a> {
                 cache.select_rows(&keep_t);
                 next_pos = next_pos.index_select(0, &keep_t);
                 next_ids = next_ids.index_select(0, &keep_t);
+                let pick = |v: &[i64]| -> Vec<i64> {
+                    keep.iter()
+                        .filter_map(|&r| v.get(r as usize).copied())
+                        .collect()
+                };
+                ids_host = pick(&ids_host);
+                pos_host = pick(&pos_host);
                 pads = keep
                     .iter()
                     .filter_map(|&r| pads.get(r as usize).copied())
@@ -357,16 +379,22 @@ impl<'a> Sampler<'a> {
                 key_mask = key_mask_of(&pads);
                 cache.start = pads.iter().copied().min().unwrap_or(0);
             }
-            let mask = match &key_mask {
-                Some(m) => AttnMask::RowsFrom {
-                    from: pads.clone(),
-                    mask: m.narrow(-1, cache.start, cache.len + 1 - cache.start),
-                },
-                None => AttnMask::All,
-            };
-            let hidden = model.forward_hidden(&next_ids, &next_pos, &mask, Some(&mut cache));
-            logits = model.logits(&hidden.select(1, 0));
+            if let Some(e) = engine.as_mut() {
+                // Row r attends from its first real slot (pads[r]), as the masks below.
+                logits = e.step(&ids_host, &pos_host, &pads, &mut cache)?;
+            } else {
+                let mask = match &key_mask {
+                    Some(m) => AttnMask::RowsFrom {
+                        from: pads.clone(),
+                        mask: m.narrow(-1, cache.start, cache.len + 1 - cache.start),
+                    },
+                    None => AttnMask::All,
+                };
+                let hidden = model.forward_hidden(&next_ids, &next_pos, &mask, Some(&mut cache));
+                logits = model.logits(&hidden.select(1, 0));
+            }
             next_pos += 1;
+            pos_host.iter_mut().for_each(|p| *p += 1);
         }
         Ok(())
     }
@@ -633,6 +661,44 @@ mod tests {
                 FinishReason::StopString(needle.clone())
             );
             assert!(out[3].token_ids.len() <= base[3].token_ids.len());
+        }
+    }
+
+    /// The fused decode step (decode.rs) samples the same tokens as the libtorch layers, with
+    /// log-probabilities equal to float rounding: left-padded prompts of different lengths,
+    /// rows finishing early (compaction), sampling and greedy.
+    #[test]
+    fn fused_decode_samples_what_the_libtorch_layers_sample() {
+        let mut cfg = Config::llama(267, 32, 64, 2, 4, 2);
+        cfg.initializer_range = 0.5;
+        let m = Model::new_seeded(&cfg, Device::Cpu, Kind::Float, 4).unwrap();
+        let prompts: Vec<Vec<i64>> = (0..13)
+            .map(|i| (0..1 + i % 5).map(|j| (i * 31 + j * 7) % 267).collect())
+            .collect();
+        let seeds: Vec<u64> = (0..13).collect();
+        let fused = Sampler::ids_only();
+        let plain = Sampler {
+            tokenizer: None,
+            fused: false,
+        };
+        for params in [
+            SamplingParams {
+                max_new_tokens: 24,
+                stop_token_ids: vec![3, 17, 101],
+                ..Default::default()
+            },
+            SamplingParams::greedy(16),
+        ] {
+            let a = fused.generate(&m, &prompts, &params, &seeds).unwrap();
+            let b = plain.generate(&m, &prompts, &params, &seeds).unwrap();
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(x.token_ids, y.token_ids);
+                assert_eq!(x.finish_reason, y.finish_reason);
+                for (p, q) in x.logprobs.iter().zip(&y.logprobs) {
+                    // Logits of this peaky model are tens in size; 1e-4 is their rounding.
+                    assert!((p - q).abs() < 1e-4, "{p} vs {q}");
+                }
+            }
         }
     }
 
