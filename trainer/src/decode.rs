@@ -9,11 +9,13 @@
 //! tile here reaches ~90), and each op pays dispatch and an OpenMP fork/join. Here RMSNorm,
 //! the projections, RoPE, the KV-cache write, attention (model.rs's decode kernel), SiLU * up
 //! (fused into the gate/up tile) and the residual adds (fused into the o/down tiles) run per
-//! row, and the batch rows are split over libtorch's OpenMP threads in one parallel region per
-//! step. The formulas and their operation order are model.rs's (fp32 throughout); only the
+//! row. Rows are independent within a step, so groups of rows go to a small rayon pool of the
+//! engine's own, with no barrier inside a step: a thread that the OS deschedules (this
+//! machine is shared) holds up only the group it took, where an OpenMP region waits for every
+//! thread and spins meanwhile (measured: 2 threads 4x slower than 1 under a competing job). The formulas and their operation order are model.rs's (fp32 throughout); only the
 //! summation order inside dot products differs, and tests compare both paths.
 
-use crate::model::decode_attention::{self, omp, SendPtr, Shape};
+use crate::model::decode_attention::{self, SendPtr, Shape};
 use crate::model::{KvCache, Model, ModelError};
 use tch::{Device, Kind, Tensor};
 
@@ -120,6 +122,8 @@ pub(crate) struct DecodeEngine {
     scratch: Vec<f32>,
     logits: Vec<f32>,
     rows: usize,
+    /// Threads for row groups (`tch::get_num_threads()`); `None` runs on the caller.
+    pool: Option<rayon::ThreadPool>,
 }
 
 fn host(t: &Tensor) -> Option<Vec<f32>> {
@@ -205,7 +209,16 @@ impl DecodeEngine {
             scratch: Vec::new(),
             logits: Vec::new(),
             rows,
+            pool: None,
         };
+        let threads = tch::get_num_threads().max(1) as usize;
+        if threads > 1 && rows >= 16 {
+            engine.pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("decode-{i}"))
+                .build()
+                .ok();
+        }
         engine.scratch = vec![0f32; rows * engine.stride()];
         engine.logits = vec![0f32; rows * vocab];
         let sizes_ok = engine.embed.len() == vocab * h
@@ -233,6 +246,58 @@ impl DecodeEngine {
         from: &[i64],
         cache: &mut KvCache,
     ) -> Result<Tensor, ModelError> {
+        self.run(ids, pos, from, cache, true)?;
+        let logits = self.logits.get(..ids.len() * self.vocab).unwrap_or(&[]);
+        Ok(Tensor::from_slice(logits).view([ids.len() as i64, self.vocab as i64]))
+    }
+
+    /// Prefill of left-padded prompts [R, P] (row r's `pads[r]` leading entries are padding)
+    /// into an empty cache, one position per step: the same causal attention over each row's
+    /// real tokens as a full pass, with the decode step's GEMM and threads (MKL on 2048-row
+    /// inputs was no faster than the packed tile, and its OpenMP team spins). Padding slots
+    /// get the keys/values of token 0 at position 0 attending only itself (finite; no real
+    /// token reads them). Returns the logits [R, V] of the last position.
+    pub(crate) fn prefill(
+        &mut self,
+        ids: &[i64],
+        pads: &[i64],
+        cache: &mut KvCache,
+    ) -> Result<Tensor, ModelError> {
+        let r = pads.len();
+        if r == 0 || ids.is_empty() || !ids.len().is_multiple_of(r) || cache.len != 0 {
+            return Err(ModelError::Input(format!(
+                "prefill: {} ids for {r} rows into a cache holding {}",
+                ids.len(),
+                cache.len
+            )));
+        }
+        let p = (ids.len() / r) as i64;
+        let (mut tok, mut pos, mut from) = (vec![0i64; r], vec![0i64; r], vec![0i64; r]);
+        for s in 0..p {
+            for (i, &pad) in pads.iter().enumerate() {
+                let real = s >= pad;
+                let id = ids.get(i * p as usize + s as usize).copied().unwrap_or(0);
+                if let (Some(t), Some(q), Some(f)) =
+                    (tok.get_mut(i), pos.get_mut(i), from.get_mut(i))
+                {
+                    (*t, *q, *f) = if real { (id, s - pad, pad) } else { (0, 0, s) };
+                }
+            }
+            if s + 1 < p {
+                self.run(&tok, &pos, &from, cache, false)?;
+            }
+        }
+        self.step(&tok, &pos, &from, cache)
+    }
+
+    fn run(
+        &mut self,
+        ids: &[i64],
+        pos: &[i64],
+        from: &[i64],
+        cache: &mut KvCache,
+        logits: bool,
+    ) -> Result<(), ModelError> {
         let r = ids.len();
         let offset = cache.len;
         let bad = |m: String| Err(ModelError::Input(m));
@@ -297,33 +362,32 @@ impl DecodeEngine {
             cap: cache.capacity as usize,
             offset: offset as usize,
             scratch: SendPtr(self.scratch.as_mut_ptr()),
-            logits: SendPtr(self.logits.as_mut_ptr()),
+            logits: logits.then(|| SendPtr(self.logits.as_mut_ptr())),
         };
         let this = &*self;
-        // Rows per thread below which splitting costs more than it saves (each part streams
-        // every weight once per step).
-        let parts = (tch::get_num_threads().max(1) as usize).min(r.div_ceil(4));
-        let work = |part: usize, parts: usize| {
-            let per = r.div_ceil(parts.max(1));
-            let (lo, hi) = (part * per, ((part + 1) * per).min(r));
+        // Two groups per thread, of at least one 8-row tile: each group streams every weight
+        // once per step, and spare groups go to whichever thread is running.
+        let threads = self.pool.as_ref().map_or(1, |p| p.current_num_threads());
+        let groups = (2 * threads).min(r.div_ceil(MR)).max(1);
+        let per = r.div_ceil(groups);
+        let work = |g: usize| {
+            let (lo, hi) = (g * per, ((g + 1) * per).min(r));
             if lo < hi {
-                // SAFETY: parts get disjoint row ranges; `rows` writes only those rows of
+                // SAFETY: groups are disjoint row ranges; `rows` writes only those rows of
                 // the scratch, the logits and the cache tensors, whose sizes were checked
-                // above and which outlive the parallel region.
+                // above and which outlive this call.
                 unsafe { this.rows(&job, lo, hi) };
             }
         };
-        if parts <= 1 {
-            work(0, 1);
-        } else if let Some(run) = omp::parallel() {
-            run(parts, &work);
-        } else {
-            use rayon::prelude::*;
-            (0..parts).into_par_iter().for_each(|p| work(p, parts));
+        match &self.pool {
+            Some(pool) if groups > 1 => {
+                use rayon::prelude::*;
+                pool.install(|| (0..groups).into_par_iter().for_each(work));
+            }
+            _ => (0..groups).for_each(work),
         }
         cache.len += 1;
-        let logits = self.logits.get(..r * self.vocab).unwrap_or(&[]);
-        Ok(Tensor::from_slice(logits).view([r as i64, self.vocab as i64]))
+        Ok(())
     }
 
     /// Rows lo..hi of a step, start to end (embedding to logits).
@@ -456,6 +520,9 @@ impl DecodeEngine {
                 );
             }
         }
+        let Some(logits) = job.logits else {
+            return;
+        };
         rms_norm_rows(block, w, xo, xno, h, &self.norm, self.eps);
         let base = block.as_mut_ptr();
         let v = self.vocab;
@@ -466,7 +533,7 @@ impl DecodeEngine {
                 w,
                 &self.lm_head,
                 None,
-                job.logits.at(lo * v),
+                logits.at(lo * v),
                 v,
                 false,
             )
@@ -482,7 +549,8 @@ struct Job<'a> {
     cap: usize,
     offset: usize,
     scratch: SendPtr,
-    logits: SendPtr,
+    /// `None`: no LM head (a prefill position before the last).
+    logits: Option<SendPtr>,
 }
 
 /// xn = x * rsqrt(mean(x^2) + eps) * weight for each row (libtorch's `rms_norm` formula).
@@ -722,8 +790,8 @@ mod tests {
     use super::*;
     use crate::model::{padded_causal_mask, AttnMask, Config};
 
-    /// The fused step against model.rs's libtorch layers, step by step from a left-padded
-    /// prefill: Llama and Qwen2 (q/k/v biases, tied embeddings), multi-head and grouped-query,
+    /// The fused prefill and steps against model.rs's libtorch layers, from a left-padded
+    /// prompt batch (the steps read the cache each path wrote): Llama and Qwen2 (q/k/v biases, tied embeddings), multi-head and grouped-query,
     /// sizes that leave partial panels (vocab 50, intermediate 40), and more rows than a tile.
     #[test]
     fn fused_step_matches_the_libtorch_layers() {
@@ -755,9 +823,14 @@ mod tests {
             let (pos, mask) = padded_causal_mask(&attn, Kind::Float);
             let mut c_ref = KvCache::new(&m, b, cap);
             let mut c_new = KvCache::new(&m, b, cap);
-            let _ = m.forward_hidden(&ids, &pos, &mask, Some(&mut c_ref));
-            let _ = m.forward_hidden(&ids, &pos, &mask, Some(&mut c_new));
+            let prefilled = m.forward_hidden(&ids, &pos, &mask, Some(&mut c_ref));
+            let want = m.logits(&prefilled.select(1, p - 1));
             let mut engine = DecodeEngine::new(&m, b as usize, cap as usize).unwrap();
+            let ids_host = Vec::<i64>::try_from(&ids.view([-1])).unwrap();
+            let got = engine.prefill(&ids_host, &pads, &mut c_new).unwrap();
+            let err = (&got - &want).abs().max().double_value(&[]);
+            assert!(err < 1e-5, "config {ci} prefill: {err}");
+            assert_eq!(c_new.len, p);
             let slots = Tensor::arange(cap, (Kind::Int64, Device::Cpu)).view([1, cap]);
             let pads_t = Tensor::from_slice(&pads).view([b, 1]);
             let key_mask = Tensor::zeros([b, cap], (Kind::Float, Device::Cpu))

@@ -262,21 +262,30 @@ impl<'a> Sampler<'a> {
             attn[start..start + p.len()].iter_mut().for_each(|a| *a = 1);
             pads.push(pad as i64);
         }
-        let ids = Tensor::from_slice(&ids).view([b, p_max]).to_device(device);
-        let attn = Tensor::from_slice(&attn).view([b, p_max]).to_device(device);
-        let (positions, prefill_mask) = padded_causal_mask(&attn, model.kind());
-        let mut cache = KvCache::new(model, b, capacity);
-        let hidden = model.forward_hidden(&ids, &positions, &prefill_mask, Some(&mut cache));
-        let mut logits = model.logits(&hidden.select(1, p_max - 1));
-        // Row i's next position is its prompt length.
-        let lens: Vec<i64> = prompts.iter().map(|p| p.len() as i64).collect();
-        let mut next_pos = Tensor::from_slice(&lens).to_device(device).view([b, 1]);
-        // The fused CPU decode step (decode.rs) where it applies; the libtorch layers
-        // otherwise. It takes ids and positions on the host.
+        // The fused CPU decode step (decode.rs) where it applies, for the prompt (one
+        // position per step) and the completion; the libtorch layers otherwise.
         let mut engine = self
             .fused
             .then(|| DecodeEngine::new(model, prompts.len(), capacity as usize))
             .flatten();
+        // The engine has its own threads; libtorch's remaining ops (sampling on [B, V]) are
+        // small, and its OpenMP team would spin between them on cores the engine needs.
+        let _one_thread = engine.as_ref().map(|_| TorchThreads::set(1));
+        let mut cache = KvCache::new(model, b, capacity);
+        let mut logits = match engine.as_mut() {
+            Some(e) => e.prefill(&ids, &pads, &mut cache)?,
+            None => {
+                let ids = Tensor::from_slice(&ids).view([b, p_max]).to_device(device);
+                let attn = Tensor::from_slice(&attn).view([b, p_max]).to_device(device);
+                let (positions, prefill_mask) = padded_causal_mask(&attn, model.kind());
+                let hidden =
+                    model.forward_hidden(&ids, &positions, &prefill_mask, Some(&mut cache));
+                model.logits(&hidden.select(1, p_max - 1))
+            }
+        };
+        // Row i's next position is its prompt length.
+        let lens: Vec<i64> = prompts.iter().map(|p| p.len() as i64).collect();
+        let mut next_pos = Tensor::from_slice(&lens).to_device(device).view([b, 1]);
         let mut pos_host = lens.clone();
         // Decode-time mask over cache slots, -inf on each row's left padding; only built when
         // the rows' paddings differ (slots that are padding in every row are skipped through
@@ -421,6 +430,23 @@ impl<'a> Sampler<'a> {
             .iter()
             .find(|s| tail.contains(s.as_str()))
             .cloned())
+    }
+}
+
+/// Sets libtorch's intra-op thread count, restoring the previous one when dropped.
+struct TorchThreads(i32);
+
+impl TorchThreads {
+    fn set(n: i32) -> TorchThreads {
+        let old = tch::get_num_threads();
+        tch::set_num_threads(n);
+        TorchThreads(old)
+    }
+}
+
+impl Drop for TorchThreads {
+    fn drop(&mut self) {
+        tch::set_num_threads(self.0);
     }
 }
 
