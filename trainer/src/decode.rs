@@ -245,10 +245,18 @@ impl DecodeEngine {
         pos: &[i64],
         from: &[i64],
         cache: &mut KvCache,
-    ) -> Result<Tensor, ModelError> {
-        self.run(ids, pos, from, cache, true)?;
-        let logits = self.logits.get(..ids.len() * self.vocab).unwrap_or(&[]);
-        Ok(Tensor::from_slice(logits).view([ids.len() as i64, self.vocab as i64]))
+    ) -> Result<(), ModelError> {
+        self.run(ids, pos, from, cache, true)
+    }
+
+    /// The logits [rows, V] of the last `step` (or `prefill`), row-major.
+    pub(crate) fn logits(&self, rows: usize) -> &[f32] {
+        self.logits.get(..rows * self.vocab).unwrap_or(&[])
+    }
+
+    /// `logits(rows)` as a [rows, V] tensor.
+    pub(crate) fn logits_tensor(&self, rows: usize) -> Tensor {
+        Tensor::from_slice(self.logits(rows)).view([rows as i64, self.vocab as i64])
     }
 
     /// Prefill of left-padded prompts [R, P] (row r's `pads[r]` leading entries are padding)
@@ -256,13 +264,13 @@ impl DecodeEngine {
     /// real tokens as a full pass, with the decode step's GEMM and threads (MKL on 2048-row
     /// inputs was no faster than the packed tile, and its OpenMP team spins). Padding slots
     /// get the keys/values of token 0 at position 0 attending only itself (finite; no real
-    /// token reads them). Returns the logits [R, V] of the last position.
+    /// token reads them). The logits of the last position are then `logits(R)`.
     pub(crate) fn prefill(
         &mut self,
         ids: &[i64],
         pads: &[i64],
         cache: &mut KvCache,
-    ) -> Result<Tensor, ModelError> {
+    ) -> Result<(), ModelError> {
         let r = pads.len();
         if r == 0 || ids.is_empty() || !ids.len().is_multiple_of(r) || cache.len != 0 {
             return Err(ModelError::Input(format!(
@@ -595,6 +603,76 @@ fn rope(x: &mut [f32], cos: &[f32], sin: &[f32]) {
     }
 }
 
+/// Unfiltered sampling (temperature only) or greedy (`temperature` 0) over host logits
+/// [R, V], appending each row's token and its log-probability: sampler.rs's `sample` (the
+/// libtorch ops) in the same steps and order: `x / T`, log-softmax as (x - max) - ln(sum
+/// exp(x - max)), probabilities exp(logp), their cumulative sum accumulated in f64 as
+/// libtorch's CPU cumsum does, and the token = how many cdf entries are <= u * total. Only
+/// the exp (Cephes, within 2 ulp, vs libtorch's Sleef) and the order of the sum differ, so a
+/// token can differ only where u * total falls within float rounding of a cdf entry.
+pub(crate) fn sample_rows(
+    logits: &[f32],
+    vocab: usize,
+    temperature: f32,
+    uniforms: &[f32],
+    tokens: &mut Vec<i64>,
+    logprobs: &mut Vec<f32>,
+) {
+    let greedy = temperature == 0.0;
+    let mut x = vec![0f32; vocab];
+    let mut p = vec![0f32; vocab];
+    for (row, &u) in logits.chunks_exact(vocab.max(1)).zip(uniforms) {
+        if greedy || temperature == 1.0 {
+            x.copy_from_slice(row);
+        } else {
+            x.iter_mut()
+                .zip(row)
+                .for_each(|(s, &v)| *s = v / temperature);
+        }
+        let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        // p = exp(x - max), then p = exp(logp) once the normaliser is known.
+        exp_shifted(&x, max, 0.0, &mut p);
+        let lse = p.iter().sum::<f32>().ln();
+        let tok = if greedy {
+            let mut best = 0usize;
+            for (i, &v) in row.iter().enumerate() {
+                if v > row.get(best).copied().unwrap_or(f32::NEG_INFINITY) {
+                    best = i;
+                }
+            }
+            best
+        } else {
+            exp_shifted(&x, max, lse, &mut p);
+            let total = p.iter().fold(0f64, |a, &v| a + v as f64) as f32;
+            let threshold = u * total;
+            let mut acc = 0f64;
+            let mut count = 0usize;
+            for &v in &p {
+                acc += v as f64;
+                if acc as f32 <= threshold {
+                    count += 1;
+                }
+            }
+            count.min(vocab.saturating_sub(1))
+        };
+        tokens.push(tok as i64);
+        logprobs.push((x.get(tok).copied().unwrap_or(0.0) - max) - lse);
+    }
+}
+
+/// out[i] = exp((x[i] - max) - lse).
+fn exp_shifted(x: &[f32], max: f32, lse: f32, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if cpu_supported() {
+        // SAFETY: the CPU has AVX-512F and FMA (checked just above).
+        unsafe { avx512::exp_shifted(x, max, lse, out) };
+        return;
+    }
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = decode_attention::exp_f32((v - max) - lse);
+    }
+}
+
 /// out[i, :] = A[i, :] W^T (+ bias) for rows 0..m; `add` adds into out (residual), and a
 /// gate/up weight writes silu(gate) * up. Row strides lda / ldc.
 ///
@@ -753,6 +831,24 @@ mod avx512 {
         }
     }
 
+    /// out[i] = exp((x[i] - max) - lse), 16 lanes at a time.
+    #[target_feature(enable = "avx512f,fma")]
+    pub(super) fn exp_shifted(x: &[f32], max: f32, lse: f32, out: &mut [f32]) {
+        let (m, l) = (_mm512_set1_ps(max), _mm512_set1_ps(lse));
+        let n = x.len().min(out.len());
+        let mut i = 0;
+        while i < n {
+            let mask = lanes(n - i);
+            // SAFETY: masked loads/stores touch only elements i..min(i + 16, n) of both.
+            unsafe {
+                let v = _mm512_maskz_loadu_ps(mask, x.as_ptr().add(i));
+                let y = exp16(_mm512_sub_ps(_mm512_sub_ps(v, m), l));
+                _mm512_mask_storeu_ps(out.as_mut_ptr().add(i), mask, y);
+            }
+            i += 16;
+        }
+    }
+
     /// 16-lane form of model.rs's `exp_f32` (Cephes expf, same constants and steps).
     #[target_feature(enable = "avx512f,fma")]
     fn exp16(x: __m512) -> __m512 {
@@ -827,7 +923,8 @@ mod tests {
             let want = m.logits(&prefilled.select(1, p - 1));
             let mut engine = DecodeEngine::new(&m, b as usize, cap as usize).unwrap();
             let ids_host = Vec::<i64>::try_from(&ids.view([-1])).unwrap();
-            let got = engine.prefill(&ids_host, &pads, &mut c_new).unwrap();
+            engine.prefill(&ids_host, &pads, &mut c_new).unwrap();
+            let got = engine.logits_tensor(b as usize);
             let err = (&got - &want).abs().max().double_value(&[]);
             assert!(err < 1e-5, "config {ci} prefill: {err}");
             assert_eq!(c_new.len, p);
@@ -854,7 +951,8 @@ mod tests {
                     );
                     m.logits(&h.select(1, 0))
                 };
-                let got = engine.step(&tok, &pos_host, &pads, &mut c_new).unwrap();
+                engine.step(&tok, &pos_host, &pads, &mut c_new).unwrap();
+                let got = engine.logits_tensor(b as usize);
                 let err = (&got - &want).abs().max().double_value(&[]);
                 assert!(err < 1e-5, "config {ci} step {step}: {err}");
                 assert_eq!(c_new.len, c_ref.len);
@@ -868,6 +966,35 @@ mod tests {
             assert!(engine
                 .step(&t, &t, &vec![99; b as usize], &mut c_new)
                 .is_err());
+        }
+    }
+
+    /// Host sampling against the libtorch ops of `sampler::sample`: same tokens, log-probs
+    /// equal to rounding, at temperature 1, 0.7 and greedy.
+    #[test]
+    fn host_sampling_matches_the_libtorch_sampler() {
+        use crate::sampler::{sample, SamplingParams};
+        tch::manual_seed(7);
+        let (r, v) = (200usize, 300usize);
+        let logits = Tensor::randn([r as i64, v as i64], (Kind::Float, Device::Cpu)) * 3.0;
+        let host = Vec::<f32>::try_from(&logits.view([-1])).unwrap();
+        let uniforms: Vec<f32> = (0..r).map(|i| (i as f32 * 0.618_034).fract()).collect();
+        for t in [1.0f64, 0.7, 0.0] {
+            let params = SamplingParams {
+                temperature: t,
+                ..Default::default()
+            };
+            let (tok, lp) = sample(&logits, &params, &uniforms).unwrap();
+            let (want_t, want_lp) = (
+                Vec::<i64>::try_from(&tok).unwrap(),
+                Vec::<f32>::try_from(&lp).unwrap(),
+            );
+            let (mut got_t, mut got_lp) = (Vec::new(), Vec::new());
+            sample_rows(&host, v, t as f32, &uniforms, &mut got_t, &mut got_lp);
+            assert_eq!(got_t, want_t, "temperature {t}");
+            for (a, b) in got_lp.iter().zip(&want_lp) {
+                assert!((a - b).abs() < 1e-5, "temperature {t}: {a} vs {b}");
+            }
         }
     }
 

@@ -23,7 +23,7 @@
 //!   filtering (temperature 1 in greedy mode): the `logp_old` of the GRPO ratio, matching
 //!   `Model::token_logprobs` with the same temperature.
 
-use crate::decode::DecodeEngine;
+use crate::decode::{self, DecodeEngine};
 use crate::model::{padded_causal_mask, AttnMask, KvCache, Model};
 use crate::tokenizer::Tokenizer;
 use rand_chacha::ChaCha8Rng;
@@ -272,21 +272,25 @@ impl<'a> Sampler<'a> {
         // small, and its OpenMP team would spin between them on cores the engine needs.
         let _one_thread = engine.as_ref().map(|_| TorchThreads::set(1));
         let mut cache = KvCache::new(model, b, capacity);
+        // `None`: the logits are in the engine (host memory).
         let mut logits = match engine.as_mut() {
-            Some(e) => e.prefill(&ids, &pads, &mut cache)?,
-            None => {
+            Some(e) => {
+                e.prefill(&ids, &pads, &mut cache)?;
+                None
+            }
+            None => Some({
                 let ids = Tensor::from_slice(&ids).view([b, p_max]).to_device(device);
                 let attn = Tensor::from_slice(&attn).view([b, p_max]).to_device(device);
                 let (positions, prefill_mask) = padded_causal_mask(&attn, model.kind());
                 let hidden =
                     model.forward_hidden(&ids, &positions, &prefill_mask, Some(&mut cache));
                 model.logits(&hidden.select(1, p_max - 1))
-            }
+            }),
         };
+        // Sampling without top-k / top-p / min-p runs on the engine's host logits.
+        let host_sampling = params.top_k == 0 && params.top_p >= 1.0 && params.min_p == 0.0;
         // Row i's next position is its prompt length.
-        let lens: Vec<i64> = prompts.iter().map(|p| p.len() as i64).collect();
-        let mut next_pos = Tensor::from_slice(&lens).to_device(device).view([b, 1]);
-        let mut pos_host = lens.clone();
+        let mut pos_host: Vec<i64> = prompts.iter().map(|p| p.len() as i64).collect();
         // Decode-time mask over cache slots, -inf on each row's left padding; only built when
         // the rows' paddings differ (slots that are padding in every row are skipped through
         // `cache.start` instead).
@@ -325,9 +329,29 @@ impl<'a> Sampler<'a> {
                 };
                 uniforms.push(u);
             }
-            let (tokens, logp) = sample(&logits.to_kind(Kind::Float), params, &uniforms)?;
-            let tok_host = Vec::<i64>::try_from(&tokens)?;
-            let lp_host = Vec::<f32>::try_from(&logp)?;
+            let (mut tok_host, mut lp_host) = (Vec::new(), Vec::new());
+            match (&logits, engine.as_ref()) {
+                (None, Some(e)) if host_sampling => {
+                    let t = if params.is_greedy() {
+                        0.0
+                    } else {
+                        params.temperature as f32
+                    };
+                    let v = model.cfg.vocab_size;
+                    let rows = e.logits(active.len());
+                    decode::sample_rows(rows, v, t, &uniforms, &mut tok_host, &mut lp_host);
+                }
+                _ => {
+                    let l = match (&logits, engine.as_ref()) {
+                        (Some(l), _) => l.to_kind(Kind::Float),
+                        (None, Some(e)) => e.logits_tensor(active.len()),
+                        (None, None) => return Err(SampleError::Invalid("no logits".into())),
+                    };
+                    let (tokens, logp) = sample(&l, params, &uniforms)?;
+                    tok_host = Vec::<i64>::try_from(&tokens)?;
+                    lp_host = Vec::<f32>::try_from(&logp)?;
+                }
+            }
             let last = step + 1 == params.max_new_tokens;
             let mut dead = 0usize;
             for (r, &i) in active.iter().enumerate() {
@@ -355,7 +379,6 @@ impl<'a> Sampler<'a> {
             if last || dead == active.len() {
                 break;
             }
-            let mut next_ids = tokens.view([-1, 1]);
             let mut ids_host = tok_host;
             // Drop finished rows once they are an eighth of the batch (each compaction copies
             // the cache, so compacting on every single finish would cost more than it saves).
@@ -368,8 +391,6 @@ impl<'a> Sampler<'a> {
                     .collect();
                 let keep_t = Tensor::from_slice(&keep).to_device(device);
                 cache.select_rows(&keep_t);
-                next_pos = next_pos.index_select(0, &keep_t);
-                next_ids = next_ids.index_select(0, &keep_t);
                 let pick = |v: &[i64]| -> Vec<i64> {
                     keep.iter()
                         .filter_map(|&r| v.get(r as usize).copied())
@@ -390,8 +411,11 @@ impl<'a> Sampler<'a> {
             }
             if let Some(e) = engine.as_mut() {
                 // Row r attends from its first real slot (pads[r]), as the masks below.
-                logits = e.step(&ids_host, &pos_host, &pads, &mut cache)?;
+                e.step(&ids_host, &pos_host, &pads, &mut cache)?;
             } else {
+                let n = ids_host.len() as i64;
+                let next_ids = Tensor::from_slice(&ids_host).to_device(device).view([n, 1]);
+                let next_pos = Tensor::from_slice(&pos_host).to_device(device).view([n, 1]);
                 let mask = match &key_mask {
                     Some(m) => AttnMask::RowsFrom {
                         from: pads.clone(),
@@ -400,9 +424,8 @@ impl<'a> Sampler<'a> {
                     None => AttnMask::All,
                 };
                 let hidden = model.forward_hidden(&next_ids, &next_pos, &mask, Some(&mut cache));
-                logits = model.logits(&hidden.select(1, 0));
+                logits = Some(model.logits(&hidden.select(1, 0)));
             }
-            next_pos += 1;
             pos_host.iter_mut().for_each(|p| *p += 1);
         }
         Ok(())
