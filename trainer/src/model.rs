@@ -739,11 +739,97 @@ pub(crate) mod decode_attention {
             && std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma")
         {
+            if s.hd.is_multiple_of(16) && std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F, AVX2 and FMA (checked just above).
+                let done = unsafe {
+                    match s.nh * s.hd / 16 {
+                        16 => avx512::attend_row::<16>(s, q, k, v, sc, out),
+                        8 => avx512::attend_row::<8>(s, q, k, v, sc, out),
+                        4 => avx512::attend_row::<4>(s, q, k, v, sc, out),
+                        2 => avx512::attend_row::<2>(s, q, k, v, sc, out),
+                        _ => false,
+                    }
+                };
+                if done {
+                    return;
+                }
+            }
             // SAFETY: the CPU has AVX2 and FMA (checked just above).
             unsafe { avx2::attend_row(s, q, k, v, sc, out) };
             return;
         }
         attend_row_scalar(s, q, k, v, sc, out);
+    }
+
+    /// `avx2::attend_row` with 16-lane dot products and, for the weighted sum of values, the
+    /// whole output row (NV vectors of 16, all heads) held in registers across the slots
+    /// instead of loaded and stored per slot. Same sums in the same order over slots.
+    #[cfg(target_arch = "x86_64")]
+    mod avx512 {
+        use super::Shape;
+        use std::arch::x86_64::*;
+
+        /// Returns false (nothing written) when the shapes are not the ones it handles.
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        pub(super) fn attend_row<const NV: usize>(
+            s: &Shape,
+            q: &[f32],
+            k: &[f32],
+            v: &[f32],
+            sc: &mut Vec<f32>,
+            out: &mut [f32],
+        ) -> bool {
+            let (g, hd, w) = (s.nh / s.nkv, s.hd, s.nkv * s.hd);
+            if NV * 16 != s.nh * hd || q.len() < NV * 16 || out.len() < NV * 16 || w == 0 {
+                return false;
+            }
+            let n = k.len() / w;
+            if v.len() < n * w {
+                return false;
+            }
+            sc.clear();
+            sc.resize(s.nh * n, 0.0);
+            let chunks = hd / 16;
+            for l in 0..n {
+                for h in 0..s.nh {
+                    let (qo, ko) = (h * hd, l * w + (h / g) * hd);
+                    let mut acc = _mm512_setzero_ps();
+                    for c in 0..chunks {
+                        // SAFETY: qo + hd <= nh * hd <= q.len() and ko + hd <= (l + 1) * w
+                        // <= k.len() (checked above).
+                        unsafe {
+                            let a = _mm512_loadu_ps(q.as_ptr().add(qo + 16 * c));
+                            let b = _mm512_loadu_ps(k.as_ptr().add(ko + 16 * c));
+                            acc = _mm512_fmadd_ps(a, b, acc);
+                        }
+                    }
+                    if let Some(x) = sc.get_mut(h * n + l) {
+                        *x = _mm512_reduce_add_ps(acc) * s.scale;
+                    }
+                }
+            }
+            let mut inv = [0f32; 256];
+            for (p, i) in sc.chunks_exact_mut(n.max(1)).zip(inv.iter_mut()) {
+                *i = 1.0 / super::avx2::softmax_numerators(p);
+            }
+            let mut acc = [_mm512_setzero_ps(); NV];
+            for l in 0..n {
+                for (j, a) in acc.iter_mut().enumerate() {
+                    let h = j * 16 / hd;
+                    let vo = l * w + (h / g) * hd + (j * 16) % hd;
+                    let p = _mm512_set1_ps(sc.get(h * n + l).copied().unwrap_or(0.0));
+                    // SAFETY: vo + 16 <= (l + 1) * w <= v.len() (checked above).
+                    let x = unsafe { _mm512_loadu_ps(v.as_ptr().add(vo)) };
+                    *a = _mm512_fmadd_ps(p, x, *a);
+                }
+            }
+            for (j, a) in acc.iter().enumerate() {
+                let i = _mm512_set1_ps(inv.get(j * 16 / hd).copied().unwrap_or(0.0));
+                // SAFETY: (j + 1) * 16 <= NV * 16 <= out.len() (checked above).
+                unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(j * 16), _mm512_mul_ps(*a, i)) };
+            }
+            true
+        }
     }
 
     fn attend_row_scalar(
@@ -848,7 +934,7 @@ pub(crate) mod decode_attention {
 
         /// p <- exp(p - max p); returns the sum.
         #[target_feature(enable = "avx2,fma")]
-        fn softmax_numerators(p: &mut [f32]) -> f32 {
+        pub(super) fn softmax_numerators(p: &mut [f32]) -> f32 {
             let mut mv = _mm256_set1_ps(f32::NEG_INFINITY);
             let chunks = p.len() / 8 * 8;
             let (body, tail) = p.split_at_mut(chunks);
@@ -1695,7 +1781,14 @@ mod tests {
     fn decode_attention_matches_sdpa() {
         let _g = tch::no_grad_guard();
         tch::manual_seed(4);
-        for (nh, nkv, hd) in [(4i64, 4i64, 16i64), (6, 2, 16), (4, 2, 6), (2, 1, 32)] {
+        for (nh, nkv, hd) in [
+            (4i64, 4i64, 16i64),
+            (6, 2, 16),
+            (4, 2, 6),
+            (2, 1, 32),
+            (8, 8, 32),
+            (8, 2, 32),
+        ] {
             let (b, cap, len) = (3i64, 40i64, 37i64);
             let opts = (Kind::Float, Device::Cpu);
             let q = Tensor::randn([b, nh, hd], opts) * 2.0;
