@@ -370,7 +370,7 @@ impl DecodeEngine {
             cap: cache.capacity as usize,
             offset: offset as usize,
             scratch: SendPtr(self.scratch.as_mut_ptr()),
-            logits: logits.then(|| SendPtr(self.logits.as_mut_ptr())),
+            logits: logits.then_some(SendPtr(self.logits.as_mut_ptr())),
         };
         let this = &*self;
         // Two groups per thread, of at least one 8-row tile: each group streams every weight

@@ -22,6 +22,11 @@
 //! - `logprobs[t]` = log softmax(logits / temperature)[token] before top-k/top-p/min-p
 //!   filtering (temperature 1 in greedy mode): the `logp_old` of the GRPO ratio, matching
 //!   `Model::token_logprobs` with the same temperature.
+//! - Speed: on CPU in fp32 with AVX-512 (models up to `decode::MAX_PARAMS` parameters) the
+//!   prompt and every decode step run in decode.rs's fused step on its own threads
+//!   (`tch::get_num_threads()` of them), with unfiltered/greedy sampling on the host; other
+//!   devices, dtypes and CPUs take the libtorch layers. Both give the same tokens up to float
+//!   rounding (tests compare them).
 
 use crate::decode::{self, DecodeEngine};
 use crate::model::{padded_causal_mask, AttnMask, KvCache, Model};
