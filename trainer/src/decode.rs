@@ -432,7 +432,8 @@ impl DecodeEngine {
             nh: self.heads,
             nkv: self.kv_heads,
             hd: self.hd,
-            scale: 1.0 / (self.hd as f32).sqrt(),
+            // As model.rs: 1/sqrt(hd) in f64, rounded once.
+            scale: (1.0 / (self.hd as f64).sqrt()) as f32,
         };
         let mut scores = Vec::new();
         for (l, layer) in self.layers.iter().enumerate() {
