@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod data;
+mod decode;
 pub mod demo;
 pub mod device;
 pub mod eval;

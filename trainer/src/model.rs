@@ -345,9 +345,9 @@ pub(crate) fn ids_of(v: Option<&Value>) -> Vec<i64> {
 }
 
 /// RMSNorm weight; the op is libtorch's fused `rms_norm` (same formula as `LlamaRMSNorm`).
-struct RmsNorm {
-    weight: Tensor,
-    eps: f64,
+pub(crate) struct RmsNorm {
+    pub(crate) weight: Tensor,
+    pub(crate) eps: f64,
     size: i64,
 }
 
@@ -373,11 +373,11 @@ fn linear_init(cfg: &Config) -> nn::Init {
 }
 
 /// Self-attention with fused q/k/v projection, RoPE and grouped-query heads.
-struct Attention {
-    qkv: Tensor,
-    qkv_bias: Option<Tensor>,
-    o: Tensor,
-    o_bias: Option<Tensor>,
+pub(crate) struct Attention {
+    pub(crate) qkv: Tensor,
+    pub(crate) qkv_bias: Option<Tensor>,
+    pub(crate) o: Tensor,
+    pub(crate) o_bias: Option<Tensor>,
     heads: i64,
     kv_heads: i64,
     head_dim: i64,
@@ -518,7 +518,7 @@ pub(crate) enum AttnMask {
 /// block): dot products for every head, a vectorised softmax, and a weighted sum of values.
 /// It is the same softmax attention in fp32 (the exp is Cephes' polynomial, within 2 ulp, as
 /// libtorch's own vectorised exp); tests compare it with libtorch's SDPA.
-mod decode_attention {
+pub(crate) mod decode_attention {
     use rayon::prelude::*;
     use tch::{Device, Kind, Tensor};
 
@@ -636,19 +636,19 @@ mod decode_attention {
     }
 
     #[derive(Clone, Copy)]
-    struct SendPtr(*mut f32);
+    pub(crate) struct SendPtr(pub(crate) *mut f32);
     // SAFETY: used only to hand disjoint row ranges of one output buffer to worker threads.
     unsafe impl Send for SendPtr {}
     unsafe impl Sync for SendPtr {}
     impl SendPtr {
         /// The pointer `i` elements on (a method, so closures capture the Sync wrapper).
-        fn at(self, i: usize) -> *mut f32 {
+        pub(crate) fn at(self, i: usize) -> *mut f32 {
             self.0.wrapping_add(i)
         }
     }
 
     /// libtorch's OpenMP runtime (libgomp), found at run time; absent, callers use rayon.
-    mod omp {
+    pub(crate) mod omp {
         type Body = unsafe extern "C" fn(*mut std::ffi::c_void);
         type Parallel = unsafe extern "C" fn(Body, *mut std::ffi::c_void, u32, u32);
         type Query = unsafe extern "C" fn() -> i32;
@@ -689,7 +689,7 @@ mod decode_attention {
 
         /// `run(threads, work)` calls `work(part, parts)` once on each thread of an OpenMP
         /// parallel region of `threads` threads.
-        pub(super) fn parallel() -> Option<impl Fn(usize, Work)> {
+        pub(crate) fn parallel() -> Option<impl Fn(usize, Work)> {
             let f = fns()?;
             Some(move |threads: usize, work: Work| {
                 struct Ctx<'a> {
@@ -718,25 +718,118 @@ mod decode_attention {
         }
     }
 
-    struct Shape {
-        nh: usize,
-        nkv: usize,
-        hd: usize,
-        scale: f32,
+    pub(crate) struct Shape {
+        pub(crate) nh: usize,
+        pub(crate) nkv: usize,
+        pub(crate) hd: usize,
+        pub(crate) scale: f32,
     }
 
     /// One sequence, all heads: `q` [nh * hd], `k`/`v` [L, nkv * hd], `out` [nh * hd].
-    fn attend_row(s: &Shape, q: &[f32], k: &[f32], v: &[f32], sc: &mut Vec<f32>, out: &mut [f32]) {
+    pub(crate) fn attend_row(
+        s: &Shape,
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        sc: &mut Vec<f32>,
+        out: &mut [f32],
+    ) {
         #[cfg(target_arch = "x86_64")]
         if s.hd.is_multiple_of(8)
             && std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma")
         {
+            if s.hd.is_multiple_of(16) && std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F, AVX2 and FMA (checked just above).
+                let done = unsafe {
+                    match s.nh * s.hd / 16 {
+                        16 => avx512::attend_row::<16>(s, q, k, v, sc, out),
+                        8 => avx512::attend_row::<8>(s, q, k, v, sc, out),
+                        4 => avx512::attend_row::<4>(s, q, k, v, sc, out),
+                        2 => avx512::attend_row::<2>(s, q, k, v, sc, out),
+                        _ => false,
+                    }
+                };
+                if done {
+                    return;
+                }
+            }
             // SAFETY: the CPU has AVX2 and FMA (checked just above).
             unsafe { avx2::attend_row(s, q, k, v, sc, out) };
             return;
         }
         attend_row_scalar(s, q, k, v, sc, out);
+    }
+
+    /// `avx2::attend_row` with 16-lane dot products and, for the weighted sum of values, the
+    /// whole output row (NV vectors of 16, all heads) held in registers across the slots
+    /// instead of loaded and stored per slot. Same sums in the same order over slots.
+    #[cfg(target_arch = "x86_64")]
+    mod avx512 {
+        use super::Shape;
+        use std::arch::x86_64::*;
+
+        /// Returns false (nothing written) when the shapes are not the ones it handles.
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        pub(super) fn attend_row<const NV: usize>(
+            s: &Shape,
+            q: &[f32],
+            k: &[f32],
+            v: &[f32],
+            sc: &mut Vec<f32>,
+            out: &mut [f32],
+        ) -> bool {
+            let (g, hd, w) = (s.nh / s.nkv, s.hd, s.nkv * s.hd);
+            if NV * 16 != s.nh * hd || q.len() < NV * 16 || out.len() < NV * 16 || w == 0 {
+                return false;
+            }
+            let n = k.len() / w;
+            if v.len() < n * w {
+                return false;
+            }
+            sc.clear();
+            sc.resize(s.nh * n, 0.0);
+            let chunks = hd / 16;
+            for l in 0..n {
+                for h in 0..s.nh {
+                    let (qo, ko) = (h * hd, l * w + (h / g) * hd);
+                    let mut acc = _mm512_setzero_ps();
+                    for c in 0..chunks {
+                        // SAFETY: qo + hd <= nh * hd <= q.len() and ko + hd <= (l + 1) * w
+                        // <= k.len() (checked above).
+                        unsafe {
+                            let a = _mm512_loadu_ps(q.as_ptr().add(qo + 16 * c));
+                            let b = _mm512_loadu_ps(k.as_ptr().add(ko + 16 * c));
+                            acc = _mm512_fmadd_ps(a, b, acc);
+                        }
+                    }
+                    if let Some(x) = sc.get_mut(h * n + l) {
+                        *x = _mm512_reduce_add_ps(acc) * s.scale;
+                    }
+                }
+            }
+            let mut inv = [0f32; 256];
+            for (p, i) in sc.chunks_exact_mut(n.max(1)).zip(inv.iter_mut()) {
+                *i = 1.0 / super::avx2::softmax_numerators(p);
+            }
+            let mut acc = [_mm512_setzero_ps(); NV];
+            for l in 0..n {
+                for (j, a) in acc.iter_mut().enumerate() {
+                    let h = j * 16 / hd;
+                    let vo = l * w + (h / g) * hd + (j * 16) % hd;
+                    let p = _mm512_set1_ps(sc.get(h * n + l).copied().unwrap_or(0.0));
+                    // SAFETY: vo + 16 <= (l + 1) * w <= v.len() (checked above).
+                    let x = unsafe { _mm512_loadu_ps(v.as_ptr().add(vo)) };
+                    *a = _mm512_fmadd_ps(p, x, *a);
+                }
+            }
+            for (j, a) in acc.iter().enumerate() {
+                let i = _mm512_set1_ps(inv.get(j * 16 / hd).copied().unwrap_or(0.0));
+                // SAFETY: (j + 1) * 16 <= NV * 16 <= out.len() (checked above).
+                unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(j * 16), _mm512_mul_ps(*a, i)) };
+            }
+            true
+        }
     }
 
     fn attend_row_scalar(
@@ -841,7 +934,7 @@ mod decode_attention {
 
         /// p <- exp(p - max p); returns the sum.
         #[target_feature(enable = "avx2,fma")]
-        fn softmax_numerators(p: &mut [f32]) -> f32 {
+        pub(super) fn softmax_numerators(p: &mut [f32]) -> f32 {
             let mut mv = _mm256_set1_ps(f32::NEG_INFINITY);
             let chunks = p.len() / 8 * 8;
             let (body, tail) = p.split_at_mut(chunks);
@@ -928,9 +1021,9 @@ mod decode_attention {
         }
     }
 
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    const EXP_P: [f32; 6] = [
+    pub(crate) const LN2_HI: f32 = 0.693_359_4;
+    pub(crate) const LN2_LO: f32 = -2.121_944_4e-4;
+    pub(crate) const EXP_P: [f32; 6] = [
         1.987_569_1e-4,
         1.398_199_9e-3,
         8.333_452e-3,
@@ -942,7 +1035,7 @@ mod decode_attention {
     /// exp for x <= 0 (Cephes `expf`: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial;
     /// within 2 ulp). Below -87 it returns about 1.6e-38 instead of smaller values, which no
     /// softmax can tell apart from 0.
-    pub(super) fn exp_f32(x: f32) -> f32 {
+    pub(crate) fn exp_f32(x: f32) -> f32 {
         let x = x.clamp(-87.0, 88.0);
         let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
         let r = x - n * LN2_HI - n * LN2_LO;
@@ -956,9 +1049,9 @@ mod decode_attention {
 }
 
 /// SwiGLU MLP with fused gate/up projection: down(silu(gate(x)) * up(x)).
-struct Mlp {
-    gate_up: Tensor,
-    down: Tensor,
+pub(crate) struct Mlp {
+    pub(crate) gate_up: Tensor,
+    pub(crate) down: Tensor,
     inter: i64,
 }
 
@@ -979,11 +1072,11 @@ impl Mlp {
     }
 }
 
-struct DecoderLayer {
-    input_norm: RmsNorm,
-    attn: Attention,
-    post_norm: RmsNorm,
-    mlp: Mlp,
+pub(crate) struct DecoderLayer {
+    pub(crate) input_norm: RmsNorm,
+    pub(crate) attn: Attention,
+    pub(crate) post_norm: RmsNorm,
+    pub(crate) mlp: Mlp,
 }
 
 impl DecoderLayer {
@@ -1019,8 +1112,8 @@ impl DecoderLayer {
 /// Preallocated key/value cache: per layer [B, capacity, kv_heads, head_dim] (a row's slots
 /// are one contiguous block, which the decode-step attention streams through).
 pub struct KvCache {
-    k: Vec<Tensor>,
-    v: Vec<Tensor>,
+    pub(crate) k: Vec<Tensor>,
+    pub(crate) v: Vec<Tensor>,
     /// Positions filled so far (shared by all rows; rows are left-padded).
     pub len: i64,
     pub capacity: i64,
@@ -1063,13 +1156,13 @@ impl KvCache {
 pub struct Model {
     pub cfg: Config,
     pub vs: nn::VarStore,
-    embed: Tensor,
-    layers: Vec<DecoderLayer>,
-    norm: RmsNorm,
+    pub(crate) embed: Tensor,
+    pub(crate) layers: Vec<DecoderLayer>,
+    pub(crate) norm: RmsNorm,
     /// `None` when the embeddings are tied.
     lm_head: Option<Tensor>,
-    cos: Tensor,
-    sin: Tensor,
+    pub(crate) cos: Tensor,
+    pub(crate) sin: Tensor,
     device: Device,
     kind: Kind,
 }
@@ -1688,7 +1781,14 @@ mod tests {
     fn decode_attention_matches_sdpa() {
         let _g = tch::no_grad_guard();
         tch::manual_seed(4);
-        for (nh, nkv, hd) in [(4i64, 4i64, 16i64), (6, 2, 16), (4, 2, 6), (2, 1, 32)] {
+        for (nh, nkv, hd) in [
+            (4i64, 4i64, 16i64),
+            (6, 2, 16),
+            (4, 2, 6),
+            (2, 1, 32),
+            (8, 8, 32),
+            (8, 2, 32),
+        ] {
             let (b, cap, len) = (3i64, 40i64, 37i64);
             let opts = (Kind::Float, Device::Cpu);
             let q = Tensor::randn([b, nh, hd], opts) * 2.0;

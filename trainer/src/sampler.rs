@@ -22,7 +22,13 @@
 //! - `logprobs[t]` = log softmax(logits / temperature)[token] before top-k/top-p/min-p
 //!   filtering (temperature 1 in greedy mode): the `logp_old` of the GRPO ratio, matching
 //!   `Model::token_logprobs` with the same temperature.
+//! - Speed: on CPU in fp32 with AVX-512 (models up to `decode::MAX_PARAMS` parameters) the
+//!   prompt and every decode step run in decode.rs's fused step on its own threads
+//!   (`tch::get_num_threads()` of them), with unfiltered/greedy sampling on the host; other
+//!   devices, dtypes and CPUs take the libtorch layers. Both give the same tokens up to float
+//!   rounding (tests compare them).
 
+use crate::decode::{self, DecodeEngine};
 use crate::model::{padded_causal_mask, AttnMask, KvCache, Model};
 use crate::tokenizer::Tokenizer;
 use rand_chacha::ChaCha8Rng;
@@ -141,6 +147,8 @@ pub struct Completion {
 /// Batched generation; holds the tokenizer used for text and stop strings.
 pub struct Sampler<'a> {
     tokenizer: Option<&'a Tokenizer>,
+    /// Decode with the fused CPU step where it applies (tests turn it off to compare).
+    fused: bool,
 }
 
 struct Row {
@@ -154,12 +162,16 @@ impl<'a> Sampler<'a> {
     pub fn new(tokenizer: &'a Tokenizer) -> Sampler<'a> {
         Sampler {
             tokenizer: Some(tokenizer),
+            fused: true,
         }
     }
 
     /// A sampler that returns ids and logprobs only (empty `text`, no stop strings).
     pub fn ids_only() -> Sampler<'static> {
-        Sampler { tokenizer: None }
+        Sampler {
+            tokenizer: None,
+            fused: true,
+        }
     }
 
     /// Generates one completion per prompt; `seeds[i]` drives sequence i.
@@ -255,15 +267,35 @@ impl<'a> Sampler<'a> {
             attn[start..start + p.len()].iter_mut().for_each(|a| *a = 1);
             pads.push(pad as i64);
         }
-        let ids = Tensor::from_slice(&ids).view([b, p_max]).to_device(device);
-        let attn = Tensor::from_slice(&attn).view([b, p_max]).to_device(device);
-        let (positions, prefill_mask) = padded_causal_mask(&attn, model.kind());
+        // The fused CPU decode step (decode.rs) where it applies, for the prompt (one
+        // position per step) and the completion; the libtorch layers otherwise.
+        let mut engine = self
+            .fused
+            .then(|| DecodeEngine::new(model, prompts.len(), capacity as usize))
+            .flatten();
+        // The engine has its own threads; libtorch's remaining ops (sampling on [B, V]) are
+        // small, and its OpenMP team would spin between them on cores the engine needs.
+        let _one_thread = engine.as_ref().map(|_| TorchThreads::set(1));
         let mut cache = KvCache::new(model, b, capacity);
-        let hidden = model.forward_hidden(&ids, &positions, &prefill_mask, Some(&mut cache));
-        let mut logits = model.logits(&hidden.select(1, p_max - 1));
+        // `None`: the logits are in the engine (host memory).
+        let mut logits = match engine.as_mut() {
+            Some(e) => {
+                e.prefill(&ids, &pads, &mut cache)?;
+                None
+            }
+            None => Some({
+                let ids = Tensor::from_slice(&ids).view([b, p_max]).to_device(device);
+                let attn = Tensor::from_slice(&attn).view([b, p_max]).to_device(device);
+                let (positions, prefill_mask) = padded_causal_mask(&attn, model.kind());
+                let hidden =
+                    model.forward_hidden(&ids, &positions, &prefill_mask, Some(&mut cache));
+                model.logits(&hidden.select(1, p_max - 1))
+            }),
+        };
+        // Sampling without top-k / top-p / min-p runs on the engine's host logits.
+        let host_sampling = params.top_k == 0 && params.top_p >= 1.0 && params.min_p == 0.0;
         // Row i's next position is its prompt length.
-        let lens: Vec<i64> = prompts.iter().map(|p| p.len() as i64).collect();
-        let mut next_pos = Tensor::from_slice(&lens).to_device(device).view([b, 1]);
+        let mut pos_host: Vec<i64> = prompts.iter().map(|p| p.len() as i64).collect();
         // Decode-time mask over cache slots, -inf on each row's left padding; only built when
         // the rows' paddings differ (slots that are padding in every row are skipped through
         // `cache.start` instead).
@@ -302,9 +334,29 @@ impl<'a> Sampler<'a> {
                 };
                 uniforms.push(u);
             }
-            let (tokens, logp) = sample(&logits.to_kind(Kind::Float), params, &uniforms)?;
-            let tok_host = Vec::<i64>::try_from(&tokens)?;
-            let lp_host = Vec::<f32>::try_from(&logp)?;
+            let (mut tok_host, mut lp_host) = (Vec::new(), Vec::new());
+            match (&logits, engine.as_ref()) {
+                (None, Some(e)) if host_sampling => {
+                    let t = if params.is_greedy() {
+                        0.0
+                    } else {
+                        params.temperature as f32
+                    };
+                    let v = model.cfg.vocab_size;
+                    let rows = e.logits(active.len());
+                    decode::sample_rows(rows, v, t, &uniforms, &mut tok_host, &mut lp_host);
+                }
+                _ => {
+                    let l = match (&logits, engine.as_ref()) {
+                        (Some(l), _) => l.to_kind(Kind::Float),
+                        (None, Some(e)) => e.logits_tensor(active.len()),
+                        (None, None) => return Err(SampleError::Invalid("no logits".into())),
+                    };
+                    let (tokens, logp) = sample(&l, params, &uniforms)?;
+                    tok_host = Vec::<i64>::try_from(&tokens)?;
+                    lp_host = Vec::<f32>::try_from(&logp)?;
+                }
+            }
             let last = step + 1 == params.max_new_tokens;
             let mut dead = 0usize;
             for (r, &i) in active.iter().enumerate() {
@@ -332,7 +384,7 @@ impl<'a> Sampler<'a> {
             if last || dead == active.len() {
                 break;
             }
-            let mut next_ids = tokens.view([-1, 1]);
+            let mut ids_host = tok_host;
             // Drop finished rows once they are an eighth of the batch (each compaction copies
             // the cache, so compacting on every single finish would cost more than it saves).
             if dead > 0 && dead * 8 >= active.len() {
@@ -344,8 +396,13 @@ impl<'a> Sampler<'a> {
                     .collect();
                 let keep_t = Tensor::from_slice(&keep).to_device(device);
                 cache.select_rows(&keep_t);
-                next_pos = next_pos.index_select(0, &keep_t);
-                next_ids = next_ids.index_select(0, &keep_t);
+                let pick = |v: &[i64]| -> Vec<i64> {
+                    keep.iter()
+                        .filter_map(|&r| v.get(r as usize).copied())
+                        .collect()
+                };
+                ids_host = pick(&ids_host);
+                pos_host = pick(&pos_host);
                 pads = keep
                     .iter()
                     .filter_map(|&r| pads.get(r as usize).copied())
@@ -357,16 +414,24 @@ impl<'a> Sampler<'a> {
                 key_mask = key_mask_of(&pads);
                 cache.start = pads.iter().copied().min().unwrap_or(0);
             }
-            let mask = match &key_mask {
-                Some(m) => AttnMask::RowsFrom {
-                    from: pads.clone(),
-                    mask: m.narrow(-1, cache.start, cache.len + 1 - cache.start),
-                },
-                None => AttnMask::All,
-            };
-            let hidden = model.forward_hidden(&next_ids, &next_pos, &mask, Some(&mut cache));
-            logits = model.logits(&hidden.select(1, 0));
-            next_pos += 1;
+            if let Some(e) = engine.as_mut() {
+                // Row r attends from its first real slot (pads[r]), as the masks below.
+                e.step(&ids_host, &pos_host, &pads, &mut cache)?;
+            } else {
+                let n = ids_host.len() as i64;
+                let next_ids = Tensor::from_slice(&ids_host).to_device(device).view([n, 1]);
+                let next_pos = Tensor::from_slice(&pos_host).to_device(device).view([n, 1]);
+                let mask = match &key_mask {
+                    Some(m) => AttnMask::RowsFrom {
+                        from: pads.clone(),
+                        mask: m.narrow(-1, cache.start, cache.len + 1 - cache.start),
+                    },
+                    None => AttnMask::All,
+                };
+                let hidden = model.forward_hidden(&next_ids, &next_pos, &mask, Some(&mut cache));
+                logits = Some(model.logits(&hidden.select(1, 0)));
+            }
+            pos_host.iter_mut().for_each(|p| *p += 1);
         }
         Ok(())
     }
@@ -393,6 +458,23 @@ impl<'a> Sampler<'a> {
             .iter()
             .find(|s| tail.contains(s.as_str()))
             .cloned())
+    }
+}
+
+/// Sets libtorch's intra-op thread count, restoring the previous one when dropped.
+struct TorchThreads(i32);
+
+impl TorchThreads {
+    fn set(n: i32) -> TorchThreads {
+        let old = tch::get_num_threads();
+        tch::set_num_threads(n);
+        TorchThreads(old)
+    }
+}
+
+impl Drop for TorchThreads {
+    fn drop(&mut self) {
+        tch::set_num_threads(self.0);
     }
 }
 
@@ -633,6 +715,44 @@ mod tests {
                 FinishReason::StopString(needle.clone())
             );
             assert!(out[3].token_ids.len() <= base[3].token_ids.len());
+        }
+    }
+
+    /// The fused decode step (decode.rs) samples the same tokens as the libtorch layers, with
+    /// log-probabilities equal to float rounding: left-padded prompts of different lengths,
+    /// rows finishing early (compaction), sampling and greedy.
+    #[test]
+    fn fused_decode_samples_what_the_libtorch_layers_sample() {
+        let mut cfg = Config::llama(267, 32, 64, 2, 4, 2);
+        cfg.initializer_range = 0.5;
+        let m = Model::new_seeded(&cfg, Device::Cpu, Kind::Float, 4).unwrap();
+        let prompts: Vec<Vec<i64>> = (0..13)
+            .map(|i| (0..1 + i % 5).map(|j| (i * 31 + j * 7) % 267).collect())
+            .collect();
+        let seeds: Vec<u64> = (0..13).collect();
+        let fused = Sampler::ids_only();
+        let plain = Sampler {
+            tokenizer: None,
+            fused: false,
+        };
+        for params in [
+            SamplingParams {
+                max_new_tokens: 24,
+                stop_token_ids: vec![3, 17, 101],
+                ..Default::default()
+            },
+            SamplingParams::greedy(16),
+        ] {
+            let a = fused.generate(&m, &prompts, &params, &seeds).unwrap();
+            let b = plain.generate(&m, &prompts, &params, &seeds).unwrap();
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(x.token_ids, y.token_ids);
+                assert_eq!(x.finish_reason, y.finish_reason);
+                for (p, q) in x.logprobs.iter().zip(&y.logprobs) {
+                    // Logits of this peaky model are tens in size; 1e-4 is their rounding.
+                    assert!((p - q).abs() < 1e-4, "{p} vs {q}");
+                }
+            }
         }
     }
 

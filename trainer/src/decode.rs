@@ -1,0 +1,1057 @@
+//! Fused fp32 decode step on CPU for the sampler (issue 7): one new token per row through
+//! every layer in one call, with the weights packed once per `generate` call for an AVX-512
+//! register-tile GEMM (the BLIS / llama.cpp layout: 32-column panels, an MR x 32 tile of
+//! accumulators, broadcast-FMA over k).
+//!
+//! Why: a decode step of a small model is 17 small GEMMs (M = batch rows) and ~60 other ops.
+//! Through libtorch, MKL repacks every weight matrix on every call and runs its generic
+//! (non-Intel) kernel on this AMD CPU (~50 GFLOP/s at M = 64 on one core, where the packed
+//! tile here reaches ~90), and each op pays dispatch and an OpenMP fork/join. Here RMSNorm,
+//! the projections, RoPE, the KV-cache write, attention (model.rs's decode kernel), SiLU * up
+//! (fused into the gate/up tile) and the residual adds (fused into the o/down tiles) run per
+//! row. Rows are independent within a step, so groups of rows go to a small rayon pool of the
+//! engine's own, with no barrier inside a step: a thread that the OS deschedules (this
+//! machine is shared) holds up only the group it took, where an OpenMP region waits for every
+//! thread and spins meanwhile (measured: 2 threads 4x slower than 1 under a competing job). The formulas and their operation order are model.rs's (fp32 throughout); only the
+//! summation order inside dot products differs, and tests compare both paths.
+
+use crate::model::decode_attention::{self, SendPtr, Shape};
+use crate::model::{KvCache, Model, ModelError};
+use tch::{Device, Kind, Tensor};
+
+/// Columns of a packed panel (two 16-lane vectors).
+const NR: usize = 32;
+/// Rows of a register tile (8 x 2 accumulators of 16 lanes).
+const MR: usize = 8;
+/// Models above this many parameters keep the libtorch path: packing copies every weight,
+/// and their matrix work dwarfs the per-op overhead this path removes.
+pub const MAX_PARAMS: usize = 64 << 20;
+
+/// A weight W [n, k] of `y = x W^T`, packed as ceil(n / 32) panels of [k][32] floats (zero
+/// padded past n). For the fused gate/up weight a panel holds 16 gate columns in lanes 0..16
+/// and the same 16 up columns in lanes 16..32, and `n` counts outputs (intermediate size).
+struct Packed {
+    data: Vec<f32>,
+    n: usize,
+    k: usize,
+    silu_mul: bool,
+}
+
+impl Packed {
+    fn new(w: &[f32], n: usize, k: usize) -> Packed {
+        let mut data = vec![0f32; n.div_ceil(NR) * k * NR];
+        for (col, row) in w.chunks_exact(k).take(n).enumerate() {
+            let (p, j) = (col / NR, col % NR);
+            for (kk, &x) in row.iter().enumerate() {
+                if let Some(d) = data.get_mut((p * k + kk) * NR + j) {
+                    *d = x;
+                }
+            }
+        }
+        Packed {
+            data,
+            n,
+            k,
+            silu_mul: false,
+        }
+    }
+
+    /// `w` is the fused [2 * inter, k] weight: gate rows 0..inter, up rows inter..2 * inter.
+    fn gate_up(w: &[f32], inter: usize, k: usize) -> Packed {
+        let mut data = vec![0f32; inter.div_ceil(16) * k * NR];
+        for (col, row) in w.chunks_exact(k).take(2 * inter).enumerate() {
+            let (half, c) = (col / inter, col % inter);
+            let (p, j) = (c / 16, c % 16 + 16 * half);
+            for (kk, &x) in row.iter().enumerate() {
+                if let Some(d) = data.get_mut((p * k + kk) * NR + j) {
+                    *d = x;
+                }
+            }
+        }
+        Packed {
+            data,
+            n: inter,
+            k,
+            silu_mul: true,
+        }
+    }
+
+    /// Output columns per panel.
+    fn width(&self) -> usize {
+        if self.silu_mul {
+            16
+        } else {
+            NR
+        }
+    }
+
+    fn panels(&self) -> usize {
+        self.n.div_ceil(self.width())
+    }
+}
+
+struct Layer {
+    input_norm: Vec<f32>,
+    qkv: Packed,
+    qkv_bias: Option<Vec<f32>>,
+    o: Packed,
+    o_bias: Option<Vec<f32>>,
+    post_norm: Vec<f32>,
+    gate_up: Packed,
+    down: Packed,
+}
+
+/// The packed weights of one model plus per-row scratch for up to `rows` rows.
+pub(crate) struct DecodeEngine {
+    layers: Vec<Layer>,
+    embed: Vec<f32>,
+    norm: Vec<f32>,
+    lm_head: Packed,
+    /// RoPE tables for positions 0..positions, [positions, hd] each.
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+    positions: usize,
+    eps: f32,
+    h: usize,
+    heads: usize,
+    kv_heads: usize,
+    hd: usize,
+    inter: usize,
+    vocab: usize,
+    /// Per row, one block of `stride()` floats: x | xn | qkv | attention out | act.
+    scratch: Vec<f32>,
+    logits: Vec<f32>,
+    rows: usize,
+    /// Threads for row groups (`tch::get_num_threads()`); `None` runs on the caller.
+    pool: Option<rayon::ThreadPool>,
+}
+
+fn host(t: &Tensor) -> Option<Vec<f32>> {
+    let t = t.detach().to_device(Device::Cpu).to_kind(Kind::Float);
+    Vec::<f32>::try_from(&t.contiguous().view([-1])).ok()
+}
+
+/// Whether this CPU runs the AVX-512 tile.
+fn cpu_supported() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+impl DecodeEngine {
+    /// Packs `model` for decoding up to `rows` rows at positions below `positions`; `None`
+    /// where this path does not apply (not CPU fp32, no AVX-512, a large model, a head size
+    /// the attention kernel does not vectorise), and the caller keeps the libtorch path.
+    pub(crate) fn new(model: &Model, rows: usize, positions: usize) -> Option<DecodeEngine> {
+        let cfg = &model.cfg;
+        let hd = cfg.head_dim();
+        if model.device() != Device::Cpu
+            || model.kind() != Kind::Float
+            || !cpu_supported()
+            || cfg.num_params() > MAX_PARAMS
+            || !hd.is_multiple_of(8)
+            || hd > 512
+            || rows == 0
+            || positions == 0
+            || positions as i64 > model.max_positions()
+        {
+            return None;
+        }
+        let (h, nh, nkv, inter, vocab) = (
+            cfg.hidden_size,
+            cfg.num_attention_heads,
+            cfg.num_kv_heads(),
+            cfg.intermediate_size,
+            cfg.vocab_size,
+        );
+        let qkv_w = (nh + 2 * nkv) * hd;
+        let mut layers = Vec::with_capacity(model.layers.len());
+        for l in &model.layers {
+            let a = &l.attn;
+            layers.push(Layer {
+                input_norm: host(&l.input_norm.weight)?,
+                qkv: Packed::new(&host(&a.qkv)?, qkv_w, h),
+                qkv_bias: match &a.qkv_bias {
+                    Some(b) => Some(host(b)?),
+                    None => None,
+                },
+                o: Packed::new(&host(&a.o)?, h, nh * hd),
+                o_bias: match &a.o_bias {
+                    Some(b) => Some(host(b)?),
+                    None => None,
+                },
+                post_norm: host(&l.post_norm.weight)?,
+                gate_up: Packed::gate_up(&host(&l.mlp.gate_up)?, inter, h),
+                down: Packed::new(&host(&l.mlp.down)?, h, inter),
+            });
+        }
+        let n = positions as i64;
+        let mut engine = DecodeEngine {
+            layers,
+            embed: host(&model.embed)?,
+            norm: host(&model.norm.weight)?,
+            lm_head: Packed::new(&host(model.lm_head_weight())?, vocab, h),
+            cos: host(&model.cos.narrow(0, 0, n))?,
+            sin: host(&model.sin.narrow(0, 0, n))?,
+            positions,
+            eps: model.norm.eps as f32,
+            h,
+            heads: nh,
+            kv_heads: nkv,
+            hd,
+            inter,
+            vocab,
+            scratch: Vec::new(),
+            logits: Vec::new(),
+            rows,
+            pool: None,
+        };
+        let threads = tch::get_num_threads().max(1) as usize;
+        if threads > 1 && rows >= 16 {
+            engine.pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("decode-{i}"))
+                .build()
+                .ok();
+        }
+        engine.scratch = vec![0f32; rows * engine.stride()];
+        engine.logits = vec![0f32; rows * vocab];
+        let sizes_ok = engine.embed.len() == vocab * h
+            && engine.norm.len() == h
+            && engine.cos.len() == positions * hd
+            && engine.sin.len() == positions * hd;
+        sizes_ok.then_some(engine)
+    }
+
+    fn qkv_width(&self) -> usize {
+        (self.heads + 2 * self.kv_heads) * self.hd
+    }
+
+    fn stride(&self) -> usize {
+        2 * self.h + self.qkv_width() + self.heads * self.hd + self.inter
+    }
+
+    /// One decode step: row r's token `ids[r]` at position `pos[r]` is written to cache slot
+    /// `cache.len` and attends slots `from[r]..=cache.len`. Returns the logits [R, V] and
+    /// advances `cache.len`.
+    pub(crate) fn step(
+        &mut self,
+        ids: &[i64],
+        pos: &[i64],
+        from: &[i64],
+        cache: &mut KvCache,
+    ) -> Result<(), ModelError> {
+        self.run(ids, pos, from, cache, true)
+    }
+
+    /// The logits [rows, V] of the last `step` (or `prefill`), row-major.
+    pub(crate) fn logits(&self, rows: usize) -> &[f32] {
+        self.logits.get(..rows * self.vocab).unwrap_or(&[])
+    }
+
+    /// `logits(rows)` as a [rows, V] tensor.
+    pub(crate) fn logits_tensor(&self, rows: usize) -> Tensor {
+        Tensor::from_slice(self.logits(rows)).view([rows as i64, self.vocab as i64])
+    }
+
+    /// Prefill of left-padded prompts [R, P] (row r's `pads[r]` leading entries are padding)
+    /// into an empty cache, one position per step: the same causal attention over each row's
+    /// real tokens as a full pass, with the decode step's GEMM and threads (MKL on 2048-row
+    /// inputs was no faster than the packed tile, and its OpenMP team spins). Padding slots
+    /// get the keys/values of token 0 at position 0 attending only itself (finite; no real
+    /// token reads them). The logits of the last position are then `logits(R)`.
+    pub(crate) fn prefill(
+        &mut self,
+        ids: &[i64],
+        pads: &[i64],
+        cache: &mut KvCache,
+    ) -> Result<(), ModelError> {
+        let r = pads.len();
+        if r == 0 || ids.is_empty() || !ids.len().is_multiple_of(r) || cache.len != 0 {
+            return Err(ModelError::Input(format!(
+                "prefill: {} ids for {r} rows into a cache holding {}",
+                ids.len(),
+                cache.len
+            )));
+        }
+        let p = (ids.len() / r) as i64;
+        let (mut tok, mut pos, mut from) = (vec![0i64; r], vec![0i64; r], vec![0i64; r]);
+        for s in 0..p {
+            for (i, &pad) in pads.iter().enumerate() {
+                let real = s >= pad;
+                let id = ids.get(i * p as usize + s as usize).copied().unwrap_or(0);
+                if let (Some(t), Some(q), Some(f)) =
+                    (tok.get_mut(i), pos.get_mut(i), from.get_mut(i))
+                {
+                    (*t, *q, *f) = if real { (id, s - pad, pad) } else { (0, 0, s) };
+                }
+            }
+            if s + 1 < p {
+                self.run(&tok, &pos, &from, cache, false)?;
+            }
+        }
+        self.step(&tok, &pos, &from, cache)
+    }
+
+    fn run(
+        &mut self,
+        ids: &[i64],
+        pos: &[i64],
+        from: &[i64],
+        cache: &mut KvCache,
+        logits: bool,
+    ) -> Result<(), ModelError> {
+        let r = ids.len();
+        let offset = cache.len;
+        let bad = |m: String| Err(ModelError::Input(m));
+        if r == 0 || r > self.rows || pos.len() != r || from.len() != r {
+            return bad(format!(
+                "decode step: {r} ids, {} positions, {} windows for at most {} rows",
+                pos.len(),
+                from.len(),
+                self.rows
+            ));
+        }
+        if let Some(t) = ids.iter().find(|&&t| !(0..self.vocab as i64).contains(&t)) {
+            return bad(format!("decode step: token id {t} outside the vocabulary"));
+        }
+        if let Some(p) = pos
+            .iter()
+            .find(|&&p| !(0..self.positions as i64).contains(&p))
+        {
+            return bad(format!("decode step: position {p} past the RoPE table"));
+        }
+        if let Some(f) = from.iter().find(|&&f| !(0..=offset).contains(&f)) {
+            return bad(format!("decode step: window start {f} past slot {offset}"));
+        }
+        let want = [
+            r as i64,
+            cache.capacity,
+            self.kv_heads as i64,
+            self.hd as i64,
+        ];
+        let ok = |t: &Tensor| {
+            t.device() == Device::Cpu
+                && t.kind() == Kind::Float
+                && t.is_contiguous()
+                && t.size() == want
+        };
+        if offset >= cache.capacity
+            || cache.k.len() != self.layers.len()
+            || cache.v.len() != self.layers.len()
+            || !cache.k.iter().chain(cache.v.iter()).all(ok)
+        {
+            return bad(format!(
+                "decode step: the KV cache is not [{r}, {}, {}, {}] fp32 with a free slot",
+                cache.capacity, self.kv_heads, self.hd
+            ));
+        }
+        let caches: Vec<(SendPtr, SendPtr)> = cache
+            .k
+            .iter()
+            .zip(&cache.v)
+            .map(|(k, v)| {
+                (
+                    SendPtr(k.data_ptr() as *mut f32),
+                    SendPtr(v.data_ptr() as *mut f32),
+                )
+            })
+            .collect();
+        let job = Job {
+            ids,
+            pos,
+            from,
+            caches: &caches,
+            cap: cache.capacity as usize,
+            offset: offset as usize,
+            scratch: SendPtr(self.scratch.as_mut_ptr()),
+            logits: logits.then_some(SendPtr(self.logits.as_mut_ptr())),
+        };
+        let this = &*self;
+        // Two groups per thread, of at least one 8-row tile: each group streams every weight
+        // once per step, and spare groups go to whichever thread is running.
+        let threads = self.pool.as_ref().map_or(1, |p| p.current_num_threads());
+        let groups = (2 * threads).min(r.div_ceil(MR)).max(1);
+        let per = r.div_ceil(groups);
+        let work = |g: usize| {
+            let (lo, hi) = (g * per, ((g + 1) * per).min(r));
+            if lo < hi {
+                // SAFETY: groups are disjoint row ranges; `rows` writes only those rows of
+                // the scratch, the logits and the cache tensors, whose sizes were checked
+                // above and which outlive this call.
+                unsafe { this.rows(&job, lo, hi) };
+            }
+        };
+        match &self.pool {
+            Some(pool) if groups > 1 => {
+                use rayon::prelude::*;
+                pool.install(|| (0..groups).into_par_iter().for_each(work));
+            }
+            _ => (0..groups).for_each(work),
+        }
+        cache.len += 1;
+        Ok(())
+    }
+
+    /// Rows lo..hi of a step, start to end (embedding to logits).
+    ///
+    /// # Safety
+    /// `job`'s pointers hold at least `self.rows` rows of scratch and logits and `hi` rows of
+    /// each [hi.., cap, kv_heads, hd] cache; no other thread touches rows lo..hi meanwhile.
+    unsafe fn rows(&self, job: &Job, lo: usize, hi: usize) {
+        let (m, w, h) = (hi - lo, self.stride(), self.h);
+        let qkv_w = self.qkv_width();
+        let (xo, xno, qkvo, atto, acto) = (
+            0,
+            h,
+            2 * h,
+            2 * h + qkv_w,
+            2 * h + qkv_w + self.heads * self.hd,
+        );
+        // SAFETY (whole function): rows lo..hi of the scratch are this part's alone.
+        let block = unsafe { std::slice::from_raw_parts_mut(job.scratch.at(lo * w), m * w) };
+        for (row, &id) in block
+            .chunks_exact_mut(w)
+            .zip(job.ids.get(lo..hi).unwrap_or(&[]))
+        {
+            let e = self
+                .embed
+                .get(id as usize * h..(id as usize + 1) * h)
+                .unwrap_or(&[]);
+            if let Some(x) = row.get_mut(xo..xo + h) {
+                x.copy_from_slice(e);
+            }
+        }
+        let kvw = self.kv_heads * self.hd;
+        let shape = Shape {
+            nh: self.heads,
+            nkv: self.kv_heads,
+            hd: self.hd,
+            // As model.rs: 1/sqrt(hd) in f64, rounded once.
+            scale: (1.0 / (self.hd as f64).sqrt()) as f32,
+        };
+        let mut scores = Vec::new();
+        for (l, layer) in self.layers.iter().enumerate() {
+            rms_norm_rows(block, w, xo, xno, h, &layer.input_norm, self.eps);
+            let base = block.as_mut_ptr();
+            unsafe {
+                gemm(
+                    base.add(xno),
+                    m,
+                    w,
+                    &layer.qkv,
+                    layer.qkv_bias.as_deref(),
+                    base.add(qkvo),
+                    w,
+                    false,
+                )
+            };
+            let Some(&(kc, vc)) = job.caches.get(l) else {
+                return;
+            };
+            for (i, row) in block.chunks_exact_mut(w).enumerate() {
+                let g = lo + i;
+                let (p, f) = (
+                    job.pos.get(g).copied().unwrap_or(0) as usize,
+                    job.from.get(g).copied().unwrap_or(0) as usize,
+                );
+                let (cos, sin) = (
+                    self.cos.get(p * self.hd..(p + 1) * self.hd).unwrap_or(&[]),
+                    self.sin.get(p * self.hd..(p + 1) * self.hd).unwrap_or(&[]),
+                );
+                let (head, tail) = row.split_at_mut(atto);
+                let Some(qkv) = head.get_mut(qkvo..qkvo + qkv_w) else {
+                    return;
+                };
+                for x in qkv
+                    .chunks_exact_mut(self.hd)
+                    .take(self.heads + self.kv_heads)
+                {
+                    rope(x, cos, sin);
+                }
+                let (q, kv) = qkv.split_at(self.heads * self.hd);
+                let slot = (g * job.cap + job.offset) * kvw;
+                let win = (g * job.cap + f) * kvw..(g * job.cap + job.offset + 1) * kvw;
+                // SAFETY: row g's cache block [cap, kvw] belongs to this part; slot `offset`
+                // is written before the window that includes it is read.
+                let (kd, vd) = unsafe {
+                    std::ptr::copy_nonoverlapping(kv.as_ptr(), kc.at(slot), kvw);
+                    std::ptr::copy_nonoverlapping(kv.as_ptr().add(kvw), vc.at(slot), kvw);
+                    (
+                        std::slice::from_raw_parts(kc.at(win.start), win.len()),
+                        std::slice::from_raw_parts(vc.at(win.start), win.len()),
+                    )
+                };
+                if let Some(out) = tail.get_mut(..self.heads * self.hd) {
+                    decode_attention::attend_row(&shape, q, kd, vd, &mut scores, out);
+                }
+            }
+            let base = block.as_mut_ptr();
+            unsafe {
+                gemm(
+                    base.add(atto),
+                    m,
+                    w,
+                    &layer.o,
+                    layer.o_bias.as_deref(),
+                    base.add(xo),
+                    w,
+                    true,
+                );
+            }
+            rms_norm_rows(block, w, xo, xno, h, &layer.post_norm, self.eps);
+            let base = block.as_mut_ptr();
+            unsafe {
+                gemm(
+                    base.add(xno),
+                    m,
+                    w,
+                    &layer.gate_up,
+                    None,
+                    base.add(acto),
+                    w,
+                    false,
+                );
+                gemm(
+                    base.add(acto),
+                    m,
+                    w,
+                    &layer.down,
+                    None,
+                    base.add(xo),
+                    w,
+                    true,
+                );
+            }
+        }
+        let Some(logits) = job.logits else {
+            return;
+        };
+        rms_norm_rows(block, w, xo, xno, h, &self.norm, self.eps);
+        let base = block.as_mut_ptr();
+        let v = self.vocab;
+        unsafe {
+            gemm(
+                base.add(xno),
+                m,
+                w,
+                &self.lm_head,
+                None,
+                logits.at(lo * v),
+                v,
+                false,
+            )
+        };
+    }
+}
+
+struct Job<'a> {
+    ids: &'a [i64],
+    pos: &'a [i64],
+    from: &'a [i64],
+    caches: &'a [(SendPtr, SendPtr)],
+    cap: usize,
+    offset: usize,
+    scratch: SendPtr,
+    /// `None`: no LM head (a prefill position before the last).
+    logits: Option<SendPtr>,
+}
+
+/// xn = x * rsqrt(mean(x^2) + eps) * weight for each row (libtorch's `rms_norm` formula).
+fn rms_norm_rows(
+    block: &mut [f32],
+    w: usize,
+    xo: usize,
+    xno: usize,
+    h: usize,
+    weight: &[f32],
+    eps: f32,
+) {
+    for row in block.chunks_exact_mut(w) {
+        let (x, rest) = row.split_at_mut(xno);
+        let (Some(x), Some(xn)) = (x.get(xo..xo + h), rest.get_mut(..h)) else {
+            continue;
+        };
+        let ss: f32 = x.iter().map(|v| v * v).sum();
+        let inv = 1.0 / (ss / h as f32 + eps).sqrt();
+        for ((o, &v), &g) in xn.iter_mut().zip(x).zip(weight) {
+            *o = v * inv * g;
+        }
+    }
+}
+
+/// x*cos + rotate_half(x)*sin for one head, with the sign of rotate_half in the sin table
+/// (as model.rs: `x * cos` then `+ roll(x, hd/2) * sin`).
+fn rope(x: &mut [f32], cos: &[f32], sin: &[f32]) {
+    let half = x.len() / 2;
+    let mut buf = [0f32; 512];
+    let Some(orig) = buf.get_mut(..x.len()) else {
+        return;
+    };
+    orig.copy_from_slice(x);
+    for (i, o) in x.iter_mut().enumerate() {
+        let rolled = orig.get((i + half) % (2 * half)).copied().unwrap_or(0.0);
+        let (c, s) = (
+            cos.get(i).copied().unwrap_or(0.0),
+            sin.get(i).copied().unwrap_or(0.0),
+        );
+        *o = orig.get(i).copied().unwrap_or(0.0) * c + rolled * s;
+    }
+}
+
+/// Unfiltered sampling (temperature only) or greedy (`temperature` 0) over host logits
+/// [R, V], appending each row's token and its log-probability: sampler.rs's `sample` (the
+/// libtorch ops) in the same steps and order: `x / T`, log-softmax as (x - max) - ln(sum
+/// exp(x - max)), probabilities exp(logp), their cumulative sum accumulated in f64 as
+/// libtorch's CPU cumsum does, and the token = how many cdf entries are <= u * total. Only
+/// the exp (Cephes, within 2 ulp, vs libtorch's Sleef) and the order of the sum differ, so a
+/// token can differ only where u * total falls within float rounding of a cdf entry.
+pub(crate) fn sample_rows(
+    logits: &[f32],
+    vocab: usize,
+    temperature: f32,
+    uniforms: &[f32],
+    tokens: &mut Vec<i64>,
+    logprobs: &mut Vec<f32>,
+) {
+    let greedy = temperature == 0.0;
+    let mut x = vec![0f32; vocab];
+    let mut p = vec![0f32; vocab];
+    for (row, &u) in logits.chunks_exact(vocab.max(1)).zip(uniforms) {
+        if greedy || temperature == 1.0 {
+            x.copy_from_slice(row);
+        } else {
+            x.iter_mut()
+                .zip(row)
+                .for_each(|(s, &v)| *s = v / temperature);
+        }
+        let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        // p = exp(x - max), then p = exp(logp) once the normaliser is known.
+        exp_shifted(&x, max, 0.0, &mut p);
+        let lse = p.iter().sum::<f32>().ln();
+        let tok = if greedy {
+            let mut best = 0usize;
+            for (i, &v) in row.iter().enumerate() {
+                if v > row.get(best).copied().unwrap_or(f32::NEG_INFINITY) {
+                    best = i;
+                }
+            }
+            best
+        } else {
+            exp_shifted(&x, max, lse, &mut p);
+            let total = p.iter().fold(0f64, |a, &v| a + v as f64) as f32;
+            let threshold = u * total;
+            let mut acc = 0f64;
+            let mut count = 0usize;
+            for &v in &p {
+                acc += v as f64;
+                if acc as f32 <= threshold {
+                    count += 1;
+                }
+            }
+            count.min(vocab.saturating_sub(1))
+        };
+        tokens.push(tok as i64);
+        logprobs.push((x.get(tok).copied().unwrap_or(0.0) - max) - lse);
+    }
+}
+
+/// out[i] = exp((x[i] - max) - lse).
+fn exp_shifted(x: &[f32], max: f32, lse: f32, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if cpu_supported() {
+        // SAFETY: the CPU has AVX-512F and FMA (checked just above).
+        unsafe { avx512::exp_shifted(x, max, lse, out) };
+        return;
+    }
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = decode_attention::exp_f32((v - max) - lse);
+    }
+}
+
+/// out[i, :] = A[i, :] W^T (+ bias) for rows 0..m; `add` adds into out (residual), and a
+/// gate/up weight writes silu(gate) * up. Row strides lda / ldc.
+///
+/// # Safety
+/// A holds m rows of w.k floats at stride lda, out m rows of w.n floats at stride ldc; the
+/// CPU has AVX-512F and FMA (`DecodeEngine::new` checked).
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm(
+    a: *const f32,
+    m: usize,
+    lda: usize,
+    w: &Packed,
+    bias: Option<&[f32]>,
+    out: *mut f32,
+    ldc: usize,
+    add: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        avx512::gemm(a, m, lda, w, bias, out, ldc, add)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (a, m, lda, w, bias, out, ldc, add);
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{Packed, MR, NR};
+    use std::arch::x86_64::*;
+
+    fn lanes(n: usize) -> u16 {
+        if n >= 16 {
+            u16::MAX
+        } else {
+            ((1u32 << n) - 1) as u16
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f,fma")]
+    pub(super) unsafe fn gemm(
+        a: *const f32,
+        m: usize,
+        lda: usize,
+        w: &Packed,
+        bias: Option<&[f32]>,
+        out: *mut f32,
+        ldc: usize,
+        add: bool,
+    ) {
+        let (k, width) = (w.k, w.width());
+        for p in 0..w.panels() {
+            let col = p * width;
+            let valid = (w.n - col).min(width);
+            let masks = (lanes(valid), lanes(valid.saturating_sub(16)));
+            let b = w.data.as_ptr().wrapping_add(p * k * NR);
+            let bias = bias.and_then(|bs| bs.get(col..col + valid));
+            let t = Tile {
+                k,
+                lda,
+                ldc,
+                masks,
+                bias,
+                add,
+                silu_mul: w.silu_mul,
+            };
+            let mut i = 0;
+            while i < m {
+                let rows = (m - i).min(MR);
+                let (ap, cp) = (a.wrapping_add(i * lda), out.wrapping_add(i * ldc + col));
+                // SAFETY: rows i..i + rows of A and out are in bounds (caller's contract);
+                // the panel holds k * NR floats.
+                unsafe {
+                    match rows {
+                        8 => tile::<8>(&t, ap, b, cp),
+                        7 => tile::<7>(&t, ap, b, cp),
+                        6 => tile::<6>(&t, ap, b, cp),
+                        5 => tile::<5>(&t, ap, b, cp),
+                        4 => tile::<4>(&t, ap, b, cp),
+                        3 => tile::<3>(&t, ap, b, cp),
+                        2 => tile::<2>(&t, ap, b, cp),
+                        _ => tile::<1>(&t, ap, b, cp),
+                    }
+                }
+                i += rows;
+            }
+        }
+    }
+
+    struct Tile<'a> {
+        k: usize,
+        lda: usize,
+        ldc: usize,
+        masks: (u16, u16),
+        bias: Option<&'a [f32]>,
+        add: bool,
+        silu_mul: bool,
+    }
+
+    /// R rows x 32 columns: acc[i] += A[i, kk] * panel[kk] over kk, then the epilogue.
+    #[target_feature(enable = "avx512f,fma")]
+    unsafe fn tile<const R: usize>(t: &Tile, a: *const f32, b: *const f32, c: *mut f32) {
+        let mut acc = [[_mm512_setzero_ps(); 2]; R];
+        let mut bp = b;
+        // SAFETY: the caller guarantees R rows of t.k floats at a (stride lda) and a panel of
+        // t.k * NR floats at b.
+        unsafe {
+            for kk in 0..t.k {
+                let b0 = _mm512_loadu_ps(bp);
+                let b1 = _mm512_loadu_ps(bp.add(16));
+                for (i, acc) in acc.iter_mut().enumerate() {
+                    let av = _mm512_set1_ps(*a.add(i * t.lda + kk));
+                    acc[0] = _mm512_fmadd_ps(av, b0, acc[0]);
+                    acc[1] = _mm512_fmadd_ps(av, b1, acc[1]);
+                }
+                bp = bp.add(NR);
+            }
+        }
+        let (m0, m1) = t.masks;
+        if t.silu_mul {
+            let one = _mm512_set1_ps(1.0);
+            for (i, acc) in acc.iter().enumerate() {
+                let g = acc[0];
+                let e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), g));
+                let y = _mm512_mul_ps(_mm512_div_ps(g, _mm512_add_ps(one, e)), acc[1]);
+                // SAFETY: masked store of the valid output columns of row i.
+                unsafe { _mm512_mask_storeu_ps(c.add(i * t.ldc), m0, y) };
+            }
+            return;
+        }
+        let bias = t.bias.map(|bs| {
+            // SAFETY: masked loads read only the valid lanes, which `bs` holds.
+            unsafe {
+                (
+                    _mm512_maskz_loadu_ps(m0, bs.as_ptr()),
+                    _mm512_maskz_loadu_ps(m1, bs.as_ptr().wrapping_add(16)),
+                )
+            }
+        });
+        for (i, acc) in acc.iter().enumerate() {
+            let (mut y0, mut y1) = (acc[0], acc[1]);
+            if let Some((b0, b1)) = bias {
+                y0 = _mm512_add_ps(y0, b0);
+                y1 = _mm512_add_ps(y1, b1);
+            }
+            let row = c.wrapping_add(i * t.ldc);
+            // SAFETY: masked loads/stores touch only the valid columns of row i.
+            unsafe {
+                if t.add {
+                    y0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, row), y0);
+                    y1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, row.wrapping_add(16)), y1);
+                }
+                _mm512_mask_storeu_ps(row, m0, y0);
+                _mm512_mask_storeu_ps(row.wrapping_add(16), m1, y1);
+            }
+        }
+    }
+
+    /// out[i] = exp((x[i] - max) - lse), 16 lanes at a time.
+    #[target_feature(enable = "avx512f,fma")]
+    pub(super) fn exp_shifted(x: &[f32], max: f32, lse: f32, out: &mut [f32]) {
+        let (m, l) = (_mm512_set1_ps(max), _mm512_set1_ps(lse));
+        let n = x.len().min(out.len());
+        let mut i = 0;
+        while i < n {
+            let mask = lanes(n - i);
+            // SAFETY: masked loads/stores touch only elements i..min(i + 16, n) of both.
+            unsafe {
+                let v = _mm512_maskz_loadu_ps(mask, x.as_ptr().add(i));
+                let y = exp16(_mm512_sub_ps(_mm512_sub_ps(v, m), l));
+                _mm512_mask_storeu_ps(out.as_mut_ptr().add(i), mask, y);
+            }
+            i += 16;
+        }
+    }
+
+    /// 16-lane form of model.rs's `exp_f32` (Cephes expf, same constants and steps).
+    #[target_feature(enable = "avx512f,fma")]
+    fn exp16(x: __m512) -> __m512 {
+        use crate::model::decode_attention::{EXP_P, LN2_HI, LN2_LO};
+        let x = _mm512_max_ps(
+            _mm512_min_ps(x, _mm512_set1_ps(88.0)),
+            _mm512_set1_ps(-87.0),
+        );
+        let n =
+            _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(_mm512_fmadd_ps(
+                x,
+                _mm512_set1_ps(std::f32::consts::LOG2_E),
+                _mm512_set1_ps(0.5),
+            ));
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), x);
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
+        let mut p = _mm512_set1_ps(EXP_P[0]);
+        for &c in EXP_P.iter().skip(1) {
+            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+        }
+        let y = _mm512_add_ps(
+            _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r),
+            _mm512_set1_ps(1.0),
+        );
+        let bits = _mm512_slli_epi32::<23>(_mm512_add_epi32(
+            _mm512_cvtps_epi32(n),
+            _mm512_set1_epi32(127),
+        ));
+        _mm512_mul_ps(y, _mm512_castsi512_ps(bits))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{padded_causal_mask, AttnMask, Config};
+
+    /// The fused prefill and steps against model.rs's libtorch layers, from a left-padded
+    /// prompt batch (the steps read the cache each path wrote): Llama and Qwen2 (q/k/v biases, tied embeddings), multi-head and grouped-query,
+    /// sizes that leave partial panels (vocab 50, intermediate 40), and more rows than a tile.
+    #[test]
+    fn fused_step_matches_the_libtorch_layers() {
+        if !cpu_supported() {
+            return;
+        }
+        let _g = tch::no_grad_guard();
+        let mut qwen = Config::llama(50, 48, 40, 2, 6, 2);
+        qwen.model_type = "qwen2".into();
+        qwen.tie_word_embeddings = true;
+        let mut llama_bias = Config::llama(64, 32, 48, 2, 4, 4);
+        llama_bias.attention_bias = true;
+        for (ci, cfg) in [Config::llama(64, 32, 48, 2, 4, 2), qwen, llama_bias]
+            .into_iter()
+            .enumerate()
+        {
+            let m = Model::new_seeded(&cfg, Device::Cpu, Kind::Float, 10 + ci as i64).unwrap();
+            let (b, p, steps) = (11i64, 5i64, 6i64);
+            let cap = p + steps;
+            let pads: Vec<i64> = (0..b).map(|r| r % 3).collect();
+            let mut attn = vec![1i64; (b * p) as usize];
+            for (r, &pad) in pads.iter().enumerate() {
+                for s in 0..pad as usize {
+                    attn[r * p as usize + s] = 0;
+                }
+            }
+            let attn = Tensor::from_slice(&attn).view([b, p]);
+            let ids = Tensor::randint(cfg.vocab_size as i64, [b, p], (Kind::Int64, Device::Cpu));
+            let (pos, mask) = padded_causal_mask(&attn, Kind::Float);
+            let mut c_ref = KvCache::new(&m, b, cap);
+            let mut c_new = KvCache::new(&m, b, cap);
+            let prefilled = m.forward_hidden(&ids, &pos, &mask, Some(&mut c_ref));
+            let want = m.logits(&prefilled.select(1, p - 1));
+            let mut engine = DecodeEngine::new(&m, b as usize, cap as usize).unwrap();
+            let ids_host = Vec::<i64>::try_from(&ids.view([-1])).unwrap();
+            engine.prefill(&ids_host, &pads, &mut c_new).unwrap();
+            let got = engine.logits_tensor(b as usize);
+            let err = (&got - &want).abs().max().double_value(&[]);
+            assert!(err < 1e-5, "config {ci} prefill: {err}");
+            assert_eq!(c_new.len, p);
+            let slots = Tensor::arange(cap, (Kind::Int64, Device::Cpu)).view([1, cap]);
+            let pads_t = Tensor::from_slice(&pads).view([b, 1]);
+            let key_mask = Tensor::zeros([b, cap], (Kind::Float, Device::Cpu))
+                .masked_fill(&slots.lt_tensor(&pads_t), f64::NEG_INFINITY)
+                .view([b, 1, 1, cap]);
+            let mut pos_host: Vec<i64> = pads.iter().map(|&pad| p - pad).collect();
+            for step in 0..steps {
+                let tok: Vec<i64> = (0..b)
+                    .map(|r| (r * 7 + step * 3) % cfg.vocab_size as i64)
+                    .collect();
+                let want = {
+                    let mask = AttnMask::RowsFrom {
+                        from: pads.clone(),
+                        mask: key_mask.narrow(-1, 0, c_ref.len + 1),
+                    };
+                    let h = m.forward_hidden(
+                        &Tensor::from_slice(&tok).view([b, 1]),
+                        &Tensor::from_slice(&pos_host).view([b, 1]),
+                        &mask,
+                        Some(&mut c_ref),
+                    );
+                    m.logits(&h.select(1, 0))
+                };
+                engine.step(&tok, &pos_host, &pads, &mut c_new).unwrap();
+                let got = engine.logits_tensor(b as usize);
+                let err = (&got - &want).abs().max().double_value(&[]);
+                assert!(err < 1e-5, "config {ci} step {step}: {err}");
+                assert_eq!(c_new.len, c_ref.len);
+                pos_host.iter_mut().for_each(|p| *p += 1);
+            }
+            // Bad inputs are errors, not panics.
+            let t = vec![0i64; b as usize];
+            assert!(engine
+                .step(&[cfg.vocab_size as i64], &[0], &[0], &mut c_new)
+                .is_err());
+            assert!(engine
+                .step(&t, &t, &vec![99; b as usize], &mut c_new)
+                .is_err());
+        }
+    }
+
+    /// Host sampling against the libtorch ops of `sampler::sample`: same tokens, log-probs
+    /// equal to rounding, at temperature 1, 0.7 and greedy.
+    #[test]
+    fn host_sampling_matches_the_libtorch_sampler() {
+        use crate::sampler::{sample, SamplingParams};
+        tch::manual_seed(7);
+        let (r, v) = (200usize, 300usize);
+        let logits = Tensor::randn([r as i64, v as i64], (Kind::Float, Device::Cpu)) * 3.0;
+        let host = Vec::<f32>::try_from(&logits.view([-1])).unwrap();
+        let uniforms: Vec<f32> = (0..r).map(|i| (i as f32 * 0.618_034).fract()).collect();
+        for t in [1.0f64, 0.7, 0.0] {
+            let params = SamplingParams {
+                temperature: t,
+                ..Default::default()
+            };
+            let (tok, lp) = sample(&logits, &params, &uniforms).unwrap();
+            let (want_t, want_lp) = (
+                Vec::<i64>::try_from(&tok).unwrap(),
+                Vec::<f32>::try_from(&lp).unwrap(),
+            );
+            let (mut got_t, mut got_lp) = (Vec::new(), Vec::new());
+            sample_rows(&host, v, t as f32, &uniforms, &mut got_t, &mut got_lp);
+            assert_eq!(got_t, want_t, "temperature {t}");
+            for (a, b) in got_lp.iter().zip(&want_lp) {
+                assert!((a - b).abs() < 1e-5, "temperature {t}: {a} vs {b}");
+            }
+        }
+    }
+
+    /// The packed tile against a plain triple loop: every row-remainder size, a partial
+    /// panel, bias, residual add and the fused silu(gate) * up.
+    #[test]
+    fn packed_gemm_matches_a_reference() {
+        if !cpu_supported() {
+            return;
+        }
+        let (k, n) = (19usize, 45usize);
+        let w: Vec<f32> = (0..n * k)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.01)
+            .collect();
+        let bias: Vec<f32> = (0..n).map(|i| i as f32 * 0.1).collect();
+        for m in 1..=17usize {
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 13 % 29) as f32 - 14.0) * 0.1)
+                .collect();
+            let dot = |i: usize, j: usize| -> f32 {
+                (0..k).map(|kk| a[i * k + kk] * w[j * k + kk]).sum()
+            };
+            let packed = Packed::new(&w, n, k);
+            let mut out = vec![1f32; m * n];
+            unsafe {
+                gemm(
+                    a.as_ptr(),
+                    m,
+                    k,
+                    &packed,
+                    Some(&bias),
+                    out.as_mut_ptr(),
+                    n,
+                    true,
+                )
+            };
+            for i in 0..m {
+                for j in 0..n {
+                    let want = 1.0 + (dot(i, j) + bias[j]);
+                    assert!((out[i * n + j] - want).abs() < 1e-5, "m {m} ({i}, {j})");
+                }
+            }
+            let inter = 21usize;
+            let gu = Packed::gate_up(&w[..2 * inter * k], inter, k);
+            let mut act = vec![0f32; m * inter];
+            unsafe { gemm(a.as_ptr(), m, k, &gu, None, act.as_mut_ptr(), inter, false) };
+            for i in 0..m {
+                for j in 0..inter {
+                    let (g, u) = (dot(i, j), dot(i, inter + j));
+                    let want = g / (1.0 + (-g).exp()) * u;
+                    assert!(
+                        (act[i * inter + j] - want).abs() < 1e-5,
+                        "silu m {m} ({i}, {j})"
+                    );
+                }
+            }
+        }
+    }
+}
