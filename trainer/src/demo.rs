@@ -1,8 +1,9 @@
 //! `verigym demo`: the README's main job. From nothing: the built-in character tokenizer and
-//! a small Llama-style model, SFT on demonstrations generated from the environments'
-//! reference solutions, a held-out greedy evaluation, GRPO with the verifiers as reward, the
-//! evaluation again, and a run folder with the before/after table, plots, `report.md` and
-//! `summary.json`. The shape of nanochat's speedrun (base → SFT → RL → report card).
+//! a small Llama-style model, SFT on demonstrations generated from the environments (written
+//! by a demonstrator profile; by default one that is right about 60% of the time), a held-out
+//! greedy evaluation, GRPO with the verifiers as reward, the evaluation again, and a run
+//! folder with the before/after table, plots, `report.md` and `summary.json`. The shape of
+//! nanochat's speedrun (base → SFT → RL → report card).
 
 use crate::data::{self, DemoSpec, Profile, Template};
 use crate::eval::{self, EvalReport};
@@ -25,6 +26,8 @@ pub struct DemoConfig {
     pub train_per_env: u64,
     pub val_per_env: u64,
     pub eval_per_env: u64,
+    /// Who writes the demonstrations (`{"name": "reference"}`, or a flawed demonstrator).
+    pub profile: Profile,
     pub size: ModelSize,
     pub sft: SftConfig,
     pub rl: RlConfig,
@@ -37,7 +40,7 @@ pub struct DemoConfig {
 }
 
 impl DemoConfig {
-    /// The full demo (about 5–8 minutes on two cores) or the one-minute CI version.
+    /// The full demo (under 10 minutes on two cores) or the one-minute CI version.
     pub fn new(quick: bool) -> DemoConfig {
         let mut env_config = serde_json::Map::new();
         env_config.insert(
@@ -53,6 +56,7 @@ impl DemoConfig {
                 train_per_env: 300,
                 val_per_env: 20,
                 eval_per_env: 20,
+                profile: Profile::Reference,
                 size: ModelSize::TINY,
                 sft: SftConfig {
                     seq_len: 512,
@@ -76,44 +80,47 @@ impl DemoConfig {
                 eval_seed: 424_242,
             }
         } else {
+            let mut env_config = serde_json::Map::new();
             env_config.insert(
                 "arithmetic".into(),
-                serde_json::json!({"ops": ["add", "sub"], "min_digits": 2, "max_digits": 3}),
+                serde_json::json!({"ops": ["add"], "min_digits": 3, "max_digits": 3}),
             );
             DemoConfig {
-                envs: vec![
-                    "arithmetic".into(),
-                    "chained_sums".into(),
-                    "spell_backward".into(),
-                ],
+                envs: vec!["arithmetic".into()],
                 difficulty: 1,
                 env_config,
-                train_per_env: 6400,
-                val_per_env: 40,
-                eval_per_env: 100,
+                // One pass over distinct problems, written by a demonstrator that is right about
+                // 60% of the time (it usually drops the carry out of the leading column), as
+                // imitation data usually is imperfect: SFT learns its habit, GRPO with the
+                // verifier learns the sum (README).
+                train_per_env: 24_000,
+                val_per_env: 64,
+                eval_per_env: 200,
+                profile: Profile::DropsFinalCarry { flaw_rate: 0.6 },
                 // Many small steps on a shallow model: on two cores this learns digit work
                 // that a deeper model given fewer, larger steps does not (README).
                 size: ModelSize::SHALLOW,
                 sft: SftConfig {
                     seq_len: 256,
                     batch_size: 16,
-                    max_steps: 1200,
+                    max_steps: 1500,
                     lr: 3e-3,
                     warmup_steps: 50,
-                    eval_every: 300,
+                    eval_every: 250,
+                    patience: 0,
                     ..Default::default()
                 },
                 rl: RlConfig {
-                    steps: 60,
-                    tasks_per_step: 12,
+                    steps: 100,
+                    tasks_per_step: 16,
                     group: 8,
                     temperature: 0.7,
                     lr: 3e-4,
-                    warmup_steps: 10,
-                    max_new_tokens: 160,
+                    warmup_steps: 15,
+                    max_new_tokens: 120,
                     ..Default::default()
                 },
-                max_new_tokens: 160,
+                max_new_tokens: 120,
                 seed: 0,
                 val_seed: 9_999,
                 eval_seed: 424_242,
@@ -136,7 +143,7 @@ impl DemoConfig {
             difficulty: Some(self.difficulty),
             config: self.env_config.clone(),
             template: Template::Compact,
-            profile: Profile::Reference,
+            profile: self.profile,
         }
     }
 }
@@ -199,10 +206,16 @@ pub fn run(device: Device, cfg: &DemoConfig, out: &Path, progress: bool) -> Resu
 
     // 1. Data: demonstrations from the reference solutions, held-out tasks from another seed.
     let t = std::time::Instant::now();
-    let train = data::demonstrations(&cfg.spec(cfg.train_per_env, cfg.seed))?;
-    let val = data::demonstrations(&cfg.spec(cfg.val_per_env, cfg.val_seed))?;
     let envs = data::build_envs(&cfg.spec(0, 0))?;
     let tasks = eval::tasks(&envs, cfg.eval_per_env, cfg.eval_seed)?;
+    // Held out means unseen: demonstrations of an evaluation question are left out.
+    let held_out: std::collections::HashSet<String> =
+        tasks.iter().map(|t| Template::Compact.prompt(t)).collect();
+    let train: Vec<_> = data::demonstrations(&cfg.spec(cfg.train_per_env, cfg.seed))?
+        .into_iter()
+        .filter(|d| !held_out.contains(&d.prompt))
+        .collect();
+    let val = data::demonstrations(&cfg.spec(cfg.val_per_env, cfg.val_seed))?;
     data::write_jsonl(&out.join("sft_train.jsonl"), &train)?;
     secs.data = t.elapsed().as_secs_f64();
 
@@ -352,9 +365,22 @@ fn report_md(s: &DemoSummary, table: &str, after: &EvalReport) -> String {
     let _ = writeln!(
         r,
         "A {}-parameter Llama-style model trained from scratch on {} with the built-in \
-         character tokenizer: SFT on reference demonstrations, then GRPO with the verifiers \
-         as reward. Held-out tasks (seed {}, {} per env), greedy decoding; length in tokens.\n",
-        s.parameters, s.device, s.config.eval_seed, s.eval_tasks_per_env
+         character tokenizer: SFT on demonstrations written by {}, then GRPO with the \
+         verifiers as reward. Held-out tasks (seed {}, {} per env, never in the \
+         demonstrations), greedy decoding; length in tokens.\n",
+        s.parameters,
+        s.device,
+        match s.config.profile {
+            Profile::Reference => "the reference solutions".to_string(),
+            Profile::Direct => "the reference answers without reasoning".to_string(),
+            Profile::DropsFinalCarry { flaw_rate } => format!(
+                "a demonstrator that drops the carry out of the leading column in {:.0}% of its \
+                 additions",
+                flaw_rate * 100.0
+            ),
+        },
+        s.config.eval_seed,
+        s.eval_tasks_per_env
     );
     r.push_str(table);
     let _ = writeln!(
