@@ -59,12 +59,12 @@ impl DemoConfig {
                 profile: Profile::Reference,
                 size: ModelSize::TINY,
                 sft: SftConfig {
-                    seq_len: 512,
+                    seq_len: 256,
                     batch_size: 16,
-                    max_steps: 60,
+                    max_steps: 150,
                     lr: 4e-3,
                     warmup_steps: 10,
-                    eval_every: 30,
+                    eval_every: 50,
                     ..Default::default()
                 },
                 rl: RlConfig {

@@ -55,15 +55,17 @@ fn quick_beyond_imitation_writes_its_summary_and_resumes_its_sft() {
     let out = std::env::temp_dir().join(format!("verigym-bi-quick-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let over = serde_json::json!({"eval_tasks": 16, "rl": {"steps": 2, "progress": false}});
-    experiments::run(
-        "beyond-imitation",
-        tch::Device::Cpu,
-        &out,
-        0..1,
-        true,
-        Some(&over),
-    )
-    .unwrap();
+    let run = |over: &serde_json::Value| {
+        experiments::run(
+            "beyond-imitation",
+            tch::Device::Cpu,
+            &out,
+            0..1,
+            true,
+            Some(over),
+        )
+    };
+    run(&over).unwrap();
     let read = |f: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(out.join(f)).unwrap()).unwrap()
     };
@@ -84,18 +86,10 @@ fn quick_beyond_imitation_writes_its_summary_and_resumes_its_sft() {
     ] {
         assert!(out.join(f).is_file(), "missing {f}");
     }
-    // A rerun into the same folder loads the SFT weights instead of training again.
+    // A rerun into the same folder resumes the finished seed: nothing is trained again.
     let weights = out.join("seed-0/sft.safetensors");
     let stamp = std::fs::metadata(&weights).unwrap().modified().unwrap();
-    experiments::run(
-        "beyond-imitation",
-        tch::Device::Cpu,
-        &out,
-        0..1,
-        true,
-        Some(&over),
-    )
-    .unwrap();
+    run(&over).unwrap();
     assert_eq!(
         std::fs::metadata(&weights).unwrap().modified().unwrap(),
         stamp
@@ -104,16 +98,7 @@ fn quick_beyond_imitation_writes_its_summary_and_resumes_its_sft() {
     assert_eq!(again["sft_accuracy"], s["sft_accuracy"]);
     // An unknown key is refused before any work, naming its path.
     let bad = serde_json::json!({"rl": {"step": 2}});
-    let err = experiments::run(
-        "beyond-imitation",
-        tch::Device::Cpu,
-        &out,
-        0..1,
-        true,
-        Some(&bad),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = run(&bad).unwrap_err().to_string();
     assert!(err.contains(".rl.step"), "{err}");
     let _ = std::fs::remove_dir_all(&out);
 }
