@@ -423,9 +423,13 @@ fn plots(out: &Path, sft: &crate::sft::SftReport, rl: &[RlStep]) -> Result<()> {
     Ok(())
 }
 
+/// Pretty JSON to `path`, written to a temporary file and renamed into place, so an
+/// interrupted run never leaves a half-written file (resume markers rely on this).
 pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    std::fs::write(path, serde_json::to_string_pretty(value)?)
-        .with_context(|| format!("writing {}", path.display()))
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(value)?)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
 pub(crate) fn write_jsonl<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {

@@ -162,9 +162,8 @@ impl Policy {
             .vs
             .save(&weights)
             .with_context(|| format!("saving {}", weights.display()))?;
-        let saved = serde_json::json!({"key": key, "report": &report});
-        std::fs::write(&meta, serde_json::to_string_pretty(&saved)?)
-            .with_context(|| format!("writing {}", meta.display()))?;
+        // The weights first, then the marker that makes them resumable.
+        crate::demo::write_json(&meta, &serde_json::json!({"key": key, "report": &report}))?;
         Ok(report)
     }
 
