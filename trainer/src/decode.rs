@@ -9,10 +9,23 @@
 //! tile here reaches ~90), and each op pays dispatch and an OpenMP fork/join. Here RMSNorm,
 //! the projections, RoPE, the KV-cache write, attention (model.rs's decode kernel), SiLU * up
 //! (fused into the gate/up tile) and the residual adds (fused into the o/down tiles) run per
-//! row. Rows are independent within a step, so groups of rows go to a small rayon pool of the
-//! engine's own, with no barrier inside a step: a thread that the OS deschedules (this
-//! machine is shared) holds up only the group it took, where an OpenMP region waits for every
-//! thread and spins meanwhile (measured: 2 threads 4x slower than 1 under a competing job). The formulas and their operation order are model.rs's (fp32 throughout); only the
+//! row. The prompt goes through in blocks of (row, position) pairs, one pass per block, so a
+//! weight panel serves ~1,000 rows at a time.
+//!
+//! Threads (`tch::get_num_threads()`, a rayon pool of the engine's own), per step:
+//! - from 16 rows per thread, and at 8 rows or fewer, every thread works on every phase:
+//!   the projections split by weight panels (the step streams each weight once, not once
+//!   per thread), the row-wise work by rows, with a spinning barrier between phases (7 per
+//!   layer) that yields after a while, so a descheduled thread (this machine is shared)
+//!   does not keep the other burning its core;
+//! - in between, each thread takes its own rows start to end, with no barrier inside the
+//!   step (small phases made the barriers' waits cost more than the second weight stream).
+//!
+//! At batch 64 x 160 slots the KV cache (84 MB) and the weights (15 MB) no longer fit this
+//! machine's L3, and attention streams the cache from memory at every step: it is ~30% of
+//! the time for ~6% of the FLOPs (measured with perf), the ceiling of this design in fp32.
+//!
+//! The formulas and their operation order are model.rs's (fp32 throughout); only the
 //! summation order inside dot products differs, and tests compare both paths.
 
 use crate::model::decode_attention::{self, SendPtr, Shape};
@@ -148,6 +161,17 @@ impl DecodeEngine {
     /// where this path does not apply (not CPU fp32, no AVX-512, a large model, a head size
     /// the attention kernel does not vectorise), and the caller keeps the libtorch path.
     pub(crate) fn new(model: &Model, rows: usize, positions: usize) -> Option<DecodeEngine> {
+        let threads = tch::get_num_threads().max(1) as usize;
+        DecodeEngine::with_threads(model, rows, positions, threads)
+    }
+
+    /// `new` on `threads` threads.
+    pub(crate) fn with_threads(
+        model: &Model,
+        rows: usize,
+        positions: usize,
+        threads: usize,
+    ) -> Option<DecodeEngine> {
         let cfg = &model.cfg;
         let hd = cfg.head_dim();
         if model.device() != Device::Cpu
@@ -211,8 +235,7 @@ impl DecodeEngine {
             rows,
             pool: None,
         };
-        let threads = tch::get_num_threads().max(1) as usize;
-        if threads > 1 && rows >= 16 {
+        if threads > 1 {
             engine.pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .thread_name(|i| format!("decode-{i}"))
@@ -246,7 +269,7 @@ impl DecodeEngine {
         from: &[i64],
         cache: &mut KvCache,
     ) -> Result<(), ModelError> {
-        self.run(ids, pos, from, cache, true)
+        self.run(ids, pos, from, 1, cache, true)
     }
 
     /// The logits [rows, V] of the last `step` (or `prefill`), row-major.
@@ -260,11 +283,12 @@ impl DecodeEngine {
     }
 
     /// Prefill of left-padded prompts [R, P] (row r's `pads[r]` leading entries are padding)
-    /// into an empty cache, one position per step: the same causal attention over each row's
-    /// real tokens as a full pass, with the decode step's GEMM and threads (MKL on 2048-row
-    /// inputs was no faster than the packed tile, and its OpenMP team spins). Padding slots
-    /// get the keys/values of token 0 at position 0 attending only itself (finite; no real
-    /// token reads them). The logits of the last position are then `logits(R)`.
+    /// into an empty cache: blocks of positions, each one pass over R x block (row,
+    /// position) pairs, so a weight streams once per block rather than once per position;
+    /// each pair attends its row's real slots up to its own (the causal attention of a full
+    /// pass). Padding slots get the keys/values of token 0 at position 0 attending only
+    /// itself (finite; no real token reads them). The logits of the last position are then
+    /// `logits(R)`.
     pub(crate) fn prefill(
         &mut self,
         ids: &[i64],
@@ -279,39 +303,69 @@ impl DecodeEngine {
                 cache.len
             )));
         }
-        let p = (ids.len() / r) as i64;
-        let (mut tok, mut pos, mut from) = (vec![0i64; r], vec![0i64; r], vec![0i64; r]);
-        for s in 0..p {
+        let p = ids.len() / r;
+        // Pairs per pass: enough to reuse each weight panel across many rows, few enough
+        // that the scratch stays a few MB.
+        let block = (PREFILL_PAIRS / r).clamp(1, p);
+        let stride = self.stride();
+        if self.scratch.len() < r * block * stride {
+            self.scratch.resize(r * block * stride, 0.0);
+        }
+        let mut s0 = 0;
+        while s0 < p {
+            let n = block.min(p - s0);
+            let (mut tok, mut pos, mut from) = (
+                Vec::with_capacity(r * n),
+                Vec::with_capacity(r * n),
+                Vec::with_capacity(r * n),
+            );
             for (i, &pad) in pads.iter().enumerate() {
-                let real = s >= pad;
-                let id = ids.get(i * p as usize + s as usize).copied().unwrap_or(0);
-                if let (Some(t), Some(q), Some(f)) =
-                    (tok.get_mut(i), pos.get_mut(i), from.get_mut(i))
-                {
-                    (*t, *q, *f) = if real { (id, s - pad, pad) } else { (0, 0, s) };
+                for s in s0..s0 + n {
+                    let id = ids.get(i * p + s).copied().unwrap_or(0);
+                    let s = s as i64;
+                    let (t, q, f) = if s >= pad {
+                        (id, s - pad, pad)
+                    } else {
+                        (0, 0, s)
+                    };
+                    tok.push(t);
+                    pos.push(q);
+                    from.push(f);
                 }
             }
-            if s + 1 < p {
-                self.run(&tok, &pos, &from, cache, false)?;
-            }
+            self.run(&tok, &pos, &from, n, cache, s0 + n == p)?;
+            s0 += n;
         }
-        self.step(&tok, &pos, &from, cache)
+        Ok(())
     }
 
+    /// One pass over `ids.len()` (row, slot) pairs: pair g is cache row g / per_row at slot
+    /// cache.len + g % per_row (per_row = 1: a decode step; more: a prefill block, a row's
+    /// pairs in slot order). `logits`: write the LM head of each row's last pair.
     fn run(
         &mut self,
         ids: &[i64],
         pos: &[i64],
         from: &[i64],
+        per_row: usize,
         cache: &mut KvCache,
         logits: bool,
     ) -> Result<(), ModelError> {
         let r = ids.len();
         let offset = cache.len;
         let bad = |m: String| Err(ModelError::Input(m));
-        if r == 0 || r > self.rows || pos.len() != r || from.len() != r {
+        let rows = r / per_row.max(1);
+        if r == 0
+            || per_row == 0
+            || !r.is_multiple_of(per_row)
+            || rows > self.rows
+            || r * self.stride() > self.scratch.len()
+            || pos.len() != r
+            || from.len() != r
+        {
             return bad(format!(
-                "decode step: {r} ids, {} positions, {} windows for at most {} rows",
+                "decode step: {r} ids ({per_row} per row), {} positions, {} windows for at \
+                 most {} rows",
                 pos.len(),
                 from.len(),
                 self.rows
@@ -326,11 +380,19 @@ impl DecodeEngine {
         {
             return bad(format!("decode step: position {p} past the RoPE table"));
         }
-        if let Some(f) = from.iter().find(|&&f| !(0..=offset).contains(&f)) {
-            return bad(format!("decode step: window start {f} past slot {offset}"));
+        let own_slot = |g: usize| offset + (g % per_row) as i64;
+        if let Some((g, f)) = from
+            .iter()
+            .enumerate()
+            .find(|&(g, &f)| !(0..=own_slot(g)).contains(&f))
+        {
+            return bad(format!(
+                "decode step: window start {f} past slot {}",
+                own_slot(g)
+            ));
         }
         let want = [
-            r as i64,
+            rows as i64,
             cache.capacity,
             self.kv_heads as i64,
             self.hd as i64,
@@ -341,13 +403,14 @@ impl DecodeEngine {
                 && t.is_contiguous()
                 && t.size() == want
         };
-        if offset >= cache.capacity
+        if offset + per_row as i64 > cache.capacity
             || cache.k.len() != self.layers.len()
             || cache.v.len() != self.layers.len()
             || !cache.k.iter().chain(cache.v.iter()).all(ok)
         {
             return bad(format!(
-                "decode step: the KV cache is not [{r}, {}, {}, {}] fp32 with a free slot",
+                "decode step: the KV cache is not [{rows}, {}, {}, {}] fp32 with {per_row} free \
+                 slots",
                 cache.capacity, self.kv_heads, self.hd
             ));
         }
@@ -367,44 +430,64 @@ impl DecodeEngine {
             pos,
             from,
             caches: &caches,
+            per_row,
             cap: cache.capacity as usize,
             offset: offset as usize,
             scratch: SendPtr(self.scratch.as_mut_ptr()),
             logits: logits.then_some(SendPtr(self.logits.as_mut_ptr())),
         };
         let this = &*self;
-        // Two groups per thread, of at least one 8-row tile: each group streams every weight
-        // once per step, and spare groups go to whichever thread is running.
         let threads = self.pool.as_ref().map_or(1, |p| p.current_num_threads());
-        let groups = (2 * threads).min(r.div_ceil(MR)).max(1);
-        let per = r.div_ceil(groups);
-        let work = |g: usize| {
-            let (lo, hi) = (g * per, ((g + 1) * per).min(r));
-            if lo < hi {
-                // SAFETY: groups are disjoint row ranges; `rows` writes only those rows of
-                // the scratch, the logits and the cache tensors, whose sizes were checked
-                // above and which outlive this call.
-                unsafe { this.rows(&job, lo, hi) };
-            }
-        };
         match &self.pool {
-            Some(pool) if groups > 1 => {
-                use rayon::prelude::*;
-                pool.install(|| (0..groups).into_par_iter().for_each(work));
+            // Rows enough that streaming the weights once per step pays for the barriers, or
+            // too few for a row group per thread: every thread works on every phase.
+            Some(pool) if rows >= SPLIT_PANELS_ROWS * threads || rows <= MR => {
+                let barrier = SpinBarrier::new(threads);
+                pool.broadcast(|ctx| {
+                    // SAFETY: every thread of the pool runs part ctx.index() of the step over
+                    // all rows with the shared barrier; `work` writes only what its contract
+                    // allows, and the buffers (sizes checked above) outlive this call.
+                    unsafe { this.work(&job, 0..r, ctx.index(), threads, &barrier) }
+                });
             }
-            _ => (0..groups).for_each(work),
+            // Otherwise one row group per thread, each start to end without barriers.
+            Some(pool) => {
+                let one = SpinBarrier::new(1);
+                pool.broadcast(|ctx| {
+                    let rows = share(rows, ctx.index(), threads);
+                    let rows = rows.start * per_row..rows.end * per_row;
+                    // SAFETY: the groups are disjoint row ranges, each run whole by one
+                    // thread; sizes checked above, buffers outlive this call.
+                    unsafe { this.work(&job, rows, 0, 1, &one) }
+                });
+            }
+            // SAFETY: as above, all rows in one part.
+            _ => unsafe { this.work(&job, 0..r, 0, 1, &SpinBarrier::new(1)) },
         }
-        cache.len += 1;
+        cache.len += per_row as i64;
         Ok(())
     }
 
-    /// Rows lo..hi of a step, start to end (embedding to logits).
+    /// Part `t` of `parts` of one step over rows `team` (embedding to logits). Row-wise
+    /// phases (embedding, RMSNorm, RoPE + cache write + attention) take a share of the
+    /// rows; the projections take all the team's rows against a share of the weight's
+    /// panels, so the team streams every weight once per step whatever its size. A barrier
+    /// separates phases that read another part's writes: 7 per layer.
     ///
     /// # Safety
-    /// `job`'s pointers hold at least `self.rows` rows of scratch and logits and `hi` rows of
-    /// each [hi.., cap, kv_heads, hd] cache; no other thread touches rows lo..hi meanwhile.
-    unsafe fn rows(&self, job: &Job, lo: usize, hi: usize) {
-        let (m, w, h) = (hi - lo, self.stride(), self.h);
+    /// `job`'s pointers hold at least `self.rows >= team.end` rows of scratch and logits and
+    /// `team.end` rows of each [.., cap, kv_heads, hd] cache; every part of the team runs
+    /// concurrently with the same `barrier` of `parts` threads, and nothing else touches
+    /// the team's rows meanwhile.
+    unsafe fn work(
+        &self,
+        job: &Job,
+        team: std::ops::Range<usize>,
+        t: usize,
+        parts: usize,
+        barrier: &SpinBarrier,
+    ) {
+        let (w, h) = (self.stride(), self.h);
         let qkv_w = self.qkv_width();
         let (xo, xno, qkvo, atto, acto) = (
             0,
@@ -413,11 +496,22 @@ impl DecodeEngine {
             2 * h + qkv_w,
             2 * h + qkv_w + self.heads * self.hd,
         );
-        // SAFETY (whole function): rows lo..hi of the scratch are this part's alone.
-        let block = unsafe { std::slice::from_raw_parts_mut(job.scratch.at(lo * w), m * w) };
-        for (row, &id) in block
+        let (r, per) = (team.len(), job.per_row.max(1));
+        // Whole cache rows per part: a row's pairs write slots that its later pairs read.
+        let rows = {
+            let s = share(r / per, t, parts);
+            team.start + s.start * per..team.start + s.end * per
+        };
+        let base = job.scratch.0.wrapping_add(team.start * w);
+        let all = job.scratch.0;
+        // SAFETY (whole function): this part's row-wise phases touch only rows `rows` of
+        // the scratch and the cache; the GEMMs read all rows (written before a barrier) and
+        // write only their panels' columns; the barriers order the rest.
+        let mine =
+            unsafe { std::slice::from_raw_parts_mut(all.add(rows.start * w), rows.len() * w) };
+        for (row, &id) in mine
             .chunks_exact_mut(w)
-            .zip(job.ids.get(lo..hi).unwrap_or(&[]))
+            .zip(job.ids.get(rows.clone()).unwrap_or(&[]))
         {
             let e = self
                 .embed
@@ -435,27 +529,36 @@ impl DecodeEngine {
             // As model.rs: 1/sqrt(hd) in f64, rounded once.
             scale: (1.0 / (self.hd as f64).sqrt()) as f32,
         };
-        let mut scores = Vec::new();
-        for (l, layer) in self.layers.iter().enumerate() {
-            rms_norm_rows(block, w, xo, xno, h, &layer.input_norm, self.eps);
-            let base = block.as_mut_ptr();
+        let proj = |input: usize, wt: &Packed, bias: Option<&[f32]>, out: usize, add: bool| {
+            let panels = share(wt.panels(), t, parts);
+            // SAFETY: the team's rows of the scratch hold `input` (written before the barrier
+            // that precedes this call); the output columns of these panels are this part's.
             unsafe {
                 gemm(
-                    base.add(xno),
-                    m,
+                    base.add(input),
+                    r,
                     w,
-                    &layer.qkv,
-                    layer.qkv_bias.as_deref(),
-                    base.add(qkvo),
+                    wt,
+                    panels,
+                    bias,
+                    base.add(out),
                     w,
-                    false,
+                    add,
                 )
-            };
+            }
+        };
+        let mut scores = Vec::new();
+        for (l, layer) in self.layers.iter().enumerate() {
+            rms_norm_rows(mine, w, xo, xno, h, &layer.input_norm, self.eps);
+            barrier.wait();
+            proj(xno, &layer.qkv, layer.qkv_bias.as_deref(), qkvo, false);
+            barrier.wait();
             let Some(&(kc, vc)) = job.caches.get(l) else {
                 return;
             };
-            for (i, row) in block.chunks_exact_mut(w).enumerate() {
-                let g = lo + i;
+            for (i, row) in mine.chunks_exact_mut(w).enumerate() {
+                let g = rows.start + i;
+                let (cr, slot) = (g / per, job.offset + g % per);
                 let (p, f) = (
                     job.pos.get(g).copied().unwrap_or(0) as usize,
                     job.from.get(g).copied().unwrap_or(0) as usize,
@@ -475,10 +578,11 @@ impl DecodeEngine {
                     rope(x, cos, sin);
                 }
                 let (q, kv) = qkv.split_at(self.heads * self.hd);
-                let slot = (g * job.cap + job.offset) * kvw;
-                let win = (g * job.cap + f) * kvw..(g * job.cap + job.offset + 1) * kvw;
-                // SAFETY: row g's cache block [cap, kvw] belongs to this part; slot `offset`
-                // is written before the window that includes it is read.
+                let win = (cr * job.cap + f) * kvw..(cr * job.cap + slot + 1) * kvw;
+                let slot = (cr * job.cap + slot) * kvw;
+                // SAFETY: cache row cr's block [cap, kvw] belongs to this part (whole rows
+                // per part); its slots up to this pair's are written (in pair order) before
+                // the window that includes them is read.
                 let (kd, vd) = unsafe {
                     std::ptr::copy_nonoverlapping(kv.as_ptr(), kc.at(slot), kvw);
                     std::ptr::copy_nonoverlapping(kv.as_ptr().add(kvw), vc.at(slot), kvw);
@@ -491,62 +595,94 @@ impl DecodeEngine {
                     decode_attention::attend_row(&shape, q, kd, vd, &mut scores, out);
                 }
             }
-            let base = block.as_mut_ptr();
-            unsafe {
-                gemm(
-                    base.add(atto),
-                    m,
-                    w,
-                    &layer.o,
-                    layer.o_bias.as_deref(),
-                    base.add(xo),
-                    w,
-                    true,
-                );
-            }
-            rms_norm_rows(block, w, xo, xno, h, &layer.post_norm, self.eps);
-            let base = block.as_mut_ptr();
-            unsafe {
-                gemm(
-                    base.add(xno),
-                    m,
-                    w,
-                    &layer.gate_up,
-                    None,
-                    base.add(acto),
-                    w,
-                    false,
-                );
-                gemm(
-                    base.add(acto),
-                    m,
-                    w,
-                    &layer.down,
-                    None,
-                    base.add(xo),
-                    w,
-                    true,
-                );
-            }
+            barrier.wait();
+            proj(atto, &layer.o, layer.o_bias.as_deref(), xo, true);
+            barrier.wait();
+            rms_norm_rows(mine, w, xo, xno, h, &layer.post_norm, self.eps);
+            barrier.wait();
+            proj(xno, &layer.gate_up, None, acto, false);
+            barrier.wait();
+            proj(acto, &layer.down, None, xo, true);
+            barrier.wait();
         }
         let Some(logits) = job.logits else {
             return;
         };
-        rms_norm_rows(block, w, xo, xno, h, &self.norm, self.eps);
-        let base = block.as_mut_ptr();
+        rms_norm_rows(mine, w, xo, xno, h, &self.norm, self.eps);
+        barrier.wait();
         let v = self.vocab;
+        let panels = share(self.lm_head.panels(), t, parts);
+        // SAFETY: the team's rows of xn are final (barrier above); each cache row's last
+        // pair is every per-th scratch row from per - 1; logits hold self.rows >= team.end /
+        // per rows of v floats, and this part writes only its panels' columns.
         unsafe {
             gemm(
-                base.add(xno),
-                m,
-                w,
+                base.add((per - 1) * w + xno),
+                r / per,
+                per * w,
                 &self.lm_head,
+                panels,
                 None,
-                logits.at(lo * v),
+                logits.at(team.start / per * v),
                 v,
                 false,
             )
         };
+    }
+}
+
+/// (row, position) pairs per prefill pass.
+const PREFILL_PAIRS: usize = 1024;
+
+/// Rows per thread from which a step splits the projections' panels between threads
+/// rather than giving each thread its own rows (measured on the 3.5 M model, 2 threads).
+const SPLIT_PANELS_ROWS: usize = 16;
+
+/// Part `t` of `parts` near-equal contiguous shares of 0..n.
+fn share(n: usize, t: usize, parts: usize) -> std::ops::Range<usize> {
+    let parts = parts.max(1);
+    (n * t / parts).min(n)..(n * (t + 1) / parts).min(n)
+}
+
+/// A reusable barrier for the engine's threads, which spin (they own their cores for the
+/// microseconds between phases) and yield after a while, so a thread the OS descheduled
+/// does not keep the others burning a core.
+struct SpinBarrier {
+    parts: usize,
+    arrived: std::sync::atomic::AtomicUsize,
+    generation: std::sync::atomic::AtomicUsize,
+}
+
+impl SpinBarrier {
+    fn new(parts: usize) -> SpinBarrier {
+        SpinBarrier {
+            parts: parts.max(1),
+            arrived: Default::default(),
+            generation: Default::default(),
+        }
+    }
+
+    fn wait(&self) {
+        use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+        if self.parts == 1 {
+            return;
+        }
+        let gen = self.generation.load(Acquire);
+        if self.arrived.fetch_add(1, AcqRel) + 1 == self.parts {
+            // Nobody touches `arrived` again before `generation` moves.
+            self.arrived.store(0, Relaxed);
+            self.generation.fetch_add(1, Release);
+            return;
+        }
+        let mut spins = 0u32;
+        while self.generation.load(Acquire) == gen {
+            if spins < 20_000 {
+                spins += 1;
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
     }
 }
 
@@ -555,6 +691,8 @@ struct Job<'a> {
     pos: &'a [i64],
     from: &'a [i64],
     caches: &'a [(SendPtr, SendPtr)],
+    /// Pairs per cache row (see `DecodeEngine::run`).
+    per_row: usize,
     cap: usize,
     offset: usize,
     scratch: SendPtr,
@@ -686,6 +824,7 @@ unsafe fn gemm(
     m: usize,
     lda: usize,
     w: &Packed,
+    panels: std::ops::Range<usize>,
     bias: Option<&[f32]>,
     out: *mut f32,
     ldc: usize,
@@ -693,10 +832,10 @@ unsafe fn gemm(
 ) {
     #[cfg(target_arch = "x86_64")]
     unsafe {
-        avx512::gemm(a, m, lda, w, bias, out, ldc, add)
+        avx512::gemm(a, m, lda, w, panels, bias, out, ldc, add)
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (a, m, lda, w, bias, out, ldc, add);
+    let _ = (a, m, lda, w, panels, bias, out, ldc, add);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -719,13 +858,14 @@ mod avx512 {
         m: usize,
         lda: usize,
         w: &Packed,
+        panels: std::ops::Range<usize>,
         bias: Option<&[f32]>,
         out: *mut f32,
         ldc: usize,
         add: bool,
     ) {
         let (k, width) = (w.k, w.width());
-        for p in 0..w.panels() {
+        for p in panels.start..panels.end.min(w.panels()) {
             let col = p * width;
             let valid = (w.n - col).min(width);
             let masks = (lanes(valid), lanes(valid.saturating_sub(16)));
@@ -888,8 +1028,9 @@ mod tests {
     use crate::model::{padded_causal_mask, AttnMask, Config};
 
     /// The fused prefill and steps against model.rs's libtorch layers, from a left-padded
-    /// prompt batch (the steps read the cache each path wrote): Llama and Qwen2 (q/k/v biases, tied embeddings), multi-head and grouped-query,
-    /// sizes that leave partial panels (vocab 50, intermediate 40), and more rows than a tile.
+    /// prompt batch (the steps read the cache each path wrote): Llama and Qwen2 (q/k/v
+    /// biases, tied embeddings), multi-head and grouped-query, sizes that leave partial
+    /// panels (vocab 50, intermediate 40), and each way the threads split a step.
     #[test]
     fn fused_step_matches_the_libtorch_layers() {
         if !cpu_supported() {
@@ -906,67 +1047,73 @@ mod tests {
             .enumerate()
         {
             let m = Model::new_seeded(&cfg, Device::Cpu, Kind::Float, 10 + ci as i64).unwrap();
-            let (b, p, steps) = (11i64, 5i64, 6i64);
-            let cap = p + steps;
-            let pads: Vec<i64> = (0..b).map(|r| r % 3).collect();
-            let mut attn = vec![1i64; (b * p) as usize];
-            for (r, &pad) in pads.iter().enumerate() {
-                for s in 0..pad as usize {
-                    attn[r * p as usize + s] = 0;
+            // Row groups (11 rows) with a phased prefill, phases at few rows (3), phases at
+            // many rows with a prompt of two prefill blocks (37 x 40), one thread.
+            for (b, p, threads) in [(11i64, 5i64, 2usize), (3, 5, 2), (37, 40, 2), (11, 5, 1)] {
+                let steps = 6i64;
+                let cap = p + steps;
+                let pads: Vec<i64> = (0..b).map(|r| r % 3).collect();
+                let mut attn = vec![1i64; (b * p) as usize];
+                for (r, &pad) in pads.iter().enumerate() {
+                    for s in 0..pad as usize {
+                        attn[r * p as usize + s] = 0;
+                    }
                 }
-            }
-            let attn = Tensor::from_slice(&attn).view([b, p]);
-            let ids = Tensor::randint(cfg.vocab_size as i64, [b, p], (Kind::Int64, Device::Cpu));
-            let (pos, mask) = padded_causal_mask(&attn, Kind::Float);
-            let mut c_ref = KvCache::new(&m, b, cap);
-            let mut c_new = KvCache::new(&m, b, cap);
-            let prefilled = m.forward_hidden(&ids, &pos, &mask, Some(&mut c_ref));
-            let want = m.logits(&prefilled.select(1, p - 1));
-            let mut engine = DecodeEngine::new(&m, b as usize, cap as usize).unwrap();
-            let ids_host = Vec::<i64>::try_from(&ids.view([-1])).unwrap();
-            engine.prefill(&ids_host, &pads, &mut c_new).unwrap();
-            let got = engine.logits_tensor(b as usize);
-            let err = (&got - &want).abs().max().double_value(&[]);
-            assert!(err < 1e-5, "config {ci} prefill: {err}");
-            assert_eq!(c_new.len, p);
-            let slots = Tensor::arange(cap, (Kind::Int64, Device::Cpu)).view([1, cap]);
-            let pads_t = Tensor::from_slice(&pads).view([b, 1]);
-            let key_mask = Tensor::zeros([b, cap], (Kind::Float, Device::Cpu))
-                .masked_fill(&slots.lt_tensor(&pads_t), f64::NEG_INFINITY)
-                .view([b, 1, 1, cap]);
-            let mut pos_host: Vec<i64> = pads.iter().map(|&pad| p - pad).collect();
-            for step in 0..steps {
-                let tok: Vec<i64> = (0..b)
-                    .map(|r| (r * 7 + step * 3) % cfg.vocab_size as i64)
-                    .collect();
-                let want = {
-                    let mask = AttnMask::RowsFrom {
-                        from: pads.clone(),
-                        mask: key_mask.narrow(-1, 0, c_ref.len + 1),
-                    };
-                    let h = m.forward_hidden(
-                        &Tensor::from_slice(&tok).view([b, 1]),
-                        &Tensor::from_slice(&pos_host).view([b, 1]),
-                        &mask,
-                        Some(&mut c_ref),
-                    );
-                    m.logits(&h.select(1, 0))
-                };
-                engine.step(&tok, &pos_host, &pads, &mut c_new).unwrap();
+                let attn = Tensor::from_slice(&attn).view([b, p]);
+                let ids =
+                    Tensor::randint(cfg.vocab_size as i64, [b, p], (Kind::Int64, Device::Cpu));
+                let (pos, mask) = padded_causal_mask(&attn, Kind::Float);
+                let mut c_ref = KvCache::new(&m, b, cap);
+                let mut c_new = KvCache::new(&m, b, cap);
+                let prefilled = m.forward_hidden(&ids, &pos, &mask, Some(&mut c_ref));
+                let want = m.logits(&prefilled.select(1, p - 1));
+                let mut engine =
+                    DecodeEngine::with_threads(&m, b as usize, cap as usize, threads).unwrap();
+                let ids_host = Vec::<i64>::try_from(&ids.view([-1])).unwrap();
+                engine.prefill(&ids_host, &pads, &mut c_new).unwrap();
                 let got = engine.logits_tensor(b as usize);
                 let err = (&got - &want).abs().max().double_value(&[]);
-                assert!(err < 1e-5, "config {ci} step {step}: {err}");
-                assert_eq!(c_new.len, c_ref.len);
-                pos_host.iter_mut().for_each(|p| *p += 1);
+                assert!(err < 1e-5, "config {ci} b {b} prefill: {err}");
+                assert_eq!(c_new.len, p);
+                let slots = Tensor::arange(cap, (Kind::Int64, Device::Cpu)).view([1, cap]);
+                let pads_t = Tensor::from_slice(&pads).view([b, 1]);
+                let key_mask = Tensor::zeros([b, cap], (Kind::Float, Device::Cpu))
+                    .masked_fill(&slots.lt_tensor(&pads_t), f64::NEG_INFINITY)
+                    .view([b, 1, 1, cap]);
+                let mut pos_host: Vec<i64> = pads.iter().map(|&pad| p - pad).collect();
+                for step in 0..steps {
+                    let tok: Vec<i64> = (0..b)
+                        .map(|r| (r * 7 + step * 3) % cfg.vocab_size as i64)
+                        .collect();
+                    let want = {
+                        let mask = AttnMask::RowsFrom {
+                            from: pads.clone(),
+                            mask: key_mask.narrow(-1, 0, c_ref.len + 1),
+                        };
+                        let h = m.forward_hidden(
+                            &Tensor::from_slice(&tok).view([b, 1]),
+                            &Tensor::from_slice(&pos_host).view([b, 1]),
+                            &mask,
+                            Some(&mut c_ref),
+                        );
+                        m.logits(&h.select(1, 0))
+                    };
+                    engine.step(&tok, &pos_host, &pads, &mut c_new).unwrap();
+                    let got = engine.logits_tensor(b as usize);
+                    let err = (&got - &want).abs().max().double_value(&[]);
+                    assert!(err < 1e-5, "config {ci} b {b} step {step}: {err}");
+                    assert_eq!(c_new.len, c_ref.len);
+                    pos_host.iter_mut().for_each(|p| *p += 1);
+                }
+                // Bad inputs are errors, not panics.
+                let t = vec![0i64; b as usize];
+                assert!(engine
+                    .step(&[cfg.vocab_size as i64], &[0], &[0], &mut c_new)
+                    .is_err());
+                assert!(engine
+                    .step(&t, &t, &vec![99; b as usize], &mut c_new)
+                    .is_err());
             }
-            // Bad inputs are errors, not panics.
-            let t = vec![0i64; b as usize];
-            assert!(engine
-                .step(&[cfg.vocab_size as i64], &[0], &[0], &mut c_new)
-                .is_err());
-            assert!(engine
-                .step(&t, &t, &vec![99; b as usize], &mut c_new)
-                .is_err());
         }
     }
 
@@ -1020,18 +1167,22 @@ mod tests {
             };
             let packed = Packed::new(&w, n, k);
             let mut out = vec![1f32; m * n];
-            unsafe {
-                gemm(
-                    a.as_ptr(),
-                    m,
-                    k,
-                    &packed,
-                    Some(&bias),
-                    out.as_mut_ptr(),
-                    n,
-                    true,
-                )
-            };
+            // In two panel ranges, as two threads split a projection.
+            for panels in [0..1, 1..packed.panels()] {
+                unsafe {
+                    gemm(
+                        a.as_ptr(),
+                        m,
+                        k,
+                        &packed,
+                        panels,
+                        Some(&bias),
+                        out.as_mut_ptr(),
+                        n,
+                        true,
+                    )
+                };
+            }
             for i in 0..m {
                 for j in 0..n {
                     let want = 1.0 + (dot(i, j) + bias[j]);
@@ -1041,7 +1192,20 @@ mod tests {
             let inter = 21usize;
             let gu = Packed::gate_up(&w[..2 * inter * k], inter, k);
             let mut act = vec![0f32; m * inter];
-            unsafe { gemm(a.as_ptr(), m, k, &gu, None, act.as_mut_ptr(), inter, false) };
+            let all = 0..gu.panels();
+            unsafe {
+                gemm(
+                    a.as_ptr(),
+                    m,
+                    k,
+                    &gu,
+                    all,
+                    None,
+                    act.as_mut_ptr(),
+                    inter,
+                    false,
+                )
+            };
             for i in 0..m {
                 for j in 0..inter {
                     let (g, u) = (dot(i, j), dot(i, inter + j));

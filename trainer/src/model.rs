@@ -741,15 +741,16 @@ pub(crate) mod decode_attention {
         {
             if s.hd.is_multiple_of(16) && std::arch::is_x86_feature_detected!("avx512f") {
                 // SAFETY: the CPU has AVX-512F, AVX2 and FMA (checked just above).
-                let done = unsafe {
-                    match s.nh * s.hd / 16 {
-                        16 => avx512::attend_row::<16>(s, q, k, v, sc, out),
-                        8 => avx512::attend_row::<8>(s, q, k, v, sc, out),
-                        4 => avx512::attend_row::<4>(s, q, k, v, sc, out),
-                        2 => avx512::attend_row::<2>(s, q, k, v, sc, out),
-                        _ => false,
-                    }
-                };
+                let done = s.nh <= 256
+                    && unsafe {
+                        match s.hd / 16 {
+                            1 => avx512::attend_row::<1, 16>(s, q, k, v, sc, out),
+                            2 => avx512::attend_row::<2, 8>(s, q, k, v, sc, out),
+                            4 => avx512::attend_row::<4, 4>(s, q, k, v, sc, out),
+                            8 => avx512::attend_row::<8, 2>(s, q, k, v, sc, out),
+                            _ => false,
+                        }
+                    };
                 if done {
                     return;
                 }
@@ -761,17 +762,46 @@ pub(crate) mod decode_attention {
         attend_row_scalar(s, q, k, v, sc, out);
     }
 
-    /// `avx2::attend_row` with 16-lane dot products and, for the weighted sum of values, the
-    /// whole output row (NV vectors of 16, all heads) held in registers across the slots
-    /// instead of loaded and stored per slot. Same sums in the same order over slots.
+    /// `avx2::attend_row` for head sizes of C x 16 lanes, with every accumulator in registers.
+    /// Scores: blocks of 16 slots, each slot's dot product a vector of partial sums, the 16
+    /// reduced together by a transpose-add tree (45 shuffles/adds per 16 scores, where a
+    /// horizontal sum per score costs 8 dependent ones). Weighted sum of values: H heads at
+    /// a time, their H x C accumulators held across all slots. Sums over slots run in slot
+    /// order as before; only the order inside each dot product differs.
     #[cfg(target_arch = "x86_64")]
     mod avx512 {
         use super::Shape;
         use std::arch::x86_64::*;
 
+        /// sum(v[j]) in lane j.
+        #[target_feature(enable = "avx512f")]
+        fn sum16(v: &[__m512; 16]) -> __m512 {
+            let pd = _mm512_castps_pd;
+            let ps = _mm512_castpd_ps;
+            let mut t = [_mm512_setzero_ps(); 8];
+            for (i, t) in t.iter_mut().enumerate() {
+                let (a, b) = (v[2 * i], v[2 * i + 1]);
+                *t = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+            }
+            // u[i], 128-bit lane L, element e: lane L's sum of v[4i + e].
+            let mut u = [_mm512_setzero_ps(); 4];
+            for (i, u) in u.iter_mut().enumerate() {
+                let (a, b) = (pd(t[2 * i]), pd(t[2 * i + 1]));
+                *u = _mm512_add_ps(ps(_mm512_unpacklo_pd(a, b)), ps(_mm512_unpackhi_pd(a, b)));
+            }
+            let lanes = |a: __m512, b: __m512| {
+                _mm512_add_ps(
+                    _mm512_shuffle_f32x4::<0b10_00_10_00>(a, b),
+                    _mm512_shuffle_f32x4::<0b11_01_11_01>(a, b),
+                )
+            };
+            let (w0, w1) = (lanes(u[0], u[1]), lanes(u[2], u[3]));
+            lanes(w0, w1)
+        }
+
         /// Returns false (nothing written) when the shapes are not the ones it handles.
         #[target_feature(enable = "avx512f,avx2,fma")]
-        pub(super) fn attend_row<const NV: usize>(
+        pub(super) fn attend_row<const C: usize, const H: usize>(
             s: &Shape,
             q: &[f32],
             k: &[f32],
@@ -779,54 +809,87 @@ pub(crate) mod decode_attention {
             sc: &mut Vec<f32>,
             out: &mut [f32],
         ) -> bool {
-            let (g, hd, w) = (s.nh / s.nkv, s.hd, s.nkv * s.hd);
-            if NV * 16 != s.nh * hd || q.len() < NV * 16 || out.len() < NV * 16 || w == 0 {
+            let (nh, hd, w) = (s.nh, s.hd, s.nkv * s.hd);
+            if hd != 16 * C || q.len() < nh * hd || out.len() < nh * hd || w == 0 || s.nkv == 0 {
                 return false;
             }
+            let g = nh / s.nkv;
             let n = k.len() / w;
-            if v.len() < n * w {
+            if v.len() < n * w || g == 0 {
                 return false;
             }
+            // Scores [nh, np], np = n rounded up to 16 (the tail block's extra lanes unused).
+            let np = n.div_ceil(16) * 16;
             sc.clear();
-            sc.resize(s.nh * n, 0.0);
-            let chunks = hd / 16;
-            for l in 0..n {
-                for h in 0..s.nh {
-                    let (qo, ko) = (h * hd, l * w + (h / g) * hd);
-                    let mut acc = _mm512_setzero_ps();
-                    for c in 0..chunks {
-                        // SAFETY: qo + hd <= nh * hd <= q.len() and ko + hd <= (l + 1) * w
-                        // <= k.len() (checked above).
-                        unsafe {
-                            let a = _mm512_loadu_ps(q.as_ptr().add(qo + 16 * c));
-                            let b = _mm512_loadu_ps(k.as_ptr().add(ko + 16 * c));
-                            acc = _mm512_fmadd_ps(a, b, acc);
+            sc.resize(nh * np, 0.0);
+            let (qp, kp, vp, sp) = (q.as_ptr(), k.as_ptr(), v.as_ptr(), sc.as_mut_ptr());
+            let scale = _mm512_set1_ps(s.scale);
+            for blk in 0..np / 16 {
+                let l0 = blk * 16;
+                let live = (n - l0).min(16);
+                for h in 0..nh {
+                    let ko = (h / g) * hd;
+                    let mut parts = [_mm512_setzero_ps(); 16];
+                    // SAFETY: h * hd + hd <= nh * hd <= q.len(); slot l < n reads
+                    // l * w + ko + hd <= n * w <= k.len(); the store is inside sc's
+                    // nh * np floats.
+                    unsafe {
+                        let mut qv = [_mm512_setzero_ps(); C];
+                        for (j, x) in qv.iter_mut().enumerate() {
+                            *x = _mm512_loadu_ps(qp.add(h * hd + 16 * j));
                         }
-                    }
-                    if let Some(x) = sc.get_mut(h * n + l) {
-                        *x = _mm512_reduce_add_ps(acc) * s.scale;
+                        for (i, part) in parts.iter_mut().enumerate().take(live) {
+                            let kr = kp.add((l0 + i) * w + ko);
+                            let mut acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kr));
+                            for (j, x) in qv.iter().enumerate().skip(1) {
+                                acc = _mm512_fmadd_ps(*x, _mm512_loadu_ps(kr.add(16 * j)), acc);
+                            }
+                            *part = acc;
+                        }
+                        _mm512_storeu_ps(sp.add(h * np + l0), _mm512_mul_ps(sum16(&parts), scale));
                     }
                 }
             }
             let mut inv = [0f32; 256];
-            for (p, i) in sc.chunks_exact_mut(n.max(1)).zip(inv.iter_mut()) {
-                *i = 1.0 / super::avx2::softmax_numerators(p);
-            }
-            let mut acc = [_mm512_setzero_ps(); NV];
-            for l in 0..n {
-                for (j, a) in acc.iter_mut().enumerate() {
-                    let h = j * 16 / hd;
-                    let vo = l * w + (h / g) * hd + (j * 16) % hd;
-                    let p = _mm512_set1_ps(sc.get(h * n + l).copied().unwrap_or(0.0));
-                    // SAFETY: vo + 16 <= (l + 1) * w <= v.len() (checked above).
-                    let x = unsafe { _mm512_loadu_ps(v.as_ptr().add(vo)) };
-                    *a = _mm512_fmadd_ps(p, x, *a);
+            for (p, i) in sc.chunks_exact_mut(np.max(1)).zip(inv.iter_mut()) {
+                if let Some(p) = p.get_mut(..n) {
+                    *i = 1.0 / super::avx2::softmax_numerators(p);
                 }
             }
-            for (j, a) in acc.iter().enumerate() {
-                let i = _mm512_set1_ps(inv.get(j * 16 / hd).copied().unwrap_or(0.0));
-                // SAFETY: (j + 1) * 16 <= NV * 16 <= out.len() (checked above).
-                unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(j * 16), _mm512_mul_ps(*a, i)) };
+            let sp = sc.as_ptr();
+            let op = out.as_mut_ptr();
+            for h0 in (0..nh).step_by(H) {
+                let heads = (nh - h0).min(H);
+                let mut voff = [0usize; H];
+                for (b, o) in voff.iter_mut().enumerate().take(heads) {
+                    *o = ((h0 + b) / g) * hd;
+                }
+                let mut acc = [[_mm512_setzero_ps(); C]; H];
+                // SAFETY: slot l < n reads l * w + voff + hd <= n * w <= v.len(); scores
+                // (h0 + b) * np + l < nh * np; the stores write out[h * hd..(h + 1) * hd]
+                // with h < nh.
+                unsafe {
+                    for l in 0..n {
+                        let vr = vp.add(l * w);
+                        for (b, a) in acc.iter_mut().enumerate().take(heads) {
+                            let p = _mm512_set1_ps(*sp.add((h0 + b) * np + l));
+                            for (j, x) in a.iter_mut().enumerate() {
+                                *x = _mm512_fmadd_ps(
+                                    p,
+                                    _mm512_loadu_ps(vr.add(voff[b] + 16 * j)),
+                                    *x,
+                                );
+                            }
+                        }
+                    }
+                    for (b, a) in acc.iter().enumerate().take(heads) {
+                        let h = h0 + b;
+                        let i = _mm512_set1_ps(inv.get(h).copied().unwrap_or(0.0));
+                        for (j, x) in a.iter().enumerate() {
+                            _mm512_storeu_ps(op.add(h * hd + 16 * j), _mm512_mul_ps(*x, i));
+                        }
+                    }
+                }
             }
             true
         }
@@ -1788,13 +1851,16 @@ mod tests {
             (2, 1, 32),
             (8, 8, 32),
             (8, 2, 32),
+            (4, 4, 64),
+            (2, 2, 128),
+            (20, 4, 16),
         ] {
-            let (b, cap, len) = (3i64, 40i64, 37i64);
+            let (b, cap, len) = (4i64, 40i64, 37i64);
             let opts = (Kind::Float, Device::Cpu);
             let q = Tensor::randn([b, nh, hd], opts) * 2.0;
             let kc = Tensor::randn([b, cap, nkv, hd], opts);
             let vc = Tensor::randn([b, cap, nkv, hd], opts);
-            let from = [0i64, 5, 36];
+            let from = [0i64, 5, 36, 21];
             let scale = 1.0 / (hd as f64).sqrt();
             let got = decode_attention::attend(&q, &kc, &vc, len, &from, scale).unwrap();
             assert_eq!(got.size(), [b, nh * hd]);
