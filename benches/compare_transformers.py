@@ -7,7 +7,8 @@ same random Llama weights.
 Model: LlamaForCausalLM, vocab 512, hidden 256, intermediate 768, 4 layers, 8 heads (3.5 M
 parameters), fp32 on CPU. Workload: random 32-token prompts, 128 new tokens, sampling at
 temperature 1 (no top-k/top-p), EOS ignored so every sequence makes 128 tokens. Both sides
-time the whole generate call (prefill included) after a warm-up, best of --repeats.
+time the whole generate call (prefill included) after a warm-up, best of --repeats; the
+sides alternate for --rounds rounds per batch size and each reports its median round.
 --threads sets both sides' thread count (default: torch's, the same on both sides).
 The last column is ours per CPU-second (all threads, user + system) of the fastest run: on a
 machine shared with other jobs wall-clock figures swing with the load (check `uptime`), CPU
@@ -21,6 +22,7 @@ Ours is target/release/verigym-train (build: cargo build --release -p verigym-tr
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +39,8 @@ def main():
     ap.add_argument("--prompt-len", type=int, default=32)
     ap.add_argument("--new-tokens", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="alternating rounds per batch size; each side reports its median")
     ap.add_argument("--threads", type=int, default=0,
                     help="CPU threads for both sides (0: torch's default). 1 is steadier on a busy machine.")
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "verigym-train"))
@@ -77,10 +81,19 @@ def main():
         print(f"{'batch':>6} {'transformers tok/s':>19} {'verigym tok/s':>14} {'ratio':>7} "
               f"{'verigym tok/cpu-s':>18}", flush=True)
         for b in batches:
-            hf = hf_tokens_per_s(model, b, args)
-            ours, ours_cpu = ours_tokens_per_s(tmp, b, args)
+            # Rounds alternate the two sides, so a change in the machine's load (it is
+            # shared) falls on both; each side's figure is its median over the rounds.
+            hfs, ourss, cpus = [], [], []
+            for _ in range(max(1, args.rounds)):
+                hfs.append(hf_tokens_per_s(model, b, args))
+                ours, ours_cpu = ours_tokens_per_s(tmp, b, args)
+                ourss.append(ours)
+                cpus.append(ours_cpu)
+            hf, ours, ours_cpu = (statistics.median(x) for x in (hfs, ourss, cpus))
             rows.append({"batch": b, "transformers": round(hf, 1), "verigym": ours,
-                         "ratio": round(ours / hf, 2), "verigym_per_cpu_s": ours_cpu})
+                         "ratio": round(ours / hf, 2), "verigym_per_cpu_s": ours_cpu,
+                         "rounds": {"transformers": [round(x, 1) for x in hfs],
+                                    "verigym": ourss}})
             print(f"{b:>6} {hf:>19.1f} {ours:>14.1f} {ours / hf:>7.2f} {ours_cpu:>18.1f}", flush=True)
     print(json.dumps(rows))
 

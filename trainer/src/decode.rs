@@ -425,12 +425,15 @@ impl DecodeEngine {
                 )
             })
             .collect();
+        let claims: Vec<std::sync::atomic::AtomicUsize> =
+            self.layers.iter().map(|_| Default::default()).collect();
         let job = Job {
             ids,
             pos,
             from,
             caches: &caches,
             per_row,
+            claims: &claims,
             cap: cache.capacity as usize,
             offset: offset as usize,
             scratch: SendPtr(self.scratch.as_mut_ptr()),
@@ -504,12 +507,13 @@ impl DecodeEngine {
         };
         let base = job.scratch.0.wrapping_add(team.start * w);
         let all = job.scratch.0;
-        // SAFETY (whole function): this part's row-wise phases touch only rows `rows` of
-        // the scratch and the cache; the GEMMs read all rows (written before a barrier) and
-        // write only their panels' columns; the barriers order the rest.
+        // This part's rows of the scratch, borrowed afresh for each row-wise phase.
+        // SAFETY (whole function): row-wise phases touch only this part's rows (or the cache
+        // rows it claimed) of the scratch and the cache; the GEMMs read all rows (written
+        // before a barrier) and write only their panels' columns; barriers order the rest.
         let mine =
-            unsafe { std::slice::from_raw_parts_mut(all.add(rows.start * w), rows.len() * w) };
-        for (row, &id) in mine
+            || unsafe { std::slice::from_raw_parts_mut(all.add(rows.start * w), rows.len() * w) };
+        for (row, &id) in mine()
             .chunks_exact_mut(w)
             .zip(job.ids.get(rows.clone()).unwrap_or(&[]))
         {
@@ -549,56 +553,77 @@ impl DecodeEngine {
         };
         let mut scores = Vec::new();
         for (l, layer) in self.layers.iter().enumerate() {
-            rms_norm_rows(mine, w, xo, xno, h, &layer.input_norm, self.eps);
+            rms_norm_rows(mine(), w, xo, xno, h, &layer.input_norm, self.eps);
             barrier.wait();
             proj(xno, &layer.qkv, layer.qkv_bias.as_deref(), qkvo, false);
             barrier.wait();
             let Some(&(kc, vc)) = job.caches.get(l) else {
                 return;
             };
-            for (i, row) in mine.chunks_exact_mut(w).enumerate() {
-                let g = rows.start + i;
-                let (cr, slot) = (g / per, job.offset + g % per);
-                let (p, f) = (
-                    job.pos.get(g).copied().unwrap_or(0) as usize,
-                    job.from.get(g).copied().unwrap_or(0) as usize,
-                );
-                let (cos, sin) = (
-                    self.cos.get(p * self.hd..(p + 1) * self.hd).unwrap_or(&[]),
-                    self.sin.get(p * self.hd..(p + 1) * self.hd).unwrap_or(&[]),
-                );
-                let (head, tail) = row.split_at_mut(atto);
-                let Some(qkv) = head.get_mut(qkvo..qkvo + qkv_w) else {
-                    return;
-                };
-                for x in qkv
-                    .chunks_exact_mut(self.hd)
-                    .take(self.heads + self.kv_heads)
-                {
-                    rope(x, cos, sin);
+            // Cache rows are handed out one at a time (attention reads memory at rates that
+            // differ between the threads); a cache row's pairs go in slot order.
+            let claim = job.claims.get(l);
+            let next = |own: &mut usize| -> Option<usize> {
+                match claim {
+                    Some(c) if parts > 1 => {
+                        let k = c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        (k < r / per).then_some(team.start / per + k)
+                    }
+                    _ => {
+                        let k = *own;
+                        *own += 1;
+                        (k < rows.len() / per).then_some(rows.start / per + k)
+                    }
                 }
-                let (q, kv) = qkv.split_at(self.heads * self.hd);
-                let win = (cr * job.cap + f) * kvw..(cr * job.cap + slot + 1) * kvw;
-                let slot = (cr * job.cap + slot) * kvw;
-                // SAFETY: cache row cr's block [cap, kvw] belongs to this part (whole rows
-                // per part); its slots up to this pair's are written (in pair order) before
-                // the window that includes them is read.
-                let (kd, vd) = unsafe {
-                    std::ptr::copy_nonoverlapping(kv.as_ptr(), kc.at(slot), kvw);
-                    std::ptr::copy_nonoverlapping(kv.as_ptr().add(kvw), vc.at(slot), kvw);
-                    (
-                        std::slice::from_raw_parts(kc.at(win.start), win.len()),
-                        std::slice::from_raw_parts(vc.at(win.start), win.len()),
-                    )
-                };
-                if let Some(out) = tail.get_mut(..self.heads * self.hd) {
-                    decode_attention::attend_row(&shape, q, kd, vd, &mut scores, out);
+            };
+            let mut own = 0;
+            while let Some(cr) = next(&mut own) {
+                for g in cr * per..(cr + 1) * per {
+                    // SAFETY: scratch row g (of the team) is claimed by this part alone for
+                    // this phase; its qkv were written before the barrier above.
+                    let row = unsafe { std::slice::from_raw_parts_mut(all.add(g * w), w) };
+                    let slot = job.offset + g % per;
+                    let (p, f) = (
+                        job.pos.get(g).copied().unwrap_or(0) as usize,
+                        job.from.get(g).copied().unwrap_or(0) as usize,
+                    );
+                    let (cos, sin) = (
+                        self.cos.get(p * self.hd..(p + 1) * self.hd).unwrap_or(&[]),
+                        self.sin.get(p * self.hd..(p + 1) * self.hd).unwrap_or(&[]),
+                    );
+                    let (head, tail) = row.split_at_mut(atto);
+                    let Some(qkv) = head.get_mut(qkvo..qkvo + qkv_w) else {
+                        return;
+                    };
+                    for x in qkv
+                        .chunks_exact_mut(self.hd)
+                        .take(self.heads + self.kv_heads)
+                    {
+                        rope(x, cos, sin);
+                    }
+                    let (q, kv) = qkv.split_at(self.heads * self.hd);
+                    let win = (cr * job.cap + f) * kvw..(cr * job.cap + slot + 1) * kvw;
+                    let slot = (cr * job.cap + slot) * kvw;
+                    // SAFETY: cache row cr's block [cap, kvw] is this part's (claimed whole); its
+                    // slots up to this pair's are written (in pair order) before the window that
+                    // includes them is read.
+                    let (kd, vd) = unsafe {
+                        std::ptr::copy_nonoverlapping(kv.as_ptr(), kc.at(slot), kvw);
+                        std::ptr::copy_nonoverlapping(kv.as_ptr().add(kvw), vc.at(slot), kvw);
+                        (
+                            std::slice::from_raw_parts(kc.at(win.start), win.len()),
+                            std::slice::from_raw_parts(vc.at(win.start), win.len()),
+                        )
+                    };
+                    if let Some(out) = tail.get_mut(..self.heads * self.hd) {
+                        decode_attention::attend_row(&shape, q, kd, vd, &mut scores, out);
+                    }
                 }
             }
             barrier.wait();
             proj(atto, &layer.o, layer.o_bias.as_deref(), xo, true);
             barrier.wait();
-            rms_norm_rows(mine, w, xo, xno, h, &layer.post_norm, self.eps);
+            rms_norm_rows(mine(), w, xo, xno, h, &layer.post_norm, self.eps);
             barrier.wait();
             proj(xno, &layer.gate_up, None, acto, false);
             barrier.wait();
@@ -608,7 +633,7 @@ impl DecodeEngine {
         let Some(logits) = job.logits else {
             return;
         };
-        rms_norm_rows(mine, w, xo, xno, h, &self.norm, self.eps);
+        rms_norm_rows(mine(), w, xo, xno, h, &self.norm, self.eps);
         barrier.wait();
         let v = self.vocab;
         let panels = share(self.lm_head.panels(), t, parts);
@@ -693,6 +718,8 @@ struct Job<'a> {
     caches: &'a [(SendPtr, SendPtr)],
     /// Pairs per cache row (see `DecodeEngine::run`).
     per_row: usize,
+    /// Per layer, the count of cache rows claimed so far in the attention phase.
+    claims: &'a [std::sync::atomic::AtomicUsize],
     cap: usize,
     offset: usize,
     scratch: SendPtr,
@@ -715,7 +742,7 @@ fn rms_norm_rows(
         let (Some(x), Some(xn)) = (x.get(xo..xo + h), rest.get_mut(..h)) else {
             continue;
         };
-        let ss: f32 = x.iter().map(|v| v * v).sum();
+        let ss = sum_squares(x);
         let inv = 1.0 / (ss / h as f32 + eps).sqrt();
         for ((o, &v), &g) in xn.iter_mut().zip(x).zip(weight) {
             *o = v * inv * g;
@@ -723,9 +750,31 @@ fn rms_norm_rows(
     }
 }
 
+/// Sum of x[i]^2 (16 lanes at a time where the CPU allows, as libtorch's vectorised
+/// reduction; the order of the additions differs from a serial sum only in rounding).
+fn sum_squares(x: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if x.len().is_multiple_of(16) && cpu_supported() {
+        // SAFETY: the CPU has AVX-512F (checked just above).
+        return unsafe { avx512::sum_squares(x) };
+    }
+    x.iter().map(|v| v * v).sum()
+}
+
 /// x*cos + rotate_half(x)*sin for one head, with the sign of rotate_half in the sin table
 /// (as model.rs: `x * cos` then `+ roll(x, hd/2) * sin`).
 fn rope(x: &mut [f32], cos: &[f32], sin: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if (x.len() / 2).is_multiple_of(16)
+        && !x.is_empty()
+        && cos.len() == x.len()
+        && sin.len() == x.len()
+        && cpu_supported()
+    {
+        // SAFETY: the CPU has AVX-512F and FMA (checked just above); lengths checked.
+        unsafe { avx512::rope(x, cos, sin) };
+        return;
+    }
     let half = x.len() / 2;
     let mut buf = [0f32; 512];
     let Some(orig) = buf.get_mut(..x.len()) else {
@@ -968,6 +1017,43 @@ mod avx512 {
                 }
                 _mm512_mask_storeu_ps(row, m0, y0);
                 _mm512_mask_storeu_ps(row.wrapping_add(16), m1, y1);
+            }
+        }
+    }
+
+    /// `super::sum_squares`; x.len() is a multiple of 16.
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn sum_squares(x: &[f32]) -> f32 {
+        let mut acc = _mm512_setzero_ps();
+        for c in x.chunks_exact(16) {
+            // SAFETY: c holds 16 floats.
+            let v = unsafe { _mm512_loadu_ps(c.as_ptr()) };
+            acc = _mm512_fmadd_ps(v, v, acc);
+        }
+        _mm512_reduce_add_ps(acc)
+    }
+
+    /// `super::rope` for heads whose half is a multiple of 16: lanes i and i + half pair up.
+    /// Same products and sum per element (x*cos, then + rolled*sin).
+    #[target_feature(enable = "avx512f,fma")]
+    pub(super) fn rope(x: &mut [f32], cos: &[f32], sin: &[f32]) {
+        let half = x.len() / 2;
+        let (xp, cp, sp) = (x.as_mut_ptr(), cos.as_ptr(), sin.as_ptr());
+        for j in (0..half).step_by(16) {
+            // SAFETY: j + half + 16 <= x.len() == cos.len() == sin.len() (caller checked).
+            unsafe {
+                let lo = _mm512_loadu_ps(xp.add(j));
+                let hi = _mm512_loadu_ps(xp.add(j + half));
+                let out_lo = _mm512_add_ps(
+                    _mm512_mul_ps(lo, _mm512_loadu_ps(cp.add(j))),
+                    _mm512_mul_ps(hi, _mm512_loadu_ps(sp.add(j))),
+                );
+                let out_hi = _mm512_add_ps(
+                    _mm512_mul_ps(hi, _mm512_loadu_ps(cp.add(j + half))),
+                    _mm512_mul_ps(lo, _mm512_loadu_ps(sp.add(j + half))),
+                );
+                _mm512_storeu_ps(xp.add(j), out_lo);
+                _mm512_storeu_ps(xp.add(j + half), out_hi);
             }
         }
     }

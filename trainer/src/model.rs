@@ -773,6 +773,9 @@ pub(crate) mod decode_attention {
         use super::Shape;
         use std::arch::x86_64::*;
 
+        /// Floats of the values prefetched while the scores are computed (8 KB).
+        const PREFETCH_FLOATS: usize = 2048;
+
         /// sum(v[j]) in lane j.
         #[target_feature(enable = "avx512f")]
         fn sum16(v: &[__m512; 16]) -> __m512 {
@@ -820,9 +823,17 @@ pub(crate) mod decode_attention {
             }
             // Scores [nh, np], np = n rounded up to 16 (the tail block's extra lanes unused).
             let np = n.div_ceil(16) * 16;
-            sc.clear();
-            sc.resize(nh * np, 0.0);
+            // Every score read below is written first: no need to clear.
+            if sc.len() < nh * np {
+                sc.resize(nh * np, 0.0);
+            }
             let (qp, kp, vp, sp) = (q.as_ptr(), k.as_ptr(), v.as_ptr(), sc.as_mut_ptr());
+            // The values stream starts after the keys': ask for its first lines now, so
+            // they arrive while the scores are computed.
+            for c in (0..(n * w).min(PREFETCH_FLOATS)).step_by(16) {
+                // SAFETY: a prefetch of an address inside v (c < n * w <= v.len()).
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(vp.add(c).cast()) };
+            }
             let scale = _mm512_set1_ps(s.scale);
             for blk in 0..np / 16 {
                 let l0 = blk * 16;
@@ -851,7 +862,7 @@ pub(crate) mod decode_attention {
                 }
             }
             let mut inv = [0f32; 256];
-            for (p, i) in sc.chunks_exact_mut(np.max(1)).zip(inv.iter_mut()) {
+            for (p, i) in sc.chunks_exact_mut(np.max(1)).take(nh).zip(inv.iter_mut()) {
                 if let Some(p) = p.get_mut(..n) {
                     *i = 1.0 / super::avx2::softmax_numerators(p);
                 }
