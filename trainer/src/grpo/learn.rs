@@ -3,11 +3,16 @@
 //! reference log-probs once, then `mu` passes of micro-batched forward/backward with
 //! gradient accumulation, global-norm clipping and one AdamW step per pass (TRL's
 //! `num_iterations` with `steps_per_generation = 1`).
+//!
+//! The G completions of a group share their prompt, so a pass runs each distinct prompt once
+//! into a KV cache, repeats the cache rows per completion, and runs the completions against
+//! it: the same attention and the same gradients (autograd sums the repeated rows back into
+//! the prompt's keys and values), with the prompt's share of the work divided by G.
 
 use super::loss::{micro_batch_loss, LossStats, Normaliser, ObjectiveConfig};
 use super::optim::AdamW;
 use super::pipeline::Rollout;
-use crate::model::{Model, ModelError};
+use crate::model::{AttnMask, KvCache, Model, ModelError};
 use tch::{Device, Kind, Tensor};
 
 /// A step's batch on the model's device.
@@ -24,6 +29,19 @@ pub struct Batch {
     pub prompt_len: i64,
     pub completion_len: i64,
     pub rows: i64,
+    /// The distinct prompts, when rows with the same prompt are adjacent and there are
+    /// fewer prompts than rows.
+    pub shared: Option<SharedPrompts>,
+}
+
+/// Distinct prompts of a batch and which one each row continues.
+pub struct SharedPrompts {
+    /// [N, P] left-padded ids and their mask (all the batch's prompts, whatever rows a
+    /// micro-batch holds).
+    pub ids: Tensor,
+    pub attn: Tensor,
+    /// [B] index into `ids` of each row's prompt (non-decreasing).
+    pub group: Tensor,
 }
 
 /// Packs rollouts (with their advantages). `mask_truncated` zeroes the loss weight of
@@ -69,6 +87,40 @@ pub fn build_batch(
         }
     }
     let adv: Vec<f32> = advantages.iter().map(|&a| a as f32).collect();
+    // Adjacent rows with the same prompt form a group.
+    let mut group = Vec::with_capacity(b);
+    let mut firsts: Vec<usize> = Vec::new();
+    for (row, r) in rollouts.iter().enumerate() {
+        let same = row > 0
+            && rollouts
+                .get(row - 1)
+                .is_some_and(|prev| prev.prompt_ids == r.prompt_ids);
+        if !same {
+            firsts.push(row);
+        }
+        group.push(firsts.len() as i64 - 1);
+    }
+    let shared = (firsts.len() < b).then(|| {
+        let pick = |v: &[i64]| -> Vec<i64> {
+            firsts
+                .iter()
+                .flat_map(|&row| {
+                    let base = row * (p + c);
+                    v.get(base..base + p).unwrap_or(&[]).iter().copied()
+                })
+                .collect()
+        };
+        let n = firsts.len() as i64;
+        SharedPrompts {
+            ids: Tensor::from_slice(&pick(&ids))
+                .view([n, p as i64])
+                .to_device(device),
+            attn: Tensor::from_slice(&pick(&attn))
+                .view([n, p as i64])
+                .to_device(device),
+            group: Tensor::from_slice(&group).to_device(device),
+        }
+    });
     let (b, p, c) = (b as i64, p as i64, c as i64);
     Batch {
         ids: Tensor::from_slice(&ids).view([b, p + c]).to_device(device),
@@ -79,6 +131,7 @@ pub fn build_batch(
         prompt_len: p,
         completion_len: c,
         rows: b,
+        shared,
     }
 }
 
@@ -94,6 +147,11 @@ impl Batch {
             prompt_len: self.prompt_len,
             completion_len: self.completion_len,
             rows: len,
+            shared: self.shared.as_ref().map(|s| SharedPrompts {
+                ids: s.ids.shallow_clone(),
+                attn: s.attn.shallow_clone(),
+                group: s.group.narrow(0, start, len),
+            }),
         }
     }
 }
@@ -106,14 +164,19 @@ pub fn completion_logprobs(
     temperature: f64,
     entropy: bool,
 ) -> Result<(Tensor, f64), ModelError> {
-    let t = batch.prompt_len + batch.completion_len;
-    let logits = model.forward(
-        &batch.ids.narrow(1, 0, t - 1),
-        Some(&batch.attn.narrow(1, 0, t - 1)),
-    )?;
-    let logits = logits
-        .narrow(1, batch.prompt_len - 1, batch.completion_len)
-        .to_kind(Kind::Float);
+    let hidden = match &batch.shared {
+        Some(s) => shared_prompt_hidden(model, batch, s)?,
+        None => {
+            let t = batch.prompt_len + batch.completion_len;
+            model
+                .hidden_states(
+                    &batch.ids.narrow(1, 0, t - 1),
+                    Some(&batch.attn.narrow(1, 0, t - 1)),
+                )?
+                .narrow(1, batch.prompt_len - 1, batch.completion_len)
+        }
+    };
+    let logits = model.logits(&hidden).to_kind(Kind::Float);
     let logits = if temperature == 1.0 {
         logits
     } else {
@@ -135,6 +198,62 @@ pub fn completion_logprobs(
         0.0
     };
     Ok((logp, ent))
+}
+
+/// Final hidden states [B, C, H] of the positions that predict the completion tokens (the
+/// prompt's last one, then the completion's own but its last), each distinct prompt run
+/// once: the prompts [N, P] go through into a KV cache, its rows are repeated per
+/// completion (`index_select`, so gradients from every completion sum into the prompt), and
+/// the completions attend the cache with their positions continuing their prompt's.
+fn shared_prompt_hidden(
+    model: &Model,
+    batch: &Batch,
+    s: &SharedPrompts,
+) -> Result<Tensor, ModelError> {
+    let (b, p, c) = (batch.rows, batch.prompt_len, batch.completion_len);
+    let device = batch.ids.device();
+    let first = s.group.int64_value(&[0]);
+    let n = s.group.int64_value(&[b - 1]) + 1 - first;
+    let local = &s.group - first;
+    let (pids, pattn) = (s.ids.narrow(0, first, n), s.attn.narrow(0, first, n));
+    let (positions, mask) = crate::model::padded_causal_mask(&pattn, model.kind());
+    let mut cache = KvCache::new(model, n, p + c);
+    let prompt_hidden = model.forward_hidden(&pids, &positions, &mask, Some(&mut cache));
+    let last = prompt_hidden
+        .select(1, p - 1)
+        .index_select(0, &local)
+        .unsqueeze(1);
+    if c == 1 {
+        return Ok(last);
+    }
+    cache.select_rows(&local);
+    // Completion tokens 0..C-1 at positions prompt length + j; key slots 0..P are the
+    // prompt's (its padding masked out), P.. the completion's own (causal, padding masked).
+    let t = c - 1;
+    let ids = batch.ids.narrow(1, p, t);
+    let prompt_valid = pattn.index_select(0, &local).ne(0);
+    let lens = prompt_valid.sum_dim_intlist(1, true, Kind::Int64);
+    let positions = lens + Tensor::arange(t, (Kind::Int64, device)).view([1, t]);
+    let own_valid = batch.attn.narrow(1, p, t).ne(0);
+    let causal = Tensor::ones([t, t], (Kind::Bool, device)).tril(0);
+    let own = causal
+        .unsqueeze(0)
+        .logical_and(&own_valid.unsqueeze(1))
+        .logical_or(&Tensor::eye(t, (Kind::Bool, device)).unsqueeze(0));
+    let allowed = Tensor::cat(
+        &[prompt_valid.unsqueeze(1).expand([b, t, p], false), own],
+        2,
+    );
+    let mask = Tensor::zeros([b, t, p + t], (model.kind(), device))
+        .masked_fill(&allowed.logical_not(), f64::NEG_INFINITY)
+        .view([b, 1, t, p + t]);
+    let own_hidden = model.forward_hidden(
+        &ids,
+        &positions,
+        &AttnMask::Additive(mask),
+        Some(&mut cache),
+    );
+    Ok(Tensor::cat(&[last, own_hidden], 1))
 }
 
 /// What one learner step reports.
@@ -242,4 +361,102 @@ pub fn learn(
     }
     opt.zero_grad();
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Config;
+    use std::sync::Arc;
+    use tch::Device;
+    use verigym_envs::{Prompt, Task};
+
+    fn rollout(prompt: &Arc<Vec<i64>>, completion: &[i64], group: usize) -> Rollout {
+        Rollout {
+            group,
+            slot: 0,
+            task: Arc::new(Task {
+                env: "test".into(),
+                seed: 0,
+                index: 0,
+                difficulty: 1,
+                prompt: Prompt::Text(String::new()),
+                answer: serde_json::Value::Null,
+                solution: None,
+                question: String::new(),
+            }),
+            prompt_ids: Arc::clone(prompt),
+            completion_ids: completion.to_vec(),
+            logprobs: vec![0.0; completion.len()],
+            loss_mask: vec![true; completion.len()],
+            text: String::new(),
+            truncated: false,
+            verdict: None,
+            reward: 0.0,
+            verify_error: None,
+        }
+    }
+
+    /// Log-probs and gradients with each prompt run once equal those of the full rows:
+    /// groups of 3, 1 and 2 rows, prompts of different lengths (left padding), completions
+    /// of different lengths (right padding), grouped-query attention, and a micro-batch that
+    /// starts inside a group.
+    #[test]
+    fn shared_prompts_give_the_full_rows_logprobs_and_gradients() {
+        let cfg = Config::llama(40, 32, 48, 2, 4, 2);
+        let model = Model::new_seeded(&cfg, Device::Cpu, Kind::Float, 3).unwrap();
+        let prompts = [
+            Arc::new(vec![5i64, 9, 2, 7]),
+            Arc::new(vec![3i64]),
+            Arc::new(vec![8i64, 1]),
+        ];
+        let rows: Vec<Rollout> = [
+            (0, vec![4i64, 6, 11, 2, 30]),
+            (0, vec![4, 19]),
+            (0, vec![13, 5, 5]),
+            (1, vec![7, 7, 8, 9]),
+            (2, vec![1]),
+            (2, vec![22, 3, 9, 10, 12]),
+        ]
+        .iter()
+        .map(|(g, c)| rollout(&prompts[*g], c, *g))
+        .collect();
+        let refs: Vec<&Rollout> = rows.iter().collect();
+        let adv = vec![0.0; rows.len()];
+        let shared = build_batch(&refs, &adv, false, 0, Device::Cpu);
+        assert!(shared.shared.is_some());
+        let mut full = build_batch(&refs, &adv, false, 0, Device::Cpu);
+        full.shared = None;
+        let grads = |batch: &Batch| -> (Tensor, Vec<Tensor>) {
+            for mut v in model.vs.trainable_variables() {
+                v.zero_grad();
+            }
+            let (lp, _) = completion_logprobs(&model, batch, 0.9, false).unwrap();
+            let lp = &lp * &batch.mask;
+            (&lp * 1.0).sum(Kind::Float).backward();
+            let g = model
+                .vs
+                .trainable_variables()
+                .iter()
+                .map(|v| v.grad().copy())
+                .collect();
+            (lp.detach(), g)
+        };
+        let (lp_shared, g_shared) = grads(&shared);
+        let (lp_full, g_full) = grads(&full);
+        let err = (&lp_shared - &lp_full).abs().max().double_value(&[]);
+        assert!(err < 1e-5, "log-probs differ by {err}");
+        for (a, b) in g_shared.iter().zip(&g_full) {
+            let scale = b.abs().max().double_value(&[]).max(1e-3);
+            let err = (a - b).abs().max().double_value(&[]) / scale;
+            assert!(err < 1e-4, "gradients differ by {err} (relative)");
+        }
+        // A micro-batch from row 2 (inside the first group) to row 4.
+        let part_shared = shared.rows(2, 3);
+        let part_full = full.rows(2, 3);
+        let (a, _) = completion_logprobs(&model, &part_shared, 1.0, false).unwrap();
+        let (b, _) = completion_logprobs(&model, &part_full, 1.0, false).unwrap();
+        let err = ((a - b) * &part_full.mask).abs().max().double_value(&[]);
+        assert!(err < 1e-5, "micro-batch log-probs differ by {err}");
+    }
 }
