@@ -91,6 +91,7 @@ pub fn run(
     cfg: &Config,
 ) -> Result<ExperimentOutput> {
     let start = std::time::Instant::now();
+    std::fs::create_dir_all(out)?;
     let cfg = cfg.clone();
     let envs = data::build_envs(&spec(&cfg, 0, 0, Profile::Reference))?;
     let tasks = eval::tasks(&envs, cfg.eval_tasks, EVAL_SEED)?;
@@ -125,6 +126,17 @@ pub fn run(
             let budget = policy.completion_budget(&train, cfg.max_new_tokens)?;
             let rep =
                 policy.evaluate(&envs, &tasks, Template::Compact, budget, 100, "eval", true)?;
+            // Every held-out completion, for reading what the model did.
+            let arm_name = if arm == 0 { "direct" } else { "cot" };
+            let mut lines = String::new();
+            for r in &rep.records {
+                lines.push_str(&serde_json::to_string(r)?);
+                lines.push('\n');
+            }
+            std::fs::write(
+                out.join(format!("seed-{seed}-{arm_name}-eval.jsonl")),
+                lines,
+            )?;
             let mut by = vec![(0usize, 0usize); cfg.max_digits];
             for r in &rep.records {
                 let d = size_of(&r.question, &r.env);
