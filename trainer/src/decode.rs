@@ -137,6 +137,8 @@ pub(crate) struct DecodeEngine {
     rows: usize,
     /// Threads for row groups (`tch::get_num_threads()`); `None` runs on the caller.
     pool: Option<rayon::ThreadPool>,
+    /// Per layer, cache rows claimed in a step's attention phase (reset each step).
+    claims: Vec<std::sync::atomic::AtomicUsize>,
 }
 
 fn host(t: &Tensor) -> Option<Vec<f32>> {
@@ -234,6 +236,7 @@ impl DecodeEngine {
             logits: Vec::new(),
             rows,
             pool: None,
+            claims: Vec::new(),
         };
         if threads > 1 {
             engine.pool = rayon::ThreadPoolBuilder::new()
@@ -243,6 +246,7 @@ impl DecodeEngine {
                 .ok();
         }
         engine.scratch = vec![0f32; rows * engine.stride()];
+        engine.claims = engine.layers.iter().map(|_| Default::default()).collect();
         engine.logits = vec![0f32; rows * vocab];
         let sizes_ok = engine.embed.len() == vocab * h
             && engine.norm.len() == h
@@ -425,15 +429,16 @@ impl DecodeEngine {
                 )
             })
             .collect();
-        let claims: Vec<std::sync::atomic::AtomicUsize> =
-            self.layers.iter().map(|_| Default::default()).collect();
+        for c in &self.claims {
+            c.store(0, std::sync::atomic::Ordering::Relaxed);
+        }
         let job = Job {
             ids,
             pos,
             from,
             caches: &caches,
             per_row,
-            claims: &claims,
+            claims: &self.claims,
             cap: cache.capacity as usize,
             offset: offset as usize,
             scratch: SendPtr(self.scratch.as_mut_ptr()),

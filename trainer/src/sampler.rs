@@ -227,13 +227,7 @@ impl<'a> Sampler<'a> {
             .collect();
         if params.max_new_tokens > 0 {
             let _guard = tch::no_grad_guard();
-            // The fused CPU decode step (decode.rs) where it applies; the libtorch layers
-            // otherwise.
-            let mut engine = self
-                .fused
-                .then(|| DecodeEngine::new(model, prompts.len(), capacity as usize))
-                .flatten();
-            self.run(model, prompts, params, &mut rows, engine.as_mut())?;
+            self.run(model, prompts, params, &mut rows, p_max, capacity)?;
         }
         rows.into_iter()
             .map(|r| {
@@ -257,11 +251,10 @@ impl<'a> Sampler<'a> {
         prompts: &[Vec<i64>],
         params: &SamplingParams,
         rows: &mut [Row],
-        mut engine: Option<&mut DecodeEngine>,
+        p_max: i64,
+        capacity: i64,
     ) -> Result<(), SampleError> {
         let device = model.device();
-        let p_max = prompts.iter().map(Vec::len).max().unwrap_or(0) as i64;
-        let capacity = p_max + params.max_new_tokens as i64;
         let b = prompts.len() as i64;
         // Left-pad: row i's real tokens sit at p_max-len_i..p_max.
         let mut ids = vec![0i64; (b * p_max) as usize];
@@ -274,6 +267,12 @@ impl<'a> Sampler<'a> {
             attn[start..start + p.len()].iter_mut().for_each(|a| *a = 1);
             pads.push(pad as i64);
         }
+        // The fused CPU decode step (decode.rs) where it applies, for the prompt (one
+        // position per step) and the completion; the libtorch layers otherwise.
+        let mut engine = self
+            .fused
+            .then(|| DecodeEngine::new(model, prompts.len(), capacity as usize))
+            .flatten();
         // The engine has its own threads; libtorch's remaining ops (sampling on [B, V]) are
         // small, and its OpenMP team would spin between them on cores the engine needs.
         let _one_thread = engine.as_ref().map(|_| TorchThreads::set(1));

@@ -192,7 +192,6 @@ pub fn run(
         config: cfg,
         seconds: start.elapsed().as_secs_f64(),
     };
-    std::fs::create_dir_all(out)?;
     crate::demo::write_json(&out.join("summary.json"), &summary)?;
     let values: Vec<Vec<f64>> = summary
         .by_digits
