@@ -273,7 +273,7 @@ impl DecodeEngine {
         from: &[i64],
         cache: &mut KvCache,
     ) -> Result<(), ModelError> {
-        self.run(ids, pos, from, 1, cache, true)
+        self.run(ids, pos, from, 1, cache, Head::Last)
     }
 
     /// The logits [rows, V] of the last `step` (or `prefill`), row-major.
@@ -337,15 +337,115 @@ impl DecodeEngine {
                     from.push(f);
                 }
             }
-            self.run(&tok, &pos, &from, n, cache, s0 + n == p)?;
+            let head = if s0 + n == p { Head::Last } else { Head::None };
+            self.run(&tok, &pos, &from, n, cache, head)?;
             s0 += n;
         }
         Ok(())
     }
 
+    /// Log-probabilities of given completions, without gradients (learn.rs's
+    /// `completion_logprobs` on this path, for the reference model). `prompts` [N, P] are
+    /// left-padded (row n's `pads[n]` leading entries are padding), `group[r]` is the prompt
+    /// that completion r continues, `completions` [R, C] (C = len / R; trailing padding is
+    /// scored like any token, for the caller to mask). Returns [R, C] row-major: entry
+    /// (r, j) is log-softmax(logits / temperature) at completion r's token j, from the
+    /// position before it. Each distinct prompt runs once; its cache rows are then repeated
+    /// for its completions, which go through in blocks of (row, position) pairs.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn logprobs(
+        &mut self,
+        model: &Model,
+        prompts: &[i64],
+        pads: &[i64],
+        group: &[i64],
+        completions: &[i64],
+        temperature: f32,
+    ) -> Result<Vec<f32>, ModelError> {
+        let (n, r) = (pads.len(), group.len());
+        if n == 0
+            || r == 0
+            || prompts.is_empty()
+            || !prompts.len().is_multiple_of(n)
+            || completions.is_empty()
+            || !completions.len().is_multiple_of(r)
+            || group.iter().any(|&g| !(0..n as i64).contains(&g))
+        {
+            return Err(ModelError::Input(format!(
+                "scoring: {} prompt ids for {n} prompts, {} completion ids for {r} rows, \
+                 prompt indices {}..={}",
+                prompts.len(),
+                completions.len(),
+                group.iter().min().unwrap_or(&0),
+                group.iter().max().unwrap_or(&0)
+            )));
+        }
+        let (p, c, v) = (prompts.len() / n, completions.len() / r, self.vocab);
+        let mut cache = KvCache::new(model, n as i64, (p + c) as i64);
+        self.prefill(prompts, pads, &mut cache)?;
+        let mut out = vec![0f32; r * c];
+        let (mut x, mut e) = (vec![0f32; v], vec![0f32; v]);
+        let mut score = |logits: &[f32], target: i64| -> Result<f32, ModelError> {
+            let row = logits.get(..v).ok_or_else(|| {
+                ModelError::Input("scoring: the logits buffer is short".to_string())
+            })?;
+            token_logprob(row, target, temperature, &mut x, &mut e).ok_or_else(|| {
+                ModelError::Input(format!("scoring: token id {target} outside the vocabulary"))
+            })
+        };
+        // Token 0 of each completion, from its prompt's last position.
+        for (row, &g) in group.iter().enumerate() {
+            let logits = self.logits.get(g as usize * v..).unwrap_or(&[]);
+            if let Some(o) = out.get_mut(row * c) {
+                *o = score(logits, completions.get(row * c).copied().unwrap_or(-1))?;
+            }
+        }
+        if c == 1 {
+            return Ok(out);
+        }
+        cache.select_rows(&Tensor::from_slice(group));
+        // Tokens 0..C-1 predict tokens 1..C.
+        let t = c - 1;
+        let block = (PREFILL_PAIRS / r).clamp(1, t);
+        let stride = self.stride();
+        if self.scratch.len() < r * block * stride {
+            self.scratch.resize(r * block * stride, 0.0);
+        }
+        let mut j0 = 0;
+        while j0 < t {
+            let nb = block.min(t - j0);
+            let (mut tok, mut pos, mut from) = (
+                Vec::with_capacity(r * nb),
+                Vec::with_capacity(r * nb),
+                Vec::with_capacity(r * nb),
+            );
+            for (row, &g) in group.iter().enumerate() {
+                let pad = pads.get(g as usize).copied().unwrap_or(0);
+                for j in j0..j0 + nb {
+                    tok.push(completions.get(row * c + j).copied().unwrap_or(0));
+                    pos.push(p as i64 - pad + j as i64);
+                    from.push(pad);
+                }
+            }
+            self.run(&tok, &pos, &from, nb, &mut cache, Head::All)?;
+            for row in 0..r {
+                for j in j0..j0 + nb {
+                    let pair = row * nb + (j - j0);
+                    let logits = self.logits.get(pair * v..).unwrap_or(&[]);
+                    let target = completions.get(row * c + j + 1).copied().unwrap_or(-1);
+                    if let Some(o) = out.get_mut(row * c + j + 1) {
+                        *o = score(logits, target)?;
+                    }
+                }
+            }
+            j0 += nb;
+        }
+        Ok(out)
+    }
+
     /// One pass over `ids.len()` (row, slot) pairs: pair g is cache row g / per_row at slot
     /// cache.len + g % per_row (per_row = 1: a decode step; more: a prefill block, a row's
-    /// pairs in slot order). `logits`: write the LM head of each row's last pair.
+    /// pairs in slot order). `head`: which pairs get their logits written.
     fn run(
         &mut self,
         ids: &[i64],
@@ -353,7 +453,7 @@ impl DecodeEngine {
         from: &[i64],
         per_row: usize,
         cache: &mut KvCache,
-        logits: bool,
+        head: Head,
     ) -> Result<(), ModelError> {
         let r = ids.len();
         let offset = cache.len;
@@ -432,6 +532,9 @@ impl DecodeEngine {
         for c in &self.claims {
             c.store(0, std::sync::atomic::Ordering::Relaxed);
         }
+        if head == Head::All && self.logits.len() < r * self.vocab {
+            self.logits.resize(r * self.vocab, 0.0);
+        }
         let job = Job {
             ids,
             pos,
@@ -442,7 +545,8 @@ impl DecodeEngine {
             cap: cache.capacity as usize,
             offset: offset as usize,
             scratch: SendPtr(self.scratch.as_mut_ptr()),
-            logits: logits.then_some(SendPtr(self.logits.as_mut_ptr())),
+            head,
+            logits: SendPtr(self.logits.as_mut_ptr()),
         };
         let this = &*self;
         let threads = self.pool.as_ref().map_or(1, |p| p.current_num_threads());
@@ -635,25 +739,28 @@ impl DecodeEngine {
             proj(acto, &layer.down, None, xo, true);
             barrier.wait();
         }
-        let Some(logits) = job.logits else {
-            return;
+        // Each cache row's last pair (every per-th scratch row from per - 1), or every pair.
+        let (first, m, lda, out_row) = match job.head {
+            Head::None => return,
+            Head::Last => (per - 1, r / per, per * w, team.start / per),
+            Head::All => (0, r, w, team.start),
         };
         rms_norm_rows(mine(), w, xo, xno, h, &self.norm, self.eps);
         barrier.wait();
         let v = self.vocab;
         let panels = share(self.lm_head.panels(), t, parts);
-        // SAFETY: the team's rows of xn are final (barrier above); each cache row's last
-        // pair is every per-th scratch row from per - 1; logits hold self.rows >= team.end /
-        // per rows of v floats, and this part writes only its panels' columns.
+        // SAFETY: the team's rows of xn are final (barrier above); logits hold m rows of v
+        // floats from out_row (`run` sized them: self.rows rows, or every pair for
+        // Head::All), and this part writes only its panels' columns.
         unsafe {
             gemm(
-                base.add((per - 1) * w + xno),
-                r / per,
-                per * w,
+                base.add(first * w + xno),
+                m,
+                lda,
                 &self.lm_head,
                 panels,
                 None,
-                logits.at(team.start / per * v),
+                job.logits.at(out_row * v),
                 v,
                 false,
             )
@@ -728,8 +835,19 @@ struct Job<'a> {
     cap: usize,
     offset: usize,
     scratch: SendPtr,
-    /// `None`: no LM head (a prefill position before the last).
-    logits: Option<SendPtr>,
+    head: Head,
+    logits: SendPtr,
+}
+
+/// Which pairs of a pass get the LM head.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Head {
+    /// None (a prefill block before the last).
+    None,
+    /// Each cache row's last pair: `logits(rows)`.
+    Last,
+    /// Every pair, in pair order (scoring given tokens).
+    All,
 }
 
 /// xn = x * rsqrt(mean(x^2) + eps) * weight for each row (libtorch's `rms_norm` formula).
@@ -851,6 +969,31 @@ pub(crate) fn sample_rows(
         tokens.push(tok as i64);
         logprobs.push((x.get(tok).copied().unwrap_or(0.0) - max) - lse);
     }
+}
+
+/// log-softmax(logits / temperature)[target] as learn.rs computes it (divide, then
+/// (x - max) - ln(sum exp(x - max))); `None` for a target outside the row. `x` and `e` are
+/// scratch of the row's length.
+fn token_logprob(
+    logits: &[f32],
+    target: i64,
+    temperature: f32,
+    x: &mut [f32],
+    e: &mut [f32],
+) -> Option<f32> {
+    let t = usize::try_from(target).ok().filter(|&t| t < logits.len())?;
+    let (x, e) = (x.get_mut(..logits.len())?, e.get_mut(..logits.len())?);
+    if temperature == 1.0 {
+        x.copy_from_slice(logits);
+    } else {
+        x.iter_mut()
+            .zip(logits)
+            .for_each(|(s, &v)| *s = v / temperature);
+    }
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    exp_shifted(x, max, 0.0, e);
+    let lse = e.iter().sum::<f32>().ln();
+    Some((x.get(t)? - max) - lse)
 }
 
 /// out[i] = exp((x[i] - max) - lse).

@@ -12,6 +12,7 @@
 use super::loss::{micro_batch_loss, LossStats, Normaliser, ObjectiveConfig};
 use super::optim::AdamW;
 use super::pipeline::Rollout;
+use crate::decode::DecodeEngine;
 use crate::model::{AttnMask, KvCache, Model, ModelError};
 use tch::{Device, Kind, Tensor};
 
@@ -279,13 +280,18 @@ pub struct LearnSettings {
     pub max_len: usize,
 }
 
-/// Reference log-probs for the whole batch (no gradient), micro-batch by micro-batch.
+/// Reference log-probs for the whole batch (no gradient), micro-batch by micro-batch:
+/// through the fused CPU engine where it applies (a small fp32 model on the CPU; the same
+/// values up to float rounding in a different summation order), else through libtorch.
 pub fn reference_logprobs(
     reference: &Model,
     batch: &Batch,
     micro: usize,
     temperature: f64,
 ) -> Result<Tensor, ModelError> {
+    if let Some(lp) = engine_logprobs(reference, batch, micro, temperature)? {
+        return Ok(lp);
+    }
     tch::no_grad(|| {
         let mut parts = Vec::new();
         let mut start = 0;
@@ -298,6 +304,68 @@ pub fn reference_logprobs(
         }
         Ok(Tensor::cat(&parts, 0))
     })
+}
+
+/// `reference_logprobs` through `DecodeEngine::logprobs`, `micro` rows per call, each
+/// run of adjacent rows with the same prompt sharing one prompt pass; `None` where the
+/// engine does not apply.
+fn engine_logprobs(
+    model: &Model,
+    batch: &Batch,
+    micro: usize,
+    temperature: f64,
+) -> Result<Option<Tensor>, ModelError> {
+    let (b, p, c) = (
+        batch.rows as usize,
+        batch.prompt_len as usize,
+        batch.completion_len as usize,
+    );
+    let micro = micro.clamp(1, b.max(1));
+    if b == 0 || p == 0 || c == 0 {
+        return Ok(None);
+    }
+    let Some(mut engine) = DecodeEngine::new(model, micro, p + c) else {
+        return Ok(None);
+    };
+    let host = |t: &Tensor| -> Result<Vec<i64>, ModelError> {
+        let t = t.to_device(Device::Cpu).to_kind(Kind::Int64).contiguous();
+        Vec::<i64>::try_from(&t.view([-1]))
+            .map_err(|e| ModelError::Input(format!("batch ids: {e}")))
+    };
+    let (ids, attn) = (host(&batch.ids)?, host(&batch.attn)?);
+    let width = p + c;
+    let mut out = Vec::with_capacity(b * c);
+    for start in (0..b).step_by(micro) {
+        let (mut prompts, mut pads, mut group, mut completions) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut last: Option<&[i64]> = None;
+        for row in start..(start + micro).min(b) {
+            let (Some(row_ids), Some(row_attn)) = (
+                ids.get(row * width..(row + 1) * width),
+                attn.get(row * width..row * width + p),
+            ) else {
+                return Err(ModelError::Input(format!("batch row {row} is short")));
+            };
+            let (prompt, completion) = row_ids.split_at(p);
+            if last != Some(prompt) {
+                prompts.extend_from_slice(prompt);
+                pads.push(row_attn.iter().filter(|&&a| a == 0).count() as i64);
+                last = Some(prompt);
+            }
+            group.push(pads.len() as i64 - 1);
+            completions.extend_from_slice(completion);
+        }
+        out.extend(engine.logprobs(
+            model,
+            &prompts,
+            &pads,
+            &group,
+            &completions,
+            temperature as f32,
+        )?);
+    }
+    let lp = Tensor::from_slice(&out).view([b as i64, c as i64]);
+    Ok(Some(lp.to_device(batch.ids.device())))
 }
 
 /// `mu` optimisation passes over the batch at learning rate `lr`.
@@ -401,8 +469,9 @@ mod tests {
     /// groups of 3, 1 and 2 rows, prompts of different lengths (left padding), completions
     /// of different lengths (right padding), grouped-query attention, and a micro-batch that
     /// starts inside a group.
-    #[test]
-    fn shared_prompts_give_the_full_rows_logprobs_and_gradients() {
+    /// A GQA Llama and rollouts in groups of 3, 1 and 2 rows, prompts of different lengths
+    /// (left padding), completions of different lengths (right padding).
+    fn fixture() -> (Model, Vec<Rollout>) {
         let cfg = Config::llama(40, 32, 48, 2, 4, 2);
         let model = Model::new_seeded(&cfg, Device::Cpu, Kind::Float, 3).unwrap();
         let prompts = [
@@ -410,7 +479,7 @@ mod tests {
             Arc::new(vec![3i64]),
             Arc::new(vec![8i64, 1]),
         ];
-        let rows: Vec<Rollout> = [
+        let rows = [
             (0, vec![4i64, 6, 11, 2, 30]),
             (0, vec![4, 19]),
             (0, vec![13, 5, 5]),
@@ -421,6 +490,12 @@ mod tests {
         .iter()
         .map(|(g, c)| rollout(&prompts[*g], c, *g))
         .collect();
+        (model, rows)
+    }
+
+    #[test]
+    fn shared_prompts_give_the_full_rows_logprobs_and_gradients() {
+        let (model, rows) = fixture();
         let refs: Vec<&Rollout> = rows.iter().collect();
         let adv = vec![0.0; rows.len()];
         let shared = build_batch(&refs, &adv, false, 0, Device::Cpu);
@@ -458,5 +533,28 @@ mod tests {
         let (b, _) = completion_logprobs(&model, &part_full, 1.0, false).unwrap();
         let err = ((a - b) * &part_full.mask).abs().max().double_value(&[]);
         assert!(err < 1e-5, "micro-batch log-probs differ by {err}");
+    }
+
+    /// The fused engine's reference log-probs equal libtorch's on the fixture, whole and in
+    /// micro-batches that cut a group, at temperature 0.7 and 1.
+    #[test]
+    fn engine_reference_logprobs_match_libtorch() {
+        let (model, rows) = fixture();
+        let refs: Vec<&Rollout> = rows.iter().collect();
+        let batch = build_batch(&refs, &vec![0.0; rows.len()], false, 0, Device::Cpu);
+        for temperature in [0.7, 1.0] {
+            let (want, _) =
+                tch::no_grad(|| completion_logprobs(&model, &batch, temperature, false)).unwrap();
+            for micro in [6, 4, 1] {
+                let got = engine_logprobs(&model, &batch, micro, temperature)
+                    .unwrap()
+                    .expect("the engine applies to a small fp32 CPU model");
+                assert_eq!(got.size(), want.size());
+                let err = ((&got - &want) * &batch.mask).abs().max().double_value(&[]);
+                assert!(err < 1e-5, "T {temperature} micro {micro}: differ by {err}");
+                let finite = got.isfinite().all().int64_value(&[]) == 1;
+                assert!(finite, "padding positions must stay finite");
+            }
+        }
     }
 }
