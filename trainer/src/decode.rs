@@ -344,45 +344,82 @@ impl DecodeEngine {
         Ok(())
     }
 
+    /// `prefill` where rows may share a prompt: each distinct prompt (ids and padding) goes
+    /// through once, then its cache rows and last logits are copied to every row that has
+    /// it (the same values as prefilling every row: a pair's result does not depend on the
+    /// other pairs of its pass). `cache`, an empty cache of R rows, is replaced by one of
+    /// the same shape.
+    pub(crate) fn prefill_shared(
+        &mut self,
+        model: &Model,
+        ids: &[i64],
+        pads: &[i64],
+        cache: &mut KvCache,
+    ) -> Result<(), ModelError> {
+        let r = pads.len();
+        if r == 0 || !ids.len().is_multiple_of(r) {
+            return self.prefill(ids, pads, cache);
+        }
+        let p = ids.len() / r;
+        let mut index: std::collections::HashMap<(i64, &[i64]), i64> = Default::default();
+        let (mut uids, mut upads, mut group) = (Vec::new(), Vec::new(), Vec::with_capacity(r));
+        for (prompt, &pad) in ids.chunks_exact(p.max(1)).zip(pads) {
+            let next = upads.len() as i64;
+            group.push(*index.entry((pad, prompt)).or_insert_with(|| {
+                uids.extend_from_slice(prompt);
+                upads.push(pad);
+                next
+            }));
+        }
+        if upads.len() == r {
+            return self.prefill(ids, pads, cache);
+        }
+        let mut distinct = KvCache::new(model, upads.len() as i64, cache.capacity);
+        self.prefill(&uids, &upads, &mut distinct)?;
+        distinct.select_rows(&Tensor::from_slice(&group));
+        *cache = distinct;
+        let v = self.vocab;
+        let firsts = self.logits.get(..upads.len() * v).unwrap_or(&[]).to_vec();
+        for (row, &g) in self.logits.chunks_exact_mut(v.max(1)).zip(&group) {
+            if let Some(src) = firsts.get(g as usize * v..(g as usize + 1) * v) {
+                row.copy_from_slice(src);
+            }
+        }
+        Ok(())
+    }
+
     /// Log-probabilities of given completions, without gradients (learn.rs's
-    /// `completion_logprobs` on this path, for the reference model). `prompts` [N, P] are
-    /// left-padded (row n's `pads[n]` leading entries are padding), `group[r]` is the prompt
-    /// that completion r continues, `completions` [R, C] (C = len / R; trailing padding is
-    /// scored like any token, for the caller to mask). Returns [R, C] row-major: entry
-    /// (r, j) is log-softmax(logits / temperature) at completion r's token j, from the
-    /// position before it. Each distinct prompt runs once; its cache rows are then repeated
-    /// for its completions, which go through in blocks of (row, position) pairs.
-    #[allow(clippy::too_many_arguments)]
+    /// `completion_logprobs` on this path, for the reference model). `prompts` [R, P] are
+    /// left-padded (row r's `pads[r]` leading entries are padding; rows with the same
+    /// prompt share its pass, `prefill_shared`) and `completions` [R, C] (C = len / R;
+    /// trailing padding is scored like any token, for the caller to mask). Returns [R, C]
+    /// row-major: entry (r, j) is log-softmax(logits / temperature) at completion r's token
+    /// j, from the position before it. The completions go through in blocks of (row,
+    /// position) pairs.
     pub(crate) fn logprobs(
         &mut self,
         model: &Model,
         prompts: &[i64],
         pads: &[i64],
-        group: &[i64],
         completions: &[i64],
         temperature: f32,
     ) -> Result<Vec<f32>, ModelError> {
-        let (n, r) = (pads.len(), group.len());
-        if n == 0
-            || r == 0
+        let r = pads.len();
+        if r == 0
             || prompts.is_empty()
-            || !prompts.len().is_multiple_of(n)
+            || !prompts.len().is_multiple_of(r)
             || completions.is_empty()
             || !completions.len().is_multiple_of(r)
-            || group.iter().any(|&g| !(0..n as i64).contains(&g))
         {
             return Err(ModelError::Input(format!(
-                "scoring: {} prompt ids for {n} prompts, {} completion ids for {r} rows, \
-                 prompt indices {}..={}",
+                "scoring: {} prompt ids and {} completion ids for {r} rows",
                 prompts.len(),
                 completions.len(),
-                group.iter().min().unwrap_or(&0),
-                group.iter().max().unwrap_or(&0)
             )));
         }
-        let (p, c, v) = (prompts.len() / n, completions.len() / r, self.vocab);
-        let mut cache = KvCache::new(model, n as i64, (p + c) as i64);
-        self.prefill(prompts, pads, &mut cache)?;
+        let (p, c, v) = (prompts.len() / r, completions.len() / r, self.vocab);
+        let mut cache = KvCache::new(model, r as i64, (p + c) as i64);
+        self.prefill_shared(model, prompts, pads, &mut cache)?;
         let mut out = vec![0f32; r * c];
         let (mut x, mut e) = (vec![0f32; v], vec![0f32; v]);
         let mut score = |logits: &[f32], target: i64| -> Result<f32, ModelError> {
@@ -394,19 +431,15 @@ impl DecodeEngine {
             })
         };
         // Token 0 of each completion, from its prompt's last position.
-        for (row, &g) in group.iter().enumerate() {
-            let logits = self.logits.get(g as usize * v..).unwrap_or(&[]);
+        for row in 0..r {
+            let logits = self.logits.get(row * v..).unwrap_or(&[]);
             if let Some(o) = out.get_mut(row * c) {
                 *o = score(logits, completions.get(row * c).copied().unwrap_or(-1))?;
             }
         }
-        if c == 1 {
-            return Ok(out);
-        }
-        cache.select_rows(&Tensor::from_slice(group));
         // Tokens 0..C-1 predict tokens 1..C.
         let t = c - 1;
-        let block = (PREFILL_PAIRS / r).clamp(1, t);
+        let block = (PREFILL_PAIRS / r).clamp(1, t.max(1));
         let stride = self.stride();
         if self.scratch.len() < r * block * stride {
             self.scratch.resize(r * block * stride, 0.0);
@@ -419,8 +452,7 @@ impl DecodeEngine {
                 Vec::with_capacity(r * nb),
                 Vec::with_capacity(r * nb),
             );
-            for (row, &g) in group.iter().enumerate() {
-                let pad = pads.get(g as usize).copied().unwrap_or(0);
+            for (row, &pad) in pads.iter().enumerate() {
                 for j in j0..j0 + nb {
                     tok.push(completions.get(row * c + j).copied().unwrap_or(0));
                     pos.push(p as i64 - pad + j as i64);

@@ -280,7 +280,8 @@ impl<'a> Sampler<'a> {
         // `None`: the logits are in the engine (host memory).
         let mut logits = match engine.as_mut() {
             Some(e) => {
-                e.prefill(&ids, &pads, &mut cache)?;
+                // A group's G rollouts share their prompt: it goes through once.
+                e.prefill_shared(model, &ids, &pads, &mut cache)?;
                 None
             }
             None => Some({
@@ -720,16 +721,21 @@ mod tests {
 
     /// The fused decode step (decode.rs) samples the same tokens as the libtorch layers, with
     /// log-probabilities equal to float rounding: left-padded prompts of different lengths,
-    /// rows finishing early (compaction), sampling and greedy.
+    /// repeated prompts (one shared prefill each, as a GRPO group's), two prompts whose
+    /// padded ids coincide ([0, 5] and [5] with pad id 0), rows finishing early
+    /// (compaction), sampling and greedy.
     #[test]
     fn fused_decode_samples_what_the_libtorch_layers_sample() {
         let mut cfg = Config::llama(267, 32, 64, 2, 4, 2);
         cfg.initializer_range = 0.5;
         let m = Model::new_seeded(&cfg, Device::Cpu, Kind::Float, 4).unwrap();
-        let prompts: Vec<Vec<i64>> = (0..13)
+        let mut prompts: Vec<Vec<i64>> = (0..13)
             .map(|i| (0..1 + i % 5).map(|j| (i * 31 + j * 7) % 267).collect())
             .collect();
-        let seeds: Vec<u64> = (0..13).collect();
+        let repeats = [prompts[2].clone(), prompts[2].clone(), prompts[7].clone()];
+        prompts.extend(repeats);
+        prompts.extend([vec![0, 5], vec![5]]);
+        let seeds: Vec<u64> = (0..prompts.len() as u64).collect();
         let fused = Sampler::ids_only();
         let plain = Sampler {
             tokenizer: None,

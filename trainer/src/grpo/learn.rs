@@ -306,9 +306,8 @@ pub fn reference_logprobs(
     })
 }
 
-/// `reference_logprobs` through `DecodeEngine::logprobs`, `micro` rows per call, each
-/// run of adjacent rows with the same prompt sharing one prompt pass; `None` where the
-/// engine does not apply.
+/// `reference_logprobs` through `DecodeEngine::logprobs`, `micro` rows per call (rows
+/// with the same prompt share one prompt pass); `None` where the engine does not apply.
 fn engine_logprobs(
     model: &Model,
     batch: &Batch,
@@ -336,33 +335,24 @@ fn engine_logprobs(
     let width = p + c;
     let mut out = Vec::with_capacity(b * c);
     for start in (0..b).step_by(micro) {
-        let (mut prompts, mut pads, mut group, mut completions) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut last: Option<&[i64]> = None;
-        for row in start..(start + micro).min(b) {
-            let (Some(row_ids), Some(row_attn)) = (
-                ids.get(row * width..(row + 1) * width),
-                attn.get(row * width..row * width + p),
-            ) else {
-                return Err(ModelError::Input(format!("batch row {row} is short")));
-            };
-            let (prompt, completion) = row_ids.split_at(p);
-            if last != Some(prompt) {
-                prompts.extend_from_slice(prompt);
-                pads.push(row_attn.iter().filter(|&&a| a == 0).count() as i64);
-                last = Some(prompt);
-            }
-            group.push(pads.len() as i64 - 1);
+        let rows = start..(start + micro).min(b);
+        let (Some(row_ids), Some(row_attn)) = (
+            ids.get(rows.start * width..rows.end * width),
+            attn.get(rows.start * width..rows.end * width),
+        ) else {
+            return Err(ModelError::Input(format!("batch rows {rows:?} are short")));
+        };
+        let (mut prompts, mut pads, mut completions) = (Vec::new(), Vec::new(), Vec::new());
+        for (ids, attn) in row_ids
+            .chunks_exact(width)
+            .zip(row_attn.chunks_exact(width))
+        {
+            let (prompt, completion) = ids.split_at(p);
+            prompts.extend_from_slice(prompt);
+            pads.push(attn.iter().take(p).filter(|&&a| a == 0).count() as i64);
             completions.extend_from_slice(completion);
         }
-        out.extend(engine.logprobs(
-            model,
-            &prompts,
-            &pads,
-            &group,
-            &completions,
-            temperature as f32,
-        )?);
+        out.extend(engine.logprobs(model, &prompts, &pads, &completions, temperature as f32)?);
     }
     let lp = Tensor::from_slice(&out).view([b as i64, c as i64]);
     Ok(Some(lp.to_device(batch.ids.device())))
