@@ -102,3 +102,50 @@ fn quick_beyond_imitation_writes_its_summary_and_resumes_its_sft() {
     assert!(err.contains(".rl.step"), "{err}");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// tokens-not-characters runs its three arms, and the equal-examples arm trains the BPE
+/// model on as many demonstrations as the character model saw, in fewer steps.
+#[test]
+fn quick_tokens_not_characters_matches_demonstrations_in_its_third_arm() {
+    use verigym_trainer::experiments;
+    let out = std::env::temp_dir().join(format!("verigym-tnc-quick-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    experiments::run(
+        "tokens-not-characters",
+        tch::Device::Cpu,
+        &out,
+        0..1,
+        true,
+        None,
+    )
+    .unwrap();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let steps: Vec<u64> = (0..3).map(|i| s["steps"][i].as_u64().unwrap()).collect();
+    let seen: Vec<f64> = (0..3)
+        .map(|i| s["demos_seen"][i].as_f64().unwrap())
+        .collect();
+    assert_eq!(
+        steps[0], steps[1],
+        "characters and BPE share the token budget"
+    );
+    assert!(steps[2] < steps[1], "steps {steps:?}");
+    assert!(
+        seen[1] > 2.0 * seen[0],
+        "BPE rows hold more demonstrations: {seen:?}"
+    );
+    let ratio = seen[2] / seen[0];
+    assert!((ratio - 1.0).abs() < 0.1, "equal examples: {seen:?}");
+    for key in [
+        "char_accuracy",
+        "bpe_accuracy",
+        "bpe_equal_examples_accuracy",
+    ] {
+        let v = s[key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{key} = {v}");
+    }
+    let md = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(md.contains("BPE, equal examples"));
+    assert!(out.join("tokens_not_characters.png").exists());
+    let _ = std::fs::remove_dir_all(&out);
+}

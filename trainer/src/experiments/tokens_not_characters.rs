@@ -3,6 +3,11 @@
 //! training text, as GPT-2's tokenizer) and over the built-in character (byte) vocabulary.
 //! A model that sees "strawberry" as two tokens has to learn which letters each token holds
 //! (the "how many r's in strawberry" failure; Shin & Kaneko 2024, Edman et al. 2024).
+//!
+//! Three arms: characters, BPE with the same token budget (packed rows of BPE text hold
+//! about three times as many demonstrations), and BPE trained for as many demonstrations
+//! as the character model saw (fewer steps), which separates the tokenizer from the
+//! number of examples.
 
 use super::pipeline::{ModelSize, Policy};
 use super::{plot, ExperimentOutput};
@@ -80,6 +85,12 @@ const TAGS: [&str; 4] = ["<think>", "</think>", "<answer>", "</answer>"];
 
 /// A byte-level BPE tokenizer of `vocab` entries trained on `texts`.
 pub fn train_bpe(texts: &[String], vocab: usize) -> Result<Tokenizer> {
+    Tokenizer::from_json(&train_bpe_json(texts, vocab)?)
+        .context("loading the trained BPE tokenizer")
+}
+
+/// `train_bpe`'s tokenizer as `tokenizer.json` text.
+fn train_bpe_json(texts: &[String], vocab: usize) -> Result<String> {
     let alphabet = ByteLevel::alphabet().into_iter().collect();
     let mut trainer = BpeTrainerBuilder::new()
         .vocab_size(vocab)
@@ -109,10 +120,8 @@ pub fn train_bpe(texts: &[String], vocab: usize) -> Result<Tokenizer> {
             .map(|t| AddedToken::from(*t, false))
             .collect::<Vec<_>>(),
     );
-    let json = tok
-        .to_string(false)
-        .map_err(|e| anyhow::anyhow!("serialising BPE: {e}"))?;
-    Tokenizer::from_json(&json).context("loading the trained BPE tokenizer")
+    tok.to_string(false)
+        .map_err(|e| anyhow::anyhow!("serialising BPE: {e}"))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,12 +131,19 @@ pub struct EnvRow {
     pub char_ci: f64,
     pub bpe_accuracy: f64,
     pub bpe_ci: f64,
+    /// The BPE model trained on as many demonstrations as the character model saw.
+    pub bpe_equal_examples_accuracy: f64,
+    pub bpe_equal_examples_ci: f64,
 }
+
+/// The arms, in run order.
+const ARMS: [&str; 3] = ["characters", "BPE", "BPE, equal examples"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub char_accuracy: f64,
     pub bpe_accuracy: f64,
+    pub bpe_equal_examples_accuracy: f64,
     pub per_env: Vec<EnvRow>,
     pub char_vocab: usize,
     pub bpe_vocab: usize,
@@ -136,6 +152,10 @@ pub struct Summary {
     pub bpe_tokens_per_demo: f64,
     pub char_parameters: usize,
     pub bpe_parameters: usize,
+    /// Training steps and demonstrations seen per arm (characters, BPE, BPE equal
+    /// examples), for the last seed: steps x rows per step x demonstrations per packed row.
+    pub steps: [usize; 3],
+    pub demos_seen: [f64; 3],
     pub seeds: u64,
     pub config: Config,
     pub seconds: f64,
@@ -161,29 +181,48 @@ pub fn run(
     let cfg = cfg.clone();
     let envs = data::build_envs(&cfg.spec(0, 0))?;
     let tasks = eval::tasks(&envs, cfg.eval_per_env, EVAL_SEED)?;
-    // acc[arm][env] over seeds; arm 0 = characters, 1 = BPE.
-    let mut acc = vec![vec![Vec::new(); envs.len()]; 2];
-    let mut overall = [Vec::new(), Vec::new()];
+    // acc[arm][env] over seeds (arms as ARMS).
+    let mut acc = vec![vec![Vec::new(); envs.len()]; ARMS.len()];
+    let mut overall = vec![Vec::new(); ARMS.len()];
     let (mut vocab, mut per_demo, mut params) = ([0usize; 2], [0f64; 2], [0usize; 2]);
+    let (mut steps, mut demos_seen) = ([0usize; 3], [0f64; 3]);
     for seed in seeds.clone() {
         let train = data::demonstrations(&cfg.spec(cfg.train_per_env, 300 + seed))?;
-        for arm in 0..2 {
+        let texts: Vec<String> = train
+            .iter()
+            .map(|d| format!("{}{}", d.prompt, d.completion))
+            .collect();
+        let bpe = train_bpe_json(&texts, cfg.bpe_vocab)?;
+        // Demonstrations per training step of each arm: rows per step x the demonstrations
+        // a packed row holds.
+        let mut per_step = [0f64; 3];
+        for (arm, name) in ARMS.iter().enumerate() {
             let tok = if arm == 0 {
                 Tokenizer::builtin()
             } else {
-                let texts: Vec<String> = train
-                    .iter()
-                    .map(|d| format!("{}{}", d.prompt, d.completion))
-                    .collect();
-                train_bpe(&texts, cfg.bpe_vocab)?
+                Tokenizer::from_json(&bpe).context("loading the trained BPE tokenizer")?
             };
-            vocab[arm] = tok.vocab_size();
-            per_demo[arm] = tokens_per_demo(&tok, &train)?;
+            let kind = arm.min(1);
+            vocab[kind] = tok.vocab_size();
+            per_demo[kind] = tokens_per_demo(&tok, &train)?;
             let policy = Policy::new(tok, cfg.size, device, seed)?;
-            params[arm] = policy.num_params();
+            params[kind] = policy.num_params();
             let mut sft = cfg.sft.clone();
             sft.seed = seed;
-            policy.sft(&train, &[], &sft)?;
+            if arm == 2 {
+                // As many demonstrations as the character arm: BPE's packed rows (the same
+                // packing as arm 1's) hold more of them, so fewer steps (warm-up alike).
+                let n = (cfg.sft.max_steps as f64 * per_step[0] / per_step[1].max(1e-9)).round();
+                sft.max_steps = (n as usize).max(1);
+                sft.warmup_steps = (cfg.sft.warmup_steps * sft.max_steps)
+                    .div_ceil(cfg.sft.max_steps.max(1))
+                    .min(sft.max_steps);
+            }
+            let report = policy.sft(&train, &[], &sft)?;
+            per_step[arm] =
+                report.train_examples as f64 / report.rows.max(1) as f64 * sft.batch_size as f64;
+            steps[arm] = report.steps;
+            demos_seen[arm] = report.steps as f64 * per_step[arm];
             let budget = policy.completion_budget(&train, cfg.max_new_tokens)?;
             let rep =
                 policy.evaluate(&envs, &tasks, Template::Compact, budget, 100, "eval", true)?;
@@ -192,10 +231,13 @@ pub fn run(
                     v.push(e.accuracy);
                 }
             }
-            overall[arm].push(rep.mean_accuracy());
+            if let Some(o) = overall.get_mut(arm) {
+                o.push(rep.mean_accuracy());
+            }
             eprintln!(
-                "seed {seed} {}: accuracy {:.3}",
-                if arm == 0 { "characters" } else { "BPE" },
+                "seed {seed} {name}: {} steps, {:.0} demonstrations, accuracy {:.3}",
+                steps[arm],
+                demos_seen[arm],
                 rep.mean_accuracy()
             );
         }
@@ -206,18 +248,22 @@ pub fn run(
         .map(|(i, e)| {
             let (c, cci) = mean_ci(&acc[0][i]);
             let (b, bci) = mean_ci(&acc[1][i]);
+            let (q, qci) = mean_ci(&acc[2][i]);
             EnvRow {
                 env: e.name().to_string(),
                 char_accuracy: c,
                 char_ci: cci,
                 bpe_accuracy: b,
                 bpe_ci: bci,
+                bpe_equal_examples_accuracy: q,
+                bpe_equal_examples_ci: qci,
             }
         })
         .collect();
     let summary = Summary {
         char_accuracy: mean_ci(&overall[0]).0,
         bpe_accuracy: mean_ci(&overall[1]).0,
+        bpe_equal_examples_accuracy: mean_ci(&overall[2]).0,
         per_env,
         char_vocab: vocab[0],
         bpe_vocab: vocab[1],
@@ -225,6 +271,8 @@ pub fn run(
         bpe_tokens_per_demo: per_demo[1],
         char_parameters: params[0],
         bpe_parameters: params[1],
+        steps,
+        demos_seen,
         seeds: seeds.end.saturating_sub(seeds.start).max(1),
         config: cfg,
         seconds: start.elapsed().as_secs_f64(),
@@ -234,12 +282,18 @@ pub fn run(
     let values: Vec<Vec<f64>> = summary
         .per_env
         .iter()
-        .map(|r| vec![r.char_accuracy, r.bpe_accuracy])
+        .map(|r| {
+            vec![
+                r.char_accuracy,
+                r.bpe_accuracy,
+                r.bpe_equal_examples_accuracy,
+            ]
+        })
         .collect();
     let errs: Vec<Vec<f64>> = summary
         .per_env
         .iter()
-        .map(|r| vec![r.char_ci, r.bpe_ci])
+        .map(|r| vec![r.char_ci, r.bpe_ci, r.bpe_equal_examples_ci])
         .collect();
     plot::bars(&out.join("tokens_not_characters.png"), &values, Some(&errs))
         .map_err(anyhow::Error::msg)?;
@@ -252,7 +306,9 @@ pub fn run(
          same {} demonstrations per env, over characters (vocab {}, {:.0} tokens per \
          demonstration, {} parameters) or over a byte-level BPE trained on the training \
          text (vocab {}, {:.0} tokens per demonstration, {} parameters). Held-out accuracy \
-         ({} tasks per env, greedy), mean over {} seed(s) with 95% t-intervals.\n",
+         ({} tasks per env, greedy), mean over {} seed(s) with 95% t-intervals. The \
+         third arm trains the BPE model for {} steps instead of {}: {:.0} demonstrations, \
+         as many as the character model saw ({:.0}; the equal-token BPE arm saw {:.0}).\n",
         summary.config.difficulty,
         summary.config.size.layers,
         summary.config.size.hidden,
@@ -267,25 +323,39 @@ pub fn run(
         summary.bpe_tokens_per_demo,
         summary.bpe_parameters,
         summary.config.eval_per_env,
-        summary.seeds
+        summary.seeds,
+        summary.steps[2],
+        summary.steps[1],
+        summary.demos_seen[2],
+        summary.demos_seen[0],
+        summary.demos_seen[1]
     );
-    let _ = writeln!(md, "| env | characters | BPE |\n|---|---:|---:|");
+    let _ = writeln!(
+        md,
+        "| env | characters | BPE, equal tokens | BPE, equal examples |\n|---|---:|---:|---:|"
+    );
     for r in &summary.per_env {
         let _ = writeln!(
             md,
-            "| {} | {:.3} ± {:.3} | {:.3} ± {:.3} |",
-            r.env, r.char_accuracy, r.char_ci, r.bpe_accuracy, r.bpe_ci
+            "| {} | {:.3} ± {:.3} | {:.3} ± {:.3} | {:.3} ± {:.3} |",
+            r.env,
+            r.char_accuracy,
+            r.char_ci,
+            r.bpe_accuracy,
+            r.bpe_ci,
+            r.bpe_equal_examples_accuracy,
+            r.bpe_equal_examples_ci
         );
     }
     let _ = writeln!(
         md,
-        "| **mean** | **{:.3}** | **{:.3}** |",
-        summary.char_accuracy, summary.bpe_accuracy
+        "| **mean** | **{:.3}** | **{:.3}** | **{:.3}** |",
+        summary.char_accuracy, summary.bpe_accuracy, summary.bpe_equal_examples_accuracy
     );
     let _ = writeln!(
         md,
         "\n![accuracy](tokens_not_characters.png)\n\nOne group per env (letter counting \
-         left); grey: characters, blue: BPE; black: 95% interval."
+         left), bars in the table's column order; black: 95% interval."
     );
     std::fs::write(out.join("results.md"), &md)?;
     Ok(ExperimentOutput { markdown: md })
