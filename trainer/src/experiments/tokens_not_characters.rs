@@ -5,9 +5,10 @@
 //! (the "how many r's in strawberry" failure; Shin & Kaneko 2024, Edman et al. 2024).
 //!
 //! Three arms: characters, BPE with the same token budget (packed rows of BPE text hold
-//! about three times as many demonstrations), and BPE trained for as many demonstrations
-//! as the character model saw (fewer steps), which separates the tokenizer from the
-//! number of examples.
+//! about three times as many demonstrations), and BPE trained on as many demonstrations
+//! as the character model saw, one per row, in the same number of steps (a character
+//! demonstration fills a row): the same examples and optimiser steps, only the tokenizer
+//! differs.
 
 use super::pipeline::{ModelSize, Policy};
 use super::{plot, ExperimentOutput};
@@ -210,9 +211,13 @@ pub fn run(
             let mut sft = cfg.sft.clone();
             sft.seed = seed;
             if arm == 2 {
-                // As many demonstrations as the character arm: BPE's packed rows (the same
-                // packing as arm 1's) hold more of them, so fewer steps (warm-up alike).
-                let n = (cfg.sft.max_steps as f64 * per_step[0] / per_step[1].max(1e-9)).round();
+                // As many demonstrations as the character arm, one per row (unpacked), in
+                // as many steps as give the character arm's count: the same steps where a
+                // character row holds one demonstration (the default), so only the
+                // tokenizer differs (warm-up scaled alike otherwise).
+                sft.pack = false;
+                let n =
+                    (cfg.sft.max_steps as f64 * per_step[0] / sft.batch_size.max(1) as f64).round();
                 sft.max_steps = (n as usize).max(1);
                 sft.warmup_steps = (cfg.sft.warmup_steps * sft.max_steps)
                     .div_ceil(cfg.sft.max_steps.max(1))
@@ -307,8 +312,9 @@ pub fn run(
          demonstration, {} parameters) or over a byte-level BPE trained on the training \
          text (vocab {}, {:.0} tokens per demonstration, {} parameters). Held-out accuracy \
          ({} tasks per env, greedy), mean over {} seed(s) with 95% t-intervals. The \
-         third arm trains the BPE model for {} steps instead of {}: {:.0} demonstrations, \
-         as many as the character model saw ({:.0}; the equal-token BPE arm saw {:.0}).\n",
+         third arm trains the BPE model on one demonstration per row (no packing) for {} \
+         steps: {:.0} demonstrations, as many as the character model saw ({:.0} in {} \
+         steps; the equal-token BPE arm saw {:.0}).\n",
         summary.config.difficulty,
         summary.config.size.layers,
         summary.config.size.hidden,
@@ -325,9 +331,9 @@ pub fn run(
         summary.config.eval_per_env,
         summary.seeds,
         summary.steps[2],
-        summary.steps[1],
         summary.demos_seen[2],
         summary.demos_seen[0],
+        summary.steps[0],
         summary.demos_seen[1]
     );
     let _ = writeln!(
