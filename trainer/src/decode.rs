@@ -308,38 +308,57 @@ impl DecodeEngine {
             )));
         }
         let p = ids.len() / r;
-        // Pairs per pass: enough to reuse each weight panel across many rows, few enough
-        // that the scratch stays a few MB.
-        let block = (PREFILL_PAIRS / r).clamp(1, p);
+        let pair = |i: usize, s: usize| {
+            let id = ids.get(i * p + s).copied().unwrap_or(0);
+            let (s, pad) = (s as i64, pads.get(i).copied().unwrap_or(0));
+            if s >= pad {
+                (id, s - pad, pad)
+            } else {
+                (0, 0, s)
+            }
+        };
+        let head = |last: bool| if last { Head::Last } else { Head::None };
+        self.blocks(r, p, cache, pair, head, |_, _, _| Ok(()))
+    }
+
+    /// Positions 0..n of `r` cache rows, in passes over blocks of (row, position) pairs:
+    /// enough pairs per pass to reuse each weight panel across many rows, few enough that
+    /// the scratch stays a few MB. `pair(row, j)` is the pair's (token, position, window
+    /// start), `head(last)` the LM head of a pass (`last`: the final one), and `done(self,
+    /// j0, nb)` reads a pass's logits (positions j0..j0 + nb, pair order row-major).
+    fn blocks(
+        &mut self,
+        r: usize,
+        n: usize,
+        cache: &mut KvCache,
+        pair: impl Fn(usize, usize) -> (i64, i64, i64),
+        head: impl Fn(bool) -> Head,
+        mut done: impl FnMut(&Self, usize, usize) -> Result<(), ModelError>,
+    ) -> Result<(), ModelError> {
+        let block = (PREFILL_PAIRS / r.max(1)).clamp(1, n.max(1));
         let stride = self.stride();
         if self.scratch.len() < r * block * stride {
             self.scratch.resize(r * block * stride, 0.0);
         }
-        let mut s0 = 0;
-        while s0 < p {
-            let n = block.min(p - s0);
+        let mut j0 = 0;
+        while j0 < n {
+            let nb = block.min(n - j0);
             let (mut tok, mut pos, mut from) = (
-                Vec::with_capacity(r * n),
-                Vec::with_capacity(r * n),
-                Vec::with_capacity(r * n),
+                Vec::with_capacity(r * nb),
+                Vec::with_capacity(r * nb),
+                Vec::with_capacity(r * nb),
             );
-            for (i, &pad) in pads.iter().enumerate() {
-                for s in s0..s0 + n {
-                    let id = ids.get(i * p + s).copied().unwrap_or(0);
-                    let s = s as i64;
-                    let (t, q, f) = if s >= pad {
-                        (id, s - pad, pad)
-                    } else {
-                        (0, 0, s)
-                    };
+            for row in 0..r {
+                for j in j0..j0 + nb {
+                    let (t, q, f) = pair(row, j);
                     tok.push(t);
                     pos.push(q);
                     from.push(f);
                 }
             }
-            let head = if s0 + n == p { Head::Last } else { Head::None };
-            self.run(&tok, &pos, &from, n, cache, head)?;
-            s0 += n;
+            self.run(&tok, &pos, &from, nb, cache, head(j0 + nb == n))?;
+            done(self, j0, nb)?;
+            j0 += nb;
         }
         Ok(())
     }
@@ -438,40 +457,31 @@ impl DecodeEngine {
             }
         }
         // Tokens 0..C-1 predict tokens 1..C.
-        let t = c - 1;
-        let block = (PREFILL_PAIRS / r).clamp(1, t.max(1));
-        let stride = self.stride();
-        if self.scratch.len() < r * block * stride {
-            self.scratch.resize(r * block * stride, 0.0);
-        }
-        let mut j0 = 0;
-        while j0 < t {
-            let nb = block.min(t - j0);
-            let (mut tok, mut pos, mut from) = (
-                Vec::with_capacity(r * nb),
-                Vec::with_capacity(r * nb),
-                Vec::with_capacity(r * nb),
-            );
-            for (row, &pad) in pads.iter().enumerate() {
-                for j in j0..j0 + nb {
-                    tok.push(completions.get(row * c + j).copied().unwrap_or(0));
-                    pos.push(p as i64 - pad + j as i64);
-                    from.push(pad);
-                }
-            }
-            self.run(&tok, &pos, &from, nb, &mut cache, Head::All)?;
-            for row in 0..r {
-                for j in j0..j0 + nb {
-                    let pair = row * nb + (j - j0);
-                    let logits = self.logits.get(pair * v..).unwrap_or(&[]);
-                    let target = completions.get(row * c + j + 1).copied().unwrap_or(-1);
-                    if let Some(o) = out.get_mut(row * c + j + 1) {
-                        *o = score(logits, target)?;
+        let pair = |row: usize, j: usize| {
+            let pad = pads.get(row).copied().unwrap_or(0);
+            let id = completions.get(row * c + j).copied().unwrap_or(0);
+            (id, p as i64 - pad + j as i64, pad)
+        };
+        self.blocks(
+            r,
+            c - 1,
+            &mut cache,
+            pair,
+            |_| Head::All,
+            |eng, j0, nb| {
+                for row in 0..r {
+                    for j in j0..j0 + nb {
+                        let pair = row * nb + (j - j0);
+                        let logits = eng.logits.get(pair * v..).unwrap_or(&[]);
+                        let target = completions.get(row * c + j + 1).copied().unwrap_or(-1);
+                        if let Some(o) = out.get_mut(row * c + j + 1) {
+                            *o = score(logits, target)?;
+                        }
                     }
                 }
-            }
-            j0 += nb;
-        }
+                Ok(())
+            },
+        )?;
         Ok(out)
     }
 
@@ -964,18 +974,10 @@ pub(crate) fn sample_rows(
     let greedy = temperature == 0.0;
     let mut x = vec![0f32; vocab];
     let mut p = vec![0f32; vocab];
+    let t = if greedy { 1.0 } else { temperature };
     for (row, &u) in logits.chunks_exact(vocab.max(1)).zip(uniforms) {
-        if greedy || temperature == 1.0 {
-            x.copy_from_slice(row);
-        } else {
-            x.iter_mut()
-                .zip(row)
-                .for_each(|(s, &v)| *s = v / temperature);
-        }
-        let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         // p = exp(x - max), then p = exp(logp) once the normaliser is known.
-        exp_shifted(&x, max, 0.0, &mut p);
-        let lse = p.iter().sum::<f32>().ln();
+        let (max, lse) = log_normaliser(row, t, &mut x, &mut p);
         let tok = if greedy {
             let mut best = 0usize;
             for (i, &v) in row.iter().enumerate() {
@@ -1015,6 +1017,14 @@ fn token_logprob(
 ) -> Option<f32> {
     let t = usize::try_from(target).ok().filter(|&t| t < logits.len())?;
     let (x, e) = (x.get_mut(..logits.len())?, e.get_mut(..logits.len())?);
+    let (max, lse) = log_normaliser(logits, temperature, x, e);
+    Some((x.get(t)? - max) - lse)
+}
+
+/// x = logits / temperature (a copy at temperature 1), e = exp(x - max), and (max,
+/// ln(sum e)): log-softmax(x) is then (x - max) - lse, as libtorch computes it. x and e
+/// have the row's length.
+fn log_normaliser(logits: &[f32], temperature: f32, x: &mut [f32], e: &mut [f32]) -> (f32, f32) {
     if temperature == 1.0 {
         x.copy_from_slice(logits);
     } else {
@@ -1024,8 +1034,7 @@ fn token_logprob(
     }
     let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     exp_shifted(x, max, 0.0, e);
-    let lse = e.iter().sum::<f32>().ln();
-    Some((x.get(t)? - max) - lse)
+    (max, e.iter().sum::<f32>().ln())
 }
 
 /// out[i] = exp((x[i] - max) - lse).
