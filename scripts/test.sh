@@ -5,4 +5,7 @@ cd "$(dirname "$0")/.."
 . scripts/setup.sh
 cargo fmt --all -- --check
 cargo build --release
+# Issue 7: checkpoints we save load back in transformers with identical logits (makes a
+# throw-away venv with transformers under /tmp the first time).
+python3 scripts/make_fixture.py roundtrip target/release/verigym-train
 cargo test --release --workspace "$@"
