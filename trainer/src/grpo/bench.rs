@@ -6,6 +6,7 @@
 //! over the steps after the warm-up.
 
 use super::config::GrpoConfig;
+use super::metrics::StepMetrics;
 use super::run::{build_policy, train, RunOptions};
 use crate::DeviceChoice;
 use anyhow::Result;
@@ -85,45 +86,40 @@ pub fn run(args: BenchGrpoArgs) -> Result<()> {
         },
     )?;
     let _ = std::fs::remove_dir_all(&out);
-    let mut times: Vec<f64> = summary
-        .metrics
-        .iter()
-        .skip(args.warmup)
-        .map(|m| m.time_step_s)
-        .collect();
+    let measured = || summary.metrics.iter().skip(args.warmup);
+    let median = |f: fn(&StepMetrics) -> f64| {
+        let mut v: Vec<f64> = measured().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
     if args.verbose {
         for m in &summary.metrics {
             eprintln!(
-                "step {} {:.3}s (sample {:.3}, score {:.3}, learn {:.3}) {} new tokens, kl {:.5}",
+                "step {} {:.3}s (sample {:.3}, score {:.3}, reference {:.3}, learn {:.3}) {} \
+                 new tokens, kl {:.5}",
                 m.step,
                 m.time_step_s,
                 m.time_sample_s,
                 m.time_score_s,
+                m.time_reference_s,
                 m.time_learn_s,
                 m.new_tokens,
                 m.kl
             );
         }
     }
-    times.sort_by(f64::total_cmp);
-    let median = times.get(times.len() / 2).copied().unwrap_or(f64::NAN);
-    let tokens: usize = summary
-        .metrics
-        .iter()
-        .skip(args.warmup)
-        .map(|m| m.new_tokens)
-        .sum();
-    let total: f64 = summary
-        .metrics
-        .iter()
-        .skip(args.warmup)
-        .map(|m| m.time_step_s)
-        .sum();
+    let tokens: usize = measured().map(|m| m.new_tokens).sum();
+    let total: f64 = measured().map(|m| m.time_step_s).sum();
     println!(
         "{}",
         serde_json::json!({
-            "step_s": median,
-            "steps": times.len(),
+            "step_s": median(|m| m.time_step_s),
+            // Medians of the step's parts (each over the measured steps).
+            "sample_s": median(|m| m.time_sample_s),
+            "score_s": median(|m| m.time_score_s),
+            "reference_s": median(|m| m.time_reference_s),
+            "learn_s": median(|m| m.time_learn_s),
+            "steps": measured().count(),
             "completion_tokens_per_s": tokens as f64 / total.max(1e-9),
             "device": crate::device::describe(device),
         })

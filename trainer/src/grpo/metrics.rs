@@ -37,6 +37,8 @@ pub struct StepMetrics {
     pub tokens_per_s: f64,
     pub time_sample_s: f64,
     pub time_score_s: f64,
+    /// The frozen reference model's log-probs (beta > 0), while the verifiers score.
+    pub time_reference_s: f64,
     pub time_learn_s: f64,
     pub time_step_s: f64,
     pub lr: f64,
@@ -88,6 +90,7 @@ impl StepMetrics {
             tokens_per_s: 0.0,
             time_sample_s: 0.0,
             time_score_s: 0.0,
+            time_reference_s: 0.0,
             time_learn_s: 0.0,
             time_step_s: 0.0,
             ..self.clone()

@@ -369,7 +369,7 @@ fn run_step(
     ));
     let mut all: Vec<Rollout> = Vec::new();
     let mut kept: Vec<Rollout> = Vec::new();
-    let (mut t_sample, mut t_score) = (0.0, 0.0);
+    let (mut t_sample, mut t_score, mut t_reference) = (0.0, 0.0, 0.0);
     let mut rounds = 0;
     let mut ref_logp: Option<Tensor> = None;
     let mut early_batch = None;
@@ -400,12 +400,14 @@ fn run_step(
             let zeros = vec![0.0; refs.len()];
             let batch = build_batch(&refs, &zeros, obj.mask_truncated, pad, policy.device());
             if let Some(r) = reference {
+                let t = Instant::now();
                 ref_logp = Some(reference_logprobs(
                     r,
                     &batch,
                     settings.micro_batch_size,
                     settings.temperature,
                 )?);
+                t_reference += t.elapsed().as_secs_f64();
             }
             early_batch = Some(batch);
         }
@@ -449,12 +451,14 @@ fn run_step(
                 let refs: Vec<&Rollout> = kept.iter().collect();
                 let b = build_batch(&refs, &adv, obj.mask_truncated, pad, policy.device());
                 if let Some(r) = reference {
+                    let t = Instant::now();
                     ref_logp = Some(reference_logprobs(
                         r,
                         &b,
                         settings.micro_batch_size,
                         settings.temperature,
                     )?);
+                    t_reference += t.elapsed().as_secs_f64();
                 }
                 b
             }
@@ -490,6 +494,7 @@ fn run_step(
     let step_s = t0.elapsed().as_secs_f64();
     metrics.time_sample_s = t_sample;
     metrics.time_score_s = t_score;
+    metrics.time_reference_s = t_reference;
     metrics.time_learn_s = learn_s;
     metrics.time_step_s = step_s;
     metrics.tokens_per_s = metrics.new_tokens as f64 / step_s.max(1e-9);
