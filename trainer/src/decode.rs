@@ -318,24 +318,27 @@ impl DecodeEngine {
             }
         };
         let head = |last: bool| if last { Head::Last } else { Head::None };
-        self.blocks(r, p, cache, pair, head, |_, _, _| Ok(()))
+        self.blocks(r, p, PREFILL_PAIRS, cache, pair, head, |_, _, _| Ok(()))
     }
 
-    /// Positions 0..n of `r` cache rows, in passes over blocks of (row, position) pairs:
-    /// enough pairs per pass to reuse each weight panel across many rows, few enough that
-    /// the scratch stays a few MB. `pair(row, j)` is the pair's (token, position, window
-    /// start), `head(last)` the LM head of a pass (`last`: the final one), and `done(self,
-    /// j0, nb)` reads a pass's logits (positions j0..j0 + nb, pair order row-major).
+    /// Positions 0..n of `r` cache rows, in passes over blocks of about `pairs` (row,
+    /// position) pairs (at least one position per row): enough to reuse each weight panel
+    /// across many rows, few enough that the scratch stays a few MB. `pair(row, j)` is the
+    /// pair's (token, position, window start), `head(last)` the LM head of a pass (`last`:
+    /// the final one), and `done(self, j0, nb)` reads a pass's logits (positions j0..j0 +
+    /// nb, pair order row-major).
+    #[allow(clippy::too_many_arguments)]
     fn blocks(
         &mut self,
         r: usize,
         n: usize,
+        pairs: usize,
         cache: &mut KvCache,
         pair: impl Fn(usize, usize) -> (i64, i64, i64),
         head: impl Fn(bool) -> Head,
         mut done: impl FnMut(&Self, usize, usize) -> Result<(), ModelError>,
     ) -> Result<(), ModelError> {
-        let block = (PREFILL_PAIRS / r.max(1)).clamp(1, n.max(1));
+        let block = (pairs / r.max(1)).clamp(1, n.max(1));
         let stride = self.stride();
         if self.scratch.len() < r * block * stride {
             self.scratch.resize(r * block * stride, 0.0);
@@ -462,9 +465,12 @@ impl DecodeEngine {
             let id = completions.get(row * c + j).copied().unwrap_or(0);
             (id, p as i64 - pad + j as i64, pad)
         };
+        // Every pair gets its logits: fewer pairs per pass for a large vocabulary.
+        let pairs = PREFILL_PAIRS.min(SCORE_LOGITS / v.max(1));
         self.blocks(
             r,
             c - 1,
+            pairs,
             &mut cache,
             pair,
             |_| Head::All,
@@ -812,6 +818,10 @@ impl DecodeEngine {
 
 /// (row, position) pairs per prefill pass.
 const PREFILL_PAIRS: usize = 1024;
+
+/// Logits (floats) a scoring pass may hold: 32 MB, so a 150k vocabulary scores ~55 pairs
+/// per pass rather than 1,024 (600 MB).
+const SCORE_LOGITS: usize = 8 << 20;
 
 /// Rows per thread from which a step splits the projections' panels between threads
 /// rather than giving each thread its own rows (measured on the 3.5 M model, 2 threads).
@@ -1394,6 +1404,54 @@ mod tests {
 
     /// Host sampling against the libtorch ops of `sampler::sample`: same tokens, log-probs
     /// equal to rounding, at temperature 1, 0.7 and greedy.
+    /// Scoring given completions (the reference pass) equals teacher-forced log-probs of
+    /// each unpadded row through the libtorch layers: Qwen2 biases and tied embeddings,
+    /// 40 rows in groups of 5 sharing left-padded prompts of 1-6 tokens, 31-token
+    /// completions (1,200 pairs: two passes), temperature 0.8, both threads.
+    #[test]
+    fn scoring_matches_teacher_forced_logprobs() {
+        if !cpu_supported() {
+            return;
+        }
+        let _g = tch::no_grad_guard();
+        let mut cfg = Config::llama(50, 48, 40, 2, 6, 2);
+        cfg.model_type = "qwen2".into();
+        cfg.tie_word_embeddings = true;
+        cfg.attention_bias = true;
+        let m = Model::new_seeded(&cfg, Device::Cpu, Kind::Float, 21).unwrap();
+        let (rows, p, c) = (40usize, 6usize, 31usize);
+        let prompt = |g: usize| -> Vec<i64> {
+            (0..1 + g % 6)
+                .map(|j| ((g * 13 + j * 7) % 50) as i64)
+                .collect()
+        };
+        let (mut padded, mut pads, mut completions) = (Vec::new(), Vec::new(), Vec::new());
+        for r in 0..rows {
+            let pr = prompt(r / 5);
+            pads.push((p - pr.len()) as i64);
+            padded.extend(std::iter::repeat_n(0, p - pr.len()).chain(pr));
+            completions.extend((0..c).map(|j| ((r * 31 + j * 17 + 3) % 50) as i64));
+        }
+        let mut engine = DecodeEngine::with_threads(&m, rows, p + c, 2).unwrap();
+        let got = engine
+            .logprobs(&m, &padded, &pads, &completions, 0.8)
+            .unwrap();
+        for r in 0..rows {
+            let mut seq = prompt(r / 5);
+            let n = seq.len();
+            seq.extend_from_slice(&completions[r * c..(r + 1) * c]);
+            let len = seq.len() as i64;
+            let ids = Tensor::from_slice(&seq).view([1, len]);
+            let attn = Tensor::ones([1, len], (Kind::Int64, Device::Cpu));
+            let want = m.token_logprobs(&ids, &attn, 0.8).unwrap();
+            let want =
+                Vec::<f32>::try_from(&want.narrow(1, n as i64 - 1, c as i64).view([-1])).unwrap();
+            for (j, (a, b)) in got[r * c..(r + 1) * c].iter().zip(&want).enumerate() {
+                assert!((a - b).abs() < 2e-5, "row {r} token {j}: {a} vs {b}");
+            }
+        }
+    }
+
     #[test]
     fn host_sampling_matches_the_libtorch_sampler() {
         use crate::sampler::{sample, SamplingParams};
