@@ -1322,9 +1322,7 @@ mod tests {
             return;
         }
         let _g = tch::no_grad_guard();
-        let mut qwen = Config::llama(50, 48, 40, 2, 6, 2);
-        qwen.model_type = "qwen2".into();
-        qwen.tie_word_embeddings = true;
+        let qwen = qwen2_tied();
         let mut llama_bias = Config::llama(64, 32, 48, 2, 4, 4);
         llama_bias.attention_bias = true;
         for (ci, cfg) in [Config::llama(64, 32, 48, 2, 4, 2), qwen, llama_bias]
@@ -1404,6 +1402,15 @@ mod tests {
 
     /// Host sampling against the libtorch ops of `sampler::sample`: same tokens, log-probs
     /// equal to rounding, at temperature 1, 0.7 and greedy.
+    /// A Qwen2 (q/k/v biases) with tied embeddings, vocab 50, intermediate 40 (partial
+    /// panels), 6 heads over 2 kv heads.
+    fn qwen2_tied() -> Config {
+        let mut cfg = Config::llama(50, 48, 40, 2, 6, 2);
+        cfg.model_type = "qwen2".into();
+        cfg.tie_word_embeddings = true;
+        cfg
+    }
+
     /// Scoring given completions (the reference pass) equals teacher-forced log-probs of
     /// each unpadded row through the libtorch layers: Qwen2 biases and tied embeddings,
     /// 40 rows in groups of 5 sharing left-padded prompts of 1-6 tokens, 31-token
@@ -1414,11 +1421,7 @@ mod tests {
             return;
         }
         let _g = tch::no_grad_guard();
-        let mut cfg = Config::llama(50, 48, 40, 2, 6, 2);
-        cfg.model_type = "qwen2".into();
-        cfg.tie_word_embeddings = true;
-        cfg.attention_bias = true;
-        let m = Model::new_seeded(&cfg, Device::Cpu, Kind::Float, 21).unwrap();
+        let m = Model::new_seeded(&qwen2_tied(), Device::Cpu, Kind::Float, 21).unwrap();
         let (rows, p, c) = (40usize, 6usize, 31usize);
         let prompt = |g: usize| -> Vec<i64> {
             (0..1 + g % 6)
