@@ -10,7 +10,9 @@
 //! the projections, RoPE, the KV-cache write, attention (model.rs's decode kernel), SiLU * up
 //! (fused into the gate/up tile) and the residual adds (fused into the o/down tiles) run per
 //! row. The prompt goes through in blocks of (row, position) pairs, one pass per block, so a
-//! weight panel serves ~1,000 rows at a time.
+//! weight panel serves ~1,000 rows at a time, and rows that share a prompt (a GRPO group)
+//! share its pass. The same passes score given completions (`DecodeEngine::logprobs`: the
+//! GRPO learner's reference log-probs, issue 8) with the LM head on every pair.
 //!
 //! Threads (`tch::get_num_threads()`, a rayon pool of the engine's own), per step:
 //! - from 16 rows per thread, and at 8 rows or fewer, every thread works on every phase:
