@@ -536,9 +536,11 @@ mod tests {
             let (want, _) =
                 tch::no_grad(|| completion_logprobs(&model, &batch, temperature, false)).unwrap();
             for micro in [6, 4, 1] {
-                let got = engine_logprobs(&model, &batch, micro, temperature)
-                    .unwrap()
-                    .expect("the engine applies to a small fp32 CPU model");
+                let Some(got) = engine_logprobs(&model, &batch, micro, temperature).unwrap() else {
+                    // Only a CPU without AVX-512 keeps the libtorch path for this model.
+                    assert!(!crate::decode::cpu_supported(), "the engine should apply");
+                    return;
+                };
                 assert_eq!(got.size(), want.size());
                 let err = ((&got - &want) * &batch.mask).abs().max().double_value(&[]);
                 assert!(err < 1e-5, "T {temperature} micro {micro}: differ by {err}");
