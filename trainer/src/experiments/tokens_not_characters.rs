@@ -84,14 +84,9 @@ impl Config {
 const CONTROL: [&str; 3] = ["<pad>", "<bos>", "<eos>"];
 const TAGS: [&str; 4] = ["<think>", "</think>", "<answer>", "</answer>"];
 
-/// A byte-level BPE tokenizer of `vocab` entries trained on `texts`.
-pub fn train_bpe(texts: &[String], vocab: usize) -> Result<Tokenizer> {
-    Tokenizer::from_json(&train_bpe_json(texts, vocab)?)
-        .context("loading the trained BPE tokenizer")
-}
-
-/// `train_bpe`'s tokenizer as `tokenizer.json` text.
-fn train_bpe_json(texts: &[String], vocab: usize) -> Result<String> {
+/// A byte-level BPE tokenizer of `vocab` entries trained on `texts`, as `tokenizer.json`
+/// text (`Tokenizer::from_json` loads it; the experiment loads one per BPE arm).
+pub fn train_bpe_json(texts: &[String], vocab: usize) -> Result<String> {
     let alphabet = ByteLevel::alphabet().into_iter().collect();
     let mut trainer = BpeTrainerBuilder::new()
         .vocab_size(vocab)

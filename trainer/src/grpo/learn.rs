@@ -455,10 +455,6 @@ mod tests {
         }
     }
 
-    /// Log-probs and gradients with each prompt run once equal those of the full rows:
-    /// groups of 3, 1 and 2 rows, prompts of different lengths (left padding), completions
-    /// of different lengths (right padding), grouped-query attention, and a micro-batch that
-    /// starts inside a group.
     /// A GQA Llama and rollouts in groups of 3, 1 and 2 rows, prompts of different lengths
     /// (left padding), completions of different lengths (right padding).
     fn fixture() -> (Model, Vec<Rollout>) {
@@ -483,6 +479,8 @@ mod tests {
         (model, rows)
     }
 
+    /// Log-probs and gradients with each prompt run once equal those of the full rows, on
+    /// the fixture, and in a micro-batch that starts inside a group.
     #[test]
     fn shared_prompts_give_the_full_rows_logprobs_and_gradients() {
         let (model, rows) = fixture();
