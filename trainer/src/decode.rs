@@ -11,7 +11,10 @@
 //! (fused into the gate/up tile) and the residual adds (fused into the o/down tiles) run per
 //! row. The prompt goes through in blocks of (row, position) pairs, one pass per block, so a
 //! weight panel serves ~1,000 rows at a time, and rows that share a prompt (a GRPO group)
-//! share its pass. The same passes score given completions (`DecodeEngine::logprobs`: the
+//! share its pass. They share its reads too: each step's attention takes the prompt's slots
+//! from one row of the group, the group's rows on one core in a row, so a prompt streams
+//! from memory about once per step rather than once per completion (cascade / shared-prefix
+//! attention; `attention_units`). The same passes score given completions (`DecodeEngine::logprobs`: the
 //! GRPO learner's reference log-probs, issue 8) with the LM head on every pair.
 //!
 //! Threads (`tch::get_num_threads()`, a rayon pool of the engine's own), per step:
@@ -30,8 +33,8 @@
 //! The formulas and their operation order are model.rs's (fp32 throughout); only the
 //! summation order inside dot products differs, and tests compare both paths.
 
-use crate::model::decode_attention::{self, SendPtr, Shape};
-use crate::model::{KvCache, Model, ModelError};
+use crate::model::decode_attention::{self, SendPtr, Shape, Window};
+use crate::model::{KvCache, Model, ModelError, SharedPrefix};
 use tch::{Device, Kind, Tensor};
 
 /// Columns of a packed panel (two 16-lane vectors).
@@ -400,6 +403,12 @@ impl DecodeEngine {
         }
         let mut distinct = KvCache::new(model, upads.len() as i64, cache.capacity);
         self.prefill(&uids, &upads, &mut distinct)?;
+        // Every row of a prompt gets a copy of its slots, which attention then reads from
+        // one of them (`attention_units`).
+        distinct.shared = Some(SharedPrefix {
+            groups: (0..upads.len() as i64).collect(),
+            slots: distinct.len,
+        });
         distinct.select_rows(&Tensor::from_slice(&group));
         *cache = distinct;
         let v = self.vocab;
@@ -582,6 +591,8 @@ impl DecodeEngine {
         for c in &self.claims {
             c.store(0, std::sync::atomic::Ordering::Relaxed);
         }
+        let threads = self.pool.as_ref().map_or(1, |p| p.current_num_threads());
+        let (source, units) = attention_units(cache.shared.as_ref(), rows, threads);
         if head == Head::All && self.logits.len() < r * self.vocab {
             self.logits.resize(r * self.vocab, 0.0);
         }
@@ -591,6 +602,12 @@ impl DecodeEngine {
             from,
             caches: &caches,
             per_row,
+            source: &source,
+            shared_slots: cache
+                .shared
+                .as_ref()
+                .map_or(0, |s| s.slots.clamp(0, offset) as usize),
+            units: &units,
             claims: &self.claims,
             cap: cache.capacity as usize,
             offset: offset as usize,
@@ -599,7 +616,6 @@ impl DecodeEngine {
             logits: SendPtr(self.logits.as_mut_ptr()),
         };
         let this = &*self;
-        let threads = self.pool.as_ref().map_or(1, |p| p.current_num_threads());
         match &self.pool {
             // Rows enough that streaming the weights once per step pays for the barriers, or
             // too few for a row group per thread: every thread works on every phase.
@@ -719,25 +735,28 @@ impl DecodeEngine {
             let Some(&(kc, vc)) = job.caches.get(l) else {
                 return;
             };
-            // Cache rows are handed out one at a time (attention reads memory at rates that
-            // differ between the threads); a cache row's pairs go in slot order.
+            // Units of cache rows are handed out one at a time (attention reads memory at
+            // rates that differ between the threads; a team covers every row, so its parts
+            // share `job.units`); a cache row's pairs go in slot order.
             let claim = job.claims.get(l);
-            let next = |own: &mut usize| -> Option<usize> {
+            let next = |own: &mut usize| -> Option<std::ops::Range<usize>> {
                 match claim {
                     Some(c) if parts > 1 => {
                         let k = c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        (k < r / per).then_some(team.start / per + k)
+                        job.units.get(k).cloned()
                     }
                     _ => {
                         let k = *own;
                         *own += 1;
-                        (k < rows.len() / per).then_some(rows.start / per + k)
+                        let cr = rows.start / per + k;
+                        (k < rows.len() / per).then_some(cr..cr + 1)
                     }
                 }
             };
             let mut own = 0;
-            while let Some(cr) = next(&mut own) {
-                for g in cr * per..(cr + 1) * per {
+            while let Some(unit) = next(&mut own) {
+                for (cr, g) in unit.flat_map(|cr| (cr * per..(cr + 1) * per).map(move |g| (cr, g)))
+                {
                     // SAFETY: scratch row g (of the team) is claimed by this part alone for
                     // this phase; its qkv were written before the barrier above.
                     let row = unsafe { std::slice::from_raw_parts_mut(all.add(g * w), w) };
@@ -761,21 +780,31 @@ impl DecodeEngine {
                         rope(x, cos, sin);
                     }
                     let (q, kv) = qkv.split_at(self.heads * self.hd);
-                    let win = (cr * job.cap + f) * kvw..(cr * job.cap + slot + 1) * kvw;
+                    // Window f..=slot: the shared slots f..mid from the group's source row,
+                    // then mid..=slot from this row.
+                    let src = job.source.get(cr).copied().unwrap_or(cr);
+                    let mid = job.shared_slots.max(f).min(slot + 1);
+                    let shared = (src * job.cap + f) * kvw..(src * job.cap + mid) * kvw;
+                    let own = (cr * job.cap + mid) * kvw..(cr * job.cap + slot + 1) * kvw;
                     let slot = (cr * job.cap + slot) * kvw;
                     // SAFETY: cache row cr's block [cap, kvw] is this part's (claimed whole); its
                     // slots up to this pair's are written (in pair order) before the window that
-                    // includes them is read.
-                    let (kd, vd) = unsafe {
+                    // includes them is read. The source row's slots below shared_slots <= the
+                    // step's first slot are read-only during the step (every write is at or
+                    // after it), whichever part owns that row.
+                    let win = unsafe {
                         std::ptr::copy_nonoverlapping(kv.as_ptr(), kc.at(slot), kvw);
                         std::ptr::copy_nonoverlapping(kv.as_ptr().add(kvw), vc.at(slot), kvw);
-                        (
-                            std::slice::from_raw_parts(kc.at(win.start), win.len()),
-                            std::slice::from_raw_parts(vc.at(win.start), win.len()),
-                        )
+                        let run = |c: SendPtr, r: &std::ops::Range<usize>| {
+                            std::slice::from_raw_parts(c.at(r.start) as *const f32, r.len())
+                        };
+                        Window {
+                            k: [run(kc, &shared), run(kc, &own)],
+                            v: [run(vc, &shared), run(vc, &own)],
+                        }
                     };
                     if let Some(out) = tail.get_mut(..self.heads * self.hd) {
-                        decode_attention::attend_row(&shape, q, kd, vd, &mut scores, out);
+                        decode_attention::attend_row(&shape, q, win, &mut scores, out);
                     }
                 }
             }
@@ -835,6 +864,41 @@ fn share(n: usize, t: usize, parts: usize) -> std::ops::Range<usize> {
     (n * t / parts).min(n)..(n * (t + 1) / parts).min(n)
 }
 
+/// For each of `rows` cache rows, the row whose copy of the shared slots its attention
+/// reads (the first row of its group; itself without sharing), and the cache rows in the
+/// units the attention phase hands out: a group's adjacent rows together, so its shared
+/// slots come from memory once per unit and from the core's L2 for the unit's other rows
+/// (a GRPO group's G completions read their prompt once per step, not G times), in pieces
+/// of at most rows / (2 x threads) so every thread gets work; single rows without sharing.
+fn attention_units(
+    shared: Option<&SharedPrefix>,
+    rows: usize,
+    threads: usize,
+) -> (Vec<usize>, Vec<std::ops::Range<usize>>) {
+    let Some(groups) = shared
+        .filter(|s| s.slots > 0 && s.groups.len() == rows)
+        .map(|s| &s.groups)
+    else {
+        return ((0..rows).collect(), (0..rows).map(|r| r..r + 1).collect());
+    };
+    let mut first = std::collections::HashMap::new();
+    let source: Vec<usize> = groups
+        .iter()
+        .enumerate()
+        .map(|(r, &g)| *first.entry(g).or_insert(r))
+        .collect();
+    let most = rows.div_ceil(2 * threads.max(1)).max(1);
+    let mut units = Vec::new();
+    let mut start = 0;
+    for r in 1..=rows {
+        if r == rows || source.get(r) != source.get(start) || r - start == most {
+            units.push(start..r);
+            start = r;
+        }
+    }
+    (source, units)
+}
+
 /// A reusable barrier for the engine's threads, which spin (they own their cores for the
 /// microseconds between phases) and yield after a while, so a thread the OS descheduled
 /// does not keep the others burning a core.
@@ -884,6 +948,11 @@ struct Job<'a> {
     caches: &'a [(SendPtr, SendPtr)],
     /// Pairs per cache row (see `DecodeEngine::run`).
     per_row: usize,
+    /// Per cache row, the row whose slots 0..shared_slots its attention reads (itself
+    /// when it shares none), and the attention phase's units (`attention_units`).
+    source: &'a [usize],
+    shared_slots: usize,
+    units: &'a [std::ops::Range<usize>],
     /// Per layer, the count of cache rows claimed so far in the attention phase.
     claims: &'a [std::sync::atomic::AtomicUsize],
     cap: usize,
@@ -1406,6 +1475,30 @@ mod tests {
     /// equal to rounding, at temperature 1, 0.7 and greedy.
     /// Whether this CPU runs the engine. Where it does not, the engine must decline (its
     /// callers then keep the libtorch path) and a comparison test has nothing to compare.
+    /// Groups' adjacent rows go in one unit, cut at rows / (2 x threads); each row reads
+    /// the shared slots from its group's first row; no sharing: single rows.
+    #[test]
+    fn attention_units_keep_groups_together() {
+        let shared = |groups: Vec<i64>| SharedPrefix { groups, slots: 3 };
+        let s = shared(vec![0, 0, 0, 1, 1, 2, 0, 0]);
+        let (source, units) = attention_units(Some(&s), 8, 1);
+        assert_eq!(source, [0, 0, 0, 3, 3, 5, 0, 0]);
+        assert_eq!(units, [0..3, 3..5, 5..6, 6..8]);
+        // Two threads: units of at most 2 rows.
+        let (_, units) = attention_units(Some(&s), 8, 2);
+        assert_eq!(units, [0..2, 2..3, 3..5, 5..6, 6..8]);
+        // One group of 16 rows on 2 threads: four units of 4.
+        let (source, units) = attention_units(Some(&shared(vec![5; 16])), 16, 2);
+        assert_eq!(source, [0; 16]);
+        assert_eq!(units, [0..4, 4..8, 8..12, 12..16]);
+        // Without sharing, or with groups for another row count: every row alone.
+        for s in [None, Some(&s)] {
+            let (source, units) = attention_units(s, 3, 2);
+            assert_eq!(source, [0, 1, 2]);
+            assert_eq!(units, [0..1, 1..2, 2..3]);
+        }
+    }
+
     fn engine_applies() -> bool {
         if cpu_supported() {
             return true;

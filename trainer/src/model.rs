@@ -598,7 +598,7 @@ pub(crate) mod decode_attention {
                 kd.get(base + lo * w..base + len * w),
                 vd.get(base + lo * w..base + len * w),
             ) {
-                attend_row(&shape, qr, kr, vr, scores, o);
+                attend_row(&shape, qr, Window::one(kr, vr), scores, o);
             }
         };
         let threads = (tch::get_num_threads().max(1) as usize).min(b);
@@ -725,12 +725,38 @@ pub(crate) mod decode_attention {
         pub(crate) scale: f32,
     }
 
-    /// One sequence, all heads: `q` [nh * hd], `k`/`v` [L, nkv * hd], `out` [nh * hd].
+    /// The slots one row attends, in slot order, as two runs of [L_i, nkv * hd] keys and
+    /// values: a prefix the row shares with others (read from one row's cache for all of
+    /// them, so a GRPO group's prompt streams from memory once per step, not once per
+    /// completion) and then the row's own slots. Either run may be empty.
+    #[derive(Clone, Copy)]
+    pub(crate) struct Window<'a> {
+        pub(crate) k: [&'a [f32]; 2],
+        pub(crate) v: [&'a [f32]; 2],
+    }
+
+    impl<'a> Window<'a> {
+        /// One run of slots.
+        pub(crate) fn one(k: &'a [f32], v: &'a [f32]) -> Window<'a> {
+            Window {
+                k: [k, &[]],
+                v: [v, &[]],
+            }
+        }
+
+        /// Slot rows of `w` floats, in order (keys when `values` is false).
+        fn slots(&self, w: usize, values: bool) -> impl Iterator<Item = &'a [f32]> {
+            let [a, b] = if values { self.v } else { self.k };
+            a.chunks_exact(w.max(1)).chain(b.chunks_exact(w.max(1)))
+        }
+    }
+
+    /// One sequence, all heads: `q` [nh * hd], the window's keys/values [L, nkv * hd],
+    /// `out` [nh * hd].
     pub(crate) fn attend_row(
         s: &Shape,
         q: &[f32],
-        k: &[f32],
-        v: &[f32],
+        win: Window,
         sc: &mut Vec<f32>,
         out: &mut [f32],
     ) {
@@ -744,10 +770,10 @@ pub(crate) mod decode_attention {
                 let done = s.nh <= 256
                     && unsafe {
                         match s.hd / 16 {
-                            1 => avx512::attend_row::<1, 16>(s, q, k, v, sc, out),
-                            2 => avx512::attend_row::<2, 8>(s, q, k, v, sc, out),
-                            4 => avx512::attend_row::<4, 4>(s, q, k, v, sc, out),
-                            8 => avx512::attend_row::<8, 2>(s, q, k, v, sc, out),
+                            1 => avx512::attend_row::<1, 16>(s, q, win, sc, out),
+                            2 => avx512::attend_row::<2, 8>(s, q, win, sc, out),
+                            4 => avx512::attend_row::<4, 4>(s, q, win, sc, out),
+                            8 => avx512::attend_row::<8, 2>(s, q, win, sc, out),
                             _ => false,
                         }
                     };
@@ -756,10 +782,10 @@ pub(crate) mod decode_attention {
                 }
             }
             // SAFETY: the CPU has AVX2 and FMA (checked just above).
-            unsafe { avx2::attend_row(s, q, k, v, sc, out) };
+            unsafe { avx2::attend_row(s, q, win, sc, out) };
             return;
         }
-        attend_row_scalar(s, q, k, v, sc, out);
+        attend_row_scalar(s, q, win, sc, out);
     }
 
     /// `avx2::attend_row` for head sizes of C x 16 lanes, with every accumulator in registers.
@@ -770,7 +796,7 @@ pub(crate) mod decode_attention {
     /// order as before; only the order inside each dot product differs.
     #[cfg(target_arch = "x86_64")]
     mod avx512 {
-        use super::Shape;
+        use super::{Shape, Window};
         use std::arch::x86_64::*;
 
         /// Floats of the values prefetched while the scores are computed (8 KB).
@@ -807,8 +833,7 @@ pub(crate) mod decode_attention {
         pub(super) fn attend_row<const C: usize, const H: usize>(
             s: &Shape,
             q: &[f32],
-            k: &[f32],
-            v: &[f32],
+            win: Window,
             sc: &mut Vec<f32>,
             out: &mut [f32],
         ) -> bool {
@@ -817,8 +842,10 @@ pub(crate) mod decode_attention {
                 return false;
             }
             let g = nh / s.nkv;
-            let n = k.len() / w;
-            if v.len() < n * w || g == 0 {
+            // Slots 0..n1 in the first run, n1..n in the second.
+            let n1 = win.k[0].len() / w;
+            let n = n1 + win.k[1].len() / w;
+            if win.v[0].len() < n1 * w || win.v[1].len() < (n - n1) * w || g == 0 {
                 return false;
             }
             // Scores [nh, np], np = n rounded up to 16 (the tail block's extra lanes unused).
@@ -827,30 +854,52 @@ pub(crate) mod decode_attention {
             if sc.len() < nh * np {
                 sc.resize(nh * np, 0.0);
             }
-            let (qp, kp, vp, sp) = (q.as_ptr(), k.as_ptr(), v.as_ptr(), sc.as_mut_ptr());
+            let (qp, sp) = (q.as_ptr(), sc.as_mut_ptr());
+            let (k0, k1) = (win.k[0].as_ptr(), win.k[1].as_ptr());
+            let (v0, v1) = (win.v[0].as_ptr(), win.v[1].as_ptr());
+            // Slot l's keys / values (l < n: inside its run, by the lengths checked above).
+            let key = |l: usize| {
+                if l < n1 {
+                    k0.wrapping_add(l * w)
+                } else {
+                    k1.wrapping_add((l - n1) * w)
+                }
+            };
+            let value = |l: usize| {
+                if l < n1 {
+                    v0.wrapping_add(l * w)
+                } else {
+                    v1.wrapping_add((l - n1) * w)
+                }
+            };
             // The values stream starts after the keys': ask for its first lines now, so
             // they arrive while the scores are computed.
             for c in (0..(n * w).min(PREFETCH_FLOATS)).step_by(16) {
-                // SAFETY: a prefetch of an address inside v (c < n * w <= v.len()).
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(vp.add(c).cast()) };
+                // SAFETY: a prefetch of an address inside slot c / w < n of the window.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(value(c / w).add(c % w).cast()) };
             }
             let scale = _mm512_set1_ps(s.scale);
             for blk in 0..np / 16 {
                 let l0 = blk * 16;
                 let live = (n - l0).min(16);
+                // The block's slot addresses, once for all heads.
+                let mut slot = [k0; 16];
+                for (i, p) in slot.iter_mut().enumerate().take(live) {
+                    *p = key(l0 + i);
+                }
                 for h in 0..nh {
                     let ko = (h / g) * hd;
                     let mut parts = [_mm512_setzero_ps(); 16];
                     // SAFETY: h * hd + hd <= nh * hd <= q.len(); slot l < n reads
-                    // l * w + ko + hd <= n * w <= k.len(); the store is inside sc's
-                    // nh * np floats.
+                    // ko + hd <= w floats from key(l), inside its run; the store is inside
+                    // sc's nh * np floats.
                     unsafe {
                         let mut qv = [_mm512_setzero_ps(); C];
                         for (j, x) in qv.iter_mut().enumerate() {
                             *x = _mm512_loadu_ps(qp.add(h * hd + 16 * j));
                         }
                         for (i, part) in parts.iter_mut().enumerate().take(live) {
-                            let kr = kp.add((l0 + i) * w + ko);
+                            let kr = slot[i].add(ko);
                             let mut acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kr));
                             for (j, x) in qv.iter().enumerate().skip(1) {
                                 acc = _mm512_fmadd_ps(*x, _mm512_loadu_ps(kr.add(16 * j)), acc);
@@ -876,12 +925,12 @@ pub(crate) mod decode_attention {
                     *o = ((h0 + b) / g) * hd;
                 }
                 let mut acc = [[_mm512_setzero_ps(); C]; H];
-                // SAFETY: slot l < n reads l * w + voff + hd <= n * w <= v.len(); scores
+                // SAFETY: slot l < n reads voff + hd <= w floats from value(l), inside its
+                // run; scores
                 // (h0 + b) * np + l < nh * np; the stores write out[h * hd..(h + 1) * hd]
                 // with h < nh.
                 unsafe {
-                    for l in 0..n {
-                        let vr = vp.add(l * w);
+                    for (l, vr) in (0..n).map(|l| (l, value(l))) {
                         for (b, a) in acc.iter_mut().enumerate().take(heads) {
                             let p = _mm512_set1_ps(*sp.add((h0 + b) * np + l));
                             for (j, x) in a.iter_mut().enumerate() {
@@ -906,19 +955,12 @@ pub(crate) mod decode_attention {
         }
     }
 
-    fn attend_row_scalar(
-        s: &Shape,
-        q: &[f32],
-        k: &[f32],
-        v: &[f32],
-        sc: &mut Vec<f32>,
-        out: &mut [f32],
-    ) {
+    fn attend_row_scalar(s: &Shape, q: &[f32], win: Window, sc: &mut Vec<f32>, out: &mut [f32]) {
         let (g, hd, w) = (s.nh / s.nkv, s.hd, s.nkv * s.hd);
-        let n = k.len() / w;
+        let n = win.slots(w, false).count();
         sc.clear();
         sc.resize(s.nh * n, 0.0);
-        for (l, kr) in k.chunks_exact(w).enumerate() {
+        for (l, kr) in win.slots(w, false).enumerate() {
             for (h, qh) in q.chunks_exact(hd).enumerate() {
                 let kh = kr.chunks_exact(hd).nth(h / g).unwrap_or(&[]);
                 let d: f32 = qh.iter().zip(kh).map(|(a, b)| a * b).sum();
@@ -934,7 +976,7 @@ pub(crate) mod decode_attention {
             *i = 1.0 / p.iter().sum::<f32>();
         }
         out.iter_mut().for_each(|o| *o = 0.0);
-        for (l, vr) in v.chunks_exact(w).enumerate() {
+        for (l, vr) in win.slots(w, true).enumerate() {
             for (h, oh) in out.chunks_exact_mut(hd).enumerate() {
                 let p = sc.get(h * n + l).copied().unwrap_or(0.0);
                 let vh = vr.chunks_exact(hd).nth(h / g).unwrap_or(&[]);
@@ -948,7 +990,7 @@ pub(crate) mod decode_attention {
 
     #[cfg(target_arch = "x86_64")]
     mod avx2 {
-        use super::Shape;
+        use super::{Shape, Window};
         use std::arch::x86_64::*;
 
         /// `attend_row_scalar` with 8-wide AVX2/FMA loops; `s.hd` is a multiple of 8.
@@ -956,16 +998,15 @@ pub(crate) mod decode_attention {
         pub(super) fn attend_row(
             s: &Shape,
             q: &[f32],
-            k: &[f32],
-            v: &[f32],
+            win: Window,
             sc: &mut Vec<f32>,
             out: &mut [f32],
         ) {
             let (g, hd, w) = (s.nh / s.nkv, s.hd, s.nkv * s.hd);
-            let n = k.len() / w;
+            let n = win.slots(w, false).count();
             sc.clear();
             sc.resize(s.nh * n, 0.0);
-            for (l, kr) in k.chunks_exact(w).enumerate() {
+            for (l, kr) in win.slots(w, false).enumerate() {
                 for (h, qh) in q.chunks_exact(hd).enumerate() {
                     let kh = kr.get((h / g) * hd..(h / g + 1) * hd).unwrap_or(&[]);
                     let mut acc = _mm256_setzero_ps();
@@ -989,7 +1030,7 @@ pub(crate) mod decode_attention {
                 *i = 1.0 / softmax_numerators(p);
             }
             out.iter_mut().for_each(|o| *o = 0.0);
-            for (l, vr) in v.chunks_exact(w).enumerate() {
+            for (l, vr) in win.slots(w, true).enumerate() {
                 for (h, oh) in out.chunks_exact_mut(hd).enumerate() {
                     let p = _mm256_set1_ps(sc.get(h * n + l).copied().unwrap_or(0.0));
                     let vh = vr.get((h / g) * hd..(h / g + 1) * hd).unwrap_or(&[]);
@@ -1194,6 +1235,17 @@ pub struct KvCache {
     /// First slot attention reads: slots before it are padding in every row (the sampler
     /// raises it when the rows with the longest prompts leave the batch).
     pub(crate) start: i64,
+    /// Rows that hold the same keys and values in their first slots (a prompt prefilled
+    /// once and copied to each of its rows), which attention may read from one of them.
+    pub(crate) shared: Option<SharedPrefix>,
+}
+
+/// Rows `i` and `j` with `groups[i] == groups[j]` hold bitwise-equal keys and values in
+/// slots `0..slots` (nothing writes below `len`, and `slots <= len`).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SharedPrefix {
+    pub(crate) groups: Vec<i64>,
+    pub(crate) slots: i64,
 }
 
 impl KvCache {
@@ -1215,14 +1267,29 @@ impl KvCache {
             len: 0,
             capacity,
             start: 0,
+            shared: None,
         }
     }
 
-    /// Keeps only the given batch rows (used to drop finished sequences).
+    /// Keeps (or repeats) the given batch rows, in that order (used to drop finished
+    /// sequences, and to copy a prompt's rows to each of its completions).
     pub fn select_rows(&mut self, rows: &Tensor) {
         for t in self.k.iter_mut().chain(self.v.iter_mut()) {
             *t = t.index_select(0, rows);
         }
+        // Row i now holds old row rows[i]: it keeps that row's group.
+        self.shared = self.shared.take().and_then(|s| {
+            let rows = rows.to_device(Device::Cpu).to_kind(Kind::Int64);
+            let rows = Vec::<i64>::try_from(&rows.reshape([-1])).ok()?;
+            let groups = rows
+                .iter()
+                .map(|&r| s.groups.get(usize::try_from(r).ok()?).copied())
+                .collect::<Option<Vec<i64>>>()?;
+            Some(SharedPrefix {
+                groups,
+                slots: s.slots,
+            })
+        });
     }
 }
 
@@ -1903,6 +1970,75 @@ mod tests {
         let qb = q.to_kind(Kind::BFloat16);
         let cb = c.to_kind(Kind::BFloat16);
         assert!(decode_attention::attend(&qb, &cb, &cb, 3, &[0], 1.0).is_none());
+    }
+
+    /// A window given as two runs (a shared prefix held elsewhere, then the row's own
+    /// slots) gives exactly what the same slots give as one run, for every split point,
+    /// on the AVX-512, AVX2 and scalar kernels (head sizes 32, 64, 8 and 6).
+    #[test]
+    fn attention_over_two_runs_equals_one_run() {
+        use decode_attention::{attend_row, Shape, Window};
+        tch::manual_seed(7);
+        for (nh, nkv, hd) in [(8, 8, 32), (4, 2, 64), (4, 2, 8), (4, 2, 6)] {
+            let n = 37usize;
+            let w = nkv * hd;
+            let draw = |len: usize| {
+                Vec::<f32>::try_from(&Tensor::randn([len as i64], (Kind::Float, Device::Cpu)))
+                    .unwrap()
+            };
+            let (q, k, v) = (draw(nh * hd), draw(n * w), draw(n * w));
+            let shape = Shape {
+                nh,
+                nkv,
+                hd,
+                scale: 1.0 / (hd as f32).sqrt(),
+            };
+            let mut scores = Vec::new();
+            let mut want = vec![0f32; nh * hd];
+            attend_row(&shape, &q, Window::one(&k, &v), &mut scores, &mut want);
+            for split in [0, 1, 16, 17, 36, 37] {
+                // The prefix from separate buffers: the kernel must read the runs it is given.
+                let (kp, vp) = (k[..split * w].to_vec(), v[..split * w].to_vec());
+                let win = Window {
+                    k: [&kp, &k[split * w..]],
+                    v: [&vp, &v[split * w..]],
+                };
+                let mut got = vec![f32::NAN; nh * hd];
+                attend_row(&shape, &q, win, &mut scores, &mut got);
+                assert_eq!(got, want, "{nh}/{nkv}/{hd} split at {split}");
+            }
+        }
+    }
+
+    /// `select_rows` keeps each surviving row's group of shared slots, through drops,
+    /// reordering and repeats.
+    #[test]
+    fn selecting_cache_rows_keeps_their_groups() {
+        let m = Model::new_seeded(
+            &Config::llama(16, 8, 16, 1, 2, 1),
+            Device::Cpu,
+            Kind::Float,
+            1,
+        )
+        .unwrap();
+        let mut cache = KvCache::new(&m, 3, 4);
+        cache.shared = Some(SharedPrefix {
+            groups: vec![0, 1, 2],
+            slots: 2,
+        });
+        cache.select_rows(&Tensor::from_slice(&[0i64, 0, 2, 1, 2]));
+        let groups = |c: &KvCache| c.shared.as_ref().map(|s| s.groups.clone());
+        assert_eq!(groups(&cache), Some(vec![0, 0, 2, 1, 2]));
+        cache.select_rows(&Tensor::from_slice(&[4i64, 1, 3]));
+        assert_eq!(groups(&cache), Some(vec![2, 0, 1]));
+        assert_eq!(cache.k[0].size()[0], 3);
+        // A row index the groups do not cover drops the sharing rather than guessing.
+        cache.shared = Some(SharedPrefix {
+            groups: vec![0, 1],
+            slots: 2,
+        });
+        cache.select_rows(&Tensor::from_slice(&[2i64]));
+        assert_eq!(cache.shared, None);
     }
 
     #[test]

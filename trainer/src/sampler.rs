@@ -762,6 +762,50 @@ mod tests {
         }
     }
 
+    /// GRPO's shape: 40 rows, 10 prompts of 1-9 tokens with 4 completions each (adjacent),
+    /// so the fused engine's attention reads each prompt from one row of its group, and
+    /// the teams split the step (>= 16 rows per thread). Stop tokens end rows early, so
+    /// the compacted batch keeps reading the right rows. Same tokens as the libtorch path.
+    #[test]
+    fn groups_sharing_a_prompt_sample_what_the_libtorch_layers_sample() {
+        // Head size 16: the AVX-512 attention kernel (the other fused test has 8: AVX2).
+        let mut cfg = Config::llama(267, 64, 64, 2, 4, 2);
+        cfg.initializer_range = 0.5;
+        let m = Model::new_seeded(&cfg, Device::Cpu, Kind::Float, 9).unwrap();
+        let prompts: Vec<Vec<i64>> = (0..40)
+            .map(|r| r / 4)
+            .map(|g| (0..1 + g % 9).map(|j| (g * 37 + j * 11) % 267).collect())
+            .collect();
+        let seeds: Vec<u64> = (100..140).collect();
+        let params = SamplingParams {
+            max_new_tokens: 20,
+            stop_token_ids: vec![3, 17, 101, 150, 201],
+            ..Default::default()
+        };
+        let plain = Sampler {
+            tokenizer: None,
+            fused: false,
+        };
+        let a = Sampler::ids_only()
+            .generate(&m, &prompts, &params, &seeds)
+            .unwrap();
+        let b = plain.generate(&m, &prompts, &params, &seeds).unwrap();
+        let stopped = a
+            .iter()
+            .filter(|c| matches!(c.finish_reason, FinishReason::StopToken(_)))
+            .count();
+        assert!(
+            (5..35).contains(&stopped),
+            "{stopped} of 40 rows stopped early: the test needs some of each"
+        );
+        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+            assert_eq!(x.token_ids, y.token_ids, "row {i}");
+            for (p, q) in x.logprobs.iter().zip(&y.logprobs) {
+                assert!((p - q).abs() < 1e-4, "row {i}: {p} vs {q}");
+            }
+        }
+    }
+
     #[test]
     fn bad_requests_are_errors() {
         let m = model(3);
