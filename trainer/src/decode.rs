@@ -708,29 +708,56 @@ impl DecodeEngine {
             // As model.rs: 1/sqrt(hd) in f64, rounded once.
             scale: (1.0 / (self.hd as f64).sqrt()) as f32,
         };
-        let proj = |input: usize, wt: &Packed, bias: Option<&[f32]>, out: usize, add: bool| {
+        // Which scratch rows a phase runs on, as (first, count, stride) in rows: every pair,
+        // or each cache row's last pair.
+        type Sel = (usize, usize, usize);
+        let (every, lasts): (Sel, Sel) = ((0, r, 1), (per - 1, r / per, per));
+        let proj = |sel: Sel, input: usize, wt: &Packed, bias: Option<&[f32]>, out: usize, add| {
+            let (first, m, stride) = sel;
             let panels = share(wt.panels(), t, parts);
-            // SAFETY: the team's rows of the scratch hold `input` (written before the barrier
-            // that precedes this call); the output columns of these panels are this part's.
+            // SAFETY: the team's selected rows of the scratch hold `input` (written before the
+            // barrier that precedes this call); the output columns of these panels are this
+            // part's.
             unsafe {
                 gemm(
-                    base.add(input),
-                    r,
-                    w,
+                    base.add(first * w + input),
+                    m,
+                    stride * w,
                     wt,
                     panels,
                     bias,
-                    base.add(out),
-                    w,
+                    base.add(first * w + out),
+                    stride * w,
                     add,
                 )
             }
         };
+        // This part's selected rows (it holds whole cache rows, so `lasts` picks its own).
+        let norm = |sel: Sel, weight: &[f32]| {
+            let (first, _, stride) = sel;
+            let (x, xn) = (first * w + xo, first * w + xno);
+            rms_norm_rows(mine(), stride * w, x, xn, h, weight, self.eps);
+        };
+        let last_layer = self.layers.len().saturating_sub(1);
         let mut scores = Vec::new();
         for (l, layer) in self.layers.iter().enumerate() {
+            // The last layer's output only feeds the LM head: unless every pair gets logits,
+            // every pair writes its keys and values, but attention and the rest of the
+            // layer run for each cache row's last pair (the head's; in a decode step that
+            // is every pair), or for none when the pass gets no head (a prefill block).
+            let heads_only = l == last_layer && job.head != Head::All;
+            let sel = if heads_only { lasts } else { every };
+            let skip_rest = heads_only && job.head == Head::None;
             rms_norm_rows(mine(), w, xo, xno, h, &layer.input_norm, self.eps);
             barrier.wait();
-            proj(xno, &layer.qkv, layer.qkv_bias.as_deref(), qkvo, false);
+            proj(
+                every,
+                xno,
+                &layer.qkv,
+                layer.qkv_bias.as_deref(),
+                qkvo,
+                false,
+            );
             barrier.wait();
             let Some(&(kc, vc)) = job.caches.get(l) else {
                 return;
@@ -803,19 +830,24 @@ impl DecodeEngine {
                             v: [run(vc, &shared), run(vc, &own)],
                         }
                     };
-                    if let Some(out) = tail.get_mut(..self.heads * self.hd) {
+                    let needed = !heads_only || (job.head == Head::Last && g % per == per - 1);
+                    if let (true, Some(out)) = (needed, tail.get_mut(..self.heads * self.hd)) {
                         decode_attention::attend_row(&shape, q, win, &mut scores, out);
                     }
                 }
             }
+            if skip_rest {
+                // Every part returns after its own cache writes: nothing reads them here.
+                return;
+            }
             barrier.wait();
-            proj(atto, &layer.o, layer.o_bias.as_deref(), xo, true);
+            proj(sel, atto, &layer.o, layer.o_bias.as_deref(), xo, true);
             barrier.wait();
-            rms_norm_rows(mine(), w, xo, xno, h, &layer.post_norm, self.eps);
+            norm(sel, &layer.post_norm);
             barrier.wait();
-            proj(xno, &layer.gate_up, None, acto, false);
+            proj(sel, xno, &layer.gate_up, None, acto, false);
             barrier.wait();
-            proj(acto, &layer.down, None, xo, true);
+            proj(sel, acto, &layer.down, None, xo, true);
             barrier.wait();
         }
         // Each cache row's last pair (every per-th scratch row from per - 1), or every pair.
@@ -824,7 +856,10 @@ impl DecodeEngine {
             Head::Last => (per - 1, r / per, per * w, team.start / per),
             Head::All => (0, r, w, team.start),
         };
-        rms_norm_rows(mine(), w, xo, xno, h, &self.norm, self.eps);
+        norm(
+            if job.head == Head::All { every } else { lasts },
+            &self.norm,
+        );
         barrier.wait();
         let v = self.vocab;
         let panels = share(self.lm_head.panels(), t, parts);
