@@ -33,7 +33,7 @@
 //! The formulas and their operation order are model.rs's (fp32 throughout); only the
 //! summation order inside dot products differs, and tests compare both paths.
 
-use crate::model::decode_attention::{self, SendPtr, Shape, Window};
+use crate::model::decode_attention::{self, Bf16, KvElem, SendPtr, Shape, Window};
 use crate::model::{KvCache, Model, ModelError, SharedPrefix};
 use tch::{Device, Kind, Tensor};
 
@@ -401,7 +401,8 @@ impl DecodeEngine {
         if upads.len() == r {
             return self.prefill(ids, pads, cache);
         }
-        let mut distinct = KvCache::new(model, upads.len() as i64, cache.capacity);
+        let n = upads.len() as i64;
+        let mut distinct = KvCache::with_kind(model, n, cache.capacity, cache.kind());
         self.prefill(&uids, &upads, &mut distinct)?;
         // Every row of a prompt gets a copy of its slots, which attention then reads from
         // one of them (`attention_units`).
@@ -560,9 +561,11 @@ impl DecodeEngine {
             self.kv_heads as i64,
             self.hd as i64,
         ];
+        let kv_kind = cache.kind();
         let ok = |t: &Tensor| {
             t.device() == Device::Cpu
-                && t.kind() == Kind::Float
+                && matches!(kv_kind, Kind::Float | Kind::BFloat16)
+                && t.kind() == kv_kind
                 && t.is_contiguous()
                 && t.size() == want
         };
@@ -572,8 +575,8 @@ impl DecodeEngine {
             || !cache.k.iter().chain(cache.v.iter()).all(ok)
         {
             return bad(format!(
-                "decode step: the KV cache is not [{rows}, {}, {}, {}] fp32 with {per_row} free \
-                 slots",
+                "decode step: the KV cache is not [{rows}, {}, {}, {}] fp32 or bf16 with \
+                 {per_row} free slots",
                 cache.capacity, self.kv_heads, self.hd
             ));
         }
@@ -602,6 +605,7 @@ impl DecodeEngine {
             from,
             caches: &caches,
             per_row,
+            kv_bf16: kv_kind == Kind::BFloat16,
             source: &source,
             shared_slots: cache
                 .shared
@@ -814,25 +818,27 @@ impl DecodeEngine {
                     let shared = (src * job.cap + f) * kvw..(src * job.cap + mid) * kvw;
                     let own = (cr * job.cap + mid) * kvw..(cr * job.cap + slot + 1) * kvw;
                     let slot = (cr * job.cap + slot) * kvw;
+                    let needed = !heads_only || (job.head == Head::Last && g % per == per - 1);
+                    let out = tail.get_mut(..self.heads * self.hd).filter(|_| needed);
+                    let pair = Pair {
+                        kv,
+                        slot,
+                        shared,
+                        own,
+                    };
                     // SAFETY: cache row cr's block [cap, kvw] is this part's (claimed whole); its
                     // slots up to this pair's are written (in pair order) before the window that
                     // includes them is read. The source row's slots below shared_slots <= the
                     // step's first slot are read-only during the step (every write is at or
-                    // after it), whichever part owns that row.
-                    let win = unsafe {
-                        std::ptr::copy_nonoverlapping(kv.as_ptr(), kc.at(slot), kvw);
-                        std::ptr::copy_nonoverlapping(kv.as_ptr().add(kvw), vc.at(slot), kvw);
-                        let run = |c: SendPtr, r: &std::ops::Range<usize>| {
-                            std::slice::from_raw_parts(c.at(r.start) as *const f32, r.len())
-                        };
-                        Window {
-                            k: [run(kc, &shared), run(kc, &own)],
-                            v: [run(vc, &shared), run(vc, &own)],
+                    // after it), whichever part owns that row. The caches hold bf16 exactly
+                    // when kv_bf16 (checked in `run`).
+                    unsafe {
+                        if job.kv_bf16 {
+                            let (k, v) = (kc.0.cast::<Bf16>(), vc.0.cast::<Bf16>());
+                            pair.write_and_attend(k, v, &shape, q, &mut scores, out);
+                        } else {
+                            pair.write_and_attend(kc.0, vc.0, &shape, q, &mut scores, out);
                         }
-                    };
-                    let needed = !heads_only || (job.head == Head::Last && g % per == per - 1);
-                    if let (true, Some(out)) = (needed, tail.get_mut(..self.heads * self.hd)) {
-                        decode_attention::attend_row(&shape, q, win, &mut scores, out);
                     }
                 }
             }
@@ -879,6 +885,56 @@ impl DecodeEngine {
                 false,
             )
         };
+    }
+}
+
+/// One pair's keys and values ([2 x kvw] fp32: keys, then values), the flat element
+/// offset of its cache slot, and its attention window's two runs (flat element ranges
+/// of the caches: the shared slots in the group's source row, then the row's own).
+struct Pair<'a> {
+    kv: &'a [f32],
+    slot: usize,
+    shared: std::ops::Range<usize>,
+    own: std::ops::Range<usize>,
+}
+
+impl Pair<'_> {
+    /// Stores the keys and values (rounded to `T`) at the slot, then, given `out`, attends
+    /// `q` over the window into it.
+    ///
+    /// # Safety
+    /// `kc` and `vc` are caches of `T` holding the slot's `kvw = kv.len() / 2` elements and
+    /// both ranges; nothing else writes them or reads the slot during the call.
+    unsafe fn write_and_attend<T: KvElem>(
+        &self,
+        kc: *mut T,
+        vc: *mut T,
+        shape: &Shape,
+        q: &[f32],
+        scores: &mut Vec<f32>,
+        out: Option<&mut [f32]>,
+    ) {
+        let (k, v) = self.kv.split_at(self.kv.len() / 2);
+        // SAFETY: as the function's contract: the slot's elements are in bounds and
+        // unshared, and the runs are in bounds and not written meanwhile.
+        let win = unsafe {
+            let (ks, vs) = (
+                std::slice::from_raw_parts_mut(kc.add(self.slot), k.len()),
+                std::slice::from_raw_parts_mut(vc.add(self.slot), v.len()),
+            );
+            ks.iter_mut().zip(k).for_each(|(d, &x)| *d = T::from_f32(x));
+            vs.iter_mut().zip(v).for_each(|(d, &x)| *d = T::from_f32(x));
+            let run = |c: *mut T, r: &std::ops::Range<usize>| {
+                std::slice::from_raw_parts(c.add(r.start).cast_const(), r.len())
+            };
+            Window {
+                k: [run(kc, &self.shared), run(kc, &self.own)],
+                v: [run(vc, &self.shared), run(vc, &self.own)],
+            }
+        };
+        if let Some(out) = out {
+            decode_attention::attend_row(shape, q, win, scores, out);
+        }
     }
 }
 
@@ -983,6 +1039,8 @@ struct Job<'a> {
     caches: &'a [(SendPtr, SendPtr)],
     /// Pairs per cache row (see `DecodeEngine::run`).
     per_row: usize,
+    /// The caches hold bf16 (else fp32).
+    kv_bf16: bool,
     /// Per cache row, the row whose slots 0..shared_slots its attention reads (itself
     /// when it shares none), and the attention phase's units (`attention_units`).
     source: &'a [usize],

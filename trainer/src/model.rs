@@ -457,7 +457,14 @@ impl Attention {
                     }
                 }
                 let l = offset + t - start;
-                (ck.narrow(1, start, l), cv.narrow(1, start, l))
+                let (k_all, v_all) = (ck.narrow(1, start, l), cv.narrow(1, start, l));
+                if k_all.kind() == k.kind() {
+                    (k_all, v_all)
+                } else {
+                    // A cache kept in another dtype (bf16 for an fp32 model): attention
+                    // computes in the model's.
+                    (k_all.to_kind(k.kind()), v_all.to_kind(k.kind()))
+                }
             }
             None => (k, v),
         };
@@ -522,9 +529,10 @@ pub(crate) mod decode_attention {
     use rayon::prelude::*;
     use tch::{Device, Kind, Tensor};
 
-    /// `q` [B, heads, hd] (each row's heads contiguous), caches [B, C, kv_heads, hd]
-    /// contiguous; row b attends slots `from[b]..len`. Returns [B, heads * hd], or `None`
-    /// when the inputs are not what this kernel handles (the caller then uses SDPA).
+    /// `q` [B, heads, hd] fp32 (each row's heads contiguous), caches [B, C, kv_heads, hd]
+    /// contiguous fp32 or bf16; row b attends slots `from[b]..len`. Returns [B, heads * hd],
+    /// or `None` when the inputs are not what this kernel handles (the caller then uses
+    /// SDPA).
     pub(super) fn attend(
         q: &Tensor,
         k_cache: &Tensor,
@@ -533,10 +541,30 @@ pub(crate) mod decode_attention {
         from: &[i64],
         scale: f64,
     ) -> Option<Tensor> {
-        let cpu_f32 = |t: &Tensor| t.device() == Device::Cpu && t.kind() == Kind::Float;
-        if !(cpu_f32(q) && cpu_f32(k_cache) && cpu_f32(v_cache)) || q.requires_grad() {
+        let cpu = |t: &Tensor| t.device() == Device::Cpu;
+        if !(cpu(q) && cpu(k_cache) && cpu(v_cache))
+            || q.kind() != Kind::Float
+            || v_cache.kind() != k_cache.kind()
+            || q.requires_grad()
+        {
             return None;
         }
+        match k_cache.kind() {
+            Kind::Float => attend_as::<f32>(q, k_cache, v_cache, len, from, scale),
+            Kind::BFloat16 => attend_as::<Bf16>(q, k_cache, v_cache, len, from, scale),
+            _ => None,
+        }
+    }
+
+    /// `attend` over caches of `T`s (their kind checked by the caller).
+    fn attend_as<T: KvElem>(
+        q: &Tensor,
+        k_cache: &Tensor,
+        v_cache: &Tensor,
+        len: i64,
+        from: &[i64],
+        scale: f64,
+    ) -> Option<Tensor> {
         let (b, nh, hd) = q.size3().ok()?;
         let (cb, cap, nkv, chd) = k_cache.size4().ok()?;
         let qs = q.stride();
@@ -569,17 +597,18 @@ pub(crate) mod decode_attention {
         );
         let w = nkv * hd;
         let out = Tensor::empty([b as i64, (nh * hd) as i64], (Kind::Float, Device::Cpu));
-        // SAFETY: all four are CPU float32 tensors alive for this call. The caches are
-        // contiguous with b * cap * w elements; q's rows start every sb >= nh * hd elements
-        // and hold nh * hd contiguous ones (strides checked above), so offsets
-        // 0..(b - 1) * sb + nh * hd are within its storage. Nothing else touches them during
-        // the call; `out` is fresh, contiguous, with b * nh * hd elements, and written only
-        // through the slice made here.
+        // SAFETY: all four are CPU tensors alive for this call, q and out float32, the
+        // caches of T's kind (checked by `attend`). The caches are contiguous with
+        // b * cap * w elements; q's rows start every sb >= nh * hd elements and hold
+        // nh * hd contiguous ones (strides checked above), so offsets 0..(b - 1) * sb +
+        // nh * hd are within its storage. Nothing else touches them during the call; `out`
+        // is fresh, contiguous, with b * nh * hd elements, and written only through the
+        // slice made here.
         let (qd, kd, vd, od) = unsafe {
             (
                 std::slice::from_raw_parts(q.data_ptr() as *const f32, (b - 1) * sb + nh * hd),
-                std::slice::from_raw_parts(k_cache.data_ptr() as *const f32, b * cap * w),
-                std::slice::from_raw_parts(v_cache.data_ptr() as *const f32, b * cap * w),
+                std::slice::from_raw_parts(k_cache.data_ptr() as *const T, b * cap * w),
+                std::slice::from_raw_parts(v_cache.data_ptr() as *const T, b * cap * w),
                 std::slice::from_raw_parts_mut(out.data_ptr() as *mut f32, b * nh * hd),
             )
         };
@@ -725,38 +754,122 @@ pub(crate) mod decode_attention {
         pub(crate) scale: f32,
     }
 
+    /// An element of a KV cache: fp32, or bf16.
+    pub(crate) trait KvElem: Copy + Send + Sync + 'static {
+        fn to_f32(self) -> f32;
+
+        /// `x` stored as this type (rounded to nearest even for bf16).
+        fn from_f32(x: f32) -> Self;
+
+        /// The run as fp32 values, when it is stored as such.
+        fn as_f32(run: &[Self]) -> Option<&[f32]>;
+
+        /// Lanes 0..16 = `p[0..16]` as fp32.
+        ///
+        /// # Safety
+        /// The CPU has AVX-512F; `p[0..16]` is readable.
+        #[cfg(target_arch = "x86_64")]
+        unsafe fn load16(p: *const Self) -> std::arch::x86_64::__m512;
+    }
+
+    impl KvElem for f32 {
+        fn to_f32(self) -> f32 {
+            self
+        }
+
+        fn from_f32(x: f32) -> f32 {
+            x
+        }
+
+        fn as_f32(run: &[f32]) -> Option<&[f32]> {
+            Some(run)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f")]
+        unsafe fn load16(p: *const f32) -> std::arch::x86_64::__m512 {
+            // SAFETY: the caller guarantees 16 readable floats.
+            unsafe { std::arch::x86_64::_mm512_loadu_ps(p) }
+        }
+    }
+
+    /// A bfloat16: the upper 16 bits of an fp32 (libtorch's `BFloat16` layout).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    #[repr(transparent)]
+    pub(crate) struct Bf16(pub(crate) u16);
+
+    impl KvElem for Bf16 {
+        fn to_f32(self) -> f32 {
+            f32::from_bits(u32::from(self.0) << 16)
+        }
+
+        /// Round to nearest, ties to even, NaN to the quiet NaN: libtorch's fp32 -> bf16.
+        fn from_f32(x: f32) -> Bf16 {
+            if x.is_nan() {
+                return Bf16(0x7fc0);
+            }
+            let bits = x.to_bits();
+            let even = (bits >> 16) & 1;
+            Bf16((bits.wrapping_add(0x7fff + even) >> 16) as u16)
+        }
+
+        fn as_f32(_: &[Bf16]) -> Option<&[f32]> {
+            None
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f")]
+        unsafe fn load16(p: *const Bf16) -> std::arch::x86_64::__m512 {
+            use std::arch::x86_64::*;
+            // SAFETY: the caller guarantees 16 readable bf16s (32 bytes).
+            unsafe {
+                let half = _mm256_loadu_si256(p.cast());
+                _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(half)))
+            }
+        }
+    }
+
     /// The slots one row attends, in slot order, as two runs of [L_i, nkv * hd] keys and
     /// values: a prefix the row shares with others (read from one row's cache for all of
     /// them, so a GRPO group's prompt streams from memory once per step, not once per
     /// completion) and then the row's own slots. Either run may be empty.
     #[derive(Clone, Copy)]
-    pub(crate) struct Window<'a> {
-        pub(crate) k: [&'a [f32]; 2],
-        pub(crate) v: [&'a [f32]; 2],
+    pub(crate) struct Window<'a, T = f32> {
+        pub(crate) k: [&'a [T]; 2],
+        pub(crate) v: [&'a [T]; 2],
     }
 
-    impl<'a> Window<'a> {
+    impl<'a, T: KvElem> Window<'a, T> {
         /// One run of slots.
-        pub(crate) fn one(k: &'a [f32], v: &'a [f32]) -> Window<'a> {
+        pub(crate) fn one(k: &'a [T], v: &'a [T]) -> Window<'a, T> {
             Window {
                 k: [k, &[]],
                 v: [v, &[]],
             }
         }
 
-        /// Slot rows of `w` floats, in order (keys when `values` is false).
-        fn slots(&self, w: usize, values: bool) -> impl Iterator<Item = &'a [f32]> {
+        /// Slot rows of `w` elements, in order (keys when `values` is false).
+        fn slots(&self, w: usize, values: bool) -> impl Iterator<Item = &'a [T]> {
             let [a, b] = if values { self.v } else { self.k };
             a.chunks_exact(w.max(1)).chain(b.chunks_exact(w.max(1)))
+        }
+
+        /// The same window over fp32 runs, when it is stored as such.
+        fn as_f32(&self) -> Option<Window<'a, f32>> {
+            let run = |r: &'a [T]| T::as_f32(r);
+            Some(Window {
+                k: [run(self.k[0])?, run(self.k[1])?],
+                v: [run(self.v[0])?, run(self.v[1])?],
+            })
         }
     }
 
     /// One sequence, all heads: `q` [nh * hd], the window's keys/values [L, nkv * hd],
     /// `out` [nh * hd].
-    pub(crate) fn attend_row(
+    pub(crate) fn attend_row<T: KvElem>(
         s: &Shape,
         q: &[f32],
-        win: Window,
+        win: Window<T>,
         sc: &mut Vec<f32>,
         out: &mut [f32],
     ) {
@@ -770,10 +883,10 @@ pub(crate) mod decode_attention {
                 let done = s.nh <= 256
                     && unsafe {
                         match s.hd / 16 {
-                            1 => avx512::attend_row::<1, 16>(s, q, win, sc, out),
-                            2 => avx512::attend_row::<2, 8>(s, q, win, sc, out),
-                            4 => avx512::attend_row::<4, 4>(s, q, win, sc, out),
-                            8 => avx512::attend_row::<8, 2>(s, q, win, sc, out),
+                            1 => avx512::attend_row::<T, 1, 16>(s, q, win, sc, out),
+                            2 => avx512::attend_row::<T, 2, 8>(s, q, win, sc, out),
+                            4 => avx512::attend_row::<T, 4, 4>(s, q, win, sc, out),
+                            8 => avx512::attend_row::<T, 8, 2>(s, q, win, sc, out),
                             _ => false,
                         }
                     };
@@ -781,9 +894,11 @@ pub(crate) mod decode_attention {
                     return;
                 }
             }
-            // SAFETY: the CPU has AVX2 and FMA (checked just above).
-            unsafe { avx2::attend_row(s, q, win, sc, out) };
-            return;
+            if let Some(win) = win.as_f32() {
+                // SAFETY: the CPU has AVX2 and FMA (checked just above).
+                unsafe { avx2::attend_row(s, q, win, sc, out) };
+                return;
+            }
         }
         attend_row_scalar(s, q, win, sc, out);
     }
@@ -796,7 +911,7 @@ pub(crate) mod decode_attention {
     /// order as before; only the order inside each dot product differs.
     #[cfg(target_arch = "x86_64")]
     mod avx512 {
-        use super::{Shape, Window};
+        use super::{KvElem, Shape, Window};
         use std::arch::x86_64::*;
 
         /// Floats of the values prefetched while the scores are computed (8 KB).
@@ -830,10 +945,10 @@ pub(crate) mod decode_attention {
 
         /// Returns false (nothing written) when the shapes are not the ones it handles.
         #[target_feature(enable = "avx512f,avx2,fma")]
-        pub(super) fn attend_row<const C: usize, const H: usize>(
+        pub(super) fn attend_row<T: KvElem, const C: usize, const H: usize>(
             s: &Shape,
             q: &[f32],
-            win: Window,
+            win: Window<T>,
             sc: &mut Vec<f32>,
             out: &mut [f32],
         ) -> bool {
@@ -900,9 +1015,9 @@ pub(crate) mod decode_attention {
                         }
                         for (i, part) in parts.iter_mut().enumerate().take(live) {
                             let kr = slot[i].add(ko);
-                            let mut acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kr));
+                            let mut acc = _mm512_mul_ps(qv[0], T::load16(kr));
                             for (j, x) in qv.iter().enumerate().skip(1) {
-                                acc = _mm512_fmadd_ps(*x, _mm512_loadu_ps(kr.add(16 * j)), acc);
+                                acc = _mm512_fmadd_ps(*x, T::load16(kr.add(16 * j)), acc);
                             }
                             *part = acc;
                         }
@@ -934,11 +1049,7 @@ pub(crate) mod decode_attention {
                         for (b, a) in acc.iter_mut().enumerate().take(heads) {
                             let p = _mm512_set1_ps(*sp.add((h0 + b) * np + l));
                             for (j, x) in a.iter_mut().enumerate() {
-                                *x = _mm512_fmadd_ps(
-                                    p,
-                                    _mm512_loadu_ps(vr.add(voff[b] + 16 * j)),
-                                    *x,
-                                );
+                                *x = _mm512_fmadd_ps(p, T::load16(vr.add(voff[b] + 16 * j)), *x);
                             }
                         }
                     }
@@ -955,7 +1066,13 @@ pub(crate) mod decode_attention {
         }
     }
 
-    fn attend_row_scalar(s: &Shape, q: &[f32], win: Window, sc: &mut Vec<f32>, out: &mut [f32]) {
+    fn attend_row_scalar<T: KvElem>(
+        s: &Shape,
+        q: &[f32],
+        win: Window<T>,
+        sc: &mut Vec<f32>,
+        out: &mut [f32],
+    ) {
         let (g, hd, w) = (s.nh / s.nkv, s.hd, s.nkv * s.hd);
         let n = win.slots(w, false).count();
         sc.clear();
@@ -963,7 +1080,7 @@ pub(crate) mod decode_attention {
         for (l, kr) in win.slots(w, false).enumerate() {
             for (h, qh) in q.chunks_exact(hd).enumerate() {
                 let kh = kr.chunks_exact(hd).nth(h / g).unwrap_or(&[]);
-                let d: f32 = qh.iter().zip(kh).map(|(a, b)| a * b).sum();
+                let d: f32 = qh.iter().zip(kh).map(|(a, b)| a * b.to_f32()).sum();
                 if let Some(x) = sc.get_mut(h * n + l) {
                     *x = d * s.scale;
                 }
@@ -980,7 +1097,9 @@ pub(crate) mod decode_attention {
             for (h, oh) in out.chunks_exact_mut(hd).enumerate() {
                 let p = sc.get(h * n + l).copied().unwrap_or(0.0);
                 let vh = vr.chunks_exact(hd).nth(h / g).unwrap_or(&[]);
-                oh.iter_mut().zip(vh).for_each(|(o, x)| *o += p * x);
+                oh.iter_mut()
+                    .zip(vh)
+                    .for_each(|(o, x)| *o += p * x.to_f32());
             }
         }
         for (oh, i) in out.chunks_exact_mut(hd).zip(&inv) {
@@ -1250,6 +1369,13 @@ pub(crate) struct SharedPrefix {
 
 impl KvCache {
     pub fn new(model: &Model, batch: i64, capacity: i64) -> KvCache {
+        KvCache::with_kind(model, batch, capacity, model.kind)
+    }
+
+    /// A cache that stores keys and values as `kind` (bf16 for an fp32 model halves the
+    /// memory that decode-time attention streams; attention still computes in the
+    /// model's dtype, from the rounded values).
+    pub fn with_kind(model: &Model, batch: i64, capacity: i64, kind: Kind) -> KvCache {
         let cfg = &model.cfg;
         let shape = [
             batch,
@@ -1257,7 +1383,7 @@ impl KvCache {
             cfg.num_kv_heads() as i64,
             cfg.head_dim() as i64,
         ];
-        let opts = (model.kind, model.device);
+        let opts = (kind, model.device);
         let n = cfg.num_hidden_layers;
         KvCache {
             // Uninitialised is safe: prefill writes slots 0..P of every row (padding too) and
@@ -1269,6 +1395,11 @@ impl KvCache {
             start: 0,
             shared: None,
         }
+    }
+
+    /// The dtype keys and values are stored in.
+    pub fn kind(&self) -> Kind {
+        self.k.first().map_or(Kind::Float, Tensor::kind)
     }
 
     /// Keeps (or repeats) the given batch rows, in that order (used to drop finished
@@ -2006,6 +2137,84 @@ mod tests {
                 let mut got = vec![f32::NAN; nh * hd];
                 attend_row(&shape, &q, win, &mut scores, &mut got);
                 assert_eq!(got, want, "{nh}/{nkv}/{hd} split at {split}");
+            }
+        }
+    }
+
+    /// Keys and values rounded to bf16 here equal libtorch's fp32 -> bf16 conversion
+    /// (ties to even, overflow to infinity, NaN stays NaN), and attention over a bf16
+    /// window equals the fp32 kernel over the same values widened: exactly where both
+    /// take the same kernel (AVX-512 at head sizes 32 and 64, scalar at 6), within float
+    /// rounding at 8 (fp32 on AVX2, bf16 on the scalar loop).
+    #[test]
+    fn bf16_cache_rounds_as_libtorch_and_attends_as_fp32() {
+        use decode_attention::{attend_row, Bf16, KvElem, Shape, Window};
+        tch::manual_seed(3);
+        let mut xs =
+            Vec::<f32>::try_from(&(Tensor::randn([4000], (Kind::Float, Device::Cpu)) * 50.0))
+                .unwrap();
+        // Ties (half-way between bf16 neighbours, both parities), tiny, huge and odd values.
+        xs.extend([
+            f32::from_bits(0x3f80_8000),
+            f32::from_bits(0x3f81_8000),
+            f32::from_bits(0xbf80_8000),
+            1e-40,
+            -1e-42,
+            3.4e38,
+            f32::MAX,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            0.0,
+            -0.0,
+            f32::NAN,
+        ]);
+        let torch = Tensor::from_slice(&xs)
+            .to_kind(Kind::BFloat16)
+            .to_kind(Kind::Float);
+        let torch = Vec::<f32>::try_from(&torch).unwrap();
+        for (x, t) in xs.iter().zip(&torch) {
+            let ours = Bf16::from_f32(*x).to_f32();
+            assert!(
+                ours.to_bits() == t.to_bits() || (ours.is_nan() && t.is_nan()),
+                "{x:e}: ours {ours:e}, libtorch {t:e}"
+            );
+        }
+        for (nh, nkv, hd, exact) in [
+            (8, 8, 32, true),
+            (4, 2, 64, true),
+            (4, 2, 6, true),
+            (4, 2, 8, false),
+        ] {
+            let (n, w) = (29usize, nkv * hd);
+            let draw = |len: usize| {
+                Vec::<f32>::try_from(&Tensor::randn([len as i64], (Kind::Float, Device::Cpu)))
+                    .unwrap()
+            };
+            let q = draw(nh * hd);
+            let (k16, v16): (Vec<Bf16>, Vec<Bf16>) = (
+                draw(n * w).into_iter().map(Bf16::from_f32).collect(),
+                draw(n * w).into_iter().map(Bf16::from_f32).collect(),
+            );
+            let widen = |v: &[Bf16]| v.iter().map(|x| x.to_f32()).collect::<Vec<f32>>();
+            let (k32, v32) = (widen(&k16), widen(&v16));
+            let shape = Shape {
+                nh,
+                nkv,
+                hd,
+                scale: 1.0 / (hd as f32).sqrt(),
+            };
+            let mut scores = Vec::new();
+            let (mut want, mut got) = (vec![0f32; nh * hd], vec![f32::NAN; nh * hd]);
+            attend_row(&shape, &q, Window::one(&k32, &v32), &mut scores, &mut want);
+            // Split into two runs too: the shared-prefix path.
+            let win = Window {
+                k: [&k16[..10 * w], &k16[10 * w..]],
+                v: [&v16[..10 * w], &v16[10 * w..]],
+            };
+            attend_row(&shape, &q, win, &mut scores, &mut got);
+            for (a, b) in got.iter().zip(&want) {
+                let ok = if exact { a == b } else { (a - b).abs() < 1e-5 };
+                assert!(ok, "{nh}/{nkv}/{hd}: {a} vs {b}");
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use crate::checkpoint;
 use crate::model::{Config, Model};
-use crate::sampler::{Sampler, SamplingParams};
+use crate::sampler::{KvCacheDtype, Sampler, SamplingParams};
 use crate::tokenizer::Tokenizer;
 use crate::DeviceChoice;
 use anyhow::{bail, Context, Result};
@@ -62,6 +62,9 @@ pub struct GenerateArgs {
     pub device: DeviceChoice,
     #[arg(long, value_enum, default_value = "float32")]
     pub dtype: Dtype,
+    /// KV cache dtype while sampling (bf16: less memory traffic, bf16-rounded attention).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub kv_cache_dtype: KvCacheDtype,
 }
 
 pub fn generate(a: &GenerateArgs) -> Result<()> {
@@ -80,6 +83,7 @@ pub fn generate(a: &GenerateArgs) -> Result<()> {
         min_p: a.min_p,
         stop_token_ids: tok.eos_ids().to_vec(),
         stop_strings: a.stop.clone(),
+        kv_cache_dtype: a.kv_cache_dtype,
     };
     let out = Sampler::new(&tok).generate(&model, &[ids], &params, &[a.seed])?;
     let c = out.first().context("no completion")?;
@@ -118,6 +122,9 @@ pub struct BenchSampleArgs {
     pub device: DeviceChoice,
     #[arg(long, value_enum, default_value = "float32")]
     pub dtype: Dtype,
+    /// KV cache dtype while sampling (bf16: less memory traffic, bf16-rounded attention).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub kv_cache_dtype: KvCacheDtype,
 }
 
 fn read_config(spec: &str) -> Result<Config> {
@@ -162,6 +169,7 @@ pub fn bench_sample(a: &BenchSampleArgs) -> Result<serde_json::Value> {
     let params = SamplingParams {
         max_new_tokens: a.new_tokens,
         temperature: 1.0,
+        kv_cache_dtype: a.kv_cache_dtype,
         ..Default::default()
     };
     let sampler = Sampler::ids_only();
@@ -200,6 +208,7 @@ pub fn bench_sample(a: &BenchSampleArgs) -> Result<serde_json::Value> {
         "tokens_per_cpu_s": ((a.batch * a.new_tokens) as f64 / best_cpu * 10.0).round() / 10.0,
         "device": crate::device::describe(device),
         "dtype": format!("{:?}", a.dtype).to_lowercase(),
+        "kv_cache_dtype": format!("{:?}", a.kv_cache_dtype).to_lowercase(),
         "params": model.cfg.num_params(),
     }))
 }

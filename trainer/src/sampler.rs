@@ -65,6 +65,31 @@ pub struct SamplingParams {
     pub stop_token_ids: Vec<i64>,
     /// Strings that end a sequence once they appear in the completion text.
     pub stop_strings: Vec<String>,
+    /// How the KV cache stores keys and values.
+    pub kv_cache_dtype: KvCacheDtype,
+}
+
+/// The dtype of the sampler's KV cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum KvCacheDtype {
+    /// The model's dtype.
+    #[default]
+    Auto,
+    /// bfloat16 (for an fp32 model: half the bytes that every decode step's attention
+    /// streams; attention computes in fp32 from keys and values rounded to bf16, so
+    /// completions and log-probs drift from the fp32 cache's by that rounding).
+    Bf16,
+}
+
+impl KvCacheDtype {
+    /// The cache's libtorch kind for `model`.
+    pub fn kind(self, model: &Model) -> Kind {
+        match self {
+            KvCacheDtype::Auto => model.kind(),
+            KvCacheDtype::Bf16 => Kind::BFloat16,
+        }
+    }
 }
 
 impl Default for SamplingParams {
@@ -77,6 +102,7 @@ impl Default for SamplingParams {
             min_p: 0.0,
             stop_token_ids: Vec::new(),
             stop_strings: Vec::new(),
+            kv_cache_dtype: KvCacheDtype::Auto,
         }
     }
 }
@@ -276,7 +302,7 @@ impl<'a> Sampler<'a> {
         // The engine has its own threads; libtorch's remaining ops (sampling on [B, V]) are
         // small, and its OpenMP team would spin between them on cores the engine needs.
         let _one_thread = engine.as_ref().map(|_| TorchThreads::set(1));
-        let mut cache = KvCache::new(model, b, capacity);
+        let mut cache = KvCache::with_kind(model, b, capacity, params.kv_cache_dtype.kind(model));
         // `None`: the logits are in the engine (host memory).
         let mut logits = match engine.as_mut() {
             Some(e) => {
@@ -804,6 +830,74 @@ mod tests {
                 assert!((p - q).abs() < 1e-4, "row {i}: {p} vs {q}");
             }
         }
+    }
+
+    /// A bf16 KV cache: the fused engine and the libtorch layers (which round on their
+    /// cache write the same way) sample the same tokens; against the fp32 cache the
+    /// log-probs move by bf16 rounding only, and they do move (the option takes effect).
+    #[test]
+    fn bf16_kv_cache_samples_alike_on_both_paths_and_near_fp32() {
+        let mut cfg = Config::llama(267, 64, 64, 2, 4, 2);
+        cfg.initializer_range = 0.5;
+        let m = Model::new_seeded(&cfg, Device::Cpu, Kind::Float, 5).unwrap();
+        let prompts: Vec<Vec<i64>> = (0..36)
+            .map(|r| r / 3)
+            .map(|g| (0..2 + g % 7).map(|j| (g * 41 + j * 13) % 267).collect())
+            .collect();
+        let seeds: Vec<u64> = (7..43).collect();
+        let bf16 = SamplingParams {
+            max_new_tokens: 12,
+            stop_token_ids: vec![3, 17, 101],
+            kv_cache_dtype: KvCacheDtype::Bf16,
+            ..Default::default()
+        };
+        let plain = Sampler {
+            tokenizer: None,
+            fused: false,
+        };
+        let fused = Sampler::ids_only();
+        let a = fused.generate(&m, &prompts, &bf16, &seeds).unwrap();
+        let b = plain.generate(&m, &prompts, &bf16, &seeds).unwrap();
+        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+            assert_eq!(x.token_ids, y.token_ids, "row {i}");
+            for (p, q) in x.logprobs.iter().zip(&y.logprobs) {
+                // The paths' fp32 keys differ in their last bits, which can round to
+                // neighbouring bf16 values: a few 1e-4 here, where fp32 caches agree to 1e-4.
+                assert!((p - q).abs() < 5e-3, "row {i}: {p} vs {q}");
+            }
+        }
+        // Greedy, so both caches follow the same tokens while they agree; a model with the
+        // usual initialisation (logits of order 1, where this one's are tens).
+        let m = Model::new_seeded(
+            &Config::llama(267, 64, 64, 2, 4, 2),
+            Device::Cpu,
+            Kind::Float,
+            5,
+        )
+        .unwrap();
+        let greedy = |kv_cache_dtype| SamplingParams {
+            kv_cache_dtype,
+            ..SamplingParams::greedy(12)
+        };
+        let lo = fused
+            .generate(&m, &prompts, &greedy(KvCacheDtype::Bf16), &seeds)
+            .unwrap();
+        let hi = fused
+            .generate(&m, &prompts, &greedy(KvCacheDtype::Auto), &seeds)
+            .unwrap();
+        let mut most = 0f32;
+        for (x, y) in lo.iter().zip(&hi) {
+            let same = x
+                .token_ids
+                .iter()
+                .zip(&y.token_ids)
+                .take_while(|(a, b)| a == b);
+            for (j, _) in same.enumerate() {
+                most = most.max((x.logprobs[j] - y.logprobs[j]).abs());
+            }
+        }
+        assert!(most > 0.0, "a bf16 cache should change some log-prob");
+        assert!(most < 0.01, "bf16 rounding moved a log-prob by {most}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use super::advantage::AdvantageScale;
 use super::loss::{LossType, ObjectiveConfig};
 use super::optim::OptimConfig;
+use crate::sampler::KvCacheDtype;
 use crate::DeviceChoice;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -88,6 +89,10 @@ pub struct RolloutConfig {
     pub sample_batch: usize,
     /// Verifier threads (0: rayon's default).
     pub verifier_threads: usize,
+    /// The sampler's KV cache: "auto" (the model's dtype) or "bf16" (see
+    /// `KvCacheDtype`; the learner's log-probs stay the model's, so the sampling-time
+    /// log-probs GRPO uses as the old policy carry the bf16 rounding).
+    pub kv_cache_dtype: KvCacheDtype,
 }
 
 impl Default for RolloutConfig {
@@ -104,6 +109,7 @@ impl Default for RolloutConfig {
             chat: false,
             sample_batch: 0,
             verifier_threads: 0,
+            kv_cache_dtype: KvCacheDtype::Auto,
         }
     }
 }

@@ -143,6 +143,7 @@ pub fn sampling_params(cfg: &RolloutConfig, tok: &Tokenizer) -> SamplingParams {
         min_p: cfg.min_p,
         stop_token_ids: tok.eos_ids().to_vec(),
         stop_strings: Vec::new(),
+        kv_cache_dtype: cfg.kv_cache_dtype,
     }
 }
 
