@@ -549,22 +549,6 @@ pub(crate) mod decode_attention {
         {
             return None;
         }
-        match k_cache.kind() {
-            Kind::Float => attend_as::<f32>(q, k_cache, v_cache, len, from, scale),
-            Kind::BFloat16 => attend_as::<Bf16>(q, k_cache, v_cache, len, from, scale),
-            _ => None,
-        }
-    }
-
-    /// `attend` over caches of `T`s (their kind checked by the caller).
-    fn attend_as<T: KvElem>(
-        q: &Tensor,
-        k_cache: &Tensor,
-        v_cache: &Tensor,
-        len: i64,
-        from: &[i64],
-        scale: f64,
-    ) -> Option<Tensor> {
         let (b, nh, hd) = q.size3().ok()?;
         let (cb, cap, nkv, chd) = k_cache.size4().ok()?;
         let qs = q.stride();
@@ -595,7 +579,40 @@ pub(crate) mod decode_attention {
             cap as usize,
             len as usize,
         );
-        let w = nkv * hd;
+        let shape = Shape {
+            nh,
+            nkv,
+            hd,
+            scale: scale as f32,
+        };
+        let dims = Dims { b, cap, len, sb };
+        let caches = [k_cache, v_cache];
+        match k_cache.kind() {
+            Kind::Float => Some(attend_as::<f32>(q, caches, &shape, &dims, from)),
+            Kind::BFloat16 => Some(attend_as::<Bf16>(q, caches, &shape, &dims, from)),
+            _ => None,
+        }
+    }
+
+    /// Rows, cache slots, slots attended and q's row stride of an `attend` call.
+    #[derive(Clone, Copy)]
+    struct Dims {
+        b: usize,
+        cap: usize,
+        len: usize,
+        sb: usize,
+    }
+
+    /// `attend` over [k, v] caches of `T`s, the shapes checked by the caller.
+    fn attend_as<T: KvElem>(
+        q: &Tensor,
+        [k_cache, v_cache]: [&Tensor; 2],
+        shape: &Shape,
+        d: &Dims,
+        from: &[i64],
+    ) -> Tensor {
+        let (Dims { b, cap, len, sb }, nh, hd) = (*d, shape.nh, shape.hd);
+        let w = shape.nkv * hd;
         let out = Tensor::empty([b as i64, (nh * hd) as i64], (Kind::Float, Device::Cpu));
         // SAFETY: all four are CPU tensors alive for this call, q and out float32, the
         // caches of T's kind (checked by `attend`). The caches are contiguous with
@@ -612,12 +629,6 @@ pub(crate) mod decode_attention {
                 std::slice::from_raw_parts_mut(out.data_ptr() as *mut f32, b * nh * hd),
             )
         };
-        let shape = Shape {
-            nh,
-            nkv,
-            hd,
-            scale: scale as f32,
-        };
         let od_ptr = SendPtr(od.as_mut_ptr());
         let row = |r: usize, o: &mut [f32], scores: &mut Vec<f32>| {
             let lo = from.get(r).copied().unwrap_or(0) as usize;
@@ -627,7 +638,7 @@ pub(crate) mod decode_attention {
                 kd.get(base + lo * w..base + len * w),
                 vd.get(base + lo * w..base + len * w),
             ) {
-                attend_row(&shape, qr, Window::one(kr, vr), scores, o);
+                attend_row(shape, qr, Window::one(kr, vr), scores, o);
             }
         };
         let threads = (tch::get_num_threads().max(1) as usize).min(b);
@@ -661,7 +672,7 @@ pub(crate) mod decode_attention {
                     }
                 });
         }
-        Some(out)
+        out
     }
 
     #[derive(Clone, Copy)]
@@ -2103,27 +2114,32 @@ mod tests {
         assert!(decode_attention::attend(&qb, &cb, &cb, 3, &[0], 1.0).is_none());
     }
 
+    /// `len` standard normal floats from libtorch's (seeded) generator.
+    fn randn(len: usize) -> Vec<f32> {
+        Vec::<f32>::try_from(&Tensor::randn([len as i64], (Kind::Float, Device::Cpu))).unwrap()
+    }
+
+    fn attention_shape(nh: usize, nkv: usize, hd: usize) -> decode_attention::Shape {
+        decode_attention::Shape {
+            nh,
+            nkv,
+            hd,
+            scale: 1.0 / (hd as f32).sqrt(),
+        }
+    }
+
     /// A window given as two runs (a shared prefix held elsewhere, then the row's own
     /// slots) gives exactly what the same slots give as one run, for every split point,
     /// on the AVX-512, AVX2 and scalar kernels (head sizes 32, 64, 8 and 6).
     #[test]
     fn attention_over_two_runs_equals_one_run() {
-        use decode_attention::{attend_row, Shape, Window};
+        use decode_attention::{attend_row, Window};
         tch::manual_seed(7);
         for (nh, nkv, hd) in [(8, 8, 32), (4, 2, 64), (4, 2, 8), (4, 2, 6)] {
             let n = 37usize;
             let w = nkv * hd;
-            let draw = |len: usize| {
-                Vec::<f32>::try_from(&Tensor::randn([len as i64], (Kind::Float, Device::Cpu)))
-                    .unwrap()
-            };
-            let (q, k, v) = (draw(nh * hd), draw(n * w), draw(n * w));
-            let shape = Shape {
-                nh,
-                nkv,
-                hd,
-                scale: 1.0 / (hd as f32).sqrt(),
-            };
+            let (q, k, v) = (randn(nh * hd), randn(n * w), randn(n * w));
+            let shape = attention_shape(nh, nkv, hd);
             let mut scores = Vec::new();
             let mut want = vec![0f32; nh * hd];
             attend_row(&shape, &q, Window::one(&k, &v), &mut scores, &mut want);
@@ -2148,7 +2164,7 @@ mod tests {
     /// rounding at 8 (fp32 on AVX2, bf16 on the scalar loop).
     #[test]
     fn bf16_cache_rounds_as_libtorch_and_attends_as_fp32() {
-        use decode_attention::{attend_row, Bf16, KvElem, Shape, Window};
+        use decode_attention::{attend_row, Bf16, KvElem, Window};
         tch::manual_seed(3);
         let mut xs =
             Vec::<f32>::try_from(&(Tensor::randn([4000], (Kind::Float, Device::Cpu)) * 50.0))
@@ -2186,23 +2202,14 @@ mod tests {
             (4, 2, 8, false),
         ] {
             let (n, w) = (29usize, nkv * hd);
-            let draw = |len: usize| {
-                Vec::<f32>::try_from(&Tensor::randn([len as i64], (Kind::Float, Device::Cpu)))
-                    .unwrap()
-            };
-            let q = draw(nh * hd);
+            let q = randn(nh * hd);
             let (k16, v16): (Vec<Bf16>, Vec<Bf16>) = (
-                draw(n * w).into_iter().map(Bf16::from_f32).collect(),
-                draw(n * w).into_iter().map(Bf16::from_f32).collect(),
+                randn(n * w).into_iter().map(Bf16::from_f32).collect(),
+                randn(n * w).into_iter().map(Bf16::from_f32).collect(),
             );
             let widen = |v: &[Bf16]| v.iter().map(|x| x.to_f32()).collect::<Vec<f32>>();
             let (k32, v32) = (widen(&k16), widen(&v16));
-            let shape = Shape {
-                nh,
-                nkv,
-                hd,
-                scale: 1.0 / (hd as f32).sqrt(),
-            };
+            let shape = attention_shape(nh, nkv, hd);
             let mut scores = Vec::new();
             let (mut want, mut got) = (vec![0f32; nh * hd], vec![f32::NAN; nh * hd]);
             attend_row(&shape, &q, Window::one(&k32, &v32), &mut scores, &mut want);

@@ -762,11 +762,6 @@ mod tests {
         prompts.extend(repeats);
         prompts.extend([vec![0, 5], vec![5]]);
         let seeds: Vec<u64> = (0..prompts.len() as u64).collect();
-        let fused = Sampler::ids_only();
-        let plain = Sampler {
-            tokenizer: None,
-            fused: false,
-        };
         for params in [
             SamplingParams {
                 max_new_tokens: 24,
@@ -775,17 +770,55 @@ mod tests {
             },
             SamplingParams::greedy(16),
         ] {
-            let a = fused.generate(&m, &prompts, &params, &seeds).unwrap();
-            let b = plain.generate(&m, &prompts, &params, &seeds).unwrap();
-            for (x, y) in a.iter().zip(&b) {
-                assert_eq!(x.token_ids, y.token_ids);
-                assert_eq!(x.finish_reason, y.finish_reason);
-                for (p, q) in x.logprobs.iter().zip(&y.logprobs) {
-                    // Logits of this peaky model are tens in size; 1e-4 is their rounding.
-                    assert!((p - q).abs() < 1e-4, "{p} vs {q}");
-                }
+            // Logits of this peaky model are tens in size; 1e-4 is their rounding.
+            fused_and_plain_agree(&m, &prompts, &params, &seeds, 1e-4);
+        }
+    }
+
+    /// A GQA Llama with head size 16 and peaky distributions (vocab 267).
+    fn peaky_hd16(seed: i64) -> Model {
+        let mut cfg = Config::llama(267, 64, 64, 2, 4, 2);
+        cfg.initializer_range = 0.5;
+        Model::new_seeded(&cfg, Device::Cpu, Kind::Float, seed).unwrap()
+    }
+
+    /// `rows` prompts in adjacent groups of `group`, group g's of 1 + g % `lengths` tokens.
+    fn grouped_prompts(rows: i64, group: i64, lengths: i64) -> Vec<Vec<i64>> {
+        (0..rows)
+            .map(|r| r / group)
+            .map(|g| {
+                (0..1 + g % lengths)
+                    .map(|j| (g * 37 + j * 11) % 267)
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Samples through the fused engine and through the libtorch layers, asserts the same
+    /// tokens and finish reasons and log-probs within `tol`, and returns the fused ones.
+    fn fused_and_plain_agree(
+        m: &Model,
+        prompts: &[Vec<i64>],
+        params: &SamplingParams,
+        seeds: &[u64],
+        tol: f32,
+    ) -> Vec<Completion> {
+        let plain = Sampler {
+            tokenizer: None,
+            fused: false,
+        };
+        let a = Sampler::ids_only()
+            .generate(m, prompts, params, seeds)
+            .unwrap();
+        let b = plain.generate(m, prompts, params, seeds).unwrap();
+        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+            assert_eq!(x.token_ids, y.token_ids, "row {i}");
+            assert_eq!(x.finish_reason, y.finish_reason, "row {i}");
+            for (p, q) in x.logprobs.iter().zip(&y.logprobs) {
+                assert!((p - q).abs() < tol, "row {i}: {p} vs {q}");
             }
         }
+        a
     }
 
     /// GRPO's shape: 40 rows, 10 prompts of 1-9 tokens with 4 completions each (adjacent),
@@ -795,27 +828,15 @@ mod tests {
     #[test]
     fn groups_sharing_a_prompt_sample_what_the_libtorch_layers_sample() {
         // Head size 16: the AVX-512 attention kernel (the other fused test has 8: AVX2).
-        let mut cfg = Config::llama(267, 64, 64, 2, 4, 2);
-        cfg.initializer_range = 0.5;
-        let m = Model::new_seeded(&cfg, Device::Cpu, Kind::Float, 9).unwrap();
-        let prompts: Vec<Vec<i64>> = (0..40)
-            .map(|r| r / 4)
-            .map(|g| (0..1 + g % 9).map(|j| (g * 37 + j * 11) % 267).collect())
-            .collect();
+        let m = peaky_hd16(9);
+        let prompts = grouped_prompts(40, 4, 9);
         let seeds: Vec<u64> = (100..140).collect();
         let params = SamplingParams {
             max_new_tokens: 20,
             stop_token_ids: vec![3, 17, 101, 150, 201],
             ..Default::default()
         };
-        let plain = Sampler {
-            tokenizer: None,
-            fused: false,
-        };
-        let a = Sampler::ids_only()
-            .generate(&m, &prompts, &params, &seeds)
-            .unwrap();
-        let b = plain.generate(&m, &prompts, &params, &seeds).unwrap();
+        let a = fused_and_plain_agree(&m, &prompts, &params, &seeds, 1e-4);
         let stopped = a
             .iter()
             .filter(|c| matches!(c.finish_reason, FinishReason::StopToken(_)))
@@ -824,12 +845,6 @@ mod tests {
             (5..35).contains(&stopped),
             "{stopped} of 40 rows stopped early: the test needs some of each"
         );
-        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-            assert_eq!(x.token_ids, y.token_ids, "row {i}");
-            for (p, q) in x.logprobs.iter().zip(&y.logprobs) {
-                assert!((p - q).abs() < 1e-4, "row {i}: {p} vs {q}");
-            }
-        }
     }
 
     /// A bf16 KV cache: the fused engine and the libtorch layers (which round on their
@@ -837,13 +852,8 @@ mod tests {
     /// log-probs move by bf16 rounding only, and they do move (the option takes effect).
     #[test]
     fn bf16_kv_cache_samples_alike_on_both_paths_and_near_fp32() {
-        let mut cfg = Config::llama(267, 64, 64, 2, 4, 2);
-        cfg.initializer_range = 0.5;
-        let m = Model::new_seeded(&cfg, Device::Cpu, Kind::Float, 5).unwrap();
-        let prompts: Vec<Vec<i64>> = (0..36)
-            .map(|r| r / 3)
-            .map(|g| (0..2 + g % 7).map(|j| (g * 41 + j * 13) % 267).collect())
-            .collect();
+        let m = peaky_hd16(5);
+        let prompts = grouped_prompts(36, 3, 7);
         let seeds: Vec<u64> = (7..43).collect();
         let bf16 = SamplingParams {
             max_new_tokens: 12,
@@ -851,21 +861,10 @@ mod tests {
             kv_cache_dtype: KvCacheDtype::Bf16,
             ..Default::default()
         };
-        let plain = Sampler {
-            tokenizer: None,
-            fused: false,
-        };
+        // The paths' fp32 keys differ in their last bits, which can round to neighbouring
+        // bf16 values: a few 1e-4 here, where fp32 caches agree to 1e-4.
+        fused_and_plain_agree(&m, &prompts, &bf16, &seeds, 5e-3);
         let fused = Sampler::ids_only();
-        let a = fused.generate(&m, &prompts, &bf16, &seeds).unwrap();
-        let b = plain.generate(&m, &prompts, &bf16, &seeds).unwrap();
-        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-            assert_eq!(x.token_ids, y.token_ids, "row {i}");
-            for (p, q) in x.logprobs.iter().zip(&y.logprobs) {
-                // The paths' fp32 keys differ in their last bits, which can round to
-                // neighbouring bf16 values: a few 1e-4 here, where fp32 caches agree to 1e-4.
-                assert!((p - q).abs() < 5e-3, "row {i}: {p} vs {q}");
-            }
-        }
         // Greedy, so both caches follow the same tokens while they agree; a model with the
         // usual initialisation (logits of order 1, where this one's are tens).
         let m = Model::new_seeded(
