@@ -507,6 +507,48 @@ mod tests {
         assert!(c.curriculum.enabled);
     }
 
+    /// The example run file names every knob of the config (the README points users to
+    /// it as the list), and every value it does not mark "default: ..." is the default.
+    #[test]
+    fn the_example_run_file_lists_every_knob_with_its_default() {
+        let text = include_str!("../../tests/fixtures/grpo/run.toml");
+        let example: toml::Table = text.parse().unwrap();
+        let defaults = toml::Table::try_from(GrpoConfig::default()).unwrap();
+        // Dotted paths of the scalar knobs (the env list is an example, not a default).
+        fn knobs(prefix: &str, t: &toml::Table, out: &mut Vec<(String, toml::Value)>) {
+            for (k, v) in t {
+                let path = format!("{prefix}{k}");
+                match v {
+                    toml::Value::Table(sub) => knobs(&format!("{path}."), sub, out),
+                    toml::Value::Array(_) => {}
+                    _ => out.push((path, v.clone())),
+                }
+            }
+        }
+        let (mut want, mut have) = (Vec::new(), Vec::new());
+        knobs("", &defaults, &mut want);
+        knobs("", &example, &mut have);
+        let marked: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("default: "))
+            .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim()))
+            .collect();
+        assert!(want.len() > 50, "{} knobs", want.len());
+        for (path, value) in &want {
+            let found = have.iter().find(|(p, _)| p == path);
+            let Some((_, example_value)) = found else {
+                panic!("run.toml does not list {path} (default {value})");
+            };
+            let key = path.rsplit('.').next().unwrap_or(path);
+            if !marked.contains(&key) {
+                assert_eq!(
+                    example_value, value,
+                    "{path} differs from its default unmarked"
+                );
+            }
+        }
+    }
+
     #[test]
     fn unknown_keys_and_bad_values_are_rejected() {
         assert!(GrpoConfig::from_toml("stepz = 1", &[]).is_err());
