@@ -1450,25 +1450,38 @@ pub struct Model {
     kind: Kind,
 }
 
+/// Serialises every draw of initial weights from libtorch's process-global generator.
+fn init_lock() -> std::sync::MutexGuard<'static, ()> {
+    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl Model {
     /// A fresh model whose weights are drawn from libtorch's generator seeded with `seed`.
-    /// That generator is process-global, so seeding and drawing happen under one lock:
-    /// models built concurrently (parallel tests, several runs in one process) stay
-    /// reproducible.
+    /// That generator is process-global, so seeding and drawing happen under one lock,
+    /// which every model construction takes (`new` too: a checkpoint load or a frozen copy
+    /// draws weights it then overwrites): models built concurrently (parallel tests,
+    /// several runs in one process) stay reproducible.
     pub fn new_seeded(
         cfg: &Config,
         device: Device,
         kind: Kind,
         seed: i64,
     ) -> Result<Model, ModelError> {
-        static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let _guard = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _guard = init_lock();
         tch::manual_seed(seed);
-        Model::new(cfg, device, kind)
+        Model::new_unlocked(cfg, device, kind)
     }
 
-    /// A randomly initialised model (normal(0, initializer_range) weights, unit norms).
+    /// A randomly initialised model (normal(0, initializer_range) weights, unit norms),
+    /// drawn from libtorch's global generator as it stands.
     pub fn new(cfg: &Config, device: Device, kind: Kind) -> Result<Model, ModelError> {
+        let _guard = init_lock();
+        Model::new_unlocked(cfg, device, kind)
+    }
+
+    /// `new`, the caller holding `init_lock`.
+    fn new_unlocked(cfg: &Config, device: Device, kind: Kind) -> Result<Model, ModelError> {
         cfg.validate()?;
         if !matches!(kind, Kind::Float | Kind::BFloat16 | Kind::Half) {
             return Err(ModelError::Config(format!(

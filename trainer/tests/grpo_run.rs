@@ -168,15 +168,27 @@ fn normalised(m: &StepMetrics) -> StepMetrics {
 
 #[test]
 fn interrupted_and_resumed_run_matches_the_uninterrupted_one() {
-    let extra = [
+    resumed_run_matches(&[], "fp32");
+}
+
+/// The same with a bf16 policy: the optimiser's fp32 master weights are part of the saved
+/// state (rebuilding them from the bf16 checkpoint would change the trajectory).
+#[test]
+fn interrupted_and_resumed_bf16_run_matches_the_uninterrupted_one() {
+    resumed_run_matches(&["model.dtype=\"bfloat16\""], "bf16");
+}
+
+fn resumed_run_matches(more: &[&str], name: &str) {
+    let mut extra = vec![
         "log.checkpoint_every=2",
         "objective.mu=2",
         "objective.loss_type=\"dapo\"",
     ];
-    let full_dir = tmp("grpo-full");
+    extra.extend_from_slice(more);
+    let full_dir = tmp(&format!("grpo-full-{name}"));
     let full = train(&config(6, &extra), options(&full_dir, false, None)).unwrap();
 
-    let cut_dir = tmp("grpo-cut");
+    let cut_dir = tmp(&format!("grpo-cut-{name}"));
     // "Killed" after step index 2 completes: the last saved state is after step 2 (done=2),
     // so the resumed run redoes step index 2 and goes on to the end.
     let cut = train(&config(6, &extra), options(&cut_dir, false, Some(2))).unwrap();
