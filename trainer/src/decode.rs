@@ -14,8 +14,10 @@
 //! share its pass. They share its reads too: each step's attention takes the prompt's slots
 //! from one row of the group, the group's rows on one core in a row, so a prompt streams
 //! from memory about once per step rather than once per completion (cascade / shared-prefix
-//! attention; `attention_units`). The same passes score given completions (`DecodeEngine::logprobs`: the
-//! GRPO learner's reference log-probs, issue 8) with the LM head on every pair.
+//! attention; `attention_units`). The same passes score given completions
+//! (`DecodeEngine::logprobs`: the GRPO learner's reference log-probs, issue 8) with the LM
+//! head on every pair. In a prefill pass the last layer stops after the keys and values for
+//! the pairs whose logits nobody reads.
 //!
 //! Threads (`tch::get_num_threads()`, a rayon pool of the engine's own), per step:
 //! - from 16 rows per thread, and at 8 rows or fewer, every thread works on every phase:
@@ -29,9 +31,11 @@
 //! At batch 64 x 160 slots the KV cache (84 MB) and the weights (15 MB) no longer fit this
 //! machine's L3, and attention streams the cache from memory at every step: it is ~30% of
 //! the time for ~6% of the FLOPs (measured with perf), the ceiling of this design in fp32.
+//! A bf16 cache (`KvCacheDtype::Bf16`, opt-in) halves those bytes.
 //!
-//! The formulas and their operation order are model.rs's (fp32 throughout); only the
-//! summation order inside dot products differs, and tests compare both paths.
+//! The formulas and their operation order are model.rs's (fp32 arithmetic throughout; keys
+//! and values stored in the cache's dtype); only the summation order inside dot products
+//! differs, and tests compare both paths.
 
 use crate::model::decode_attention::{self, Bf16, KvElem, SendPtr, Shape, Window};
 use crate::model::{KvCache, Model, ModelError, SharedPrefix};
@@ -1564,10 +1568,6 @@ mod tests {
         }
     }
 
-    /// Host sampling against the libtorch ops of `sampler::sample`: same tokens, log-probs
-    /// equal to rounding, at temperature 1, 0.7 and greedy.
-    /// Whether this CPU runs the engine. Where it does not, the engine must decline (its
-    /// callers then keep the libtorch path) and a comparison test has nothing to compare.
     /// Groups' adjacent rows go in one unit, cut at rows / (2 x threads); each row reads
     /// the shared slots from its group's first row; no sharing: single rows.
     #[test]
@@ -1592,6 +1592,8 @@ mod tests {
         }
     }
 
+    /// Whether this CPU runs the engine. Where it does not, the engine must decline (its
+    /// callers then keep the libtorch path) and a comparison test has nothing to compare.
     fn engine_applies() -> bool {
         if cpu_supported() {
             return true;
@@ -1657,6 +1659,8 @@ mod tests {
         }
     }
 
+    /// Host sampling against the libtorch ops of `sampler::sample`: same tokens, log-probs
+    /// equal to rounding, at temperature 1, 0.7 and greedy.
     #[test]
     fn host_sampling_matches_the_libtorch_sampler() {
         use crate::sampler::{sample, SamplingParams};

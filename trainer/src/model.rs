@@ -925,7 +925,7 @@ pub(crate) mod decode_attention {
         use super::{KvElem, Shape, Window};
         use std::arch::x86_64::*;
 
-        /// Floats of the values prefetched while the scores are computed (8 KB).
+        /// Elements of the values prefetched while the scores are computed (8 KB in fp32).
         const PREFETCH_FLOATS: usize = 2048;
 
         /// sum(v[j]) in lane j.

@@ -557,5 +557,12 @@ mod tests {
         assert!(GrpoConfig::from_toml("", &["nokey".into()]).is_err());
         assert!(GrpoConfig::from_toml("", &["envs.7.weight=1".into()]).is_err());
         assert!(GrpoConfig::from_toml("", &["rollout.temperature=0".into()]).is_err());
+        let e = GrpoConfig::from_toml("", &["rollout.kv_cache_dtype=\"fp8\"".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("rollout.kv_cache_dtype") && e.contains("fp8"),
+            "{e}"
+        );
     }
 }
