@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 pub const HELP: &str = "Model commands (run by verigym-train, which links libtorch):
-  train, generate, bench sample, bench grpo, data, experiment, demo, checkpoint
+  train, generate, bench sample, bench grpo, data, experiment, demo, checkpoint, doctor
 Run `verigym <command> --help` for each.";
 
 /// Top-level commands owned by the trainer binary.
@@ -13,6 +13,7 @@ const TRAINER_COMMANDS: &[&str] = &[
     "checkpoint",
     "data",
     "demo",
+    "doctor",
     "experiment",
     "generate",
     "train",
@@ -45,7 +46,24 @@ fn run_trainer(args: &[OsString]) -> ExitCode {
         );
         return ExitCode::from(crate::EXIT_USAGE);
     };
-    match std::process::Command::new(&exe).args(args).status() {
+    exec(std::process::Command::new(&exe).args(args), &exe)
+}
+
+/// Replaces this process with the trainer, so the PID a user, a script or a supervisor
+/// holds is the trainer's: a signal sent to `verigym train ...` reaches the training run.
+#[cfg(unix)]
+fn exec(cmd: &mut std::process::Command, exe: &std::path::Path) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    // `exec` returns only when the replacement failed.
+    let e = cmd.exec();
+    eprintln!("error: could not run {}: {e}", exe.display());
+    ExitCode::FAILURE
+}
+
+/// Elsewhere, runs the trainer as a child and passes its exit status on.
+#[cfg(not(unix))]
+fn exec(cmd: &mut std::process::Command, exe: &std::path::Path) -> ExitCode {
+    match cmd.status() {
         Ok(status) => match status.code() {
             Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),
             None => ExitCode::FAILURE,

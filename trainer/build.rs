@@ -10,6 +10,21 @@ fn main() {
         return;
     };
     println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
+    // The libtorch version for `verigym doctor`: a PyPI wheel's torch/version.py, or a
+    // libtorch archive's build-version file.
+    let root = Path::new(&lib).join("..");
+    let version = std::fs::read_to_string(root.join("version.py"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("__version__ = "))
+                .map(|v| v.trim().trim_matches(['\'', '"']).to_string())
+        })
+        .or_else(|| std::fs::read_to_string(root.join("build-version")).ok())
+        .map(|v| v.trim().to_string());
+    if let Some(v) = version {
+        println!("cargo:rustc-env=VERIGYM_TORCH_VERSION={v}");
+    }
     if Path::new(&lib).join("libtorch_cuda.so").exists() {
         println!("cargo:rustc-link-arg=-L{lib}");
         println!("cargo:rustc-link-arg=-Wl,--no-as-needed");

@@ -48,6 +48,82 @@ pub fn describe(device: Device) -> String {
     }
 }
 
+/// `verigym doctor`: prints the CPU, the kernels' code path, libtorch and threads.
+pub fn doctor(json: bool) {
+    use crate::kernels::cpu::{cpu_summary, CpuPath, ENV_VAR};
+    let (model, features) = cpu_summary();
+    let path = CpuPath::active();
+    let forced = std::env::var(ENV_VAR).ok().filter(|v| !v.trim().is_empty());
+    let paths: Vec<serde_json::Value> = CpuPath::ALL
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "path": p.name(),
+                "available": p.available(),
+                "missing": p.missing(),
+            })
+        })
+        .collect();
+    let cuda = tch::Cuda::is_available();
+    let report = serde_json::json!({
+        "cpu": model,
+        "arch": std::env::consts::ARCH,
+        "features": features,
+        "cpu_path": path.name(),
+        "cpu_path_forced": forced,
+        "cpu_paths": paths,
+        "libtorch_version": torch_version(),
+        "cuda_available": cuda,
+        "cuda_devices": if cuda { tch::Cuda::device_count() } else { 0 },
+        "cudnn_available": tch::Cuda::cudnn_is_available(),
+        "torch_threads": tch::get_num_threads(),
+        "torch_interop_threads": tch::get_num_interop_threads(),
+        "rayon_threads": rayon::current_num_threads(),
+        "logical_cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+    });
+    if json {
+        println!("{report}");
+        return;
+    }
+    println!("cpu:              {model} ({})", std::env::consts::ARCH);
+    println!("features:         {}", features.join(" "));
+    let how = match &forced {
+        Some(v) => format!("forced by {ENV_VAR}={v}"),
+        None => "detected".to_string(),
+    };
+    println!("kernel path:      {path} ({how})");
+    for p in CpuPath::ALL {
+        let state = match p.missing() {
+            None => "available".to_string(),
+            Some(why) => format!("unavailable, lacks {why}"),
+        };
+        println!("  {:<10}      {state}", p.name());
+    }
+    println!("libtorch:         {}", torch_version());
+    println!(
+        "cuda:             {}",
+        if cuda {
+            format!("{} device(s)", tch::Cuda::device_count())
+        } else {
+            "none visible".to_string()
+        }
+    );
+    println!(
+        "threads:          libtorch {} (interop {}), rayon {}, logical CPUs {}",
+        tch::get_num_threads(),
+        tch::get_num_interop_threads(),
+        rayon::current_num_threads(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+}
+
+/// The version of the libtorch the binary was built against (build.rs reads it).
+fn torch_version() -> String {
+    option_env!("VERIGYM_TORCH_VERSION")
+        .unwrap_or("unknown (build.rs found no version file)")
+        .to_string()
+}
+
 /// Process-wide allocator settings for libtorch on CPU, called once at start-up.
 ///
 /// glibc serves every allocation over its mmap threshold (128 KiB, growing dynamically only

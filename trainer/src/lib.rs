@@ -3,12 +3,12 @@
 
 pub mod checkpoint;
 pub mod data;
-mod decode;
 pub mod demo;
 pub mod device;
 pub mod eval;
 pub mod experiments;
 pub mod grpo;
+pub mod kernels;
 pub mod model;
 pub mod plot;
 pub mod policy_cli;

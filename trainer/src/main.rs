@@ -72,6 +72,13 @@ enum Command {
         #[command(subcommand)]
         what: verigym_trainer::policy_cli::CheckpointCommand,
     },
+    /// What this machine gives the trainer: CPU model and features, the kernel code path
+    /// (VERIGYM_CPU_PATH forces one), libtorch's version and devices, thread counts.
+    Doctor {
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Throughput benchmarks.
     Bench {
         #[command(subcommand)]
@@ -125,7 +132,11 @@ enum DataCommand {
 fn main() -> Result<()> {
     verigym_trainer::device::tune_allocator();
     let cli = Cli::parse();
+    // A VERIGYM_CPU_PATH that names no path, or one this CPU lacks, is refused up front
+    // rather than silently replaced.
+    verigym_trainer::kernels::cpu::CpuPath::from_env()?;
     match cli.command {
+        Command::Doctor { json } => verigym_trainer::device::doctor(json),
         Command::Demo {
             device,
             quick,

@@ -22,13 +22,14 @@
 //! - `logprobs[t]` = log softmax(logits / temperature)[token] before top-k/top-p/min-p
 //!   filtering (temperature 1 in greedy mode): the `logp_old` of the GRPO ratio, matching
 //!   `Model::token_logprobs` with the same temperature.
-//! - Speed: on CPU in fp32 with AVX-512 (models up to `decode::MAX_PARAMS` parameters) the
-//!   prompt and every decode step run in decode.rs's fused step on its own threads
-//!   (`tch::get_num_threads()` of them), with unfiltered/greedy sampling on the host; other
-//!   devices, dtypes and CPUs take the libtorch layers. Both give the same tokens up to float
+//! - Speed: on CPU in fp32 (models up to `decode::MAX_PARAMS` parameters) the prompt and
+//!   every decode step run in the fused decode engine (kernels/decode.rs, on the process's
+//!   `CpuPath`: AVX-512, AVX2 or portable) on its own threads (`tch::get_num_threads()` of
+//!   them), with unfiltered/greedy sampling on the host; other devices, dtypes and
+//!   `VERIGYM_CPU_PATH=libtorch` take the libtorch layers. Both give the same tokens up to float
 //!   rounding (tests compare them).
 
-use crate::decode::{self, DecodeEngine};
+use crate::kernels::decode::{self, DecodeEngine};
 use crate::model::{padded_causal_mask, AttnMask, KvCache, Model};
 use crate::tokenizer::Tokenizer;
 use rand_chacha::ChaCha8Rng;
@@ -371,7 +372,8 @@ impl<'a> Sampler<'a> {
                     };
                     let v = model.cfg.vocab_size;
                     let rows = e.logits(active.len());
-                    decode::sample_rows(rows, v, t, &uniforms, &mut tok_host, &mut lp_host);
+                    let path = e.path();
+                    decode::sample_rows(path, rows, v, t, &uniforms, &mut tok_host, &mut lp_host);
                 }
                 _ => {
                     let l = match (&logits, engine.as_ref()) {
