@@ -129,7 +129,20 @@ enum DataCommand {
     },
 }
 
-fn main() -> Result<()> {
+/// Runs the command; an error prints as one `error:` line with its causes (no backtrace,
+/// whatever RUST_BACKTRACE says: these are the user's errors, not the program's) and
+/// exits 1.
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     verigym_trainer::device::tune_allocator();
     let cli = Cli::parse();
     // A VERIGYM_CPU_PATH that names no path, or one this CPU lacks, is refused up front

@@ -37,8 +37,7 @@ fn attend_on(
     scale: f64,
 ) -> Option<Tensor> {
     let cpu = |t: &Tensor| t.device() == Device::Cpu;
-    if !path.fused()
-        || !(cpu(q) && cpu(k_cache) && cpu(v_cache))
+    if !(path.fused() && cpu(q) && cpu(k_cache) && cpu(v_cache))
         || q.kind() != Kind::Float
         || v_cache.kind() != k_cache.kind()
         || q.requires_grad()

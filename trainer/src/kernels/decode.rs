@@ -1379,7 +1379,7 @@ mod tests {
     /// panel, bias, residual add and the fused silu(gate) * up.
     #[test]
     fn packed_gemm_matches_a_reference() {
-        for_each_available(|path| packed_gemm_matches_on(path));
+        for_each_available(packed_gemm_matches_on);
     }
 
     fn packed_gemm_matches_on(path: CpuPath) {
