@@ -542,8 +542,9 @@ pub fn sample(
     };
     let logp_all = scaled.log_softmax(-1, Kind::Float);
     let mut filtered = logp_all.shallow_clone();
-    if params.top_k > 0 && (params.top_k as i64) < v {
-        let k = params.top_k as i64;
+    // A top-k past i64 (a typo, 2^63) keeps every token rather than wrapping negative.
+    let k = i64::try_from(params.top_k).unwrap_or(i64::MAX);
+    if params.top_k > 0 && k < v {
         let (top, _) = filtered.topk(k, -1, true, true);
         let kth = top.narrow(-1, k - 1, 1);
         filtered = filtered.masked_fill(&filtered.lt_tensor(&kth), f64::NEG_INFINITY);
@@ -631,6 +632,17 @@ mod tests {
         // Logprobs are of the unfiltered distribution.
         let (_, lp) = sample(&logits, &k1, &[0.5]).unwrap();
         assert!((lp.double_value(&[0]) - 0.4f64.ln()).abs() < 1e-6);
+        // A top-k past i64 (2^63 from a command line) keeps every token, as top-k = V does.
+        for top_k in [1usize << 63, usize::MAX] {
+            let huge = SamplingParams {
+                top_k,
+                ..Default::default()
+            };
+            assert_eq!(
+                sample(&logits, &huge, &[0.0]).unwrap().0.int64_value(&[0]),
+                0
+            );
+        }
     }
 
     #[test]

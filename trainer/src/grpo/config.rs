@@ -398,6 +398,25 @@ impl GrpoConfig {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));
+        // Sizes beyond these are typos, not runs: refused before they allocate or spin.
+        let within = |name: &str, v: usize, lo: usize, hi: usize| -> Result<(), ConfigError> {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(ConfigError::Invalid(format!(
+                    "{name} must be in {lo}..={hi}, got {v}"
+                )))
+            }
+        };
+        let finite_in = |name: &str, v: f64, lo: f64, hi: f64| -> Result<(), ConfigError> {
+            if v.is_finite() && (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(ConfigError::Invalid(format!(
+                    "{name} must be a number in [{lo}, {hi}], got {v}"
+                )))
+            }
+        };
         let r = &self.rollout;
         if r.tasks_per_step == 0 || r.group_size == 0 {
             return bad("rollout.tasks_per_step and rollout.group_size must be >= 1".into());
@@ -405,6 +424,20 @@ impl GrpoConfig {
         if r.max_new_tokens == 0 {
             return bad("rollout.max_new_tokens must be >= 1".into());
         }
+        within("rollout.tasks_per_step", r.tasks_per_step, 1, 1 << 16)?;
+        within("rollout.group_size", r.group_size, 1, 1 << 12)?;
+        within(
+            "rollout.tasks_per_step x rollout.group_size",
+            r.tasks_per_step.saturating_mul(r.group_size),
+            1,
+            1 << 20,
+        )?;
+        within("rollout.max_new_tokens", r.max_new_tokens, 1, 1 << 20)?;
+        within("rollout.verifier_threads", r.verifier_threads, 0, 1024)?;
+        finite_in("rollout.top_p", r.top_p, 0.0, 1.0)?;
+        finite_in("rollout.min_p", r.min_p, 0.0, 1.0)?;
+        within("model.threads", self.model.threads, 0, 1024)?;
+        within("steps", self.steps, 0, 100_000_000)?;
         if !(r.temperature.is_finite() && r.temperature > 0.0) {
             return bad(format!(
                 "rollout.temperature must be > 0 for RL sampling, got {}",
@@ -421,6 +454,16 @@ impl GrpoConfig {
         if o.mu == 0 {
             return bad("objective.mu must be >= 1".into());
         }
+        finite_in("objective.eps_low", o.eps_low, 0.0, 1.0)?;
+        finite_in("objective.eps_high", o.eps_high, 0.0, 1e6)?;
+        within("objective.mu", o.mu, 1, 1000)?;
+        within(
+            "objective.max_resample_rounds",
+            o.max_resample_rounds,
+            0,
+            1000,
+        )?;
+        finite_in("objective.overlong_factor", o.overlong_factor, 0.0, 1e6)?;
         if !(o.advantage_eps.is_finite() && o.advantage_eps >= 0.0) {
             return bad("objective.advantage_eps must be >= 0".into());
         }
@@ -434,6 +477,22 @@ impl GrpoConfig {
         if !(0.0..1.0).contains(&op.beta1) || !(0.0..1.0).contains(&op.beta2) {
             return bad("optim.beta1 and optim.beta2 must be in [0, 1)".into());
         }
+        finite_in("optim.lr", op.lr, 0.0, 1e3)?;
+        finite_in("optim.weight_decay", op.weight_decay, 0.0, 1e3)?;
+        if !(op.eps.is_finite() && op.eps > 0.0 && op.eps <= 1.0) {
+            return bad(format!(
+                "optim.eps must be a number in (0, 1], got {}",
+                op.eps
+            ));
+        }
+        finite_in("optim.min_lr_ratio", op.min_lr_ratio, 0.0, 1.0)?;
+        finite_in("optim.max_grad_norm", op.max_grad_norm, 0.0, 1e9)?;
+        within(
+            "learn.micro_batch_size",
+            self.learn.micro_batch_size,
+            1,
+            1 << 20,
+        )?;
         if self.envs.is_empty() {
             return bad("at least one [[envs]] entry is needed".into());
         }
@@ -444,11 +503,25 @@ impl GrpoConfig {
             if !(1..=10).contains(&e.difficulty) {
                 return bad(format!("envs '{}': difficulty must be in 1..=10", e.name));
             }
+            for c in &e.rubric {
+                if !(c.weight.is_finite() && c.weight >= 0.0) {
+                    return bad(format!(
+                        "envs '{}': rubric component '{}' weight must be >= 0, got {}",
+                        e.name, c.name, c.weight
+                    ));
+                }
+            }
         }
         let c = &self.curriculum;
         if c.min_difficulty < 1 || c.max_difficulty > 10 || c.min_difficulty > c.max_difficulty {
-            return bad("curriculum difficulties must satisfy 1 <= min <= max <= 10".into());
+            return bad(format!(
+                "curriculum.min_difficulty ({}) and curriculum.max_difficulty ({}) must \
+                 satisfy 1 <= min <= max <= 10",
+                c.min_difficulty, c.max_difficulty
+            ));
         }
+        finite_in("curriculum.raise_above", c.raise_above, 0.0, 1.0)?;
+        finite_in("curriculum.lower_below", c.lower_below, 0.0, 1.0)?;
         if c.enabled && (c.window == 0 || c.lower_below >= c.raise_above) {
             return bad("curriculum needs window >= 1 and lower_below < raise_above".into());
         }
@@ -463,6 +536,73 @@ impl GrpoConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every knob of the run config (each leaf of the default config, and the first env
+    /// entry's) set to each hostile value is either accepted as a valid config or refused
+    /// with an error that names the knob: never a panic, never a NaN let through.
+    #[test]
+    fn every_knob_refuses_hostile_values_by_name() {
+        fn leaves(prefix: &str, v: &toml::Value, out: &mut Vec<String>) {
+            match v {
+                toml::Value::Table(t) => {
+                    for (k, v) in t {
+                        let p = if prefix.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{prefix}.{k}")
+                        };
+                        leaves(&p, v, out);
+                    }
+                }
+                toml::Value::Array(a) => {
+                    if let Some(first) = a.first() {
+                        if first.is_table() {
+                            leaves(&format!("{prefix}.0"), first, out);
+                        }
+                    }
+                }
+                _ => out.push(prefix.to_string()),
+            }
+        }
+        let root = toml::Value::Table(toml::Table::try_from(GrpoConfig::default()).unwrap());
+        let mut knobs = Vec::new();
+        leaves("", &root, &mut knobs);
+        assert!(knobs.len() > 50, "only {} knobs found", knobs.len());
+        let hostile = [
+            "nan",
+            "inf",
+            "-inf",
+            "-1",
+            "0",
+            "1e12",
+            "1000000000000",
+            "18446744073709551615",
+            "\"x\"",
+            "true",
+            "[1, 2]",
+        ];
+        let mut failures = Vec::new();
+        for knob in &knobs {
+            for v in hostile {
+                let set = format!("{knob}={v}");
+                match GrpoConfig::from_toml("", std::slice::from_ref(&set)) {
+                    // Accepted: then every float in it is finite.
+                    Ok(cfg) if cfg.to_toml().contains("nan") || cfg.to_toml().contains("inf") => {
+                        failures.push(format!("{set}: accepted a non-finite value"));
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        let msg = e.to_string();
+                        let leaf = knob.rsplit('.').next().unwrap_or(knob);
+                        if !(msg.contains(leaf) || msg.contains(knob.as_str())) {
+                            failures.push(format!("{set}: the error does not name it: {msg}"));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
 
     #[test]
     fn empty_file_gives_defaults() {

@@ -403,9 +403,16 @@ pub fn learn(
             start += len;
         }
         let grad_norm = opt.clip_grad_norm(s.max_grad_norm);
-        if grad_norm.is_finite() {
-            opt.step(lr);
+        // A NaN or infinite loss or gradient would poison every weight at the update: the
+        // run stops here, before it, with the weights of the last good step.
+        if !(loss_sum.is_finite() && grad_norm.is_finite()) {
+            opt.zero_grad();
+            return Err(ModelError::Input(format!(
+                "non-finite loss ({loss_sum}) or gradient norm ({grad_norm}) in pass {pass}: \
+                 stopping before the update (lower optim.lr, or check the rewards)"
+            )));
         }
+        opt.step(lr);
         report.loss = loss_sum;
         report.grad_norm = grad_norm;
         if pass == 0 {
