@@ -347,19 +347,11 @@ mod avx2 {
 /// The AVX-512 tile: 8 rows x 32 columns in 16 accumulators, masked partial panels.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::super::vector::avx512::exp16;
+    use super::super::vector::avx512::{exp16, lanes};
     use super::{Tile, NR};
     use std::arch::x86_64::*;
 
     const MR: usize = 8;
-
-    fn lanes(n: usize) -> u16 {
-        if n >= 16 {
-            u16::MAX
-        } else {
-            ((1u32 << n) - 1) as u16
-        }
-    }
 
     /// # Safety
     /// As `super::gemm`; the CPU has AVX-512F and FMA.

@@ -91,7 +91,8 @@ pub(crate) fn exp_shifted(path: CpuPath, x: &[f32], max: f32, lse: f32, out: &mu
 pub(crate) mod avx512 {
     use std::arch::x86_64::*;
 
-    fn lanes(n: usize) -> u16 {
+    /// The mask of the first `n` of 16 lanes.
+    pub(crate) fn lanes(n: usize) -> u16 {
         if n >= 16 {
             u16::MAX
         } else {
