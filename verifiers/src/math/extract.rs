@@ -40,6 +40,11 @@ pub fn extract(
     let boxes = boxes(text);
     if !boxes.is_empty() {
         let mut items: Vec<String> = Vec::new();
+        for b in &boxes {
+            if let Some(w) = qualified_box(text, b) {
+                return Err(format!("the box is qualified by \"{w}\""));
+            }
+        }
         for b in boxes {
             let b = clean(b);
             if !b.is_empty() && !items.contains(&b) {
@@ -57,6 +62,15 @@ pub fn extract(
     if let Some(after) = after_marker(text) {
         let c = clean(first_sentence(after));
         if !c.is_empty() {
+            // "Final Answer: The largest $n$ is 34." names the answer in a sentence.
+            if fallback && !tagged && !whole_parses(&c) {
+                if let Some(cand) = last_candidate(&c)? {
+                    return Ok(Extraction {
+                        items: vec![cand],
+                        source: Source::Fallback,
+                    });
+                }
+            }
             return Ok(Extraction {
                 items: vec![c],
                 source: Source::Marker,
@@ -71,21 +85,93 @@ pub fn extract(
             source: Source::Whole,
         });
     }
-    match last_math(text) {
-        Some((cand, line)) => {
-            if has_word(line, "or") {
-                return Err("several candidate answers".into());
-            }
-            Ok(Extraction {
-                items: vec![clean(cand)],
-                source: Source::Fallback,
-            })
-        }
+    match last_candidate(text)? {
+        Some(cand) => Ok(Extraction {
+            items: vec![cand],
+            source: Source::Fallback,
+        }),
         None => Ok(Extraction {
             items: vec![whole],
             source: Source::Whole,
         }),
     }
+}
+
+/// The last math block or number of a prose text, refused when its sentence qualifies it
+/// ("not 13", "at least 13", "13 or 14", "about 13"): prose is only read where it commits.
+fn last_candidate(text: &str) -> Result<Option<String>, String> {
+    let Some((cand, sentence)) = last_math(text) else {
+        return Ok(None);
+    };
+    if let Some(w) = hedge(sentence) {
+        return Err(format!("the answer sentence qualifies the value (\"{w}\")"));
+    }
+    let c = clean(cand);
+    Ok((!c.is_empty()).then_some(c))
+}
+
+/// Words of a sentence that negate, bound, approximate or offer alternatives.
+const HEDGES: &[&str] = &[
+    "not",
+    "no",
+    "never",
+    "nor",
+    "neither",
+    "either",
+    "or",
+    "least",
+    "most",
+    "more",
+    "less",
+    "than",
+    "fewer",
+    "greater",
+    "over",
+    "under",
+    "above",
+    "below",
+    "exceed",
+    "exceeds",
+    "exceeding",
+    "approximately",
+    "approx",
+    "about",
+    "around",
+    "roughly",
+    "nearly",
+    "almost",
+    "between",
+    "maybe",
+    "perhaps",
+    "probably",
+    "possibly",
+    "isn",
+    "cannot",
+    "unless",
+    "except",
+];
+
+/// The same for scripts without spaces (Chinese): not, about, at least, at most, more than,
+/// less than, or, or else, between, approximately, left or right (roughly).
+const HEDGES_CJK: &[&str] = &[
+    "不是", "不", "大约", "约", "至少", "至多", "超过", "多于", "少于", "不到", "或", "之间",
+    "左右", "以上", "以下", "大概", "可能",
+];
+
+fn hedge(sentence: &str) -> Option<String> {
+    if let Some(w) = sentence
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .find(|t| HEDGES.iter().any(|h| t.eq_ignore_ascii_case(h)))
+    {
+        return Some(w.to_string());
+    }
+    if sentence.contains(['≈', '≥', '≤', '>', '<', '~', '±']) {
+        return Some("a comparison sign".into());
+    }
+    HEDGES_CJK
+        .iter()
+        .find(|h| sentence.contains(**h))
+        .map(|h| h.to_string())
 }
 
 /// Contents of every `\boxed{…}` / `\fbox{…}` (nested braces balanced), in order.
@@ -124,6 +210,96 @@ pub fn boxes(text: &str) -> Vec<&str> {
     }
     out
 }
+
+/// Words right before a box that make it a statement about the value ("is not \boxed{13}",
+/// "at least \boxed{13}", "about \boxed{13}"), or an "or" right after it ("\boxed{13} or
+/// more", "\boxed{13} or 14"). Words further away are left alone: "the least value is
+/// \boxed{13}" names the quantity.
+fn qualified_box(text: &str, inner: &str) -> Option<String> {
+    let start = (inner.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    let head = text.get(..start)?;
+    let open = head.rfind("\\boxed").or_else(|| head.rfind("\\fbox"))?;
+    let before = head.get(..open)?;
+    let after = text.get(start + inner.len()..).unwrap_or("");
+    let after = after.strip_prefix('}').unwrap_or(after);
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect()
+    };
+    // Only text, spaces and math delimiters may sit between the words and the box.
+    let tail = before.trim_end_matches([' ', '$', '(', '[', '\\', '*', '\n']);
+    let prev = words(tail.rsplit(['.', ':', ',', ';', '\n']).next().unwrap_or(""));
+    let last = prev.last().map(String::as_str).unwrap_or("");
+    let last2 = if prev.len() >= 2 {
+        prev.get(prev.len() - 2..)
+            .map(|w| w.join(" "))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    if BEFORE_BOX.contains(&last) || BEFORE_BOX_2.contains(&last2.as_str()) {
+        return Some(if BEFORE_BOX.contains(&last) {
+            last.to_string()
+        } else {
+            last2
+        });
+    }
+    if tail.ends_with(['≥', '≤', '>', '<', '≈', '~']) {
+        return Some("a comparison sign".into());
+    }
+    let tail_chars: String = tail
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    if let Some(h) = HEDGES_CJK.iter().find(|h| tail_chars.contains(**h)) {
+        return Some(h.to_string());
+    }
+    let next = after.trim_start_matches([' ', '$', ')', ']', '\\']);
+    if words(next.get(..next.len().min(12)).unwrap_or(""))
+        .first()
+        .is_some_and(|w| w == "or")
+        || next.starts_with('或')
+    {
+        return Some("or".into());
+    }
+    None
+}
+
+const BEFORE_BOX: &[&str] = &[
+    "not",
+    "than",
+    "about",
+    "approximately",
+    "approx",
+    "around",
+    "roughly",
+    "nearly",
+    "almost",
+    "either",
+    "maybe",
+    "perhaps",
+    "probably",
+    "possibly",
+    "over",
+    "under",
+    "above",
+    "below",
+    "exceed",
+    "exceeds",
+    "exceeding",
+    "beyond",
+    "between",
+    "isn",
+    "never",
+];
+
+const BEFORE_BOX_2: &[&str] = &["at least", "at most", "up to", "no more", "no less"];
 
 /// Index of the `}` closing the `{` at `open`.
 fn matching(text: &str, open: usize) -> Option<usize> {
@@ -173,14 +349,25 @@ fn after_marker(text: &str) -> Option<&str> {
 }
 
 /// The first line, cut at a sentence end (". " that is not a decimal point) and, when it
-/// opens with a math block, to that block.
+/// is one math block and punctuation, to that block ("$42$ or $43$" stays whole).
 fn first_sentence(s: &str) -> &str {
     let line = s.lines().next().unwrap_or("");
     let t = line.trim_start();
     for (open, close) in [("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")] {
         if let Some(inner) = t.strip_prefix(open) {
             if let Some(end) = inner.find(close) {
-                return inner.get(..end).unwrap_or("");
+                let after = inner.get(end + close.len()..).unwrap_or("");
+                let tail_is_punctuation = after
+                    .trim_start()
+                    .split(". ")
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .all(|c| c.is_whitespace() || matches!(c, '.' | ',' | ';' | '!' | '*'));
+                if tail_is_punctuation {
+                    return inner.get(..end).unwrap_or("");
+                }
+                break;
             }
         }
     }
@@ -214,8 +401,8 @@ pub fn clean(s: &str) -> String {
     t.to_string()
 }
 
-/// The last math block (`$…$`, `\(…\)`, `\[…\]`) or else the last number, with the line
-/// it sits on.
+/// The last math block (`$…$`, `\(…\)`, `\[…\]`) or else the last number, with the
+/// sentence it sits in.
 fn last_math(text: &str) -> Option<(&str, &str)> {
     let mut best: Option<(usize, &str)> = None;
     for (open, close) in [("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$")] {
@@ -240,15 +427,22 @@ fn last_math(text: &str) -> Option<(&str, &str)> {
         (Some(x), None) | (None, Some(x)) => Some(x),
         (None, None) => None,
     }?;
-    let line_start = text
+    let end = pick.0 + pick.1.len();
+    let start = text
         .get(..pick.0)
-        .and_then(|h| h.rfind('\n'))
-        .map_or(0, |i| i + 1);
-    let line_end = text
-        .get(pick.0..)
-        .and_then(|t| t.find('\n'))
-        .map_or(text.len(), |i| pick.0 + i);
-    Some((pick.1, text.get(line_start..line_end).unwrap_or("")))
+        .and_then(|h| h.rfind(is_sentence_end).map(|i| i + 1))
+        .unwrap_or(0);
+    let stop = text
+        .get(end..)
+        .and_then(|t| t.find(is_sentence_end))
+        .map_or(text.len(), |i| end + i);
+    Some((pick.1, text.get(start..stop).unwrap_or("")))
+}
+
+/// Sentence ends for the hedge check (a full stop inside "3.5" is never next to the
+/// candidate's own digits, which are excluded from the search).
+fn is_sentence_end(c: char) -> bool {
+    matches!(c, '\n' | '!' | '?' | '。' | '！' | '？' | '；')
 }
 
 fn last_number(text: &str) -> Option<(usize, &str)> {
@@ -268,11 +462,6 @@ fn last_number(text: &str) -> Option<(usize, &str)> {
         start -= 1;
     }
     Some((start, text.get(start..end)?))
-}
-
-fn has_word(line: &str, w: &str) -> bool {
-    line.split(|c: char| !c.is_ascii_alphabetic())
-        .any(|t| t.eq_ignore_ascii_case(w))
 }
 
 #[cfg(test)]
