@@ -222,8 +222,16 @@ fn wrap(r: &mut Rng, answer: &str) -> String {
 /// Every wrong answer generated for one gold in one round.
 fn wrong_answers(r: &mut Rng, gold: &str) -> Vec<String> {
     let mut out = Vec::new();
+    // A decimal gold is itself an approximation: "about 0.33" is a fair answer to it (the
+    // module's rule), so only the other qualifiers are wrong there.
+    let approximate_ok = is_decimal_literal(gold);
     for t in QUALIFIED {
-        out.push(t.replace('G', gold));
+        let approximating = ["about", "approximately", "roughly", "around", "nearly", "almost"]
+            .iter()
+            .any(|w| t.contains(w));
+        if !(approximate_ok && approximating) {
+            out.push(t.replace('G', gold));
+        }
     }
     for t in LISTED {
         let w = other(r, gold);
@@ -272,7 +280,9 @@ fn wrong_answers(r: &mut Rng, gold: &str) -> Vec<String> {
         }
         let mut rev = ps.clone();
         rev.reverse();
-        if rev != ps {
+        // Boxes joined by "and" or a comma list one answer's values in any order.
+        let listed = gold.contains("} and \\boxed") || gold.contains("}, \\boxed");
+        if rev != ps && !listed {
             out.push(rev.iter().map(|p| format!("\\boxed{{{p}}}")).collect());
             out.push(format!("\\boxed{{{}}}", rev.join(", ")));
         }

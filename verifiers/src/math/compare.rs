@@ -61,8 +61,29 @@ fn is_name(n: &Node) -> bool {
         Node::Sym(_) => true,
         Node::Mul(v) | Node::Tuple(v) | Node::Ratio(v) => !v.is_empty() && v.iter().all(is_name),
         Node::Abs(x) => is_name(x),
+        Node::Div(a, b) => is_name(a) && is_name(b),
         _ => false,
     }
+}
+
+/// A gold derivation `1 + 1 = 2` (a chain of equalities, trusted as the gold) against a
+/// plain value: its last member. Answers get no such reading (`2+3 = 5` is no value).
+fn gold_conclusion(g: &Node, a: &Node) -> Option<Node> {
+    let Node::Chain(xs, ops) = g else { return None };
+    let plain = !is_relation(a) && !is_collection(a);
+    (plain && ops.iter().all(|o| *o == RelOp::Eq)).then(|| xs.last().cloned())?
+}
+
+/// `x = 5+5+1 = 11` read as its conclusion `x = 11`: the last member of a chain of
+/// equalities that starts with a name is what it commits to.
+fn conclusion(n: &Node) -> Option<Node> {
+    let Node::Chain(xs, ops) = n else { return None };
+    if !ops.iter().all(|o| *o == RelOp::Eq) {
+        return None;
+    }
+    let (first, last) = (xs.first()?, xs.last()?);
+    // Only a chain that names what it computes; `2+3 = 5` stays a relation, not a value.
+    is_name(first).then(|| Node::Rel(Box::new(first.clone()), RelOp::Eq, Box::new(last.clone())))
 }
 
 /// `x = 5`, `(p, q) = (3, 2)`, `f(x) = 1`, `|AB| = 1` style answers: the value on the right
@@ -220,6 +241,12 @@ impl Cx<'_> {
         }
         if let Node::Approx(exact, _) = g {
             return self.value(exact, a);
+        }
+        if let Some(c) = conclusion(a) {
+            return self.value(g, &c);
+        }
+        if let Some(c) = conclusion(g).or_else(|| gold_conclusion(g, a)) {
+            return self.value(&c, a);
         }
         // Assignments: by name when both sides name the same quantities, else as values.
         if let (Some(ga), Some(aa)) = (assignments(g), assignments(a)) {
@@ -399,6 +426,11 @@ impl Cx<'_> {
         let (Some(g0), Some(x0)) = (gs.first(), xs.first()) else {
             return Err("empty ratio".into());
         };
+        let zero = |n: &Node| matches!(n, Node::Num(v, _) if v.is_zero());
+        if gs.iter().chain(xs).any(zero) {
+            // A zero part (`12:00`) is no ratio to scale: compare the parts as written.
+            return self.ordered(gs, xs);
+        }
         let mut m = Method::Exact;
         for (g, x) in gs.iter().zip(xs).skip(1) {
             let gq = Node::Div(Box::new(g.clone()), Box::new(g0.clone()));
@@ -451,6 +483,21 @@ impl Cx<'_> {
     }
 
     fn unordered(&mut self, gs: &[Node], xs: &[Node]) -> Eq {
+        // The same solution written twice is still that solution, when the gold lists
+        // distinct items (a gold that repeats an item asks for the repeat).
+        let distinct = |v: &[Node]| v.iter().enumerate().all(|(i, x)| !v[..i].contains(x));
+        let deduped: Vec<Node>;
+        let xs = if xs.len() > gs.len() && distinct(gs) && !distinct(xs) {
+            deduped = xs
+                .iter()
+                .enumerate()
+                .filter(|(i, x)| !xs[..*i].contains(x))
+                .map(|(_, x)| x.clone())
+                .collect();
+            &deduped
+        } else {
+            xs
+        };
         if gs.len() != xs.len() {
             return Err(format!(
                 "{} items where the gold has {}",
@@ -890,6 +937,10 @@ fn as_interval(n: &Node) -> Option<Node> {
     let ninf = || Box::new(Node::Neg(Box::new(Node::Const(Const::Inf))));
     match n {
         Node::Rel(l, op, r) => {
+            // `|x| < 3` is no interval of values of |x|: it bounds x on both sides.
+            if matches!(l.as_ref(), Node::Abs(_)) || matches!(r.as_ref(), Node::Abs(_)) {
+                return None;
+            }
             let (c, op) = match (l.as_ref(), r.as_ref()) {
                 (name, c) if is_name(name) && !is_name(c) => (c, *op),
                 (c, name) if is_name(name) => (c, flip(*op)),
@@ -917,14 +968,28 @@ fn as_interval(n: &Node) -> Option<Node> {
                 }
                 _ => return None,
             };
-            if !is_name(xs.get(1)?) {
+            let (lc, hc) = (o1 == RelOp::Le, o2 == RelOp::Le);
+            let middle = xs.get(1)?;
+            if !is_name(middle) {
                 return None;
             }
+            if matches!(middle, Node::Abs(_)) {
+                // a ≤ |z| ≤ b with a > 0 puts z in [-b, -a] ∪ [a, b].
+                let a = numeric::eval(lo, &Vars::default(), &[])?;
+                if a.im != 0.0 || a.re <= 0.0 {
+                    return None;
+                }
+                let neg = |n: &Node| Box::new(Node::Neg(Box::new(n.clone())));
+                return Some(Node::Union(vec![
+                    Node::Interval(hc, neg(hi), neg(lo), lc),
+                    Node::Interval(lc, Box::new(lo.clone()), Box::new(hi.clone()), hc),
+                ]));
+            }
             Some(Node::Interval(
-                o1 == RelOp::Le,
+                lc,
                 Box::new(lo.clone()),
                 Box::new(hi.clone()),
-                o2 == RelOp::Le,
+                hc,
             ))
         }
         _ => None,

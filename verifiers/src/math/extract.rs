@@ -18,7 +18,36 @@ pub enum Source {
 pub struct Extraction {
     pub items: Vec<String>,
     pub source: Source,
+    /// The answer is stated as approximate ("approximately \boxed{16386.16}"): right only
+    /// where the gold is itself a decimal approximation.
+    pub approximate: bool,
 }
+
+/// A word that qualifies an answer, and whether it only says the value is approximate.
+struct Qualifier {
+    word: String,
+    approximate: bool,
+}
+
+impl Qualifier {
+    fn new(word: &str) -> Qualifier {
+        Qualifier {
+            approximate: APPROXIMATE.contains(&word),
+            word: word.to_string(),
+        }
+    }
+}
+
+const APPROXIMATE: &[&str] = &[
+    "approximately",
+    "approx",
+    "about",
+    "around",
+    "roughly",
+    "nearly",
+    "almost",
+    "≈",
+];
 
 /// Most boxes looked at in one completion.
 const MAX_BOXES: usize = 16;
@@ -38,11 +67,21 @@ pub fn extract(
         Err(e) => return Err(e.to_string()),
     };
     let boxes = boxes(text);
-    if !boxes.is_empty() {
+    // A final-answer statement after the last box is the answer committed to (boxes before
+    // it were intermediate results).
+    let marker_last = match (boxes.last(), last_marker_at(text)) {
+        (Some(b), Some(at)) => at > (b.as_ptr() as usize).saturating_sub(text.as_ptr() as usize),
+        _ => false,
+    };
+    if !boxes.is_empty() && !marker_last {
         let mut items: Vec<String> = Vec::new();
+        let mut approximate = false;
         for b in &boxes {
-            if let Some(w) = qualified_box(text, b) {
-                return Err(format!("the box is qualified by \"{w}\""));
+            if let Some(q) = qualified_box(text, b) {
+                if !q.approximate {
+                    return Err(format!("the box is qualified by \"{}\"", q.word));
+                }
+                approximate = true;
             }
         }
         for b in boxes {
@@ -57,6 +96,7 @@ pub fn extract(
         return Ok(Extraction {
             items,
             source: Source::Boxed,
+            approximate,
         });
     }
     if let Some(after) = after_marker(text) {
@@ -64,16 +104,18 @@ pub fn extract(
         if !c.is_empty() {
             // "Final Answer: The largest $n$ is 34." names the answer in a sentence.
             if fallback && !tagged && !whole_parses(&c) {
-                if let Some(cand) = last_candidate(&c)? {
+                if let Some((cand, approximate)) = last_candidate(&c)? {
                     return Ok(Extraction {
                         items: vec![cand],
                         source: Source::Fallback,
+                        approximate,
                     });
                 }
             }
             return Ok(Extraction {
                 items: vec![c],
                 source: Source::Marker,
+                approximate: false,
             });
         }
     }
@@ -83,31 +125,41 @@ pub fn extract(
         return Ok(Extraction {
             items: vec![whole],
             source: Source::Whole,
+            approximate: false,
         });
     }
     match last_candidate(text)? {
-        Some(cand) => Ok(Extraction {
+        Some((cand, approximate)) => Ok(Extraction {
             items: vec![cand],
             source: Source::Fallback,
+            approximate,
         }),
         None => Ok(Extraction {
             items: vec![whole],
             source: Source::Whole,
+            approximate: false,
         }),
     }
 }
 
 /// The last math block or number of a prose text, refused when its sentence qualifies it
 /// ("not 13", "at least 13", "13 or 14", "about 13"): prose is only read where it commits.
-fn last_candidate(text: &str) -> Result<Option<String>, String> {
+fn last_candidate(text: &str) -> Result<Option<(String, bool)>, String> {
     let Some((cand, sentence)) = last_math(text) else {
         return Ok(None);
     };
-    if let Some(w) = hedge(sentence) {
-        return Err(format!("the answer sentence qualifies the value (\"{w}\")"));
+    let mut approximate = false;
+    if let Some(q) = hedge(&sentence) {
+        if !q.approximate {
+            return Err(format!(
+                "the answer sentence qualifies the value (\"{}\")",
+                q.word
+            ));
+        }
+        approximate = true;
     }
     let c = clean(cand);
-    Ok((!c.is_empty()).then_some(c))
+    Ok((!c.is_empty()).then_some((c, approximate)))
 }
 
 /// Words of a sentence that negate, bound, approximate or offer alternatives.
@@ -158,20 +210,24 @@ const HEDGES_CJK: &[&str] = &[
     "左右", "以上", "以下", "大概", "可能",
 ];
 
-fn hedge(sentence: &str) -> Option<String> {
+/// The first qualifier in a sentence (the candidate itself already cut out of it).
+fn hedge(sentence: &str) -> Option<Qualifier> {
     if let Some(w) = sentence
         .split(|c: char| !c.is_ascii_alphabetic())
         .find(|t| HEDGES.iter().any(|h| t.eq_ignore_ascii_case(h)))
     {
-        return Some(w.to_string());
+        return Some(Qualifier::new(&w.to_ascii_lowercase()));
     }
-    if sentence.contains(['≈', '≥', '≤', '>', '<', '~', '±']) {
-        return Some("a comparison sign".into());
+    if sentence.contains('≈') {
+        return Some(Qualifier::new("≈"));
+    }
+    if sentence.contains(['≥', '≤', '>', '<', '~', '±']) {
+        return Some(Qualifier::new("a comparison sign"));
     }
     HEDGES_CJK
         .iter()
         .find(|h| sentence.contains(**h))
-        .map(|h| h.to_string())
+        .map(|h| Qualifier::new(h))
 }
 
 /// Contents of every `\boxed{…}` / `\fbox{…}` (nested braces balanced), in order.
@@ -215,7 +271,7 @@ pub fn boxes(text: &str) -> Vec<&str> {
 /// "at least \boxed{13}", "about \boxed{13}"), or an "or" right after it ("\boxed{13} or
 /// more", "\boxed{13} or 14"). Words further away are left alone: "the least value is
 /// \boxed{13}" names the quantity.
-fn qualified_box(text: &str, inner: &str) -> Option<String> {
+fn qualified_box(text: &str, inner: &str) -> Option<Qualifier> {
     let start = (inner.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
     let head = text.get(..start)?;
     let open = head.rfind("\\boxed").or_else(|| head.rfind("\\fbox"))?;
@@ -239,15 +295,19 @@ fn qualified_box(text: &str, inner: &str) -> Option<String> {
     } else {
         String::new()
     };
-    if BEFORE_BOX.contains(&last) || BEFORE_BOX_2.contains(&last2.as_str()) {
-        return Some(if BEFORE_BOX.contains(&last) {
-            last.to_string()
-        } else {
-            last2
-        });
+    // "between \boxed{12 and 13}" answers with the pair itself.
+    let pair = last == "between" && (inner.contains("and") || inner.contains(','));
+    if BEFORE_BOX.contains(&last) && !pair {
+        return Some(Qualifier::new(last));
     }
-    if tail.ends_with(['≥', '≤', '>', '<', '≈', '~']) {
-        return Some("a comparison sign".into());
+    if BEFORE_BOX_2.contains(&last2.as_str()) {
+        return Some(Qualifier::new(&last2));
+    }
+    if tail.ends_with('≈') {
+        return Some(Qualifier::new("≈"));
+    }
+    if tail.ends_with(['≥', '≤', '>', '<', '~']) {
+        return Some(Qualifier::new("a comparison sign"));
     }
     let tail_chars: String = tail
         .chars()
@@ -258,7 +318,7 @@ fn qualified_box(text: &str, inner: &str) -> Option<String> {
         .rev()
         .collect();
     if let Some(h) = HEDGES_CJK.iter().find(|h| tail_chars.contains(**h)) {
-        return Some(h.to_string());
+        return Some(Qualifier::new(h));
     }
     let next = after.trim_start_matches([' ', '$', ')', ']', '\\']);
     if words(next.get(..next.len().min(12)).unwrap_or(""))
@@ -266,7 +326,7 @@ fn qualified_box(text: &str, inner: &str) -> Option<String> {
         .is_some_and(|w| w == "or")
         || next.starts_with('或')
     {
-        return Some("or".into());
+        return Some(Qualifier::new("or"));
     }
     None
 }
@@ -333,6 +393,12 @@ const MARKERS: &[&str] = &[
     "answer is:",
     "answer:",
 ];
+
+/// Where the last answer marker starts, if the text has one.
+fn last_marker_at(text: &str) -> Option<usize> {
+    let lower = text.to_ascii_lowercase();
+    MARKERS.iter().filter_map(|m| lower.rfind(m)).max()
+}
 
 /// Text after the last answer marker (case-insensitive, markers tried in priority order).
 fn after_marker(text: &str) -> Option<&str> {
@@ -403,7 +469,7 @@ pub fn clean(s: &str) -> String {
 
 /// The last math block (`$…$`, `\(…\)`, `\[…\]`) or else the last number, with the
 /// sentence it sits in.
-fn last_math(text: &str) -> Option<(&str, &str)> {
+fn last_math(text: &str) -> Option<(&str, String)> {
     let mut best: Option<(usize, &str)> = None;
     for (open, close) in [("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$")] {
         if let Some(end) = text.rfind(close) {
@@ -427,22 +493,35 @@ fn last_math(text: &str) -> Option<(&str, &str)> {
         (Some(x), None) | (None, Some(x)) => Some(x),
         (None, None) => None,
     }?;
+    // The candidate's sentence, without the candidate: its own signs ("$x \le 2$") are
+    // what it says, the words around it are what the hedge check reads.
     let end = pick.0 + pick.1.len();
-    let start = text
-        .get(..pick.0)
-        .and_then(|h| h.rfind(is_sentence_end).map(|i| i + 1))
-        .unwrap_or(0);
-    let stop = text
-        .get(end..)
-        .and_then(|t| t.find(is_sentence_end))
-        .map_or(text.len(), |i| end + i);
-    Some((pick.1, text.get(start..stop).unwrap_or("")))
+    let head = text.get(..pick.0).unwrap_or("");
+    let start = sentence_ends(head).last().copied().unwrap_or(0);
+    let tail = text.get(end..).unwrap_or("");
+    let stop = sentence_ends(tail)
+        .first()
+        .map_or(text.len(), |i| (end + i).saturating_sub(1));
+    let before = text.get(start..pick.0).unwrap_or("");
+    let after = text.get(end..stop).unwrap_or("");
+    Some((pick.1, format!("{before} {after}")))
 }
 
-/// Sentence ends for the hedge check (a full stop inside "3.5" is never next to the
-/// candidate's own digits, which are excluded from the search).
-fn is_sentence_end(c: char) -> bool {
-    matches!(c, '\n' | '!' | '?' | '。' | '！' | '？' | '；')
+/// Byte offsets just after each sentence end: a newline, "!", "?", CJK stops, or a full
+/// stop followed by a space (so the point of "3.5" is no end).
+fn sentence_ends(s: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut prev_stop = false;
+    for (i, c) in s.char_indices() {
+        if prev_stop && c.is_whitespace() {
+            out.push(i);
+        }
+        prev_stop = c == '.';
+        if matches!(c, '\n' | '!' | '?' | '。' | '！' | '？' | '；') {
+            out.push(i + c.len_utf8());
+        }
+    }
+    out
 }
 
 fn last_number(text: &str) -> Option<(usize, &str)> {

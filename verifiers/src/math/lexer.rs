@@ -260,6 +260,7 @@ pub fn lex_with(s: &str, limits: &Limits, group: bool) -> Result<Vec<Tok>, LexEr
         group,
         gap: false,
         last_word: String::new(),
+        env_depth: 0,
     };
     lx.run(0)?;
     Ok(lx.out)
@@ -281,6 +282,8 @@ struct Lexer<'a> {
     gap: bool,
     /// The previous word, lower-cased ("equal" makes a following "to" filler).
     last_word: String,
+    /// Open `\begin{…}` environments.
+    env_depth: i32,
 }
 
 fn ends_value(t: &Tok) -> bool {
@@ -446,7 +449,8 @@ impl<'a> Lexer<'a> {
                     }
                 }
                 // A colon inside `\text{…}` is punctuation ("Ratio: 3:4" keeps the second).
-                b':' if self.in_text => self.pos += 1,
+                // A colon after a word or a label ("Answer:", "matrix:") is punctuation too.
+                b':' if self.in_text || !self.out.last().is_some_and(ends_value) => self.pos += 1,
                 b':' => self.single(Tok::Colon)?,
                 b'?' | b'"' | b'\'' | b'`' => self.pos += 1,
                 _ if c >= 0x80 => self.unicode()?,
@@ -598,6 +602,14 @@ impl<'a> Lexer<'a> {
         let w = self.s.get(start..self.pos).unwrap_or("");
         let lower = w.to_ascii_lowercase();
         let previous = std::mem::replace(&mut self.last_word, lower.clone());
+        if w.len() == 2 && w.chars().all(|c| c.is_ascii_uppercase()) {
+            // `NO`, `AB`: two points or variables, never the word "no".
+            for ch in w.chars() {
+                let mut buf = [0u8; 4];
+                self.push(ident_or_const(ch.encode_utf8(&mut buf)))?;
+            }
+            return Ok(());
+        }
         if lower == "to" {
             // "equal to 5" is filler; any other "to" makes a range ("13 to 14").
             if matches!(previous.as_str(), "equal" | "equals" | "set" | "simplifies") {
@@ -728,10 +740,18 @@ impl<'a> Lexer<'a> {
                     Tok::RSet
                 }
                 b'%' => Tok::Percent,
+                // `\\frac` outside a matrix is a doubled escape of `\frac`, not a row end.
+                b'\\'
+                    if self.env_depth == 0
+                        && self.peek().is_some_and(|n| n.is_ascii_alphabetic()) =>
+                {
+                    self.pos -= 1;
+                    return self.command(level);
+                }
                 b'\\' => Tok::RowSep,
                 b'|' => Tok::Bar,
                 b'$' | b',' | b';' | b':' | b'!' | b' ' | b'>' | b'(' | b')' | b'[' | b']'
-                | b'\n' => return Ok(()),
+                | b'"' | b'\n' => return Ok(()),
                 _ => return Err(LexError::Unsupported(format!("\\{}", c as char))),
             };
             return self.push(t);
@@ -821,6 +841,7 @@ impl<'a> Lexer<'a> {
                     group: self.group,
                     gap: self.gap,
                     last_word: std::mem::take(&mut self.last_word),
+                    env_depth: self.env_depth,
                 };
                 let r = sub.run(level + 1);
                 self.out = sub.out;
@@ -843,10 +864,12 @@ impl<'a> Lexer<'a> {
                     let end = self.matching_brace(self.pos).ok_or(LexError::Unbalanced)?;
                     self.pos = end;
                 }
+                self.env_depth += 1;
                 Tok::Begin(env)
             }
             "end" => {
                 self.braced_name()?;
+                self.env_depth -= 1;
                 Tok::End
             }
             "dots" | "ldots" | "cdots" => Tok::Ident("...".into()),

@@ -9,7 +9,9 @@
 //!
 //! Reading rules, chosen so that no wrong answer passes (soundness wins over recall):
 //! - A gold with several different `\boxed{}` is a multi-part answer: every part is
-//!   required, in the gold's order (separate boxes, or one list or tuple).
+//!   required, in the gold's order (separate boxes, or one list or tuple). Boxes joined only
+//!   by "and" or commas (`\boxed{1} and \boxed{-2}`) list the values of one answer, in any
+//!   order.
 //! - Words that qualify a number ("not", "at least", "more than", "about", "or") make the
 //!   answer something other than that number; it is never reduced to it.
 //! - Commas: inside `(…)`, `[…]`, `{…}`, `\{…\}` a comma separates items. Outside them a
@@ -170,6 +172,12 @@ pub fn verify_with(gold: &str, answer: &str, opts: &MathOptions, limits: &Limits
     if extracted.len() > limits.max_expr_bytes {
         return wrong(None, "answer too long");
     }
+    if ex.approximate && !matches!(parts.as_slice(), [g] if is_decimal_text(g)) {
+        return wrong(
+            Some(extracted),
+            "an answer stated as approximate where the gold is exact",
+        );
+    }
     if let ([one], [g]) = (ex.items.as_slice(), parts.as_slice()) {
         if squash(one) == squash(g) {
             return right(extracted, Method::Exact);
@@ -197,7 +205,11 @@ pub fn verify_with(gold: &str, answer: &str, opts: &MathOptions, limits: &Limits
             .iter()
             .map(|p| parse_answer(p, limits))
             .collect::<Result<Vec<Node>, String>>()
-            .map(Node::Parts),
+            .map(if boxes_listed(gold) {
+                Node::Set
+            } else {
+                Node::Parts
+            }),
     };
     match (gold_node, answer_node) {
         (Ok(g), Ok(a)) => {
@@ -230,8 +242,37 @@ pub fn verify_with(gold: &str, answer: &str, opts: &MathOptions, limits: &Limits
     }
 }
 
+/// Whether a gold's boxes only list the values of one answer: joined by "and" or commas
+/// (`\boxed{1} and \boxed{-2}`), so that their order is free. Boxes side by side or apart
+/// in words ("(a) \boxed{3} (b) \boxed{5}") are parts, in order.
+fn boxes_listed(gold: &str) -> bool {
+    let bs = extract::boxes(gold);
+    if bs.len() < 2 {
+        return false;
+    }
+    let base = gold.as_ptr() as usize;
+    bs.windows(2).all(|w| {
+        let (Some(a), Some(b)) = (w.first(), w.get(1)) else {
+            return false;
+        };
+        let from = a.as_ptr() as usize - base + a.len() + 1;
+        let to = b.as_ptr() as usize - base;
+        let between = gold.get(from..to).unwrap_or("");
+        let between = between
+            .trim_end_matches('{')
+            .trim_end_matches("\\boxed")
+            .trim_end_matches("\\fbox");
+        let rest: String = between
+            .replace("\\(", "")
+            .replace("\\)", "")
+            .replace("\\text{and}", "and")
+            .replace(['$', ' ', '~'], "");
+        matches!(rest.to_ascii_lowercase().as_str(), "and" | "," | ",and")
+    })
+}
+
 /// The gold as stored, without math delimiters: its boxes if it has any (several different
-/// boxes are the parts of a multi-part answer, in order), else the whole text.
+/// boxes are the parts of a multi-part answer), else the whole text.
 fn gold_parts(gold: &str) -> Vec<String> {
     let mut parts: Vec<String> = Vec::new();
     for b in extract::boxes(gold) {
@@ -241,9 +282,25 @@ fn gold_parts(gold: &str) -> Vec<String> {
         }
     }
     if parts.is_empty() {
-        parts.push(extract::clean(gold));
+        let whole = extract::clean(gold);
+        // A gold written as a worked solution ("… Final Answer: The final answer is $28\%$.")
+        // is read the way an answer is.
+        if is_prose(&whole) {
+            if let Ok(ex) = extract::extract(gold, true, |s| !is_prose(s)) {
+                return ex.items;
+            }
+        }
+        parts.push(whole);
     }
     parts
+}
+
+/// A decimal literal such as `16386.16` or `-0.5`: a gold that is itself approximate.
+fn is_decimal_text(s: &str) -> bool {
+    let t = s.trim().trim_start_matches('-');
+    t.contains('.')
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
 }
 
 /// The answer read with every comma as an item separator, when the gold is a collection

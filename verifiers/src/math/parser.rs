@@ -548,12 +548,10 @@ impl Parser<'_> {
                 if self.eat(&Tok::RBrace) {
                     return Ok(Node::Set(Vec::new()));
                 }
+                // Plain braces group in LaTeX: `{1,3}` is the list 1, 3 (a set only with `\{`).
                 let n = self.top()?;
                 self.expect(&Tok::RBrace)?;
-                Ok(match n {
-                    Node::List(items) => Node::Set(items),
-                    other => other,
-                })
+                Ok(n)
             }
             Tok::LSet => {
                 if self.eat(&Tok::RSet) {
