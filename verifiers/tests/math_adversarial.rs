@@ -8,20 +8,8 @@ use verigym_verifiers::math::numeric;
 use verigym_verifiers::math::ratfun::Vars;
 use verigym_verifiers::math::{parse_answer, verify, Limits, MathOptions};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+mod common;
+use common::Rng;
 
 /// Golds of every case of the case files (deduplicated, in file order).
 fn golds() -> Vec<String> {
@@ -38,7 +26,11 @@ fn golds() -> Vec<String> {
                 continue;
             };
             let gold = rest.split(" ||| ").next().unwrap_or("").trim().to_string();
-            if !gold.is_empty() && !out.contains(&gold) {
+            // Golds that set their boxes in prose or math delimiters ("(a) \boxed{3} (b) …")
+            // do not splice into the templates as one value; the case files cover them.
+            let prose_boxes =
+                gold.contains("\\boxed") && (gold.contains("\\(") || gold.contains("(a)"));
+            if !gold.is_empty() && !out.contains(&gold) && !prose_boxes {
                 out.push(gold);
             }
         }
@@ -226,9 +218,16 @@ fn wrong_answers(r: &mut Rng, gold: &str) -> Vec<String> {
     // module's rule), so only the other qualifiers are wrong there.
     let approximate_ok = is_decimal_literal(gold);
     for t in QUALIFIED {
-        let approximating = ["about", "approximately", "roughly", "around", "nearly", "almost"]
-            .iter()
-            .any(|w| t.contains(w));
+        let approximating = [
+            "about",
+            "approximately",
+            "roughly",
+            "around",
+            "nearly",
+            "almost",
+        ]
+        .iter()
+        .any(|w| t.contains(w));
         if !(approximate_ok && approximating) {
             out.push(t.replace('G', gold));
         }

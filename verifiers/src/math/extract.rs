@@ -2,6 +2,7 @@
 //! math-verify's `LatexExtractionConfig` (boxed first, then "final answer is", then
 //! "Answer:"), after the DeepSeek-R1 think-block rule of `crate::format`.
 
+use super::lexer::{APPROXIMATE, HEDGES};
 use crate::format::{parse_think_answer, FormatError};
 
 /// Where the extracted answer came from.
@@ -32,22 +33,11 @@ struct Qualifier {
 impl Qualifier {
     fn new(word: &str) -> Qualifier {
         Qualifier {
-            approximate: APPROXIMATE.contains(&word),
+            approximate: APPROXIMATE.contains(&word) || word == "≈",
             word: word.to_string(),
         }
     }
 }
-
-const APPROXIMATE: &[&str] = &[
-    "approximately",
-    "approx",
-    "about",
-    "around",
-    "roughly",
-    "nearly",
-    "almost",
-    "≈",
-];
 
 /// Most boxes looked at in one completion.
 const MAX_BOXES: usize = 16;
@@ -162,47 +152,6 @@ fn last_candidate(text: &str) -> Result<Option<(String, bool)>, String> {
     Ok((!c.is_empty()).then_some((c, approximate)))
 }
 
-/// Words of a sentence that negate, bound, approximate or offer alternatives.
-const HEDGES: &[&str] = &[
-    "not",
-    "no",
-    "never",
-    "nor",
-    "neither",
-    "either",
-    "or",
-    "least",
-    "most",
-    "more",
-    "less",
-    "than",
-    "fewer",
-    "greater",
-    "over",
-    "under",
-    "above",
-    "below",
-    "exceed",
-    "exceeds",
-    "exceeding",
-    "approximately",
-    "approx",
-    "about",
-    "around",
-    "roughly",
-    "nearly",
-    "almost",
-    "between",
-    "maybe",
-    "perhaps",
-    "probably",
-    "possibly",
-    "isn",
-    "cannot",
-    "unless",
-    "except",
-];
-
 /// The same for scripts without spaces (Chinese): not, about, at least, at most, more than,
 /// less than, or, or else, between, approximately, left or right (roughly).
 const HEDGES_CJK: &[&str] = &[
@@ -214,7 +163,12 @@ const HEDGES_CJK: &[&str] = &[
 fn hedge(sentence: &str) -> Option<Qualifier> {
     if let Some(w) = sentence
         .split(|c: char| !c.is_ascii_alphabetic())
-        .find(|t| HEDGES.iter().any(|h| t.eq_ignore_ascii_case(h)))
+        .find(|t| {
+            HEDGES
+                .iter()
+                .chain(APPROXIMATE)
+                .any(|h| t.eq_ignore_ascii_case(h))
+        })
     {
         return Some(Qualifier::new(&w.to_ascii_lowercase()));
     }
@@ -297,7 +251,9 @@ fn qualified_box(text: &str, inner: &str) -> Option<Qualifier> {
     };
     // "between \boxed{12 and 13}" answers with the pair itself.
     let pair = last == "between" && (inner.contains("and") || inner.contains(','));
-    if BEFORE_BOX.contains(&last) && !pair {
+    let hedging = (HEDGES.contains(&last) && !NAMING_BEFORE_BOX.contains(&last))
+        || APPROXIMATE.contains(&last);
+    if hedging && !pair {
         return Some(Qualifier::new(last));
     }
     if BEFORE_BOX_2.contains(&last2.as_str()) {
@@ -331,32 +287,10 @@ fn qualified_box(text: &str, inner: &str) -> Option<Qualifier> {
     None
 }
 
-const BEFORE_BOX: &[&str] = &[
-    "not",
-    "than",
-    "about",
-    "approximately",
-    "approx",
-    "around",
-    "roughly",
-    "nearly",
-    "almost",
-    "either",
-    "maybe",
-    "perhaps",
-    "probably",
-    "possibly",
-    "over",
-    "under",
-    "above",
-    "below",
-    "exceed",
-    "exceeds",
-    "exceeding",
-    "beyond",
-    "between",
-    "isn",
-    "never",
+/// Hedge words that, right before a box, name the quantity rather than qualify the value
+/// ("the least \boxed{…}" is rare, "at least \boxed{…}" is caught as a pair).
+const NAMING_BEFORE_BOX: &[&str] = &[
+    "least", "most", "more", "less", "fewer", "greater", "or", "nor",
 ];
 
 const BEFORE_BOX_2: &[&str] = &["at least", "at most", "up to", "no more", "no less"];

@@ -119,16 +119,18 @@ pub enum LexError {
     Qualifier(String),
 }
 
-/// Words that negate, bound, approximate or hedge a value. Other words are dropped as
-/// units or filler ("5 apples", "x is 3"), but dropping one of these would turn
-/// "not 13", "at least 13" or "about 13" into 13.
-const QUALIFIERS: &[&str] = &[
+/// Words that negate, bound or offer alternatives to a value ("not 13", "at least 13",
+/// "13 or 14"). Other words are dropped as units or filler ("5 apples", "x is 3"), but
+/// dropping one of these would turn the statement into the number it mentions. Extraction
+/// reads prose sentences and the words before a box with the same list.
+pub const HEDGES: &[&str] = &[
     "not",
     "no",
     "never",
     "nor",
     "neither",
     "either",
+    "or",
     "least",
     "most",
     "more",
@@ -136,11 +138,6 @@ const QUALIFIERS: &[&str] = &[
     "than",
     "fewer",
     "greater",
-    "smaller",
-    "larger",
-    "bigger",
-    "higher",
-    "lower",
     "over",
     "under",
     "above",
@@ -149,7 +146,20 @@ const QUALIFIERS: &[&str] = &[
     "exceeds",
     "exceeding",
     "beyond",
-    "up",
+    "between",
+    "maybe",
+    "perhaps",
+    "probably",
+    "possibly",
+    "isn",
+    "cannot",
+    "unless",
+    "except",
+];
+
+/// Words that only say a value is approximate: a fair answer to a gold that is itself a
+/// decimal approximation, a hedge against an exact one.
+pub const APPROXIMATE: &[&str] = &[
     "approximately",
     "approx",
     "about",
@@ -157,18 +167,22 @@ const QUALIFIERS: &[&str] = &[
     "roughly",
     "nearly",
     "almost",
+];
+
+/// Words that change the value next to them ("13 million", "square root of 13", "twice
+/// 13") or make it a range or a guess; never dropped either.
+const VALUE_WORDS: &[&str] = &[
+    "smaller",
+    "larger",
+    "bigger",
+    "higher",
+    "lower",
+    "up",
     "circa",
     "ca",
-    "between",
-    "except",
     "excluding",
-    "maybe",
-    "perhaps",
-    "probably",
-    "possibly",
     "likely",
     "unlikely",
-    "unless",
     "without",
     "minimum",
     "maximum",
@@ -190,9 +204,7 @@ const QUALIFIERS: &[&str] = &[
     "round",
     "rounding",
     "truncated",
-    "isn",
     "aren",
-    "cannot",
     "unknown",
     "undefined",
     "none",
@@ -620,7 +632,10 @@ impl<'a> Lexer<'a> {
         if let Some(t) = named(&lower) {
             return self.push(t);
         }
-        if QUALIFIERS.contains(&lower.as_str()) {
+        let l = lower.as_str();
+        // "or" separates the items of a list (`x = 1 \text{ or } x = 2`), graded as a list.
+        let hedge = HEDGES.contains(&l) && l != "or";
+        if hedge || APPROXIMATE.contains(&l) || VALUE_WORDS.contains(&l) {
             return Err(LexError::Qualifier(lower));
         }
         match lower.as_str() {
