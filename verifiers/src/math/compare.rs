@@ -750,15 +750,13 @@ fn coarse_rationals(n: &Node, l: &Limits, budget: &mut usize) -> bool {
         return false;
     }
     *budget -= 1;
-    if let Ok(c) = to_rf(n, &mut Vars::default(), l).map(|r| r.as_constant()) {
-        if let Some(c) = c {
-            return if c.is_integer() {
-                significant_digits(c.numer()) <= MAX_INTEGER_DIGITS
-            } else {
-                significant_digits(c.numer()) <= MAX_FRACTION_DIGITS
-                    && significant_digits(c.denom()) <= MAX_FRACTION_DIGITS
-            };
-        }
+    if let Ok(Some(c)) = to_rf(n, &mut Vars::default(), l).map(|r| r.as_constant()) {
+        return if c.is_integer() {
+            significant_digits(c.numer()) <= MAX_INTEGER_DIGITS
+        } else {
+            significant_digits(c.numer()) <= MAX_FRACTION_DIGITS
+                && significant_digits(c.denom()) <= MAX_FRACTION_DIGITS
+        };
     }
     match n {
         Node::Add(v) | Node::Mul(v) => v.iter().all(|x| coarse_rationals(x, l, budget)),
