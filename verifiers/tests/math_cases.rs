@@ -1,5 +1,6 @@
-//! The math equivalence case file (tests/data/math_cases.txt): every case must grade as
-//! labelled. Failures are collected and printed together so one run shows all of them.
+//! The math equivalence case files (tests/data/math_cases.txt, and math_issue_cases.txt for
+//! the reading rules of the math module doc): every case must grade as labelled. Failures
+//! are collected and printed together so one run shows all of them.
 
 use verigym_verifiers::math::{verify, MathOptions};
 
@@ -13,7 +14,12 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let text = include_str!("data/math_cases.txt");
+    let mut out = parse(include_str!("data/math_cases.txt"));
+    out.extend(parse(include_str!("data/math_issue_cases.txt")));
+    out
+}
+
+fn parse(text: &str) -> Vec<Case> {
     let mut group = String::new();
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
@@ -72,6 +78,44 @@ fn case_file_has_enough_cases_and_groups() {
     }
     assert!(cs.iter().filter(|c| c.expect).count() >= 150);
     assert!(cs.iter().filter(|c| !c.expect).count() >= 150);
+}
+
+#[test]
+fn reading_rules_have_cases_both_ways() {
+    let cs = parse(include_str!("data/math_issue_cases.txt"));
+    for g in [
+        "qualified",
+        "listed",
+        "approximations",
+        "multipart",
+        "item_commas",
+        "named",
+        "prose",
+        "separators",
+        "approx_after_exact",
+        "inequalities",
+        "units_roots",
+        "solution_lists",
+        "percent_rule",
+    ] {
+        assert!(cs.iter().any(|c| c.group == g), "missing group {g}");
+    }
+    for g in [
+        "multipart",
+        "named",
+        "prose",
+        "approx_after_exact",
+        "inequalities",
+    ] {
+        assert!(
+            cs.iter().any(|c| c.group == g && c.expect),
+            "{g}: no right answer"
+        );
+        assert!(
+            cs.iter().any(|c| c.group == g && !c.expect),
+            "{g}: no wrong answer"
+        );
+    }
 }
 
 #[test]

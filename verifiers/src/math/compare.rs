@@ -54,12 +54,79 @@ fn is_collection(n: &Node) -> bool {
     )
 }
 
-/// `x = 5`, `x_1 = 5`, `f(x) = …` style answers: the bare variable on the left.
+/// Whether a node only names a quantity: `x`, `x_1`, `AB`, `f(x)`, `|AB|`, `(p, q)`,
+/// `V_1:V_2`. Names hold symbols only, so `2x = 6` or `x + y = 5` are relations.
+fn is_name(n: &Node) -> bool {
+    match n {
+        Node::Sym(_) => true,
+        Node::Mul(v) | Node::Tuple(v) | Node::Ratio(v) => !v.is_empty() && v.iter().all(is_name),
+        Node::Abs(x) => is_name(x),
+        Node::Div(a, b) => is_name(a) && is_name(b),
+        _ => false,
+    }
+}
+
+/// A gold derivation `1 + 1 = 2` (a chain of equalities, trusted as the gold) against a
+/// plain value: its last member. Answers get no such reading (`2+3 = 5` is no value).
+fn gold_conclusion(g: &Node, a: &Node) -> Option<Node> {
+    let Node::Chain(xs, ops) = g else { return None };
+    let plain = !is_relation(a) && !is_collection(a);
+    (plain && ops.iter().all(|o| *o == RelOp::Eq)).then(|| xs.last().cloned())?
+}
+
+/// `x = 5+5+1 = 11` read as its conclusion `x = 11`: the last member of a chain of
+/// equalities that starts with a name is what it commits to.
+fn conclusion(n: &Node) -> Option<Node> {
+    let Node::Chain(xs, ops) = n else { return None };
+    if !ops.iter().all(|o| *o == RelOp::Eq) {
+        return None;
+    }
+    let (first, last) = (xs.first()?, xs.last()?);
+    // Only a chain that names what it computes; `2+3 = 5` stays a relation, not a value.
+    is_name(first).then(|| Node::Rel(Box::new(first.clone()), RelOp::Eq, Box::new(last.clone())))
+}
+
+/// `x = 5`, `(p, q) = (3, 2)`, `f(x) = 1`, `|AB| = 1` style answers: the value on the right
+/// of a left side that only names what is asked.
 fn named_value(n: &Node) -> Option<&Node> {
     match n {
-        Node::Rel(l, RelOp::Eq, r) if matches!(l.as_ref(), Node::Sym(_)) => Some(r),
+        Node::Rel(l, RelOp::Eq, r) if is_name(l) && !is_name(r) => Some(r),
         _ => None,
     }
+}
+
+/// `p = 5, q = 2` as (name, value) pairs in written order; None unless every item assigns
+/// a distinct name.
+fn assignments(n: &Node) -> Option<Vec<(&Node, &Node)>> {
+    let Node::List(items) = n else { return None };
+    let mut out: Vec<(&Node, &Node)> = Vec::with_capacity(items.len());
+    for it in items {
+        let Node::Rel(l, RelOp::Eq, r) = it else {
+            return None;
+        };
+        if !is_name(l) || out.iter().any(|(name, _)| *name == l.as_ref()) {
+            return None;
+        }
+        out.push((l, r));
+    }
+    Some(out)
+}
+
+/// Assignment lists read as plain values: `p=5, q=2` is the tuple (5, 2), and the
+/// solution list `p=5, q=2; p=7, q=2` is the list of tuples (5, 2), (7, 2).
+fn plain_values(n: &Node) -> Option<Node> {
+    let tuple = |n: &Node| {
+        assignments(n).map(|a| Node::Tuple(a.into_iter().map(|(_, v)| v.clone()).collect()))
+    };
+    if let Some(t) = tuple(n) {
+        return Some(t);
+    }
+    let Node::List(groups) = n else { return None };
+    groups
+        .iter()
+        .map(tuple)
+        .collect::<Option<Vec<Node>>>()
+        .map(Node::List)
 }
 
 fn inf_sign(n: &Node) -> Option<i8> {
@@ -166,6 +233,45 @@ impl Cx<'_> {
     }
 
     fn value_inner(&mut self, g: &Node, a: &Node) -> Eq {
+        // An exact value followed by its approximation is graded on the exact value, once
+        // the approximation is seen to agree with it.
+        if let Node::Approx(exact, approx) = a {
+            self.approximation_agrees(exact, approx)?;
+            return self.value(g, exact);
+        }
+        if let Node::Approx(exact, _) = g {
+            return self.value(exact, a);
+        }
+        if let Some(c) = conclusion(a) {
+            return self.value(g, &c);
+        }
+        if let Some(c) = conclusion(g).or_else(|| gold_conclusion(g, a)) {
+            return self.value(&c, a);
+        }
+        // Assignments: by name when both sides name the same quantities, else as values.
+        if let (Some(ga), Some(aa)) = (assignments(g), assignments(a)) {
+            if ga.len() != aa.len() {
+                return Err(format!(
+                    "{} items where the gold has {}",
+                    aa.len(),
+                    ga.len()
+                ));
+            }
+            let mut m = Method::Exact;
+            for (name, gv) in &ga {
+                let Some((_, av)) = aa.iter().find(|(n, _)| n == name) else {
+                    return Err("the answer names other quantities".into());
+                };
+                m = combine(m, self.value(gv, av)?);
+            }
+            return Ok(m);
+        }
+        if let Some(gp) = plain_values(g) {
+            return self.value(&gp, a);
+        }
+        if let Some(ap) = plain_values(a) {
+            return self.value(g, &ap);
+        }
         // `x = 5` against a value, either way round.
         if !is_relation(g) {
             if let Some(v) = named_value(a) {
@@ -199,11 +305,23 @@ impl Cx<'_> {
             return self.value(&expand(g)?, &expand(a)?);
         }
         match (g, a) {
-            (Node::Percent(x), b) if !matches!(b, Node::Percent(_)) => {
-                self.scalar(g, b).or_else(|_| self.scalar(x, b))
+            (Node::Parts(gs), Node::List(xs) | Node::Tuple(xs) | Node::Set(xs)) => {
+                self.ordered(gs, xs)
             }
-            (x, Node::Percent(y)) if !matches!(x, Node::Percent(_)) => {
-                self.scalar(x, a).or_else(|_| self.scalar(x, y))
+            (Node::Parts(gs), _) => Err(format!("the gold has {} parts", gs.len())),
+            // The percent rule: `p\%` against a plain number is the number p (the sign is a
+            // unit, as MATH writes "what percent" golds as 28), never p/100: one reading, so
+            // `13\%` matches 13 but not 0.13, and `1300\%` does not match 13.
+            (Node::Percent(x), b) if !matches!(b, Node::Percent(_)) => self.value(x, b),
+            (x, Node::Percent(y)) if !matches!(x, Node::Percent(_)) => self.value(x, y),
+            (Node::Ratio(gs), Node::Ratio(xs)) => self.ratio(gs, xs),
+            (Node::Ratio(gs), x) if gs.len() == 2 && !is_collection(x) && !is_relation(x) => {
+                let q = quotient(gs);
+                self.value(&q, x)
+            }
+            (x, Node::Ratio(xs)) if xs.len() == 2 && !is_collection(x) && !is_relation(x) => {
+                let q = quotient(xs);
+                self.value(x, &q)
             }
             (Node::Set(gs) | Node::List(gs), Node::Set(xs) | Node::List(xs)) => {
                 self.unordered(gs, xs)
@@ -246,7 +364,9 @@ impl Cx<'_> {
                     None => Err("matrix and tuple differ".into()),
                 }
             }
-            (Node::Rel(..), Node::Rel(..)) => self.relation(g, a),
+            (Node::Rel(..), Node::Rel(..)) => self
+                .relation(g, a)
+                .or_else(|e| self.as_intervals(g, a).unwrap_or(Err(e))),
             (Node::Chain(gs, go), Node::Chain(xs, xo)) => {
                 if go != xo && go.iter().map(|o| flip(*o)).ne(xo.iter().rev().copied()) {
                     return Err("relations differ".into());
@@ -260,6 +380,10 @@ impl Cx<'_> {
                 };
                 self.ordered(gs, xs)
             }
+            // `x \in [-2, 7]` and `-2 \le x \le 7` state the same interval.
+            (x, y) if is_relation(x) && is_relation(y) => self
+                .as_intervals(g, a)
+                .unwrap_or_else(|| Err("relations differ".into())),
             (Node::Set(gs), x) | (Node::List(gs), x) if !is_collection(x) && !is_relation(x) => {
                 match gs.as_slice() {
                     [one] => self.value(one, x),
@@ -288,6 +412,61 @@ impl Cx<'_> {
         }
     }
 
+    /// Both relations read as intervals, when both can be.
+    fn as_intervals(&mut self, g: &Node, a: &Node) -> Option<Eq> {
+        let (gi, ai) = (as_interval(g)?, as_interval(a)?);
+        Some(self.value(&gi, &ai))
+    }
+
+    /// Ratios with as many parts, equal up to a common positive factor (2:4 is 1:2).
+    fn ratio(&mut self, gs: &[Node], xs: &[Node]) -> Eq {
+        if gs.len() != xs.len() {
+            return Err("ratios have different numbers of parts".into());
+        }
+        let (Some(g0), Some(x0)) = (gs.first(), xs.first()) else {
+            return Err("empty ratio".into());
+        };
+        let zero = |n: &Node| matches!(n, Node::Num(v, _) if v.is_zero());
+        if gs.iter().chain(xs).any(zero) {
+            // A zero part (`12:00`) is no ratio to scale: compare the parts as written.
+            return self.ordered(gs, xs);
+        }
+        let mut m = Method::Exact;
+        for (g, x) in gs.iter().zip(xs).skip(1) {
+            let gq = Node::Div(Box::new(g.clone()), Box::new(g0.clone()));
+            let xq = Node::Div(Box::new(x.clone()), Box::new(x0.clone()));
+            m = combine(m, self.scalar(&gq, &xq)?);
+        }
+        Ok(m)
+    }
+
+    /// Whether `exact \approx d` is consistent: d a decimal within one unit of its last
+    /// place of the exact value (rounded or truncated). An answer that only approximates
+    /// is graded on its exact part, so the approximation may not be anything at all.
+    fn approximation_agrees(&mut self, exact: &Node, approx: &Node) -> Result<(), String> {
+        let value = match exact {
+            Node::Rel(_, RelOp::Eq, r) => r.as_ref(),
+            other => other,
+        };
+        let places = match literal_kind(approx) {
+            Some(Lit::Dec(p)) => p as i32,
+            Some(Lit::Int) => 0,
+            _ => return Err("an approximation that is not a decimal".into()),
+        };
+        let vars = Vars::default();
+        let (Some(x), Some(d)) = (
+            numeric::eval(value, &vars, &[]),
+            numeric::eval(approx, &vars, &[]),
+        ) else {
+            return Err("could not check the approximation".into());
+        };
+        if (x.re - d.re).abs() <= 10f64.powi(-places) && x.im.abs() < 1e-12 {
+            Ok(())
+        } else {
+            Err("the approximation disagrees with the exact value".into())
+        }
+    }
+
     fn ordered(&mut self, gs: &[Node], xs: &[Node]) -> Eq {
         if gs.len() != xs.len() {
             return Err(format!(
@@ -304,6 +483,21 @@ impl Cx<'_> {
     }
 
     fn unordered(&mut self, gs: &[Node], xs: &[Node]) -> Eq {
+        // The same solution written twice is still that solution, when the gold lists
+        // distinct items (a gold that repeats an item asks for the repeat).
+        let distinct = |v: &[Node]| v.iter().enumerate().all(|(i, x)| !v[..i].contains(x));
+        let deduped: Vec<Node>;
+        let xs = if xs.len() > gs.len() && distinct(gs) && !distinct(xs) {
+            deduped = xs
+                .iter()
+                .enumerate()
+                .filter(|(i, x)| !xs[..*i].contains(x))
+                .map(|(_, x)| x.clone())
+                .collect();
+            &deduped
+        } else {
+            xs
+        };
         if gs.len() != xs.len() {
             return Err(format!(
                 "{} items where the gold has {}",
@@ -445,30 +639,49 @@ impl Cx<'_> {
             }
             _ => {}
         }
+        // Double precision separates two values only down to its tolerance. An exact
+        // fraction with a large denominator can sit that close to an irrational value
+        // (47321/33461 to sqrt 2), and so can anything built from long literals.
+        for (r, other) in [(&rg, &ra), (&ra, &rg)] {
+            if let (Ok(x), Err(RfError::NotRational)) = (r, other) {
+                if x.as_constant()
+                    .is_some_and(|c| c.denom() > &BigInt::from(1000))
+                {
+                    return Err("an exact fraction where the other side is irrational".into());
+                }
+            }
+        }
+        let mut budget = 2000;
+        if !coarse_rationals(g, l, &mut budget) || !coarse_rationals(a, l, &mut budget) {
+            return Err("not decidable in double precision (long exact numbers)".into());
+        }
         let mut vars = Vars::default();
         collect_vars(g, &mut vars, l);
         collect_vars(a, &mut vars, l);
-        let k = if vars.0.is_empty() { 1 } else { 5 };
+        let k = if vars.0.is_empty() { 1 } else { 6 };
         let mut ok = 0;
-        let mut first = None;
         for p in numeric::points(vars.0.len(), k) {
             match (numeric::eval(g, &vars, &p), numeric::eval(a, &vars, &p)) {
                 (Some(x), Some(y)) => {
-                    if !close(x, y) {
+                    let exact_enough = numeric::eval_checked(g, &vars, &p).is_some()
+                        && numeric::eval_checked(a, &vars, &p).is_some();
+                    if !close_tight(x, y) {
                         if vars.0.is_empty() {
                             return self.tolerance_float(g, a, x, y);
                         }
                         return Err("not equal (differs at a random point)".into());
                     }
-                    first.get_or_insert(x);
-                    ok += 1;
+                    // Agreement is only evidence where a small perturbation would show.
+                    if exact_enough {
+                        ok += 1;
+                    }
                 }
                 (None, None) => {}
                 _ => return Err("not equal (defined on one side only)".into()),
             }
         }
         if ok == 0 || (ok < 2 && !vars.0.is_empty()) {
-            return Err("could not evaluate".into());
+            return Err("could not decide (values too small or cancelling)".into());
         }
         Ok(Method::Numeric)
     }
@@ -511,6 +724,63 @@ impl Cx<'_> {
         }
         Err("not equal".into())
     }
+}
+
+/// Agreement to a relative 1e-11: looser than double rounding of short expressions, tighter
+/// than any fraction with five-digit terms gets to an irrational value (about 1/(√5 q²)).
+fn close_tight(a: numeric::C, b: numeric::C) -> bool {
+    let d = (a.re - b.re).hypot(a.im - b.im);
+    d <= 1e-11 * a.abs().max(b.abs()) + 1e-13
+}
+
+/// Most significant digits in a numerator or denominator of an exact fraction met on the
+/// numeric path (integers may have more: a multiple of an irrational moves by whole steps).
+const MAX_FRACTION_DIGITS: usize = 5;
+const MAX_INTEGER_DIGITS: usize = 12;
+
+fn significant_digits(n: &BigInt) -> usize {
+    let s = n.magnitude().to_string();
+    s.trim_end_matches('0').len()
+}
+
+/// Whether every exact number inside `n` (each largest sub-expression that is rational) is
+/// short enough for double precision to tell it apart from a nearby value.
+fn coarse_rationals(n: &Node, l: &Limits, budget: &mut usize) -> bool {
+    if *budget == 0 {
+        return false;
+    }
+    *budget -= 1;
+    if let Ok(Some(c)) = to_rf(n, &mut Vars::default(), l).map(|r| r.as_constant()) {
+        return if c.is_integer() {
+            significant_digits(c.numer()) <= MAX_INTEGER_DIGITS
+        } else {
+            significant_digits(c.numer()) <= MAX_FRACTION_DIGITS
+                && significant_digits(c.denom()) <= MAX_FRACTION_DIGITS
+        };
+    }
+    match n {
+        Node::Add(v) | Node::Mul(v) => v.iter().all(|x| coarse_rationals(x, l, budget)),
+        Node::Neg(x) | Node::Func(_, x) | Node::Fact(x) | Node::Abs(x) | Node::Percent(x) => {
+            coarse_rationals(x, l, budget)
+        }
+        Node::Div(a, b)
+        | Node::Pow(a, b)
+        | Node::Log(a, b)
+        | Node::Root(a, b)
+        | Node::Binom(a, b)
+        | Node::Pm(a, b) => coarse_rationals(a, l, budget) && coarse_rationals(b, l, budget),
+        _ => true,
+    }
+}
+
+fn quotient(parts: &[Node]) -> Node {
+    let part = |i: usize| {
+        parts
+            .get(i)
+            .cloned()
+            .unwrap_or(Node::Num(BigRational::zero(), Lit::Int))
+    };
+    Node::Div(Box::new(part(0)), Box::new(part(1)))
 }
 
 /// The gold's decimal places when the gold is a decimal approximation and the answer is
@@ -665,9 +935,13 @@ fn as_interval(n: &Node) -> Option<Node> {
     let ninf = || Box::new(Node::Neg(Box::new(Node::Const(Const::Inf))));
     match n {
         Node::Rel(l, op, r) => {
+            // `|x| < 3` is no interval of values of |x|: it bounds x on both sides.
+            if matches!(l.as_ref(), Node::Abs(_)) || matches!(r.as_ref(), Node::Abs(_)) {
+                return None;
+            }
             let (c, op) = match (l.as_ref(), r.as_ref()) {
-                (Node::Sym(_), c) if !matches!(c, Node::Sym(_)) => (c, *op),
-                (c, Node::Sym(_)) => (c, flip(*op)),
+                (name, c) if is_name(name) && !is_name(c) => (c, *op),
+                (c, name) if is_name(name) => (c, flip(*op)),
                 _ => return None,
             };
             if matches!(c, Node::Interval(..) | Node::Union(_)) && op == RelOp::Eq {
@@ -692,14 +966,28 @@ fn as_interval(n: &Node) -> Option<Node> {
                 }
                 _ => return None,
             };
-            if !matches!(xs.get(1)?, Node::Sym(_)) {
+            let (lc, hc) = (o1 == RelOp::Le, o2 == RelOp::Le);
+            let middle = xs.get(1)?;
+            if !is_name(middle) {
                 return None;
             }
+            if matches!(middle, Node::Abs(_)) {
+                // a ≤ |z| ≤ b with a > 0 puts z in [-b, -a] ∪ [a, b].
+                let a = numeric::eval(lo, &Vars::default(), &[])?;
+                if a.im != 0.0 || a.re <= 0.0 {
+                    return None;
+                }
+                let neg = |n: &Node| Box::new(Node::Neg(Box::new(n.clone())));
+                return Some(Node::Union(vec![
+                    Node::Interval(hc, neg(hi), neg(lo), lc),
+                    Node::Interval(lc, Box::new(lo.clone()), Box::new(hi.clone()), hc),
+                ]));
+            }
             Some(Node::Interval(
-                o1 == RelOp::Le,
+                lc,
                 Box::new(lo.clone()),
                 Box::new(hi.clone()),
-                o2 == RelOp::Le,
+                hc,
             ))
         }
         _ => None,

@@ -101,6 +101,10 @@ pub enum Tok {
     End,
     /// `\in`: membership, treated like `=` for `x \in [a, b]`.
     In,
+    /// `:` between quantities: a ratio (`11:21`).
+    Colon,
+    /// `\approx`, `≈`: an approximation of what precedes it.
+    Approx,
 }
 
 /// Why an input could not be tokenised.
@@ -110,11 +114,150 @@ pub enum LexError {
     TooManyTokens,
     Unbalanced,
     Unsupported(String),
+    /// A word that changes what the number means ("not", "at least", "about"): the
+    /// answer is not the number it mentions, so it is never reduced to it.
+    Qualifier(String),
 }
+
+/// Words that negate, bound or offer alternatives to a value ("not 13", "at least 13",
+/// "13 or 14"). Other words are dropped as units or filler ("5 apples", "x is 3"), but
+/// dropping one of these would turn the statement into the number it mentions. Extraction
+/// reads prose sentences and the words before a box with the same list.
+pub const HEDGES: &[&str] = &[
+    "not",
+    "no",
+    "never",
+    "nor",
+    "neither",
+    "either",
+    "or",
+    "least",
+    "most",
+    "more",
+    "less",
+    "than",
+    "fewer",
+    "greater",
+    "over",
+    "under",
+    "above",
+    "below",
+    "exceed",
+    "exceeds",
+    "exceeding",
+    "beyond",
+    "between",
+    "maybe",
+    "perhaps",
+    "probably",
+    "possibly",
+    "isn",
+    "cannot",
+    "unless",
+    "except",
+];
+
+/// Words that only say a value is approximate: a fair answer to a gold that is itself a
+/// decimal approximation, a hedge against an exact one.
+pub const APPROXIMATE: &[&str] = &[
+    "approximately",
+    "approx",
+    "about",
+    "around",
+    "roughly",
+    "nearly",
+    "almost",
+];
+
+/// Words that change the value next to them ("13 million", "square root of 13", "twice
+/// 13") or make it a range or a guess; never dropped either.
+const VALUE_WORDS: &[&str] = &[
+    "smaller",
+    "larger",
+    "bigger",
+    "higher",
+    "lower",
+    "up",
+    "circa",
+    "ca",
+    "excluding",
+    "likely",
+    "unlikely",
+    "without",
+    "minimum",
+    "maximum",
+    "min",
+    "max",
+    "till",
+    "until",
+    "within",
+    "range",
+    "some",
+    "several",
+    "many",
+    "few",
+    "any",
+    "guess",
+    "estimate",
+    "estimated",
+    "rounded",
+    "round",
+    "rounding",
+    "truncated",
+    "aren",
+    "unknown",
+    "undefined",
+    "none",
+    "nothing",
+    "impossible",
+    "infinite",
+    "infinitely",
+    "false",
+    "wrong",
+    "incorrect",
+    "else",
+    "otherwise",
+    "another",
+    "instead",
+    "plus",
+    "minus",
+    "times",
+    "divided",
+    "multiplied",
+    "squared",
+    "cubed",
+    "root",
+    "power",
+    "half",
+    "third",
+    "quarter",
+    "twice",
+    "double",
+    "triple",
+    "thousand",
+    "thousands",
+    "million",
+    "millions",
+    "billion",
+    "billions",
+    "hundred",
+    "hundreds",
+    "dozen",
+    "dozens",
+    "through",
+    "thru",
+    "from",
+];
 
 /// Tokenises `s`. `\text{…}` and similar wrappers are lexed recursively (their words
 /// become separators, units or nothing).
 pub fn lex(s: &str, limits: &Limits) -> Result<Vec<Tok>, LexError> {
+    lex_with(s, limits, true)
+}
+
+/// `lex`, choosing whether digit groups outside brackets join into one number: `1,000`
+/// is 1000 with `group`, and the two items 1 and 0 without (used when the gold is a list).
+pub fn lex_with(s: &str, limits: &Limits, group: bool) -> Result<Vec<Tok>, LexError> {
     if s.len() > limits.max_expr_bytes {
         return Err(LexError::TooLong);
     }
@@ -126,6 +269,10 @@ pub fn lex(s: &str, limits: &Limits) -> Result<Vec<Tok>, LexError> {
         depth: 0,
         max_tokens: limits.max_tokens,
         in_text: false,
+        group,
+        gap: false,
+        last_word: String::new(),
+        env_depth: 0,
     };
     lx.run(0)?;
     Ok(lx.out)
@@ -141,6 +288,47 @@ struct Lexer<'a> {
     max_tokens: usize,
     /// Inside `\text{…}`.
     in_text: bool,
+    /// Whether digit groups outside brackets join into one number (`1,000`).
+    group: bool,
+    /// A word was dropped right after a value.
+    gap: bool,
+    /// The previous word, lower-cased ("equal" makes a following "to" filler).
+    last_word: String,
+    /// Open `\begin{…}` environments.
+    env_depth: i32,
+}
+
+fn ends_value(t: &Tok) -> bool {
+    matches!(
+        t,
+        Tok::Num { .. }
+            | Tok::Ident(_)
+            | Tok::Const(_)
+            | Tok::RParen
+            | Tok::RBrack
+            | Tok::RBrace
+            | Tok::RSet
+            | Tok::Bang
+            | Tok::Percent
+    )
+}
+
+fn starts_value(t: &Tok) -> bool {
+    matches!(
+        t,
+        Tok::Num { .. }
+            | Tok::Ident(_)
+            | Tok::Const(_)
+            | Tok::Func(_)
+            | Tok::LParen
+            | Tok::LBrack
+            | Tok::LBrace
+            | Tok::LSet
+            | Tok::Frac
+            | Tok::Sqrt
+            | Tok::Binom
+            | Tok::Begin(_)
+    )
 }
 
 /// Two-letter English words dropped like longer words (other letter pairs are products).
@@ -159,7 +347,17 @@ impl<'a> Lexer<'a> {
         if self.out.len() >= self.max_tokens {
             return Err(LexError::TooManyTokens);
         }
+        if std::mem::take(&mut self.gap) && starts_value(&t) {
+            // "2 \text{ to } (3)" must not become the product 2·3.
+            return Err(LexError::Qualifier("words between two values".into()));
+        }
         self.out.push(t);
+        Ok(())
+    }
+
+    /// Drops a word; one between two values blocks their implicit product.
+    fn drop_word(&mut self) -> Result<(), LexError> {
+        self.gap = self.out.last().is_some_and(ends_value);
         Ok(())
     }
 
@@ -228,8 +426,14 @@ impl<'a> Lexer<'a> {
                     self.depth -= 1;
                     self.single(Tok::RBrack)?
                 }
-                b'{' => self.single(Tok::LBrace)?,
-                b'}' => self.single(Tok::RBrace)?,
+                b'{' => {
+                    self.depth += 1;
+                    self.single(Tok::LBrace)?
+                }
+                b'}' => {
+                    self.depth -= 1;
+                    self.single(Tok::RBrace)?
+                }
                 b'|' => self.single(Tok::Bar)?,
                 b'=' => {
                     self.pos += 1;
@@ -256,7 +460,11 @@ impl<'a> Lexer<'a> {
                         self.push(Tok::Rel(RelOp::Gt))?
                     }
                 }
-                b':' | b'?' | b'"' | b'\'' | b'`' => self.pos += 1,
+                // A colon inside `\text{…}` is punctuation ("Ratio: 3:4" keeps the second).
+                // A colon after a word or a label ("Answer:", "matrix:") is punctuation too.
+                b':' if self.in_text || !self.out.last().is_some_and(ends_value) => self.pos += 1,
+                b':' => self.single(Tok::Colon)?,
+                b'?' | b'"' | b'\'' | b'`' => self.pos += 1,
                 _ if c >= 0x80 => self.unicode()?,
                 _ => return Err(LexError::Unsupported((c as char).to_string())),
             }
@@ -288,6 +496,7 @@ impl<'a> Lexer<'a> {
             '≠' => Tok::Rel(RelOp::Ne),
             '∪' => Tok::Cup,
             '∈' => Tok::In,
+            '≈' | '≃' => Tok::Approx,
             '°' | '\u{a0}' | '\u{2009}' | '\u{202f}' => return Ok(()),
             _ if ch.is_whitespace() => return Ok(()),
             _ if ch.is_alphabetic() => Tok::Ident(ch.to_string()),
@@ -296,8 +505,10 @@ impl<'a> Lexer<'a> {
         self.push(t)
     }
 
-    /// Reads a number, with thousands separators (`7,425,000`, `32{,}349`, `1\,000`) only
-    /// outside brackets and only when every group after the first has three digits.
+    /// Reads a number, with thousands separators (`7,425,000`, `32{,}349`, `1\,000`,
+    /// `1 000`) only outside brackets and only when every group after the first has
+    /// exactly three digits. Inside `(…)`, `[…]`, `{…}` and `\{…\}` a comma separates
+    /// items, so `\{524,498\}` is a set of two numbers while a bare `1,000` is one.
     fn number(&mut self) -> Result<(), LexError> {
         let start = self.pos;
         let mut int = String::new();
@@ -309,7 +520,7 @@ impl<'a> Lexer<'a> {
                 break;
             }
         }
-        if self.depth <= 0 && !int.is_empty() && int.len() <= 3 {
+        if self.group && self.depth <= 0 && !int.is_empty() && int.len() <= 3 {
             while let Some(skip) = self.group_separator() {
                 let g = self.pos + skip;
                 let digits = self.b.get(g..g + 3);
@@ -374,13 +585,23 @@ impl<'a> Lexer<'a> {
         self.push(Tok::Num { int, frac, exp })
     }
 
-    /// Length of a thousands separator at the cursor, if one is there.
+    /// Length of a thousands separator at the cursor, if one is there: a comma written
+    /// tight (`1,000`), a LaTeX spacing separator possibly followed by spaces (`32,\! 349`,
+    /// `1\,000`, `1{,}000`, `1\ 000`), or one plain space (`1 000`).
     fn group_separator(&self) -> Option<usize> {
         let r = self.rest();
-        for sep in [",\\!", "{,}", ",", "\\,"] {
-            if r.starts_with(sep) {
-                return Some(sep.len());
+        for sep in [",\\!", "{,}", "\\,", "\\ ", "\\;", "\\!"] {
+            if let Some(after) = r.strip_prefix(sep) {
+                let spaces = after.len() - after.trim_start_matches(' ').len();
+                return Some(sep.len() + spaces);
             }
+        }
+        if r.starts_with(',') {
+            return Some(1);
+        }
+        // One plain space, only between digit groups of a number ("4 2" is no number).
+        if r.starts_with(' ') && !r.starts_with("  ") {
+            return Some(1);
         }
         None
     }
@@ -392,8 +613,30 @@ impl<'a> Lexer<'a> {
         }
         let w = self.s.get(start..self.pos).unwrap_or("");
         let lower = w.to_ascii_lowercase();
+        let previous = std::mem::replace(&mut self.last_word, lower.clone());
+        if w.len() == 2 && w.chars().all(|c| c.is_ascii_uppercase()) {
+            // `NO`, `AB`: two points or variables, never the word "no".
+            for ch in w.chars() {
+                let mut buf = [0u8; 4];
+                self.push(ident_or_const(ch.encode_utf8(&mut buf)))?;
+            }
+            return Ok(());
+        }
+        if lower == "to" {
+            // "equal to 5" is filler; any other "to" makes a range ("13 to 14").
+            if matches!(previous.as_str(), "equal" | "equals" | "set" | "simplifies") {
+                return Ok(());
+            }
+            return Err(LexError::Qualifier(lower));
+        }
         if let Some(t) = named(&lower) {
             return self.push(t);
+        }
+        let l = lower.as_str();
+        // "or" separates the items of a list (`x = 1 \text{ or } x = 2`), graded as a list.
+        let hedge = HEDGES.contains(&l) && l != "or";
+        if hedge || APPROXIMATE.contains(&l) || VALUE_WORDS.contains(&l) {
+            return Err(LexError::Qualifier(lower));
         }
         match lower.as_str() {
             "or" | "and" => return self.push(Tok::Or),
@@ -413,14 +656,14 @@ impl<'a> Lexer<'a> {
         }
         if self.in_text && matches!(self.out.last(), Some(Tok::Num { .. })) {
             // `5\text{ m}`: a unit after a number.
-            return Ok(());
+            return self.drop_word();
         }
         if w.len() == 1 {
             return self.push(ident_or_const(w));
         }
         if w.len() >= 3 || UNITS.contains(&lower.as_str()) || STOPWORDS.contains(&lower.as_str()) {
             // A word (unit, "dollars", "degrees", "because"): not part of the value.
-            return Ok(());
+            return self.drop_word();
         }
         // Two letters: a product of single-letter variables ("xy").
         for ch in w.chars() {
@@ -503,13 +746,27 @@ impl<'a> Lexer<'a> {
         if !c.is_ascii_alphabetic() {
             self.pos += 1;
             let t = match c {
-                b'{' => Tok::LSet,
-                b'}' => Tok::RSet,
+                b'{' => {
+                    self.depth += 1;
+                    Tok::LSet
+                }
+                b'}' => {
+                    self.depth -= 1;
+                    Tok::RSet
+                }
                 b'%' => Tok::Percent,
+                // `\\frac` outside a matrix is a doubled escape of `\frac`, not a row end.
+                b'\\'
+                    if self.env_depth == 0
+                        && self.peek().is_some_and(|n| n.is_ascii_alphabetic()) =>
+                {
+                    self.pos -= 1;
+                    return self.command(level);
+                }
                 b'\\' => Tok::RowSep,
                 b'|' => Tok::Bar,
                 b'$' | b',' | b';' | b':' | b'!' | b' ' | b'>' | b'(' | b')' | b'[' | b']'
-                | b'\n' => return Ok(()),
+                | b'"' | b'\n' => return Ok(()),
                 _ => return Err(LexError::Unsupported(format!("\\{}", c as char))),
             };
             return self.push(t);
@@ -534,13 +791,25 @@ impl<'a> Lexer<'a> {
             "lt" => Tok::Rel(RelOp::Lt),
             "gt" => Tok::Rel(RelOp::Gt),
             "ne" | "neq" => Tok::Rel(RelOp::Ne),
-            "approx" | "eq" => Tok::Rel(RelOp::Eq),
+            "eq" => Tok::Rel(RelOp::Eq),
+            "approx" | "simeq" | "thickapprox" => Tok::Approx,
+            // Comparisons that are not answers: "≪ 13", "≲ 13", "≈ 13" in words.
+            "ll" | "gg" | "lesssim" | "gtrsim" | "sim" | "nless" | "ngtr" | "nleq" | "ngeq"
+            | "lneq" | "gneq" | "neg" | "lnot" | "not" => {
+                return Err(LexError::Qualifier(format!("\\{name}")))
+            }
             "in" => Tok::In,
             "cup" => Tok::Cup,
             "pi" => Tok::Const(Const::Pi),
             "infty" | "infin" => Tok::Const(Const::Inf),
-            "lbrace" => Tok::LSet,
-            "rbrace" => Tok::RSet,
+            "lbrace" => {
+                self.depth += 1;
+                Tok::LSet
+            }
+            "rbrace" => {
+                self.depth -= 1;
+                Tok::RSet
+            }
             "langle" => Tok::LParen,
             "rangle" => Tok::RParen,
             "lvert" | "rvert" | "vert" | "mid" => Tok::Bar,
@@ -565,9 +834,10 @@ impl<'a> Lexer<'a> {
                 }
                 return Ok(());
             }
-            "text" | "textbf" | "textit" | "textrm" | "mathrm" | "mathbf" | "mathit" | "mbox"
-            | "operatorname" | "mathsf" | "boldsymbol" | "mathnormal" | "textup" | "emph"
-            | "hbox" | "boxed" | "fbox" | "underline" | "overline" => {
+            "text" | "textbf" | "textit" | "textrm" | "textnormal" | "textsf" | "texttt"
+            | "mathrm" | "mathbf" | "mathit" | "mbox" | "operatorname" | "mathsf"
+            | "boldsymbol" | "mathnormal" | "textup" | "emph" | "hbox" | "boxed" | "fbox"
+            | "underline" | "overline" => {
                 self.skip_spaces();
                 if self.peek() != Some(b'{') {
                     return Ok(());
@@ -583,9 +853,15 @@ impl<'a> Lexer<'a> {
                     depth: self.depth,
                     max_tokens: self.max_tokens,
                     in_text: true,
+                    group: self.group,
+                    gap: self.gap,
+                    last_word: std::mem::take(&mut self.last_word),
+                    env_depth: self.env_depth,
                 };
                 let r = sub.run(level + 1);
                 self.out = sub.out;
+                self.gap = sub.gap;
+                self.last_word = sub.last_word;
                 return r;
             }
             "begin" => {
@@ -603,10 +879,12 @@ impl<'a> Lexer<'a> {
                     let end = self.matching_brace(self.pos).ok_or(LexError::Unbalanced)?;
                     self.pos = end;
                 }
+                self.env_depth += 1;
                 Tok::Begin(env)
             }
             "end" => {
                 self.braced_name()?;
+                self.env_depth -= 1;
                 Tok::End
             }
             "dots" | "ldots" | "cdots" => Tok::Ident("...".into()),

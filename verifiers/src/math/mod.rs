@@ -6,6 +6,21 @@
 //! answer (last `\boxed{}`, `<answer>`, "final answer is", "Answer:", whole text, then an
 //! optional fallback to the last math expression), parses both sides into trees and compares
 //! them. No global state; bounded work and no panics whatever the input.
+//!
+//! Reading rules, chosen so that no wrong answer passes (soundness wins over recall):
+//! - A gold with several different `\boxed{}` is a multi-part answer: every part is
+//!   required, in the gold's order (separate boxes, or one list or tuple). Boxes joined only
+//!   by "and" or commas (`\boxed{1} and \boxed{-2}`) list the values of one answer, in any
+//!   order.
+//! - Words that qualify a number ("not", "at least", "more than", "about", "or") make the
+//!   answer something other than that number; it is never reduced to it.
+//! - Commas: inside `(…)`, `[…]`, `{…}`, `\{…\}` a comma separates items. Outside them a
+//!   comma followed directly by exactly three digits groups thousands (`1,000` is 1000,
+//!   `1, 000` is two items), as do `1\,000`, `1{,}000`, `32,\! 349` and `1 000`; when the
+//!   gold is a list, set or tuple, an ungrouped reading of the answer is also tried.
+//! - Percent: `p\%` against a plain number is the number p, never p/100 (`13\%` matches 13,
+//!   not 0.13); two percentages compare by value.
+//! - `exact \approx decimal` is graded on the exact part, if the decimal agrees with it.
 
 pub mod compare;
 pub mod extract;
@@ -129,7 +144,8 @@ pub fn verify_with(gold: &str, answer: &str, opts: &MathOptions, limits: &Limits
     if gold.len() > limits.max_expr_bytes {
         return wrong(None, "gold answer too long");
     }
-    let gold_text = gold_text(gold);
+    let parts = gold_parts(gold);
+    let gold_text = parts.join(", ");
     if gold_text.is_empty() {
         return wrong(None, "empty gold answer");
     }
@@ -156,8 +172,14 @@ pub fn verify_with(gold: &str, answer: &str, opts: &MathOptions, limits: &Limits
     if extracted.len() > limits.max_expr_bytes {
         return wrong(None, "answer too long");
     }
-    if let [one] = ex.items.as_slice() {
-        if squash(one) == squash(&gold_text) {
+    if ex.approximate && !matches!(parts.as_slice(), [g] if is_decimal_text(g)) {
+        return wrong(
+            Some(extracted),
+            "an answer stated as approximate where the gold is exact",
+        );
+    }
+    if let ([one], [g]) = (ex.items.as_slice(), parts.as_slice()) {
+        if squash(one) == squash(g) {
             return right(extracted, Method::Exact);
         }
     }
@@ -177,7 +199,18 @@ pub fn verify_with(gold: &str, answer: &str, opts: &MathOptions, limits: &Limits
             .collect::<Result<Vec<Node>, String>>()
             .map(Node::List),
     };
-    let gold_node = parse_answer(&gold_text, limits);
+    let gold_node = match parts.as_slice() {
+        [one] => parse_answer(one, limits),
+        many => many
+            .iter()
+            .map(|p| parse_answer(p, limits))
+            .collect::<Result<Vec<Node>, String>>()
+            .map(if boxes_listed(gold) {
+                Node::Set
+            } else {
+                Node::Parts
+            }),
+    };
     match (gold_node, answer_node) {
         (Ok(g), Ok(a)) => {
             let mut cx = Cx {
@@ -188,7 +221,14 @@ pub fn verify_with(gold: &str, answer: &str, opts: &MathOptions, limits: &Limits
             };
             match cx.value(&g, &a) {
                 Ok(m) => right(extracted, m),
-                Err(reason) => wrong(Some(extracted), reason),
+                Err(reason) => match ungrouped(&g, &ex.items, limits) {
+                    // `498,524` for the gold `\{498, 524\}`: the commas were item commas.
+                    Some(a2) => match cx.value(&g, &a2) {
+                        Ok(m) => right(extracted, m),
+                        Err(_) => wrong(Some(extracted), reason),
+                    },
+                    None => wrong(Some(extracted), reason),
+                },
             }
         }
         (Err(_), _) => {
@@ -202,37 +242,123 @@ pub fn verify_with(gold: &str, answer: &str, opts: &MathOptions, limits: &Limits
     }
 }
 
-/// The gold as stored: the last box if it has one, without math delimiters.
-fn gold_text(gold: &str) -> String {
-    match extract::boxes(gold).last() {
-        Some(b) => extract::clean(b),
-        None => extract::clean(gold),
+/// Whether a gold's boxes only list the values of one answer: joined by "and" or commas
+/// (`\boxed{1} and \boxed{-2}`), so that their order is free. Boxes side by side or apart
+/// in words ("(a) \boxed{3} (b) \boxed{5}") are parts, in order.
+fn boxes_listed(gold: &str) -> bool {
+    let bs = extract::boxes(gold);
+    if bs.len() < 2 {
+        return false;
+    }
+    let base = gold.as_ptr() as usize;
+    bs.windows(2).all(|w| {
+        let (Some(a), Some(b)) = (w.first(), w.get(1)) else {
+            return false;
+        };
+        let from = a.as_ptr() as usize - base + a.len() + 1;
+        let to = b.as_ptr() as usize - base;
+        let between = gold.get(from..to).unwrap_or("");
+        let between = between
+            .trim_end_matches('{')
+            .trim_end_matches("\\boxed")
+            .trim_end_matches("\\fbox");
+        let rest: String = between
+            .replace("\\(", "")
+            .replace("\\)", "")
+            .replace("\\text{and}", "and")
+            .replace(['$', ' ', '~'], "");
+        matches!(rest.to_ascii_lowercase().as_str(), "and" | "," | ",and")
+    })
+}
+
+/// The gold as stored, without math delimiters: its boxes if it has any (several different
+/// boxes are the parts of a multi-part answer), else the whole text.
+fn gold_parts(gold: &str) -> Vec<String> {
+    let mut parts: Vec<String> = Vec::new();
+    for b in extract::boxes(gold) {
+        let b = extract::clean(b);
+        if !b.is_empty() && !parts.contains(&b) {
+            parts.push(b);
+        }
+    }
+    if parts.is_empty() {
+        let whole = extract::clean(gold);
+        // A gold written as a worked solution ("… Final Answer: The final answer is $28\%$.")
+        // is read the way an answer is.
+        if is_prose(&whole) {
+            if let Ok(ex) = extract::extract(gold, true, |s| !is_prose(s)) {
+                return ex.items;
+            }
+        }
+        parts.push(whole);
+    }
+    parts
+}
+
+/// A decimal literal such as `16386.16` or `-0.5`: a gold that is itself approximate.
+fn is_decimal_text(s: &str) -> bool {
+    let t = s.trim().trim_start_matches('-');
+    t.contains('.')
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+}
+
+/// The answer read with every comma as an item separator, when the gold is a collection
+/// and the answer has digit groups that the default reading joined.
+fn ungrouped(gold: &Node, items: &[String], limits: &Limits) -> Option<Node> {
+    let collection = matches!(
+        gold,
+        Node::List(_) | Node::Set(_) | Node::Tuple(_) | Node::Parts(_)
+    );
+    if !collection || !items.iter().any(|s| s.contains(',')) {
+        return None;
+    }
+    let parse = |s: &String| -> Option<Node> {
+        let toks = lexer::lex_with(s, limits, false).ok()?;
+        parser::parse(toks, limits).ok()
+    };
+    match items {
+        [one] => parse(one),
+        many => many
+            .iter()
+            .map(parse)
+            .collect::<Option<Vec<Node>>>()
+            .map(Node::List),
     }
 }
 
 /// Whether a text reads as sentences: at least two words of three or more letters that
-/// are not LaTeX commands or function names.
-fn is_prose(s: &str) -> bool {
-    let b = s.as_bytes();
+/// are not LaTeX commands or function names, or two letters of a script without spaces
+/// between words (Chinese, Japanese: "所以一共有 13 只").
+pub(crate) fn is_prose(s: &str) -> bool {
     let mut words = 0;
-    let mut i = 0;
-    while i < b.len() {
-        if b.get(i).is_some_and(u8::is_ascii_alphabetic) {
-            let start = i;
-            while b.get(i).is_some_and(u8::is_ascii_alphabetic) {
-                i += 1;
+    let mut word = String::new();
+    let mut command = false;
+    let mut prev = ' ';
+    let mut non_ascii_letters = 0;
+    for c in s.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_alphabetic() {
+            if word.is_empty() {
+                command = prev == '\\';
             }
-            let command = start > 0 && b.get(start - 1) == Some(&b'\\');
-            let w = s.get(start..i).unwrap_or("");
-            if !command && w.len() >= 3 && !MATH_WORDS.contains(&w.to_ascii_lowercase().as_str()) {
-                words += 1;
-                if words >= 2 {
-                    return true;
-                }
-            }
+            word.push(c);
         } else {
-            i += 1;
+            if !command
+                && word.len() >= 3
+                && !MATH_WORDS.contains(&word.to_ascii_lowercase().as_str())
+            {
+                words += 1;
+            }
+            word.clear();
+            if c.is_alphabetic() && !matches!(c, 'π' | 'θ' | 'α' | 'β' | 'γ' | 'λ' | 'μ' | 'ω')
+            {
+                non_ascii_letters += 1;
+            }
         }
+        if words >= 2 || non_ascii_letters >= 2 {
+            return true;
+        }
+        prev = c;
     }
     false
 }

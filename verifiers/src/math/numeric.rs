@@ -109,15 +109,45 @@ impl C {
 /// Evaluates `n` with variable `vars.0[i]` set to `at[i]`. `None` for anything undefined,
 /// infinite or not a scalar.
 pub fn eval(n: &Node, vars: &Vars, at: &[f64]) -> Option<C> {
-    let v = eval_inner(n, vars, at)?;
+    let v = eval_inner(n, vars, at, &mut Watch::default())?;
     v.finite().then_some(v)
+}
+
+/// Smallest magnitude, relative to 1, that a value met during evaluation may have, and the
+/// least a sum may keep of its largest term: below these a perturbation (`+10^{-10}`, a
+/// factor `1.0000000001`, `\sqrt{10001}-\sqrt{10000}`) hides under the tolerance.
+const TINY: f64 = 1e-6;
+const CANCEL: f64 = 1e-3;
+
+/// What evaluation saw that makes a double-precision agreement meaningless.
+#[derive(Debug, Default, Clone, Copy)]
+struct Watch {
+    untrusted: bool,
+}
+
+impl Watch {
+    fn see(&mut self, v: C) -> C {
+        let m = v.abs();
+        if m != 0.0 && m < TINY {
+            self.untrusted = true;
+        }
+        v
+    }
+}
+
+/// `eval`, but `None` also when the value cannot be trusted to separate an answer from a
+/// slightly perturbed one: a tiny intermediate value or a sum that cancels.
+pub fn eval_checked(n: &Node, vars: &Vars, at: &[f64]) -> Option<C> {
+    let mut w = Watch::default();
+    let v = eval_inner(n, vars, at, &mut w)?;
+    (v.finite() && !w.untrusted).then_some(v)
 }
 
 fn real_only(v: C) -> Option<f64> {
     (v.im.abs() <= 1e-12 * v.re.abs().max(1.0)).then_some(v.re)
 }
 
-fn eval_inner(n: &Node, vars: &Vars, at: &[f64]) -> Option<C> {
+fn eval_inner(n: &Node, vars: &Vars, at: &[f64], w: &mut Watch) -> Option<C> {
     let r = match n {
         Node::Num(v, _) => C::real(v.to_f64()?),
         Node::Sym(s) => {
@@ -130,24 +160,41 @@ fn eval_inner(n: &Node, vars: &Vars, at: &[f64]) -> Option<C> {
         Node::Const(Const::Inf) => return None,
         Node::Add(ts) => {
             let mut acc = C::real(0.0);
+            let mut largest = 0.0f64;
             for t in ts {
-                acc = acc.add(eval_inner(t, vars, at)?);
+                let v = eval_inner(t, vars, at, w)?;
+                largest = largest.max(v.abs());
+                acc = acc.add(v);
+            }
+            if acc.abs() < CANCEL * largest {
+                w.untrusted = true;
             }
             acc
         }
-        Node::Neg(x) => eval_inner(x, vars, at)?.neg(),
+        Node::Neg(x) => eval_inner(x, vars, at, w)?.neg(),
         Node::Mul(fs) => {
             let mut acc = C::real(1.0);
             for f in fs {
-                acc = acc.mul(eval_inner(f, vars, at)?);
+                acc = acc.mul(eval_inner(f, vars, at, w)?);
             }
             acc
         }
-        Node::Div(a, b) => eval_inner(a, vars, at)?.div(eval_inner(b, vars, at)?)?,
-        Node::Pow(b, e) => eval_inner(b, vars, at)?.pow(eval_inner(e, vars, at)?)?,
+        Node::Div(a, b) => eval_inner(a, vars, at, w)?.div(eval_inner(b, vars, at, w)?)?,
+        Node::Pow(b, e) => {
+            let base = eval_inner(b, vars, at, w)?;
+            let ex = eval_inner(e, vars, at, w)?;
+            match odd_root_exponent(e) {
+                // x^{p/q} with q odd is real for negative x, as \sqrt[q]{x}^p is.
+                Some((p, _)) if base.is_real() && base.re < 0.0 => {
+                    let m = (-base.re).powf(ex.re);
+                    C::real(if p % 2 == 0 { m } else { -m })
+                }
+                _ => base.pow(ex)?,
+            }
+        }
         Node::Root(k, x) => {
-            let k = eval_inner(k, vars, at)?;
-            let x = eval_inner(x, vars, at)?;
+            let k = eval_inner(k, vars, at, w)?;
+            let x = eval_inner(x, vars, at, w)?;
             let kr = real_only(k)?;
             if x.is_real() && x.re < 0.0 && kr.fract() == 0.0 && (kr as i64) % 2 != 0 {
                 C::real(-(-x.re).powf(1.0 / kr))
@@ -155,18 +202,18 @@ fn eval_inner(n: &Node, vars: &Vars, at: &[f64]) -> Option<C> {
                 x.pow(C::real(1.0).div(k)?)?
             }
         }
-        Node::Percent(x) => eval_inner(x, vars, at)?.div(C::real(100.0))?,
-        Node::Abs(x) => C::real(eval_inner(x, vars, at)?.abs()),
+        Node::Percent(x) => eval_inner(x, vars, at, w)?.div(C::real(100.0))?,
+        Node::Abs(x) => C::real(eval_inner(x, vars, at, w)?.abs()),
         Node::Fact(x) => {
-            let k = real_only(eval_inner(x, vars, at)?)?;
+            let k = real_only(eval_inner(x, vars, at, w)?)?;
             if k < 0.0 || k.fract() != 0.0 || k > 170.0 {
                 return None;
             }
             C::real((2..=k as u32).fold(1.0, |a, i| a * f64::from(i)))
         }
         Node::Binom(a, b) => {
-            let n = real_only(eval_inner(a, vars, at)?)?;
-            let k = real_only(eval_inner(b, vars, at)?)?;
+            let n = real_only(eval_inner(a, vars, at, w)?)?;
+            let k = real_only(eval_inner(b, vars, at, w)?)?;
             if k.fract() != 0.0 || !(0.0..=1000.0).contains(&k) {
                 return None;
             }
@@ -177,13 +224,31 @@ fn eval_inner(n: &Node, vars: &Vars, at: &[f64]) -> Option<C> {
             C::real(c)
         }
         Node::Log(b, x) => {
-            let lb = eval_inner(b, vars, at)?.ln()?;
-            eval_inner(x, vars, at)?.ln()?.div(lb)?
+            let lb = eval_inner(b, vars, at, w)?.ln()?;
+            eval_inner(x, vars, at, w)?.ln()?.div(lb)?
         }
-        Node::Func(f, x) => func(*f, eval_inner(x, vars, at)?)?,
+        Node::Func(f, x) => func(*f, eval_inner(x, vars, at, w)?)?,
         _ => return None,
     };
-    Some(r)
+    Some(w.see(r))
+}
+
+/// A literal exponent p/q with q odd (`1/3`, `\frac{2}{3}`, `-1/5`), as (p, q).
+fn odd_root_exponent(e: &Node) -> Option<(i64, i64)> {
+    let int = |n: &Node| match n {
+        Node::Num(v, _) if v.is_integer() => v.to_integer().to_i64(),
+        _ => None,
+    };
+    let (p, q) = match e {
+        Node::Num(v, _) => (v.numer().to_i64()?, v.denom().to_i64()?),
+        Node::Div(a, b) => (int(a)?, int(b)?),
+        Node::Neg(x) => {
+            let (p, q) = odd_root_exponent(x)?;
+            return Some((-p, q));
+        }
+        _ => return None,
+    };
+    (q % 2 != 0 && q != 1 && q != -1).then_some((p, q))
 }
 
 fn func(f: Func, x: C) -> Option<C> {

@@ -52,6 +52,12 @@ pub enum Node {
     Rel(Box<Node>, RelOp, Box<Node>),
     /// `a < x < b`: operands and the operators between them.
     Chain(Vec<Node>, Vec<RelOp>),
+    /// `a : b : …`, a ratio of two or more quantities.
+    Ratio(Vec<Node>),
+    /// `exact \approx decimal`: a value followed by its approximation.
+    Approx(Box<Node>, Box<Node>),
+    /// The parts of a gold written in several boxes: every part is required, in order.
+    Parts(Vec<Node>),
 }
 
 /// Why an answer did not parse.
@@ -157,15 +163,32 @@ impl Parser<'_> {
         Ok(())
     }
 
-    /// Items separated by commas, semicolons or "or"/"and".
+    /// Items separated by commas or "or"/"and"; semicolons separate groups of such items
+    /// (`p=5, q=2; p=7, q=2` is two solutions of two assignments each).
     fn top(&mut self) -> R {
+        let mut groups = vec![self.items()?];
+        while self.eat(&Tok::Semicolon) {
+            while self.eat(&Tok::Semicolon) {}
+            if self.at_closer() {
+                break;
+            }
+            groups.push(self.items()?);
+        }
+        Ok(if groups.len() == 1 {
+            groups.pop().unwrap_or_else(|| int(0))
+        } else {
+            Node::List(groups)
+        })
+    }
+
+    fn items(&mut self) -> R {
         let mut items = vec![self.rel()?];
-        while matches!(self.peek(), Some(Tok::Comma | Tok::Or | Tok::Semicolon)) {
+        while matches!(self.peek(), Some(Tok::Comma | Tok::Or)) {
             self.pos += 1;
-            while matches!(self.peek(), Some(Tok::Comma | Tok::Or | Tok::Semicolon)) {
+            while matches!(self.peek(), Some(Tok::Comma | Tok::Or)) {
                 self.pos += 1;
             }
-            if self.at_closer() {
+            if self.at_closer() || self.peek() == Some(&Tok::Semicolon) {
                 break;
             }
             items.push(self.rel()?);
@@ -192,8 +215,22 @@ impl Parser<'_> {
         )
     }
 
+    /// A relation chain, possibly ending in `\approx d`: the approximation is kept apart
+    /// so that the exact value before it is what gets graded.
     fn rel(&mut self) -> R {
-        let first = self.union()?;
+        let exact = self.rel_chain()?;
+        if !self.eat(&Tok::Approx) {
+            return Ok(exact);
+        }
+        let approx = self.ratio()?;
+        if matches!(self.peek(), Some(Tok::Rel(_) | Tok::In | Tok::Approx)) {
+            return err("a relation after an approximation");
+        }
+        Ok(Node::Approx(Box::new(exact), Box::new(approx)))
+    }
+
+    fn rel_chain(&mut self) -> R {
+        let first = self.ratio()?;
         let mut operands = vec![first];
         let mut ops = Vec::new();
         loop {
@@ -204,7 +241,7 @@ impl Parser<'_> {
             };
             self.pos += 1;
             ops.push(op);
-            operands.push(self.union()?);
+            operands.push(self.ratio()?);
         }
         match ops.len() {
             0 => Ok(operands.pop().unwrap_or_else(|| int(0))),
@@ -215,6 +252,18 @@ impl Parser<'_> {
             }
             _ => Ok(Node::Chain(operands, ops)),
         }
+    }
+
+    fn ratio(&mut self) -> R {
+        let first = self.union()?;
+        if self.peek() != Some(&Tok::Colon) {
+            return Ok(first);
+        }
+        let mut parts = vec![first];
+        while self.eat(&Tok::Colon) {
+            parts.push(self.union()?);
+        }
+        Ok(Node::Ratio(parts))
     }
 
     fn union(&mut self) -> R {
@@ -499,12 +548,10 @@ impl Parser<'_> {
                 if self.eat(&Tok::RBrace) {
                     return Ok(Node::Set(Vec::new()));
                 }
+                // Plain braces group in LaTeX: `{1,3}` is the list 1, 3 (a set only with `\{`).
                 let n = self.top()?;
                 self.expect(&Tok::RBrace)?;
-                Ok(match n {
-                    Node::List(items) => Node::Set(items),
-                    other => other,
-                })
+                Ok(n)
             }
             Tok::LSet => {
                 if self.eat(&Tok::RSet) {
