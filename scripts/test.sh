@@ -9,3 +9,4 @@ cargo build --release
 # throw-away venv with transformers under /tmp the first time).
 python3 scripts/make_fixture.py roundtrip target/release/verigym-train
 cargo test --release --workspace "$@"
+bash python/tests/run.sh  # the Python package, reward server, export, Ray and TRL examples
