@@ -91,7 +91,8 @@ def main():
         ray.data.range(args.n, override_num_blocks=blocks)
         .map_batches(generate, fn_kwargs=dict(envs=envs, seed=args.seed, difficulty=args.difficulty),
                      batch_size=None)
-        .map_batches(Score, batch_size=args.batch_size, concurrency=args.workers)
+        .map_batches(Score, batch_size=args.batch_size,
+                     compute=ray.data.ActorPoolStrategy(size=args.workers))
         .to_numpy_refs()
     )
     values = np.concatenate([r["reward"] for r in ray.get(rewards)])

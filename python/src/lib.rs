@@ -5,7 +5,7 @@
 
 use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyString};
 use pythonize::{depythonize, pythonize};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -178,8 +178,8 @@ impl Env {
         let tasks: Vec<TaskIn> = tasks
             .iter()
             .enumerate()
-            .map(|(i, t)| match t.extract::<String>() {
-                Ok(text) => Ok(TaskIn::Json(text)),
+            .map(|(i, t)| match t.cast::<PyString>() {
+                Ok(text) => Ok(TaskIn::Json(text.extract::<String>()?)),
                 Err(_) => from_py(t, &format!("tasks[{i}]")).map(TaskIn::Record),
             })
             .collect::<PyResult<_>>()?;

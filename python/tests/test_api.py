@@ -43,6 +43,7 @@ def test_score_batch_is_verigym_score(env):
     got = verigym.Env(env).score_batch(tasks, completions)
     assert [compact(r) for r in got] == expected
     assert got[0]["reward"] == 1.0
+    assert verigym.Env(env).score_batch([json.dumps(t) for t in tasks], completions) == got
     single = verigym.Env(env).score(tasks[2], completions[2])
     assert single == {**got[2], "line": 1}
 
@@ -99,6 +100,8 @@ def test_bad_tasks_are_value_errors_naming_the_item():
         env.score(other, "1")
     with pytest.raises(ValueError, match=r"tasks\[0\]"):
         env.score_batch([{**tasks[0], "difficulty": 42}], ["1"])
+    with pytest.raises(ValueError, match=r"tasks\[0\]: not a task record"):
+        env.score_batch(["{oops"], ["1"])
     with pytest.raises(TypeError):
         env.score_batch(tasks, "abc")
     with pytest.raises(ValueError, match="options"):

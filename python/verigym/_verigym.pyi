@@ -1,6 +1,6 @@
 """Type stubs of the Rust extension module (re-exported by ``verigym``)."""
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 Task = Dict[str, Any]
 """A task record as ``verigym sample`` prints it: env, seed, index, difficulty, prompt,
@@ -42,10 +42,11 @@ class Env:
     def score(self, task: Mapping[str, Any], completion: str) -> Verdict:
         """Grades one completion; ``ValueError`` if ``task`` is not a task record of this env."""
     def score_batch(
-        self, tasks: Sequence[Mapping[str, Any]], completions: Sequence[str]
+        self, tasks: Sequence[Union[Mapping[str, Any], str]], completions: Sequence[str]
     ) -> List[Verdict]:
         """Grades ``completions[i]`` of ``tasks[i]`` on all cores without the GIL; record
-        ``i`` has ``"line": i + 1``. ``ValueError`` names the first bad task."""
+        ``i`` has ``"line": i + 1``. A task is a record or its JSON text (parsed in Rust,
+        off the GIL). ``ValueError`` names the first bad task."""
 
 def verify_math(
     gold: str, completion: str, options: Optional[Mapping[str, Any]] = None
