@@ -19,7 +19,7 @@ use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
-use verigym_envs::{EnvOptions, Environment, Message, Prompt, Task};
+use verigym_envs::{Environment, Message, Prompt, Task};
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
@@ -113,16 +113,7 @@ fn row(env: &dyn Environment, task: &Task) -> Result<Row> {
 }
 
 pub fn run(args: ExportArgs) -> Result<ExitCode> {
-    let config = args
-        .config
-        .as_deref()
-        .map(serde_json::from_str)
-        .transpose()
-        .context("--config is not valid JSON")?;
-    let opts = EnvOptions {
-        difficulty: args.difficulty,
-        config,
-    };
+    let opts = crate::env_options(args.difficulty, args.config.as_deref())?;
     let registry = crate::cli_registry(args.data.as_deref());
     let mut envs = Vec::new();
     for name in &args.env {

@@ -134,6 +134,19 @@ pub fn cli_registry(data: Option<&str>) -> Registry {
     registry
 }
 
+/// The options of `--difficulty` and `--config JSON`, as `sample` and `export` take them.
+pub fn env_options(
+    difficulty: Option<u8>,
+    config: Option<&str>,
+) -> Result<verigym_envs::EnvOptions> {
+    use anyhow::Context;
+    let config = config
+        .map(serde_json::from_str)
+        .transpose()
+        .context("--config is not valid JSON")?;
+    Ok(verigym_envs::EnvOptions { difficulty, config })
+}
+
 /// Builds an env by name, printing the known names and exiting 2 when it is unknown.
 pub fn env_or_exit(
     registry: &Registry,
