@@ -1,6 +1,7 @@
 """The Ray and TRL examples run end to end on small inputs."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -9,8 +10,10 @@ from conftest import ROOT
 
 
 def run_example(name, *args, timeout=600):
+    # A loaded CI machine can take longer than Ray's default 10 s to start a raylet.
+    env = {**os.environ, "RAY_raylet_start_wait_time_s": "120"}
     out = subprocess.run([sys.executable, str(ROOT / "examples" / name), *args],
-                         capture_output=True, text=True, timeout=timeout)
+                         capture_output=True, text=True, timeout=timeout, env=env)
     assert out.returncode == 0, out.stderr[-4000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
