@@ -21,4 +21,6 @@ rm -f /tmp/verigym-kernel-tests.$$
 set -o pipefail
 # Everything else; --no-fail-fast so one failing suite does not hide the others.
 cargo test --release --workspace --no-fail-fast "$@" -- --skip kernels:: || status=1
+# The Python package, reward server, export, Ray and TRL examples.
+bash python/tests/run.sh || status=1
 exit $status

@@ -1,12 +1,14 @@
 //! `verigym`: the command-line front end. Thin by design — environments, verifiers and the
 //! learner live in their crates. This binary does not link libtorch, so `list`, `sample`,
-//! `score`, `verify` and `exec` start in milliseconds; commands that train or sample a model
+//! `score`, `verify`, `exec`, `export` and `reward-server` start in milliseconds; commands that train or sample a model
 //! are handed to `verigym-train`, installed beside it.
 
 mod exec;
+mod export;
 mod jsonl;
 mod sample;
 mod score;
+mod serve;
 mod trainer;
 mod verify;
 
@@ -39,6 +41,10 @@ enum Command {
     Sample(sample::SampleArgs),
     /// Score completions: reads task lines (as printed by `sample`) with a "completion".
     Score(score::ScoreArgs),
+    /// Serve the verifiers over HTTP: POST /score, POST /get_reward (OpenRLHF), GET /health.
+    RewardServer(serve::ServeArgs),
+    /// Write tasks as a veRL-schema training set (Parquet or JSONL).
+    Export(export::ExportArgs),
     /// Grade answers with a standalone verifier (`verigym verify math`).
     Verify(verify::VerifyArgs),
     /// Run a Python program from stdin against tests in the sandbox.
@@ -68,6 +74,8 @@ fn main() -> ExitCode {
         Command::List { json } => list(json).map(|_| ExitCode::SUCCESS),
         Command::Sample(args) => sample::run(args),
         Command::Score(args) => score::run(args),
+        Command::RewardServer(args) => serve::run(args),
+        Command::Export(args) => export::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Exec(args) => exec::run(args),
         Command::Bench {
@@ -124,6 +132,19 @@ pub fn cli_registry(data: Option<&str>) -> Registry {
         }
     }
     registry
+}
+
+/// The options of `--difficulty` and `--config JSON`, as `sample` and `export` take them.
+pub fn env_options(
+    difficulty: Option<u8>,
+    config: Option<&str>,
+) -> Result<verigym_envs::EnvOptions> {
+    use anyhow::Context;
+    let config = config
+        .map(serde_json::from_str)
+        .transpose()
+        .context("--config is not valid JSON")?;
+    Ok(verigym_envs::EnvOptions { difficulty, config })
 }
 
 /// Builds an env by name, printing the known names and exiting 2 when it is unknown.

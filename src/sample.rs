@@ -6,7 +6,6 @@ use clap::Args;
 use rayon::prelude::*;
 use std::io::Write;
 use std::process::ExitCode;
-use verigym_envs::EnvOptions;
 
 #[derive(Args)]
 pub struct SampleArgs {
@@ -34,16 +33,7 @@ pub struct SampleArgs {
 }
 
 pub fn run(args: SampleArgs) -> Result<ExitCode> {
-    let config = args
-        .config
-        .as_deref()
-        .map(serde_json::from_str)
-        .transpose()
-        .context("--config is not valid JSON")?;
-    let opts = EnvOptions {
-        difficulty: args.difficulty,
-        config,
-    };
+    let opts = crate::env_options(args.difficulty, args.config.as_deref())?;
     let env = match env_or_exit(&crate::cli_registry(args.data.as_deref()), &args.env, &opts) {
         Ok(e) => e,
         Err(code) => return Ok(code),

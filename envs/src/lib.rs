@@ -13,6 +13,7 @@ pub mod puzzles;
 pub mod registry;
 pub mod rng;
 pub mod science;
+pub mod scoring;
 pub mod task;
 pub mod text;
 
@@ -21,5 +22,6 @@ pub use episode::{Episode, Step};
 pub use error::EnvError;
 pub use registry::{EnvEntry, EnvListing, Registry};
 pub use rng::TaskRng;
+pub use scoring::{ScoredTask, Scorer};
 pub use task::{Message, Prompt, Task};
 pub use verigym_verifiers::Verdict;
