@@ -1,18 +1,21 @@
 //! Sandboxed execution of model-written Python programs: a pool of pre-started zygote
-//! interpreters that fork one isolated child per test (network, PID and mount namespaces,
-//! rlimits, an unprivileged uid, a throwaway working directory, capped output).
+//! interpreters, each forking per test a judge process and, from it, the program's process
+//! (network, PID, mount and IPC namespaces, a seccomp filter, a cgroup leaf and rlimits over
+//! the test's whole process tree, an unprivileged uid, a fresh size-limited /tmp).
 //!
 //! Follows the layered design of judges such as DMOJ and of Android's zygote: isolation by
-//! the kernel (namespaces + rlimits, as nsjail / bubblewrap do) rather than by Python-level
-//! tricks, and pre-forking so each test costs a fork, not an interpreter start.
-//! Expected outputs never enter the sandbox: children report raw output or a strictly
-//! serialised return value, and [`judge`] compares in Rust.
+//! the kernel (namespaces, seccomp and cgroups, as nsjail / bubblewrap do) rather than by
+//! Python-level tricks, and pre-forking so each test costs forks, not an interpreter start.
+//! The verdict is decided where no program code runs: stdout is compared in Rust, return
+//! values and assertion test code are judged in the judge process (another uid, not
+//! dumpable), which receives the program's values as plain data only.
 
 pub mod compare;
 pub mod judge;
 mod zygote;
 
 pub use judge::{judge, CaseResult, Failure, JudgeReport, TestCase, TestSuite};
+pub use zygote::Hardening;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -60,7 +63,9 @@ pub struct Limits {
     pub wall_ms: u64,
     /// CPU-time limit (seconds, RLIMIT_CPU; at least 1).
     pub cpu_s: u64,
-    /// Address space the program may add to the interpreter's own (MiB, RLIMIT_AS).
+    /// Address space each process may add to the interpreter's own (MiB, RLIMIT_AS); the
+    /// test's whole process tree is held to this plus a small headroom by its cgroup,
+    /// where the kernel offers one.
     pub memory_mb: u64,
     /// Captured stdout; more ends the test with an output-limit failure.
     pub stdout_bytes: u64,
@@ -70,7 +75,7 @@ pub struct Limits {
     pub file_bytes: u64,
     /// Open file descriptors (RLIMIT_NOFILE).
     pub open_files: u64,
-    /// Processes of the sandbox uid (RLIMIT_NPROC).
+    /// Processes of the test (its cgroup's pids.max, and RLIMIT_NPROC of the sandbox uid).
     pub processes: u64,
     /// Largest serialised return value.
     pub result_bytes: u64,
@@ -122,22 +127,26 @@ impl Limits {
 pub enum Mode {
     /// Run as a script with this standard input.
     Io { stdin: String },
-    /// Run the module, then call `function(*args)`; the return value is serialised
-    /// strictly inside the child (plain JSON types only).
-    Call { function: String, args: Vec<Value> },
-    /// Run the module, then the assertion test code in the same interpreter (with `==` in
-    /// asserts compared by strict serialisation) and `check(entry_point)` when given.
+    /// Run the module, then the judge calls `function(*args)` and compares the plain value
+    /// it gets back with `expected` (types strict, integers exact, floats within
+    /// `tolerance` when one is given, else exactly).
+    Call {
+        function: String,
+        args: Vec<Value>,
+        expected: Value,
+        tolerance: Option<f64>,
+    },
+    /// Run the module, then the judge runs the assertion test code (and
+    /// `check(entry_point)` when given) against stand-ins for the program's functions.
     Assert {
         test_code: String,
         entry_point: Option<String>,
     },
 }
 
-/// What the child reported through its private result channel.
+/// An error the program raised (or, for `assert`, a failed assertion of the tests).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChildReport {
-    /// `Some(json text)` on success (call mode: the return value).
-    pub ok: Option<Value>,
     /// Error class: syntax, runtime, exit, missing, assert.
     pub error: Option<String>,
     /// Python exception type name.
@@ -159,12 +168,24 @@ pub struct Outcome {
     pub output_limit: bool,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
+    /// The test's cgroup saw an out-of-memory kill.
+    pub oom: bool,
+    /// Peak memory of the test's cgroup, where the kernel reports it.
+    pub memory_peak_kb: Option<u64>,
     pub wall_ms: f64,
     pub cpu_ms: f64,
-    /// The last well-formed report on the result channel, if any.
+    /// The error the program raised, if any.
     pub report: Option<ChildReport>,
-    /// Whether the report is the success report (for assertion tests: carries the nonce).
-    pub succeeded: bool,
+    /// Call and assert modes: the judge's decision (`None` when it could not finish).
+    pub verdict: Option<JudgeVerdict>,
+}
+
+/// What the judge process decided in call and assert modes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgeVerdict {
+    pub passed: bool,
+    /// Why not, in a line ("returned 6").
+    pub detail: String,
 }
 
 /// Pool settings.
@@ -204,7 +225,6 @@ struct PoolState {
 }
 
 static NEXT_UID: AtomicU32 = AtomicU32::new(0);
-static NONCE: AtomicU32 = AtomicU32::new(0);
 
 /// Finds a Python 3.9+ interpreter: `$VERIGYM_PYTHON`, else `/usr/bin/python3`, else
 /// `python3` on `PATH` (resolved to the real binary, past pyenv-style shims).
@@ -292,6 +312,14 @@ impl Sandbox {
         self.workers
     }
 
+    /// How tests are confined on this machine (starts a zygote if none runs yet).
+    pub fn hardening(&self) -> Result<Hardening, SandboxError> {
+        let z = self.checkout()?;
+        let h = z.hardening();
+        self.checkin(Some(z));
+        Ok(h)
+    }
+
     /// Starts every zygote now (so start-up cost and errors show before the first test).
     pub fn warm_up(&self) -> Result<(), SandboxError> {
         let mut held = Vec::new();
@@ -350,23 +378,24 @@ impl Sandbox {
         limits: &Limits,
     ) -> Result<Outcome, SandboxError> {
         limits.validate()?;
-        let nonce = {
-            use std::hash::{BuildHasher, Hasher};
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_u32(NONCE.fetch_add(1, Ordering::Relaxed));
-            format!("{:016x}", h.finish())
-        };
         let mut req = json!({ "program": program, "limits": limits });
         match mode {
             Mode::Io { stdin } => {
                 req["mode"] = json!("io");
                 req["stdin"] = json!(stdin);
             }
-            Mode::Call { function, args } => {
+            Mode::Call {
+                function,
+                args,
+                expected,
+                tolerance,
+            } => {
                 req["mode"] = json!("call");
                 req["function"] = json!(function);
-                req["args"] = json!(serde_json::to_string(args)
-                    .map_err(|e| SandboxError::Invalid(e.to_string()))?);
+                // As JSON text, parsed by the judge into exact Python values.
+                req["args"] = json!(json_text(args)?);
+                req["expected"] = json!(json_text(expected)?);
+                req["tolerance"] = json!(tolerance);
             }
             Mode::Assert {
                 test_code,
@@ -375,19 +404,24 @@ impl Sandbox {
                 req["mode"] = json!("assert");
                 req["test_code"] = json!(test_code);
                 req["entry_point"] = json!(entry_point);
-                req["nonce"] = json!(nonce);
             }
         }
         let deadline =
             Instant::now() + Duration::from_millis(limits.wall_ms) + Duration::from_secs(10);
-        // One retry on a fresh zygote if the first one died underneath us.
+        // A zygote that fails, or reports a fault, is killed and replaced; the test runs once
+        // more on a fresh one, so a program that broke a zygote cannot fail later tests.
         let mut last = None;
         for _ in 0..2 {
             let mut z = self.checkout()?;
             match z.call(&req, deadline) {
-                Ok(reply) => {
-                    self.checkin(Some(z));
-                    return parse_outcome(&reply, mode, &nonce);
+                Ok((reply, clean)) => {
+                    let outcome = parse_outcome(&reply);
+                    let healthy = clean && outcome.is_ok();
+                    self.checkin(healthy.then_some(z));
+                    match outcome {
+                        Ok(o) => return Ok(o),
+                        Err(e) => last = Some(e),
+                    }
                 }
                 Err(e) => {
                     drop(z); // killed with its namespace
@@ -400,7 +434,11 @@ impl Sandbox {
     }
 }
 
-fn parse_outcome(reply: &Value, mode: &Mode, nonce: &str) -> Result<Outcome, SandboxError> {
+fn json_text<T: Serialize>(v: &T) -> Result<String, SandboxError> {
+    serde_json::to_string(v).map_err(|e| SandboxError::Invalid(e.to_string()))
+}
+
+fn parse_outcome(reply: &Value) -> Result<Outcome, SandboxError> {
     if let Some(e) = reply.get("sandbox_error") {
         return Err(SandboxError::Protocol(format!("zygote: {e}")));
     }
@@ -419,39 +457,26 @@ fn parse_outcome(reply: &Value, mode: &Mode, nonce: &str) -> Result<Outcome, San
             .and_then(Value::as_i64)
             .and_then(|v| i32::try_from(v).ok())
     };
-    // The last complete line the child wrote on its result channel.
-    let result = s("result");
-    let report = result
-        .lines()
-        .rev()
-        .find_map(|l| {
-            serde_json::from_str::<Value>(l)
-                .ok()
-                .filter(Value::is_object)
-        })
-        .map(|v| ChildReport {
-            ok: v.get("ok").cloned(),
-            error: v.get("error").and_then(Value::as_str).map(str::to_string),
-            kind: v.get("type").and_then(Value::as_str).map(str::to_string),
-            message: v.get("message").and_then(Value::as_str).map(str::to_string),
-            errno: v.get("errno").and_then(Value::as_i64),
+    let report = reply
+        .get("report")
+        .filter(|r| r.is_object())
+        .map(|r| ChildReport {
+            error: r.get("error").and_then(Value::as_str).map(str::to_string),
+            kind: r.get("type").and_then(Value::as_str).map(str::to_string),
+            message: r.get("message").and_then(Value::as_str).map(str::to_string),
+            errno: r.get("errno").and_then(Value::as_i64),
         });
-    if let Some(setup) = result
-        .lines()
-        .find_map(|l| serde_json::from_str::<Value>(l).ok())
-        .and_then(|v| v.get("setup_error").cloned())
-    {
-        return Err(SandboxError::Protocol(format!(
-            "child set-up failed: {setup}"
-        )));
-    }
-    let exit_code = i("exit_code");
-    let succeeded = exit_code == Some(0)
-        && match (&report, mode) {
-            (Some(r), Mode::Assert { .. }) => r.ok.as_ref().and_then(Value::as_str) == Some(nonce),
-            (Some(r), _) => r.ok.is_some() && r.error.is_none(),
-            (None, _) => false,
-        };
+    let verdict = reply
+        .get("verdict")
+        .filter(|v| v.is_object())
+        .map(|v| JudgeVerdict {
+            passed: v.get("passed").and_then(Value::as_bool) == Some(true),
+            detail: v
+                .get("detail")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        });
     Ok(Outcome {
         stdout: s("stdout"),
         stderr: s("stderr"),
@@ -459,12 +484,14 @@ fn parse_outcome(reply: &Value, mode: &Mode, nonce: &str) -> Result<Outcome, San
         stderr_truncated: b("stderr_truncated"),
         timed_out: b("timed_out"),
         output_limit: b("output_limit"),
-        exit_code,
+        exit_code: i("exit_code"),
         signal: i("signal"),
+        oom: b("oom"),
+        memory_peak_kb: reply.get("memory_peak_kb").and_then(Value::as_u64),
         wall_ms: f("wall_ms"),
         cpu_ms: f("cpu_ms"),
         report,
-        succeeded,
+        verdict,
     })
 }
 
@@ -488,17 +515,21 @@ mod tests {
     }
 
     #[test]
-    fn assertion_success_needs_the_nonce() {
-        let mode = Mode::Assert {
-            test_code: String::new(),
-            entry_point: None,
-        };
-        let reply = json!({"result": "{\"ok\": \"passed\"}\n", "exit_code": 0});
-        assert!(!parse_outcome(&reply, &mode, "abc").unwrap().succeeded);
-        let reply = json!({"result": "junk\n{\"ok\": \"abc\"}\n", "exit_code": 0});
-        assert!(parse_outcome(&reply, &mode, "abc").unwrap().succeeded);
-        let reply = json!({"result": "{\"ok\": \"abc\"}\n", "exit_code": 1});
-        assert!(!parse_outcome(&reply, &mode, "abc").unwrap().succeeded);
-        assert!(parse_outcome(&json!({"sandbox_error": "x"}), &mode, "abc").is_err());
+    fn replies_are_read_strictly() {
+        let reply = json!({
+            "exit_code": 0,
+            "verdict": {"passed": "yes", "detail": ""},
+            "report": {"error": "runtime", "type": "ValueError", "message": "m", "errno": 2},
+            "oom": true,
+            "memory_peak_kb": 2048,
+        });
+        let o = parse_outcome(&reply).unwrap();
+        // Only a literal `true` passes.
+        assert_eq!(o.verdict.map(|v| v.passed), Some(false));
+        assert_eq!(o.report.and_then(|r| r.kind).as_deref(), Some("ValueError"));
+        assert!(o.oom);
+        assert_eq!(o.memory_peak_kb, Some(2048));
+        assert!(parse_outcome(&json!({"exit_code": 0})).unwrap().verdict.is_none());
+        assert!(parse_outcome(&json!({"sandbox_error": "x"})).is_err());
     }
 }

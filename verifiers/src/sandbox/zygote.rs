@@ -1,7 +1,8 @@
 //! One pre-started Python "zygote" process (the Android zygote pattern): started once, it
-//! forks a fresh isolated child per test. This file is the Rust end of its pipe protocol
-//! (4-byte big-endian length + JSON, both ways), with deadlines so a stuck zygote is killed
-//! and replaced rather than waited on.
+//! forks a judge and a program process per test. This file is the Rust end of its pipe
+//! protocol (4-byte big-endian length + JSON, both ways; each request answered by the
+//! judge's reply and the zygote's cleanliness report), with deadlines so a stuck zygote is
+//! killed and replaced rather than waited on, and the removal of its cgroups when it goes.
 
 use super::{Isolation, SandboxError};
 use serde_json::Value;
@@ -11,12 +12,26 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The zygote program, embedded at compile time.
-const ZYGOTE_PY: &str = include_str!("zygote.py");
+/// The zygote program, embedded at compile time: the program-side harness and plain-data
+/// codec first, then the zygote and judge that use them.
+const ZYGOTE_PY: &str = concat!(include_str!("program.py"), include_str!("zygote.py"));
 /// Largest reply frame accepted from a zygote (its own caps keep replies far below this).
 const MAX_FRAME: usize = 64 << 20;
 /// How long a zygote may take to start and report ready.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How this machine confines tests, as the zygote found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hardening {
+    /// Namespaces in use (false only under `Isolation::UnsafeNone`).
+    pub isolated: bool,
+    /// What bounds a test's whole process tree: "v2" or "v1" (a cgroup leaf per test with
+    /// memory and pids limits) or "rlimit" (no usable cgroups: RLIMIT_AS per process times
+    /// RLIMIT_NPROC processes).
+    pub cgroup: String,
+    /// Whether the seccomp filter is installed (false on architectures without a table).
+    pub seccomp: bool,
+}
 
 /// A running zygote.
 pub struct Zygote {
@@ -75,8 +90,26 @@ impl Zygote {
         Ok(z)
     }
 
-    /// Sends one request and waits for its reply until `deadline`.
-    pub fn call(&mut self, request: &Value, deadline: Instant) -> Result<Value, SandboxError> {
+    pub fn hardening(&self) -> Hardening {
+        Hardening {
+            isolated: self.info.get("isolated").and_then(Value::as_bool) == Some(true),
+            cgroup: self
+                .info
+                .get("cgroup")
+                .and_then(Value::as_str)
+                .unwrap_or("rlimit")
+                .to_string(),
+            seccomp: self.info.get("seccomp").and_then(Value::as_bool) == Some(true),
+        }
+    }
+
+    /// Sends one request and waits until `deadline` for its reply and for whether the
+    /// zygote is clean afterwards (false: it is retiring and must not be reused).
+    pub fn call(
+        &mut self,
+        request: &Value,
+        deadline: Instant,
+    ) -> Result<(Value, bool), SandboxError> {
         let body = serde_json::to_vec(request)
             .map_err(|e| SandboxError::Protocol(format!("request: {e}")))?;
         let len = u32::try_from(body.len())
@@ -86,7 +119,12 @@ impl Zygote {
             .and_then(|_| self.stdin.write_all(&body))
             .and_then(|_| self.stdin.flush())
             .map_err(|e| SandboxError::Protocol(format!("zygote closed its input: {e}")))?;
-        self.read_frame(deadline)
+        let reply = self.read_frame(deadline)?;
+        let status = self.read_frame(deadline)?;
+        Ok((
+            reply,
+            status.get("clean").and_then(Value::as_bool) == Some(true),
+        ))
     }
 
     fn read_frame(&mut self, deadline: Instant) -> Result<Value, SandboxError> {
@@ -110,6 +148,26 @@ impl Drop for Zygote {
         // with it every process in the namespace.
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Its cgroups (a test's leaf, then the zygote's own), now that nothing is in them.
+        let dirs = self.info.get("cgroup_dirs").and_then(Value::as_array);
+        for dir in dirs.into_iter().flatten().filter_map(Value::as_str) {
+            let dir = Path::new(dir);
+            if !dir
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("verigym."))
+            {
+                continue;
+            }
+            // The namespace's processes die just after the zygote (parent-death signal):
+            // the leaf stays busy for a moment.
+            for _ in 0..100 {
+                let _ = std::fs::remove_dir(dir.join("t"));
+                if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
     }
 }
 
