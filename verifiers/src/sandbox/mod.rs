@@ -378,11 +378,14 @@ impl Sandbox {
         limits: &Limits,
     ) -> Result<Outcome, SandboxError> {
         limits.validate()?;
-        let mut req = json!({ "program": program, "limits": limits });
-        match mode {
+        // The program's process reads only its part; the judge's part (expected value,
+        // test code) is read by the judge alone.
+        let mut part = json!({ "program": program, "limits": limits });
+        let judge_part = match mode {
             Mode::Io { stdin } => {
-                req["mode"] = json!("io");
-                req["stdin"] = json!(stdin);
+                part["mode"] = json!("io");
+                part["stdin"] = json!(stdin);
+                None
             }
             Mode::Call {
                 function,
@@ -390,22 +393,23 @@ impl Sandbox {
                 expected,
                 tolerance,
             } => {
-                req["mode"] = json!("call");
-                req["function"] = json!(function);
+                part["mode"] = json!("call");
                 // As JSON text, parsed by the judge into exact Python values.
-                req["args"] = json!(json_text(args)?);
-                req["expected"] = json!(json_text(expected)?);
-                req["tolerance"] = json!(tolerance);
+                Some(json!({
+                    "function": function,
+                    "args": json_text(args)?,
+                    "expected": json_text(expected)?,
+                    "tolerance": tolerance,
+                }))
             }
             Mode::Assert {
                 test_code,
                 entry_point,
             } => {
-                req["mode"] = json!("assert");
-                req["test_code"] = json!(test_code);
-                req["entry_point"] = json!(entry_point);
+                part["mode"] = json!("assert");
+                Some(json!({ "test_code": test_code, "entry_point": entry_point }))
             }
-        }
+        };
         let deadline =
             Instant::now() + Duration::from_millis(limits.wall_ms) + Duration::from_secs(10);
         // A zygote that fails, or reports a fault, is killed and replaced; the test runs once
@@ -413,11 +417,11 @@ impl Sandbox {
         let mut last = None;
         for _ in 0..2 {
             let mut z = self.checkout()?;
-            match z.call(&req, deadline) {
-                Ok((reply, clean)) => {
+            match z.call(&part, judge_part.as_ref(), deadline) {
+                Ok(reply) => {
+                    let clean = reply.control.get("clean").and_then(Value::as_bool) == Some(true);
                     let outcome = parse_outcome(&reply);
-                    let healthy = clean && outcome.is_ok();
-                    self.checkin(healthy.then_some(z));
+                    self.checkin((clean && outcome.is_ok()).then_some(z));
                     match outcome {
                         Ok(o) => return Ok(o),
                         Err(e) => last = Some(e),
@@ -438,35 +442,72 @@ fn json_text<T: Serialize>(v: &T) -> Result<String, SandboxError> {
     serde_json::to_string(v).map_err(|e| SandboxError::Invalid(e.to_string()))
 }
 
-fn parse_outcome(reply: &Value) -> Result<Outcome, SandboxError> {
-    if let Some(e) = reply.get("sandbox_error") {
+/// An error report as the program's harness or the judge writes it.
+fn child_report(r: &Value) -> Option<ChildReport> {
+    r.is_object().then(|| ChildReport {
+        error: r.get("error").and_then(Value::as_str).map(str::to_string),
+        kind: r.get("type").and_then(Value::as_str).map(str::to_string),
+        message: r.get("message").and_then(Value::as_str).map(str::to_string),
+        errno: r.get("errno").and_then(Value::as_i64),
+    })
+}
+
+/// The last well-formed report among the frames the program's harness wrote (io mode):
+/// `["ok", null]` or `["error", class, type, message, errno]`. A `["setup_error", ..]`
+/// frame means the sandbox failed to set the program up.
+fn io_report(frames: &[u8]) -> Result<Option<ChildReport>, SandboxError> {
+    let mut report = None;
+    let mut rest = frames;
+    while let (Some(head), Some(after)) = (rest.get(..4), rest.get(4..)) {
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let Some(body) = after.get(..len) else {
+            break;
+        };
+        rest = &after[len..];
+        let Ok(Value::Array(frame)) = serde_json::from_slice::<Value>(body) else {
+            continue;
+        };
+        match (frame.first().and_then(Value::as_str), frame.len()) {
+            (Some("ok"), 2) => report = None,
+            (Some("error"), 5) => {
+                report = child_report(&json!({
+                    "error": frame[1], "type": frame[2], "message": frame[3], "errno": frame[4],
+                }))
+            }
+            (Some("setup_error"), _) => {
+                return Err(SandboxError::Protocol(format!(
+                    "program set-up failed: {}",
+                    Value::Array(frame)
+                )))
+            }
+            _ => {}
+        }
+    }
+    Ok(report)
+}
+
+fn parse_outcome(reply: &zygote::Reply) -> Result<Outcome, SandboxError> {
+    let c = &reply.control;
+    if let Some(e) = c.get("sandbox_error") {
         return Err(SandboxError::Protocol(format!("zygote: {e}")));
     }
-    let s = |k: &str| {
-        reply
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
+    if c.get("judge_ok").and_then(Value::as_bool) == Some(false) {
+        return Err(SandboxError::Protocol("the judge process failed".into()));
+    }
+    let judge: Value = if reply.judge.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&reply.judge)
+            .map_err(|e| SandboxError::Protocol(format!("judge reply: {e}")))?
     };
-    let b = |k: &str| reply.get(k).and_then(Value::as_bool).unwrap_or(false);
-    let f = |k: &str| reply.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-    let i = |k: &str| {
-        reply
-            .get(k)
-            .and_then(Value::as_i64)
-            .and_then(|v| i32::try_from(v).ok())
+    if let Some(e) = judge.get("sandbox_error") {
+        return Err(SandboxError::Protocol(format!("judge: {e}")));
+    }
+    let report = match judge.get("report") {
+        Some(r) => child_report(r),
+        None => io_report(&reply.report)?,
     };
-    let report = reply
-        .get("report")
-        .filter(|r| r.is_object())
-        .map(|r| ChildReport {
-            error: r.get("error").and_then(Value::as_str).map(str::to_string),
-            kind: r.get("type").and_then(Value::as_str).map(str::to_string),
-            message: r.get("message").and_then(Value::as_str).map(str::to_string),
-            errno: r.get("errno").and_then(Value::as_i64),
-        });
-    let verdict = reply
+    let verdict = judge
         .get("verdict")
         .filter(|v| v.is_object())
         .map(|v| JudgeVerdict {
@@ -477,9 +518,16 @@ fn parse_outcome(reply: &Value) -> Result<Outcome, SandboxError> {
                 .unwrap_or("")
                 .to_string(),
         });
+    let b = |k: &str| c.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let f = |k: &str| c.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+    let i = |k: &str| {
+        c.get(k)
+            .and_then(Value::as_i64)
+            .and_then(|v| i32::try_from(v).ok())
+    };
     Ok(Outcome {
-        stdout: s("stdout"),
-        stderr: s("stderr"),
+        stdout: String::from_utf8_lossy(&reply.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&reply.stderr).into_owned(),
         stdout_truncated: b("stdout_truncated"),
         stderr_truncated: b("stderr_truncated"),
         timed_out: b("timed_out"),
@@ -487,7 +535,7 @@ fn parse_outcome(reply: &Value) -> Result<Outcome, SandboxError> {
         exit_code: i("exit_code"),
         signal: i("signal"),
         oom: b("oom"),
-        memory_peak_kb: reply.get("memory_peak_kb").and_then(Value::as_u64),
+        memory_peak_kb: c.get("memory_peak_kb").and_then(Value::as_u64),
         wall_ms: f("wall_ms"),
         cpu_ms: f("cpu_ms"),
         report,
@@ -514,22 +562,54 @@ mod tests {
         assert!(huge.validate().is_err());
     }
 
+    fn reply(control: Value, report: &[u8], judge: &str) -> zygote::Reply {
+        zygote::Reply {
+            control,
+            stdout: b"42\n".to_vec(),
+            stderr: Vec::new(),
+            report: report.to_vec(),
+            judge: judge.as_bytes().to_vec(),
+        }
+    }
+
+    fn frame(text: &str) -> Vec<u8> {
+        let mut f = (text.len() as u32).to_be_bytes().to_vec();
+        f.extend_from_slice(text.as_bytes());
+        f
+    }
+
     #[test]
     fn replies_are_read_strictly() {
-        let reply = json!({
-            "exit_code": 0,
-            "verdict": {"passed": "yes", "detail": ""},
-            "report": {"error": "runtime", "type": "ValueError", "message": "m", "errno": 2},
-            "oom": true,
-            "memory_peak_kb": 2048,
-        });
-        let o = parse_outcome(&reply).unwrap();
+        let judged = r#"{"verdict": {"passed": "yes", "detail": ""},
+            "report": {"error": "runtime", "type": "ValueError", "message": "m", "errno": 2}}"#;
+        let o = parse_outcome(&reply(
+            json!({"exit_code": 0, "oom": true, "memory_peak_kb": 2048, "clean": true}),
+            b"",
+            judged,
+        ))
+        .unwrap();
         // Only a literal `true` passes.
         assert_eq!(o.verdict.map(|v| v.passed), Some(false));
         assert_eq!(o.report.and_then(|r| r.kind).as_deref(), Some("ValueError"));
         assert!(o.oom);
         assert_eq!(o.memory_peak_kb, Some(2048));
-        assert!(parse_outcome(&json!({"exit_code": 0})).unwrap().verdict.is_none());
-        assert!(parse_outcome(&json!({"sandbox_error": "x"})).is_err());
+        assert_eq!(o.stdout, "42\n");
+        // io mode: the last well-formed frame is the report; torn frames are skipped.
+        let mut frames = frame(r#"["error", "runtime", "MemoryError", "m", null]"#);
+        frames.extend(frame("not json"));
+        let mut ok = frames.clone();
+        ok.extend(frame(r#"["ok", null]"#));
+        frames.extend_from_slice(&[0, 0, 0, 99, b'x']);
+        let o = parse_outcome(&reply(json!({"exit_code": 1}), &frames, "")).unwrap();
+        assert_eq!(o.report.and_then(|r| r.kind).as_deref(), Some("MemoryError"));
+        assert!(o.verdict.is_none());
+        assert!(parse_outcome(&reply(json!({}), &ok, "")).unwrap().report.is_none());
+        // Faults of the sandbox itself are errors, not verdicts.
+        let setup = frame(r#"["setup_error", "x"]"#);
+        assert!(parse_outcome(&reply(json!({}), &setup, "")).is_err());
+        assert!(parse_outcome(&reply(json!({"sandbox_error": "x"}), b"", "")).is_err());
+        assert!(parse_outcome(&reply(json!({"judge_ok": false}), b"", "")).is_err());
+        assert!(parse_outcome(&reply(json!({}), b"", r#"{"sandbox_error": "x"}"#)).is_err());
+        assert!(parse_outcome(&reply(json!({}), b"", "{torn")).is_err());
     }
 }

@@ -1,23 +1,25 @@
 # verigym sandbox zygote: a pre-started Python interpreter (the Android "zygote" pattern)
-# that serves one test at a time with three kinds of process:
+# that serves one test at a time with up to three kinds of process:
 #
-#   zygote  (PID 1 of its namespaces) never reads a request, so no test's data is ever in
-#           the memory that later processes are forked from. Per test it forks a judge,
-#           reaps everything, removes the test's cgroup and reports whether it is clean;
-#           when it is not, it exits and the pool replaces it.
-#   judge   (root or the namespace's owner; not dumpable) enters fresh mount and IPC
-#           namespaces, forks the program process, and only then reads the request. It
-#           mounts the test's private /tmp, puts the program in a cgroup leaf, watches
-#           limits and output, and in call and assert modes runs the calls and the test
-#           code itself, against values the program sends as plain data. Its reply goes
-#           to a memfd the zygote forwards without reading.
-#   program (another uid, seccomp-filtered, rlimited) receives only its program, input
-#           and limits, and runs `program_main` (program.py).
+#   zygote  (PID 1 of its namespaces) never reads a request or a program's output, so no
+#           test's data is ever in the memory later processes are forked from. Per test it
+#           forks the program process, watches it (wall clock, output caps; output moves by
+#           splice into memfds it forwards with sendfile, never through its own memory),
+#           kills and reaps everything, checks the cgroup leaf and /tmp are empty, and
+#           replies. When anything is left over it retires and the pool replaces it.
+#   program (another uid, seccomp-filtered, rlimited, in the cgroup leaf) reads its own
+#           part of the request (program, input, limits) and runs `program_main`
+#           (program.py).
+#   judge   (call and assert modes; root or the namespace's owner, not dumpable) forked
+#           once the program has taken its part; reads the hidden part (expected value,
+#           test code) and judges values the program sends as plain data.
 #
-# Started by verifiers/src/sandbox/zygote.rs as `python3 -I -S -B -c <this> MODE UID SLOT`.
-# MODE is "isolate" (namespaces required) or "unsafe" (no namespaces, process group only).
-# Protocol on fds 0 (requests) and 1 (replies): 4-byte big-endian length + UTF-8 JSON; each
-# request is answered by two frames, the judge's reply and the zygote's {"clean": ...}.
+# Started by verifiers/src/sandbox/zygote.rs as `python3 -I -S -B -c <program.py + this>
+# MODE UID SLOT`. MODE is "isolate" (namespaces required) or "unsafe" (no namespaces,
+# process group only). Protocol on fds 0 (requests) and 1 (replies): frames of a 4-byte
+# big-endian length + body. A request is the program's JSON part, then in call and assert
+# modes the judge's JSON part; a reply is a JSON control part, then four raw frames:
+# stdout, stderr, the program's report frames (io mode) and the judge's JSON result.
 import ctypes, select, signal, time, errno, shutil, gc, struct, threading, resource, fcntl
 
 # Modules programs commonly import, loaded now so a child running as an unprivileged uid
@@ -40,7 +42,7 @@ NEW_ROOT = "/tmp/.verigym-root"
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP = 1, 4, 24, 38, 22
 SECCOMP_MODE_FILTER = 2
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
-# The judge's exit status when the pool closed the request pipe (not an error).
+# The program process's exit status when the pool closed the request pipe (not an error).
 EXIT_EOF = 99
 # Whole-tree memory the program's cgroup may hold beyond `memory_mb`: the interpreter's
 # copy-on-write pages, pipe buffers and page tables.
@@ -62,6 +64,7 @@ class _SockFprog(ctypes.Structure):
 _CAP_HEADER = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
 _CAP_EMPTY = (_CapData * 2)()
 WORK = "/tmp/verigym-run"
+DEVNULL = os.open("/dev/null", os.O_WRONLY)
 
 libc = ctypes.CDLL(None, use_errno=True)
 REQ = os.dup(0)
@@ -117,6 +120,14 @@ def read_file(path, dir_fd=None):
         return os.read(fd, 65536).decode()
     finally:
         os.close(fd)
+
+
+def try_write(path, text, dir_fd=None):
+    """write_file for settings the kernel may not offer."""
+    try:
+        write_file(path, text, dir_fd)
+    except OSError:
+        pass
 
 
 def mount_tmpfs(path, size_mb):
@@ -185,7 +196,7 @@ def prepare_root():
             bind("/dev/" + dev, NEW_ROOT + "/dev/" + dev, file=True)
     for d in ("/proc", "/tmp"):
         os.makedirs(NEW_ROOT + d, 0o755)
-    check(libc.mount(b"tmpfs", (NEW_ROOT + "/tmp").encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=256m,mode=1777"), "mount /tmp")
+    check(libc.mount(b"tmpfs", (NEW_ROOT + "/tmp").encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=256m,nr_inodes=65536,mode=1777"), "mount /tmp")
     libc.mount(None, NEW_ROOT.encode(), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
     return sysno
 
@@ -224,16 +235,18 @@ def become_init(sysno):
 
 
 class Cgroups:
-    """One cgroup per zygote, with a leaf "t" per test holding the program's whole process
-    tree under `memory_mb` + headroom and `processes`. cgroup v2 where its root offers the
-    memory and pids controllers; else the v1 memory and pids hierarchies (hybrid hosts);
-    else none, and the rlimits alone bound the tree (RLIMIT_AS per process times
-    RLIMIT_NPROC processes). Directories are opened before the pivot and used through
+    """A cgroup per zygote with one leaf, "t", that holds each test's whole process tree in
+    turn (tests of a zygote never overlap) under `memory_mb` + headroom and `processes`.
+    cgroup v2 where its root offers the memory and pids controllers; else the v1 memory
+    and pids hierarchies (hybrid hosts); else none, and the rlimits alone bound the tree
+    (RLIMIT_AS per process times RLIMIT_NPROC processes). Reusing the leaf instead of
+    making one per test saves a cgroup creation and removal per test; it is empty between
+    tests, or the zygote retires. Directories are opened before the pivot and used through
     their fds, since the host's /sys is not mounted inside the sandbox."""
 
     def __init__(self):
         self.kind = "rlimit"
-        self.dirs = []  # (controller, host path, dir fd)
+        self.dirs = []  # (controller, host path of the zygote's group, fd of its leaf)
 
     def setup(self):
         mounts = []
@@ -266,7 +279,7 @@ class Cgroups:
                 path = self._make(point, name)
                 write_file(path + "/cgroup.subtree_control", "+memory +pids")
                 self.kind = "v2"
-                self.dirs = [("v2", path, os.open(path, os.O_RDONLY | os.O_DIRECTORY))]
+                self.dirs = [("v2", path, self._leaf(path))]
                 return
         found = {}
         for point, fstype, opts in mounts:
@@ -276,7 +289,7 @@ class Cgroups:
         if len(found) == 2:
             for c in ("memory", "pids"):
                 path = self._make(found[c], name)
-                self.dirs.append((c, path, os.open(path, os.O_RDONLY | os.O_DIRECTORY)))
+                self.dirs.append((c, path, self._leaf(path)))
             self.kind = "v1"
 
     @staticmethod
@@ -295,63 +308,64 @@ class Cgroups:
         os.makedirs(path, exist_ok=True)
         return path
 
+    @staticmethod
+    def _leaf(path):
+        os.makedirs(path + "/t", exist_ok=True)
+        return os.open(path + "/t", os.O_RDONLY | os.O_DIRECTORY)
+
     def enter(self, lim, pid):
-        """Creates the test's leaf with its limits and moves `pid` into it."""
+        """Sets the leaf's limits for this test and moves `pid` into it. Returns the
+        out-of-memory kill count so far, for `usage`."""
         memory = (lim["memory_mb"] + CGROUP_HEADROOM_MB) << 20
         for c, _, fd in self.dirs:
-            os.mkdir("t", 0o755, dir_fd=fd)
-            if c in ("v2", "memory"):
-                write_file("t/memory.max" if c == "v2" else "t/memory.limit_in_bytes", str(memory), fd)
-                # No swap to spill into, where the kernel accounts it.
-                for swap, value in (("t/memory.swap.max", "0"), ("t/memory.memsw.limit_in_bytes", str(memory))):
-                    try:
-                        write_file(swap, value, fd)
-                    except OSError:
-                        pass
+            if c == "v2":
+                write_file("memory.max", str(memory), fd)
+                try_write("memory.swap.max", "0", fd)  # no swap to spill into
+            if c == "memory":
+                # v1 wants memory+swap >= memory at every step: whichever goes first
+                # depends on whether the limit grows or shrinks.
+                try_write("memory.memsw.limit_in_bytes", str(memory), fd)
+                write_file("memory.limit_in_bytes", str(memory), fd)
+                try_write("memory.memsw.limit_in_bytes", str(memory), fd)
+                try_write("memory.max_usage_in_bytes", "0", fd)  # the peak starts afresh
+                try_write("memory.failcnt", "0", fd)
             if c in ("v2", "pids"):
-                write_file("t/pids.max", str(lim["processes"]), fd)
-            write_file("t/cgroup.procs", str(pid), fd)
+                write_file("pids.max", str(lim["processes"]), fd)
+            write_file("cgroup.procs", str(pid), fd)
+        return self.usage(0)[0]
 
-    def usage(self):
-        """(out-of-memory kills, peak bytes or None) of the test's leaf."""
+    def usage(self, kills_before):
+        """(out-of-memory kills since `kills_before`, peak bytes or None) of the leaf."""
         kills, peak = 0, None
         for c, _, fd in self.dirs:
             if c not in ("v2", "memory"):
                 continue
-            events = "t/memory.events" if c == "v2" else "t/memory.oom_control"
+            events = "memory.events" if c == "v2" else "memory.oom_control"
             try:
                 counted = False
                 for line in read_file(events, fd).splitlines():
                     k, _, v = line.partition(" ")
                     if k == "oom_kill":
-                        kills, counted = int(v), True
+                        kills, counted = int(v) - kills_before, True
                 if not counted and c == "memory":
                     # v1 kernels before 4.13 count no kills: a failed charge is the sign.
-                    kills = int(int(read_file("t/memory.failcnt", fd)) > 0)
+                    kills = int(int(read_file("memory.failcnt", fd)) > 0)
             except (OSError, ValueError):
                 pass
-            for name in ("t/memory.peak", "t/memory.max_usage_in_bytes"):
+            if c == "memory":
                 try:
-                    peak = int(read_file(name, fd))
-                    break
+                    peak = int(read_file("memory.max_usage_in_bytes", fd))
                 except (OSError, ValueError):
                     pass
         return kills, peak
 
-    def leave(self):
-        """Removes the test's leaf; False when it cannot be removed."""
-        for _, _, fd in self.dirs:
-            for attempt in range(200):
-                try:
-                    os.rmdir("t", dir_fd=fd)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError as e:
-                    if e.errno != errno.EBUSY or attempt == 199:
-                        return False
-                    time.sleep(0.001)
-        return True
+    def empty(self):
+        """Whether the leaf holds no process (the last test's are all gone)."""
+        for _ in range(200):
+            if all(not read_file("cgroup.procs", fd).strip() for _, _, fd in self.dirs):
+                return True
+            time.sleep(0.001)
+        return False
 
 
 CGROUPS = Cgroups()
@@ -361,7 +375,7 @@ CGROUPS = Cgroups()
 
 # System calls a test program has no use for, refused with EPERM: namespaces, mounts,
 # tracing, kernel keyrings, BPF, perf, modules, io_uring (which would bypass this filter),
-# clocks, reboot and friends. clone is refused only with namespace flags; clone3 answers
+# SysV IPC and message queues, clocks, reboot and friends. clone is refused only with namespace flags; clone3 answers
 # ENOSYS, so the C library falls back to clone, whose flags the filter can see.
 DENIED = {
     "unshare": (272, 97), "setns": (308, 268), "mount": (165, 40), "umount2": (166, 39),
@@ -378,6 +392,13 @@ DENIED = {
     "sethostname": (170, 161), "setdomainname": (171, 162), "quotactl": (179, 60), "syslog": (103, 116),
     "vhangup": (153, 58), "io_uring_setup": (425, 425), "io_uring_enter": (426, 426),
     "io_uring_register": (427, 427), "fanotify_init": (300, 262),
+    # SysV IPC and POSIX message queues: objects that would outlive the test in the
+    # zygote's IPC namespace and carry data to the next one.
+    "shmget": (29, 194), "shmat": (30, 196), "shmctl": (31, 195), "shmdt": (67, 197),
+    "semget": (64, 190), "semop": (65, 193), "semctl": (66, 191), "semtimedop": (220, 192),
+    "msgget": (68, 186), "msgsnd": (69, 189), "msgrcv": (70, 188), "msgctl": (71, 187),
+    "mq_open": (240, 180), "mq_unlink": (241, 181), "mq_timedsend": (242, 182),
+    "mq_timedreceive": (243, 183), "mq_notify": (244, 184), "mq_getsetattr": (245, 185),
 }
 SECCOMP_ARCH = {"x86_64": (0, 0xC000003E, 56, 435), "aarch64": (1, 0xC00000B7, 220, 435)}
 
@@ -460,9 +481,9 @@ def drop_capabilities():
 
 
 def kill_all(pgid):
-    """Kills every process the test left behind: as a process of the namespace (not its
-    init) signal -1 reaches every other process there except init, so nothing the program
-    started survives; without namespaces, the program's process group."""
+    """Kills every process the test left behind: as the namespace's init, signal -1
+    reaches every other process there, so nothing the program or the judge started
+    survives; without namespaces, the program's process group."""
     try:
         if ISOLATED:
             os.kill(-1, signal.SIGKILL)
@@ -475,28 +496,43 @@ def kill_all(pgid):
 # ---------------------------------------------------------------- the program's process
 
 
-def program_process(setup_r, out_w, err_w, res_w, call_r):
-    """Forked by the judge before any request was read. Waits for its setup, isolates
-    itself and runs the program. Never returns."""
+def program_process(ctl_w, out_w, err_w, res_w, call_r):
+    """Forked by the zygote before any request was read. Reads its own part of the request
+    (program, input, limits: nothing a test keeps hidden), tells the zygote the mode and
+    limits, isolates itself and runs the program. Never returns."""
     try:
-        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (setup_r, out_w, err_w, res_w, call_r)]
-        for target, fd in zip((5, 1, 2, 3, 4), high):
+        body = read_frame(REQ)
+        if body is None:  # the pool closed the pipe
+            os._exit(EXIT_EOF)
+        req = json.loads(body)
+        lim = req["limits"]
+        kills_before = CGROUPS.enter(lim, os.getpid()) if CGROUPS.dirs else 0
+        if ISOLATED:
+            # The zygote's private tmpfs /tmp is the working directory: emptied after every
+            # test, sized for this one.
+            workdir = "/tmp"
+            opts = ("size=%dm" % max(1, min(lim["memory_mb"], 256))).encode()
+            check(libc.mount(None, b"/tmp", None, MS_REMOUNT | MS_NOSUID | MS_NODEV, opts), "size /tmp")
+        else:
+            workdir = WORK
+            os.mkdir(WORK, 0o700)
+            if ROOT:
+                os.chown(WORK, SANDBOX_UID, SANDBOX_UID)
+        data = json.dumps({"mode": req["mode"], "limits": lim, "kills_before": kills_before}).encode()
+        write_all(ctl_w, len(data).to_bytes(4, "big") + data)
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (out_w, err_w, res_w, call_r)]
+        for target, fd in zip((1, 2, 3, 4), high):
             os.dup2(fd, target)
-        os.closerange(6, 1 << 16)
-        body = read_frame(5)
-        if body is None:  # the judge is gone
-            os._exit(0)
-        setup = json.loads(body)
-        os.close(5)
+        os.closerange(5, 1 << 16)
         stdin_fd = os.memfd_create("stdin")
-        write_all(stdin_fd, setup.pop("stdin").encode())
+        write_all(stdin_fd, req.pop("stdin", "").encode())
         os.lseek(stdin_fd, 0, 0)
         os.dup2(stdin_fd, 0)
         os.close(stdin_fd)
         os.setsid()
-        os.chdir(setup["workdir"])
+        os.chdir(workdir)
         os.umask(0o077)
-        set_limits(setup["limits"])
+        set_limits(lim)
         if ROOT:
             os.setgroups([])
             os.setgid(SANDBOX_UID)
@@ -514,7 +550,7 @@ def program_process(setup_r, out_w, err_w, res_w, call_r):
             write_all(3, len(data).to_bytes(4, "big") + data)
         finally:
             os._exit(120)
-    program_main(setup)
+    program_main(req)
 
 
 # ---------------------------------------------------------------- the judge
@@ -719,200 +755,49 @@ def judge_calls(req, wire, result):
         result.setdefault("verdict", {"passed": False, "detail": ""})
 
 
-def io_report(buf, decode):
-    """The last well-formed report frame the program's harness wrote in io mode."""
-    report, i = None, 0
-    while i + 4 <= len(buf):
-        n = int.from_bytes(buf[i:i + 4], "big")
-        body = bytes(buf[i + 4:i + 4 + n])
-        if len(body) < n:
-            break
-        i += 4 + n
-        try:
-            frame = decode(body.decode("utf-8"))
-        except (ValueError, RecursionError):
-            continue
-        if type(frame) is list and frame and frame[0] == "setup_error":
-            raise RuntimeError("program set-up failed: %s" % (frame[1:],))
-        if type(frame) is list and len(frame) == 5 and frame[0] == "error":
-            report = error_report(frame)
-        elif frame == ["ok", None]:
-            report = None
-    return report
-
-
-def run_test(req, pid, setup_w, out_r, err_r, res_r, call_w):
-    lim, mode = req["limits"], req["mode"]
-    if ISOLATED:
-        # The test's own /tmp (also its working directory), in the judge's mount namespace:
-        # it disappears with the test, whatever the program left in it.
-        opts = "size=%dm,nr_inodes=65536,mode=0700" % max(1, min(lim["memory_mb"], 256))
-        if ROOT:
-            opts += ",uid=%d,gid=%d" % (SANDBOX_UID, SANDBOX_UID)
-        check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, opts.encode()), "mount /tmp")
-        workdir = "/tmp"
-    else:
-        workdir = WORK
-        os.mkdir(WORK, 0o700)
-        if ROOT:
-            os.chown(WORK, SANDBOX_UID, SANDBOX_UID)
-    if CGROUPS.dirs:
-        CGROUPS.enter(lim, pid)
-    setup = {"mode": mode, "program": req["program"], "stdin": req.get("stdin", ""), "limits": lim, "workdir": workdir}
-    data = json.dumps(setup).encode()
-    write_all(setup_w, len(data).to_bytes(4, "big") + data)
-    os.close(setup_w)
-    start = time.monotonic()
-    deadline = start + lim["wall_ms"] / 1000.0
-    pidfd = os.pidfd_open(pid)
-    caps = {out_r: lim["stdout_bytes"], err_r: lim["stderr_bytes"], res_r: lim["result_bytes"] + 4096}
-    bufs = {fd: bytearray() for fd in caps}
-    truncated = {fd: False for fd in caps}
-    open_fds = {out_r, err_r} | ({res_r} if mode == "io" else set())
-    poller = select.poll()
-    for fd in open_fds:
-        poller.register(fd, select.POLLIN)
-    poller.register(pidfd, select.POLLIN)
-    result, judged, done_r = {}, True, None
-    if mode != "io":
-        judged = False
-        done_r, done_w = os.pipe()
-        poller.register(done_r, select.POLLIN)
-        wire = Wire(res_r, call_w, deadline, lim["result_bytes"] + 4096)
-
-        def judge_thread():
-            try:
-                judge_calls(req, wire, result)
-            finally:
-                os.close(call_w)  # the program's cue to exit
-                os.write(done_w, b"x")
-
-        threading.Thread(target=judge_thread, daemon=True).start()
-    timed_out = output_limit = exited = killed = False
-    drain_deadline = None
-    while open_fds or not exited or not judged:
-        now = time.monotonic()
-        if not killed and now >= deadline:
-            timed_out = True
-            kill_all(pid)
-            killed = True
-            drain_deadline = now + 1.0
-        if drain_deadline is not None and now >= drain_deadline:
-            break
-        limit_at = drain_deadline if killed else deadline
-        for fd, _ in poller.poll(max(0, int((limit_at - now) * 1000)) + 1):
-            if fd == pidfd or fd == done_r:
-                poller.unregister(fd)
-                if fd == done_r:
-                    judged = True
-                    continue
-                exited = True
-                # The program's process is gone: whatever it left running dies now.
-                if not killed:
-                    kill_all(pid)
-                    killed = True
-                    drain_deadline = time.monotonic() + 1.0
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                poller.unregister(fd)
-                open_fds.discard(fd)
-                continue
-            room = caps[fd] - len(bufs[fd])
-            if len(chunk) > room:
-                bufs[fd] += chunk[:max(room, 0)]
-                truncated[fd] = True
-                if fd != err_r and not killed:
-                    output_limit = True
-                    kill_all(pid)
-                    killed = True
-                    drain_deadline = time.monotonic() + 1.0
-            else:
-                bufs[fd] += chunk
-    if not killed:
-        kill_all(pid)
-    _, status, usage = os.wait4(pid, 0)
-    wall = time.monotonic() - start
-    kills, peak = CGROUPS.usage() if CGROUPS.dirs else (0, None)
-    if mode == "io":
-        report, verdict = io_report(bufs[res_r], make_decoder()), None
-    else:
-        if "sandbox_error" in result:
-            raise RuntimeError(result["sandbox_error"])
-        report = result.get("report")
-        verdict = result.get("verdict") if judged else None
-        if verdict is not None and timed_out:
-            verdict = {"passed": False, "detail": "the tests did not finish in time"}
-    reply = {
-        "stdout": bufs[out_r].decode("utf-8", "replace"),
-        "stderr": bufs[err_r].decode("utf-8", "replace"),
-        "stdout_truncated": truncated[out_r],
-        "stderr_truncated": truncated[err_r],
-        "timed_out": timed_out,
-        "output_limit": output_limit,
-        "oom": kills > 0,
-        "memory_peak_kb": None if peak is None else peak >> 10,
-        "wall_ms": wall * 1000.0,
-        "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000.0,
-        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-        "report": report,
-        "verdict": verdict,
-    }
-    return reply
-
-
-def judge_main(reply_fd):
-    """The judge process, forked by the zygote before the request arrives. Never returns."""
-    failure, pid, ends = None, None, ()
+def judge_process(mode, deadline, cap, res_r, call_w, verdict_fd):
+    """The judge, forked by the zygote once the program's process has taken its part of
+    the request: reads the hidden part (expected value, test code), judges, writes its
+    result to `verdict_fd` as JSON. Never returns."""
+    gc.disable()  # short-lived: the collector would only copy pages shared with the zygote
     try:
-        if ISOLATED:
-            # Fresh mount and IPC namespaces per test: its /tmp, SysV objects and POSIX
-            # message queues are gone when its last process is.
-            check(libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare")
-        setup_r, setup_w = os.pipe()
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        res_r, res_w = os.pipe()
-        call_r, call_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            program_process(setup_r, out_w, err_w, res_w, call_r)
-        for fd in (setup_r, out_w, err_w, res_w, call_r):
-            os.close(fd)
-        ends = (setup_w, out_r, err_r, res_r, call_w)
+        body = read_frame(REQ)
+        req = json.loads(body)
+        req["mode"] = mode
+        result = {}
+        judge_calls(req, Wire(res_r, call_w, deadline, cap), result)
     except BaseException as e:
-        failure = e
-    body = read_frame(REQ)
-    if body is None:
-        os._exit(EXIT_EOF)
-    try:
-        if failure is not None:
-            raise failure
-        reply = run_test(json.loads(body), pid, *ends)
-    except BaseException as e:
-        reply = {"sandbox_error": "judge: %r" % (e,)}
-    write_all(reply_fd, json.dumps(reply).encode())
+        result = {"sandbox_error": "judge: %r" % (e,)}
+    write_all(verdict_fd, json.dumps(result).encode())
     os._exit(0)
 
 
-# ---------------------------------------------------------------- the zygote
+def empty_tmp():
+    """Removes everything in /tmp. Run in a throwaway process, never the zygote: names a
+    program chose (its data, maybe) must not enter memory that later tests are forked
+    from. False when something cannot be removed (a tree too deep to walk, say)."""
+    try:
+        with os.scandir("/tmp") as entries:
+            for e in entries:
+                if e.is_dir(follow_symlinks=False):
+                    shutil.rmtree(e.path)
+                else:
+                    os.unlink(e.path)
+        return True
+    except (OSError, RecursionError):
+        return False
 
 
-def wait_judge(pid):
-    """Waits for the judge, reaping (as PID 1) whatever else exits meanwhile."""
-    while True:
-        try:
-            got, status = os.waitpid(-1 if ISOLATED else pid, 0)
-        except ChildProcessError:
-            return None
-        if got == pid:
-            return status
+def tmp_is_empty():
+    # tmpfs sizes a directory by its entries (20 bytes each beyond "." and ".."): an empty
+    # /tmp is told without reading a single name.
+    st = os.stat("/tmp")
+    return st.st_nlink == 2 and st.st_size <= 40
 
 
-def cleanup():
-    """Kills and reaps everything of the last test and removes its cgroup leaf and work
-    folder. False when anything is left: the zygote then retires."""
+def cleanup(pgid, judge):
+    """Kills and reaps everything of the last test, checks its cgroup is empty and empties
+    /tmp. False when anything is left: the zygote then retires."""
     if ISOLATED:
         give_up = time.monotonic() + 2.0
         while True:
@@ -925,39 +810,177 @@ def cleanup():
             if time.monotonic() > give_up:
                 return False
             time.sleep(0.0005)
+        if not tmp_is_empty():
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0 if empty_tmp() else 1)
+            if os.waitpid(pid, 0)[1] != 0 or not tmp_is_empty():
+                return False
     else:
+        kill_all(pgid)
+        for pid in (pgid, judge):
+            if pid:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                except (OSError, ChildProcessError):
+                    pass
         shutil.rmtree(WORK, ignore_errors=True)
         if os.path.lexists(WORK):
             return False
-    return CGROUPS.leave()
+    return CGROUPS.empty() if CGROUPS.dirs else True
+
+
+def send_blob(fd):
+    """Forwards a memfd's contents as one frame, by the kernel: they never enter this
+    process's memory."""
+    size = os.fstat(fd).st_size
+    write_all(REP, size.to_bytes(4, "big"))
+    offset = 0
+    while offset < size:
+        n = os.sendfile(REP, fd, offset, size - offset)
+        if n <= 0:
+            raise OSError(errno.EIO, "short reply")
+        offset += n
+
+
+def run_test(ctl, pid, out_r, err_r, res_r, call_w, blobs):
+    """Watches one test: moves the program's output into the blobs with splice (capped),
+    starts the judge where the mode has one, enforces the wall-clock limit. Returns the
+    reply's control part (no test data)."""
+    lim, mode = ctl["limits"], ctl["mode"]
+    start = time.monotonic()
+    deadline = start + lim["wall_ms"] / 1000.0
+    judge = None
+    if mode != "io":
+        judge = os.fork()
+        if judge == 0:
+            judge_process(mode, deadline, lim["result_bytes"] + 4096, res_r, call_w, blobs[3])
+        os.close(res_r)
+    os.close(call_w)
+    pidfd = os.pidfd_open(pid)
+    sinks = {out_r: blobs[0], err_r: blobs[1], res_r: blobs[2]}
+    caps = {out_r: lim["stdout_bytes"], err_r: lim["stderr_bytes"], res_r: lim["result_bytes"] + 4096}
+    sizes = {fd: 0 for fd in caps}
+    truncated = {fd: False for fd in caps}
+    open_fds = {out_r, err_r} | ({res_r} if mode == "io" else set())
+    poller = select.poll()
+    for fd in open_fds:
+        poller.register(fd, select.POLLIN)
+    poller.register(pidfd, select.POLLIN)
+    judge_fd = None
+    if judge is not None:
+        judge_fd = os.pidfd_open(judge)
+        poller.register(judge_fd, select.POLLIN)
+    timed_out = output_limit = exited = killed = False
+    judged = judge is None
+    drain_deadline = None
+    while open_fds or not exited or not judged:
+        now = time.monotonic()
+        if not killed and now >= deadline:
+            timed_out = True
+            kill_all(pid)
+            killed = True
+            drain_deadline = now + 1.0
+        if drain_deadline is not None and now >= drain_deadline:
+            break
+        limit_at = drain_deadline if killed else deadline
+        for fd, _ in poller.poll(max(0, int((limit_at - now) * 1000)) + 1):
+            if fd == pidfd or fd == judge_fd:
+                poller.unregister(fd)
+                if fd == judge_fd:
+                    judged = True
+                    continue
+                exited = True
+                # The program's process is gone: whatever it left running dies now.
+                if not killed:
+                    kill_all(pid)
+                    killed = True
+                    drain_deadline = time.monotonic() + 1.0
+                continue
+            room = caps[fd] - sizes[fd]
+            n = os.splice(fd, sinks[fd] if room > 0 else DEVNULL, room if room > 0 else 65536)
+            if n == 0:
+                poller.unregister(fd)
+                open_fds.discard(fd)
+            elif room > 0:
+                sizes[fd] += n
+            else:
+                truncated[fd] = True
+                if fd != err_r and not killed:
+                    output_limit = True
+                    kill_all(pid)
+                    killed = True
+                    drain_deadline = time.monotonic() + 1.0
+    if not killed:
+        kill_all(pid)
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.monotonic() - start
+    judge_ok = True
+    if judge is not None:
+        if not judged:
+            os.kill(judge, signal.SIGKILL)
+        judge_ok = os.waitpid(judge, 0)[1] == 0
+        os.close(judge_fd)
+    for fd in (out_r, err_r, res_r, pidfd):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    kills, peak = CGROUPS.usage(ctl["kills_before"]) if CGROUPS.dirs else (0, None)
+    return {
+        "stdout_truncated": truncated[out_r],
+        "stderr_truncated": truncated[err_r],
+        "timed_out": timed_out,
+        "output_limit": output_limit,
+        "oom": kills > 0,
+        "memory_peak_kb": None if peak is None else peak >> 10,
+        "wall_ms": wall * 1000.0,
+        "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000.0,
+        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        "judge_ok": judge_ok,
+    }
 
 
 def serve():
+    """One test per round: fork the program's process (which reads the request), watch
+    it, clean up, reply with the control part and the four blobs (stdout, stderr, the
+    program's report frames, the judge's result)."""
+    blobs = [os.memfd_create(name) for name in ("stdout", "stderr", "report", "judge")]
     while True:
-        reply_fd = os.memfd_create("reply")
+        for fd in blobs:
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, 0)
+        ctl_r, ctl_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        res_r, res_w = os.pipe()
+        call_r, call_w = os.pipe()
         pid = os.fork()
         if pid == 0:
-            judge_main(reply_fd)
-        status = wait_judge(pid)
-        clean = cleanup()
-        code = os.waitstatus_to_exitcode(status) if status is not None else -1
-        if code == EXIT_EOF:
-            break
-        size = os.fstat(reply_fd).st_size
-        if code == 0 and size > 0:
-            # Forwarded by the kernel: the reply never enters this process's memory.
-            write_all(REP, size.to_bytes(4, "big"))
-            offset = 0
-            while offset < size:
-                n = os.sendfile(REP, reply_fd, offset, size - offset)
-                if n <= 0:
-                    raise OSError(errno.EIO, "short reply")
-                offset += n
+            program_process(ctl_w, out_w, err_w, res_w, call_r)
+        for fd in (ctl_w, out_w, err_w, res_w, call_r):
+            os.close(fd)
+        body = read_frame(ctl_r)
+        os.close(ctl_r)
+        if body is None:  # the program's process ended before taking a request
+            _, status = os.waitpid(pid, 0)
+            if os.waitstatus_to_exitcode(status) == EXIT_EOF:
+                break
+            reply = {"sandbox_error": "the program's process failed to start (%d)" % status}
+            for fd in (out_r, err_r, res_r, call_w):
+                os.close(fd)
         else:
-            send({"sandbox_error": "the judge process ended with status %d" % code})
-        os.close(reply_fd)
-        send({"clean": clean})
-        if not clean:
+            ctl = json.loads(body)
+            reply = run_test(ctl, pid, out_r, err_r, res_r, call_w, blobs)
+        # A request only partly read (a program or judge process that failed before taking
+        # its frame) would shift every later one: such a zygote retires.
+        reply["clean"] = cleanup(pid, None) and "sandbox_error" not in reply and reply.get("judge_ok", True)
+        send(reply)
+        for fd in blobs:
+            send_blob(fd)
+        if not reply["clean"]:
             break
     kill_all(0)
     os._exit(0)

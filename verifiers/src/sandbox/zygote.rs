@@ -77,7 +77,8 @@ impl Zygote {
             stdout,
             info: Value::Null,
         };
-        let ready = z.read_frame(Instant::now() + START_TIMEOUT)?;
+        let ready: Value = serde_json::from_slice(&z.read_frame(Instant::now() + START_TIMEOUT)?)
+            .map_err(|e| SandboxError::Unavailable(format!("zygote start-up: {e}")))?;
         if ready.get("ready").and_then(Value::as_bool) != Some(true) {
             let msg = ready
                 .get("error")
@@ -103,31 +104,39 @@ impl Zygote {
         }
     }
 
-    /// Sends one request and waits until `deadline` for its reply and for whether the
-    /// zygote is clean afterwards (false: it is retiring and must not be reused).
+    /// Sends one request (the program's part, then the judge's part where the mode has a
+    /// judge) and waits until `deadline` for the reply.
     pub fn call(
         &mut self,
-        request: &Value,
+        program_part: &Value,
+        judge_part: Option<&Value>,
         deadline: Instant,
-    ) -> Result<(Value, bool), SandboxError> {
-        let body = serde_json::to_vec(request)
-            .map_err(|e| SandboxError::Protocol(format!("request: {e}")))?;
-        let len = u32::try_from(body.len())
-            .map_err(|_| SandboxError::Protocol("request too large".into()))?;
+    ) -> Result<Reply, SandboxError> {
+        let mut out = Vec::new();
+        for part in std::iter::once(program_part).chain(judge_part) {
+            let body = serde_json::to_vec(part)
+                .map_err(|e| SandboxError::Protocol(format!("request: {e}")))?;
+            let len = u32::try_from(body.len())
+                .map_err(|_| SandboxError::Protocol("request too large".into()))?;
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(&body);
+        }
         self.stdin
-            .write_all(&len.to_be_bytes())
-            .and_then(|_| self.stdin.write_all(&body))
+            .write_all(&out)
             .and_then(|_| self.stdin.flush())
             .map_err(|e| SandboxError::Protocol(format!("zygote closed its input: {e}")))?;
-        let reply = self.read_frame(deadline)?;
-        let status = self.read_frame(deadline)?;
-        Ok((
-            reply,
-            status.get("clean").and_then(Value::as_bool) == Some(true),
-        ))
+        let control: Value = serde_json::from_slice(&self.read_frame(deadline)?)
+            .map_err(|e| SandboxError::Protocol(format!("reply: {e}")))?;
+        Ok(Reply {
+            stdout: self.read_frame(deadline)?,
+            stderr: self.read_frame(deadline)?,
+            report: self.read_frame(deadline)?,
+            judge: self.read_frame(deadline)?,
+            control,
+        })
     }
 
-    fn read_frame(&mut self, deadline: Instant) -> Result<Value, SandboxError> {
+    fn read_frame(&mut self, deadline: Instant) -> Result<Vec<u8>, SandboxError> {
         let mut head = [0u8; 4];
         read_exact_until(&mut self.stdout, &mut head, deadline)?;
         let len = u32::from_be_bytes(head) as usize;
@@ -138,8 +147,19 @@ impl Zygote {
         }
         let mut body = vec![0u8; len];
         read_exact_until(&mut self.stdout, &mut body, deadline)?;
-        serde_json::from_slice(&body).map_err(|e| SandboxError::Protocol(format!("reply: {e}")))
+        Ok(body)
     }
+}
+
+/// One test's reply: the zygote's control part (limits hit, exit status, timing, whether
+/// the zygote is clean) and what it forwarded without reading: the program's stdout and
+/// stderr, its report frames (io mode) and the judge's result (call and assert modes).
+pub struct Reply {
+    pub control: Value,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub report: Vec<u8>,
+    pub judge: Vec<u8>,
 }
 
 impl Drop for Zygote {
