@@ -1,7 +1,8 @@
 //! Sandboxed execution of model-written Python programs: a pool of pre-started zygote
-//! interpreters, each forking per test a judge process and, from it, the program's process
-//! (network, PID, mount and IPC namespaces, a seccomp filter, a cgroup leaf and rlimits over
-//! the test's whole process tree, an unprivileged uid, a fresh size-limited /tmp).
+//! interpreters, each forking per test the program's process (network, PID, mount and IPC
+//! namespaces, a seccomp filter, a cgroup leaf and rlimits over the test's whole process
+//! tree, an unprivileged uid, a size-limited /tmp emptied after every test) and, in call
+//! and assert modes, a judge process.
 //!
 //! Follows the layered design of judges such as DMOJ and of Android's zygote: isolation by
 //! the kernel (namespaces, seccomp and cgroups, as nsjail / bubblewrap do) rather than by
@@ -226,7 +227,7 @@ struct PoolState {
 
 static NEXT_UID: AtomicU32 = AtomicU32::new(0);
 
-/// Finds a Python 3.9+ interpreter: `$VERIGYM_PYTHON`, else `/usr/bin/python3`, else
+/// Finds a Python 3.10+ interpreter (the zygote moves output with `os.splice`): `$VERIGYM_PYTHON`, else `/usr/bin/python3`, else
 /// `python3` on `PATH` (resolved to the real binary, past pyenv-style shims).
 pub fn find_python() -> Result<PathBuf, SandboxError> {
     let mut candidates: Vec<PathBuf> = Vec::new();
@@ -243,7 +244,7 @@ pub fn find_python() -> Result<PathBuf, SandboxError> {
         }
     }
     Err(SandboxError::Unavailable(format!(
-        "no usable python3 (3.9 or newer) found; set VERIGYM_PYTHON. Tried: {}",
+        "no usable python3 (3.10 or newer) found; set VERIGYM_PYTHON. Tried: {}",
         tried.join("; ")
     )))
 }
@@ -254,7 +255,7 @@ fn probe_python(cmd: &Path) -> Result<PathBuf, String> {
             "-I",
             "-S",
             "-c",
-            "import sys; print(sys.executable); print(sys.version_info >= (3, 9))",
+            "import sys; print(sys.executable); print(sys.version_info >= (3, 10))",
         ])
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -266,7 +267,7 @@ fn probe_python(cmd: &Path) -> Result<PathBuf, String> {
         (Some(exe), Some("True")) if out.status.success() && !exe.is_empty() => {
             Ok(PathBuf::from(exe))
         }
-        (Some(_), Some(_)) => Err("older than 3.9".into()),
+        (Some(_), Some(_)) => Err("older than 3.10".into()),
         _ => Err("did not run".into()),
     }
 }
@@ -410,6 +411,7 @@ impl Sandbox {
                 Some(json!({ "test_code": test_code, "entry_point": entry_point }))
             }
         };
+        let control = json!({ "mode": part["mode"], "limits": limits });
         let deadline =
             Instant::now() + Duration::from_millis(limits.wall_ms) + Duration::from_secs(10);
         // A zygote that fails, or reports a fault, is killed and replaced; the test runs once
@@ -417,7 +419,7 @@ impl Sandbox {
         let mut last = None;
         for _ in 0..2 {
             let mut z = self.checkout()?;
-            match z.call(&part, judge_part.as_ref(), deadline) {
+            match z.call(&control, &part, judge_part.as_ref(), deadline) {
                 Ok(reply) => {
                     let clean = reply.control.get("clean").and_then(Value::as_bool) == Some(true);
                     let outcome = parse_outcome(&reply);

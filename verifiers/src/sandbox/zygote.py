@@ -20,7 +20,7 @@
 # big-endian length + body. A request is the program's JSON part, then in call and assert
 # modes the judge's JSON part; a reply is a JSON control part, then four raw frames:
 # stdout, stderr, the program's report frames (io mode) and the judge's JSON result.
-import ctypes, select, signal, time, errno, shutil, gc, struct, threading, resource, fcntl
+import ctypes, select, signal, time, errno, shutil, gc, struct, resource, fcntl
 
 # Modules programs commonly import, loaded now so a child running as an unprivileged uid
 # finds them in sys.modules even where the interpreter's files are not world-readable.
@@ -42,8 +42,6 @@ NEW_ROOT = "/tmp/.verigym-root"
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP = 1, 4, 24, 38, 22
 SECCOMP_MODE_FILTER = 2
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
-# The program process's exit status when the pool closed the request pipe (not an error).
-EXIT_EOF = 99
 # Whole-tree memory the program's cgroup may hold beyond `memory_mb`: the interpreter's
 # copy-on-write pages, pipe buffers and page tables.
 CGROUP_HEADROOM_MB = 32
@@ -496,30 +494,23 @@ def kill_all(pgid):
 # ---------------------------------------------------------------- the program's process
 
 
-def program_process(ctl_w, out_w, err_w, res_w, call_r):
-    """Forked by the zygote before any request was read. Reads its own part of the request
-    (program, input, limits: nothing a test keeps hidden), tells the zygote the mode and
-    limits, isolates itself and runs the program. Never returns."""
+def program_process(req_r, req_w, out_w, err_w, res_w, call_r):
+    """Forked by the zygote before the request arrived. Reads its own part of the request
+    (program, input, limits: nothing a test keeps hidden) from the pipe the zygote splices
+    it into, isolates itself and runs the program. Never returns."""
     try:
-        body = read_frame(REQ)
-        if body is None:  # the pool closed the pipe
-            os._exit(EXIT_EOF)
+        os.close(req_w)  # so that the zygote closing its end is the end of the request
+        body = bytearray()
+        while True:
+            chunk = os.read(req_r, 1 << 16)
+            if not chunk:
+                break
+            body += chunk
+        if not body:  # the pool closed the zygote's pipe: no test
+            os._exit(0)
         req = json.loads(body)
         lim = req["limits"]
-        kills_before = CGROUPS.enter(lim, os.getpid()) if CGROUPS.dirs else 0
-        if ISOLATED:
-            # The zygote's private tmpfs /tmp is the working directory: emptied after every
-            # test, sized for this one.
-            workdir = "/tmp"
-            opts = ("size=%dm" % max(1, min(lim["memory_mb"], 256))).encode()
-            check(libc.mount(None, b"/tmp", None, MS_REMOUNT | MS_NOSUID | MS_NODEV, opts), "size /tmp")
-        else:
-            workdir = WORK
-            os.mkdir(WORK, 0o700)
-            if ROOT:
-                os.chown(WORK, SANDBOX_UID, SANDBOX_UID)
-        data = json.dumps({"mode": req["mode"], "limits": lim, "kills_before": kills_before}).encode()
-        write_all(ctl_w, len(data).to_bytes(4, "big") + data)
+        workdir = "/tmp" if ISOLATED else WORK
         high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (out_w, err_w, res_w, call_r)]
         for target, fd in zip((1, 2, 3, 4), high):
             os.dup2(fd, target)
@@ -755,13 +746,18 @@ def judge_calls(req, wire, result):
         result.setdefault("verdict", {"passed": False, "detail": ""})
 
 
-def judge_process(mode, deadline, cap, res_r, call_w, verdict_fd):
-    """The judge, forked by the zygote once the program's process has taken its part of
-    the request: reads the hidden part (expected value, test code), judges, writes its
-    result to `verdict_fd` as JSON. Never returns."""
+def judge_process(mode, deadline, cap, req_r, res_r, call_w, verdict_fd):
+    """The judge, forked by the zygote per call or assert test: reads the hidden part of the
+    request (expected value, test code) from the pipe the zygote splices it into, judges,
+    writes its result to `verdict_fd` as JSON. Never returns."""
     gc.disable()  # short-lived: the collector would only copy pages shared with the zygote
     try:
-        body = read_frame(REQ)
+        body = bytearray()
+        while True:
+            chunk = os.read(req_r, 1 << 16)
+            if not chunk:
+                break
+            body += chunk
         req = json.loads(body)
         req["mode"] = mode
         result = {}
@@ -844,18 +840,53 @@ def send_blob(fd):
         offset += n
 
 
-def run_test(ctl, pid, out_r, err_r, res_r, call_w, blobs):
-    """Watches one test: moves the program's output into the blobs with splice (capped),
-    starts the judge where the mode has one, enforces the wall-clock limit. Returns the
+def forward(n, fd):
+    """Moves the next `n` request bytes to `fd` by splice: the zygote never reads them.
+    False when `fd`'s reader is gone (the bytes are then discarded, keeping the request
+    stream in step)."""
+    ok = True
+    while n > 0:
+        try:
+            moved = os.splice(REQ, fd if ok else DEVNULL, n)
+        except BrokenPipeError:
+            ok = False
+            continue
+        if moved == 0:
+            raise EOFError("the request ended early")
+        n -= moved
+    return ok
+
+
+def run_test(ctl, pid, req_w, out_r, err_r, res_r, call_w, blobs):
+    """Runs one test: puts the program's process in the cgroup leaf, forwards it its part
+    of the request, starts the judge where the mode has one, moves the program's output
+    into the blobs with splice (capped) and enforces the wall-clock limit. Returns the
     reply's control part (no test data)."""
     lim, mode = ctl["limits"], ctl["mode"]
+    kills_before = CGROUPS.enter(lim, pid) if CGROUPS.dirs else 0
+    if ISOLATED:
+        # The zygote's private tmpfs /tmp is the working directory: emptied after every
+        # test, sized for this one.
+        opts = ("size=%dm" % max(1, min(lim["memory_mb"], 256))).encode()
+        check(libc.mount(None, b"/tmp", None, MS_REMOUNT | MS_NOSUID | MS_NODEV, opts), "size /tmp")
+    else:
+        os.mkdir(WORK, 0o700)
+        if ROOT:
+            os.chown(WORK, SANDBOX_UID, SANDBOX_UID)
     start = time.monotonic()
     deadline = start + lim["wall_ms"] / 1000.0
+    fed = forward(ctl["program_len"], req_w)
+    os.close(req_w)
     judge = None
     if mode != "io":
+        jreq_r, jreq_w = os.pipe()
         judge = os.fork()
         if judge == 0:
-            judge_process(mode, deadline, lim["result_bytes"] + 4096, res_r, call_w, blobs[3])
+            os.close(jreq_w)
+            judge_process(mode, deadline, lim["result_bytes"] + 4096, jreq_r, res_r, call_w, blobs[3])
+        os.close(jreq_r)
+        fed = forward(ctl["judge_len"], jreq_w) and fed
+        os.close(jreq_w)
         os.close(res_r)
     os.close(call_w)
     pidfd = os.pidfd_open(pid)
@@ -927,7 +958,7 @@ def run_test(ctl, pid, out_r, err_r, res_r, call_w, blobs):
             os.close(fd)
         except OSError:
             pass
-    kills, peak = CGROUPS.usage(ctl["kills_before"]) if CGROUPS.dirs else (0, None)
+    kills, peak = CGROUPS.usage(kills_before) if CGROUPS.dirs else (0, None)
     return {
         "stdout_truncated": truncated[out_r],
         "stderr_truncated": truncated[err_r],
@@ -939,44 +970,42 @@ def run_test(ctl, pid, out_r, err_r, res_r, call_w, blobs):
         "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000.0,
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-        "judge_ok": judge_ok,
+        # A process that died before taking its part of the request: a sandbox fault.
+        "judge_ok": judge_ok and fed,
     }
 
 
 def serve():
-    """One test per round: fork the program's process (which reads the request), watch
-    it, clean up, reply with the control part and the four blobs (stdout, stderr, the
-    program's report frames, the judge's result)."""
+    """One test per round: the program's process is forked before the request arrives (so
+    the fork is off the request's path); the zygote reads only the request's control part
+    (mode, limits, sizes), forwards the rest, watches, cleans up, and replies with the
+    control part and the four blobs (stdout, stderr, the program's report frames, the
+    judge's result)."""
     blobs = [os.memfd_create(name) for name in ("stdout", "stderr", "report", "judge")]
     while True:
         for fd in blobs:
             os.ftruncate(fd, 0)
             os.lseek(fd, 0, 0)
-        ctl_r, ctl_w = os.pipe()
+        req_r, req_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         res_r, res_w = os.pipe()
         call_r, call_w = os.pipe()
         pid = os.fork()
         if pid == 0:
-            program_process(ctl_w, out_w, err_w, res_w, call_r)
-        for fd in (ctl_w, out_w, err_w, res_w, call_r):
+            program_process(req_r, req_w, out_w, err_w, res_w, call_r)
+        for fd in (req_r, out_w, err_w, res_w, call_r):
             os.close(fd)
-        body = read_frame(ctl_r)
-        os.close(ctl_r)
-        if body is None:  # the program's process ended before taking a request
-            _, status = os.waitpid(pid, 0)
-            if os.waitstatus_to_exitcode(status) == EXIT_EOF:
-                break
-            reply = {"sandbox_error": "the program's process failed to start (%d)" % status}
-            for fd in (out_r, err_r, res_r, call_w):
-                os.close(fd)
-        else:
-            ctl = json.loads(body)
-            reply = run_test(ctl, pid, out_r, err_r, res_r, call_w, blobs)
-        # A request only partly read (a program or judge process that failed before taking
-        # its frame) would shift every later one: such a zygote retires.
-        reply["clean"] = cleanup(pid, None) and "sandbox_error" not in reply and reply.get("judge_ok", True)
+        body = read_frame(REQ)
+        if body is None:  # the pool closed the pipe
+            break
+        try:
+            reply = run_test(json.loads(body), pid, req_w, out_r, err_r, res_r, call_w, blobs)
+        except Exception as e:  # a sandbox fault: report it, then retire
+            reply = {"sandbox_error": "zygote: %r" % (e,), "judge_ok": False}
+        # A request only partly forwarded would shift every later one: such a zygote
+        # retires, as does one that cannot clean up after the test.
+        reply["clean"] = cleanup(pid, None) and reply["judge_ok"]
         send(reply)
         for fd in blobs:
             send_blob(fd)

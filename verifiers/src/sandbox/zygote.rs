@@ -1,7 +1,7 @@
 //! One pre-started Python "zygote" process (the Android zygote pattern): started once, it
-//! forks a judge and a program process per test. This file is the Rust end of its pipe
-//! protocol (4-byte big-endian length + JSON, both ways; each request answered by the
-//! judge's reply and the zygote's cleanliness report), with deadlines so a stuck zygote is
+//! forks a program process (and a judge, where the mode has one) per test. This file is the
+//! Rust end of its pipe protocol (frames of a 4-byte big-endian length + body: JSON parts
+//! in, a JSON control part and four raw blobs out), with deadlines so a stuck zygote is
 //! killed and replaced rather than waited on, and the removal of its cgroups when it goes.
 
 use super::{Isolation, SandboxError};
@@ -25,9 +25,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Hardening {
     /// Namespaces in use (false only under `Isolation::UnsafeNone`).
     pub isolated: bool,
-    /// What bounds a test's whole process tree: "v2" or "v1" (a cgroup leaf per test with
-    /// memory and pids limits) or "rlimit" (no usable cgroups: RLIMIT_AS per process times
-    /// RLIMIT_NPROC processes).
+    /// What bounds a test's whole process tree: "v2" or "v1" (the zygote's cgroup leaf,
+    /// holding one test at a time, with memory and pids limits) or "rlimit" (no usable
+    /// cgroups, or no root: RLIMIT_AS per process times RLIMIT_NPROC processes).
     pub cgroup: String,
     /// Whether the seccomp filter is installed (false on architectures without a table).
     pub seccomp: bool,
@@ -104,23 +104,32 @@ impl Zygote {
         }
     }
 
-    /// Sends one request (the program's part, then the judge's part where the mode has a
-    /// judge) and waits until `deadline` for the reply.
+    /// Sends one request and waits until `deadline` for the reply. The zygote reads only
+    /// `control` (mode, limits: no test data); it forwards the program's part to the
+    /// program's process and the judge's part (where the mode has a judge) to the judge
+    /// without reading either.
     pub fn call(
         &mut self,
+        control: &Value,
         program_part: &Value,
         judge_part: Option<&Value>,
         deadline: Instant,
     ) -> Result<Reply, SandboxError> {
-        let mut out = Vec::new();
-        for part in std::iter::once(program_part).chain(judge_part) {
-            let body = serde_json::to_vec(part)
-                .map_err(|e| SandboxError::Protocol(format!("request: {e}")))?;
-            let len = u32::try_from(body.len())
-                .map_err(|_| SandboxError::Protocol("request too large".into()))?;
-            out.extend_from_slice(&len.to_be_bytes());
-            out.extend_from_slice(&body);
-        }
+        let encode = |v: &Value| {
+            serde_json::to_vec(v).map_err(|e| SandboxError::Protocol(format!("request: {e}")))
+        };
+        let program = encode(program_part)?;
+        let judge = judge_part.map(encode).transpose()?.unwrap_or_default();
+        let mut control = control.clone();
+        control["program_len"] = program.len().into();
+        control["judge_len"] = judge.len().into();
+        let head = encode(&control)?;
+        let len = u32::try_from(head.len())
+            .map_err(|_| SandboxError::Protocol("request too large".into()))?;
+        let mut out = len.to_be_bytes().to_vec();
+        out.extend_from_slice(&head);
+        out.extend_from_slice(&program);
+        out.extend_from_slice(&judge);
         self.stdin
             .write_all(&out)
             .and_then(|_| self.stdin.flush())
