@@ -288,7 +288,15 @@ fn a_hostile_code_answer_leaves_later_honest_answers_scoring_one() {
     // directory chain and a note in /tmp, and returns a value no test expects; every
     // reference solution after it must still score 1.0 (not "verifier unavailable").
     let tasks = verigym(
-        &["sample", "--env", "code_function", "--n", "12", "--seed", "11"],
+        &[
+            "sample",
+            "--env",
+            "code_function",
+            "--n",
+            "12",
+            "--seed",
+            "11",
+        ],
         "",
     );
     assert!(tasks.status.success());

@@ -6,6 +6,9 @@
 //! /tmp, IPC objects, the work folder) is followed by the next program in the same zygote.
 //! Needs Linux namespaces (root or user namespaces) and python3; CI runs these as root.
 
+mod common;
+
+use common::{io, sandbox_processes};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::{Mutex, OnceLock};
@@ -33,16 +36,6 @@ fn limits() -> Limits {
         cpu_s: 2,
         memory_mb: 256,
         ..Limits::default()
-    }
-}
-
-fn io(input: &str, output: &str) -> TestSuite {
-    TestSuite {
-        cases: vec![TestCase::Io {
-            input: input.into(),
-            output: output.into(),
-        }],
-        tolerance: None,
     }
 }
 
@@ -79,18 +72,7 @@ struct Traces {
 
 fn traces() -> Traces {
     let mut t = Traces::default();
-    let base = 200_000 + u64::from(std::process::id() % 4096) * 64;
-    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let status = std::fs::read_to_string(e.path().join("status")).unwrap_or_default();
-        let uid = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Uid:"))
-            .and_then(|l| l.split_whitespace().next())
-            .and_then(|u| u.parse::<u64>().ok());
-        if uid.is_some_and(|u| (base..base + 64).contains(&u)) {
-            t.processes.insert(format!("{:?}", e.file_name()));
-        }
-    }
+    t.processes.extend(sandbox_processes());
     for kind in ["shm", "msg", "sem"] {
         let text = std::fs::read_to_string(format!("/proc/sysvipc/{kind}")).unwrap_or_default();
         for line in text.lines().skip(1) {
@@ -99,7 +81,11 @@ fn traces() -> Traces {
             t.ipc.insert(format!("{kind} {}", f.join(" ")));
         }
     }
-    for e in std::fs::read_dir("/dev/mqueue").into_iter().flatten().flatten() {
+    for e in std::fs::read_dir("/dev/mqueue")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         t.ipc.insert(format!("mqueue {:?}", e.file_name()));
     }
     for e in std::fs::read_dir("/tmp").into_iter().flatten().flatten() {
@@ -166,8 +152,13 @@ fn attack(program: &str, suite: &TestSuite, limits: &Limits, failures: &[Failure
 }
 
 fn honest_still_passes() {
-    let ok = judge(pool(), "print(int(input()) * 2)", &io("21\n", "42"), &limits())
-        .expect("the sandbox ran");
+    let ok = judge(
+        pool(),
+        "print(int(input()) * 2)",
+        &io("21\n", "42"),
+        &limits(),
+    )
+    .expect("the sandbox ran");
     assert!(ok.all_passed(), "{ok:?}");
     let ok = judge(
         pool(),
@@ -341,7 +332,11 @@ def f(x):
             program,
             &suite,
             &limits(),
-            &[Failure::RuntimeError, Failure::WrongAnswer, Failure::Timeout],
+            &[
+                Failure::RuntimeError,
+                Failure::WrongAnswer,
+                Failure::Timeout,
+            ],
         );
     }
 }
@@ -468,7 +463,12 @@ if hasattr(libc, 'mq_open') and libc.mq_open(b'/verigym_attack', 0o102, 0o666, N
 print(' '.join(done) or 'refused', ctypes.get_errno())
 "
     );
-    let r = attack(&planter, &io("", "shm msg mq 0"), &limits(), &[Failure::WrongAnswer]);
+    let r = attack(
+        &planter,
+        &io("", "shm msg mq 0"),
+        &limits(),
+        &[Failure::WrongAnswer],
+    );
     assert_eq!(r.results[0].stdout_head, "refused 1\n", "{r:?}");
     // Whatever a program manages to create, the next one finds nothing.
     let reader = format!(
@@ -519,7 +519,12 @@ fn deep_directory_trees_do_not_break_the_pool() {
     let _g = lock();
     let program = "import os\nfor i in range(3000):\n    os.mkdir('d')\n    os.chdir('d')\nfor i in range(200):\n    open('f%d' % i, 'w').close()\nprint('deep')";
     let started = std::time::Instant::now();
-    let r = attack(program, &io("", "shallow"), &limits(), &[Failure::WrongAnswer]);
+    let r = attack(
+        program,
+        &io("", "shallow"),
+        &limits(),
+        &[Failure::WrongAnswer],
+    );
     assert!(r.results[0].detail.contains("got 'deep'"), "{r:?}");
     assert!(started.elapsed().as_secs() < 30);
 }
@@ -577,7 +582,11 @@ print('all held' if len(got) == 15 else 'held %d' % len(got))
     let before = traces();
     let report = judge(pool(), program, &io("", "all held"), &lim).expect("the sandbox ran");
     assert_eq!(report.passed, 0, "{report:?}");
-    assert_eq!(report.results[0].failure, Some(Failure::Memory), "{report:?}");
+    assert_eq!(
+        report.results[0].failure,
+        Some(Failure::Memory),
+        "{report:?}"
+    );
     assert_eq!(traces(), before, "left behind");
     // The peak, where the kernel reports it, stayed near the limit.
     let out = pool()
@@ -630,7 +639,10 @@ fn huge_integers_compare_exactly() {
         "def f():\n    return 10**30",
         &asserts("assert f() == 10**30\nassert f() + 12345 != f()", None),
     );
-    control("def f():\n    return 2**64 - 1", &call("f", json!([]), json!(u64::MAX)));
+    control(
+        "def f():\n    return 2**64 - 1",
+        &call("f", json!([]), json!(u64::MAX)),
+    );
     // Floats: exact unless the test states a tolerance.
     attack(
         "def f():\n    return 0.1 + 0.2",

@@ -4,6 +4,9 @@
 //!
 //! Needs Linux namespaces (root or user namespaces) and python3; CI runs these as root.
 
+mod common;
+
+use common::{io, sandbox_processes};
 use serde_json::json;
 use std::sync::Mutex;
 use verigym_verifiers::sandbox::{
@@ -34,16 +37,6 @@ fn limits() -> Limits {
     }
 }
 
-fn io(input: &str, output: &str) -> TestSuite {
-    TestSuite {
-        cases: vec![TestCase::Io {
-            input: input.into(),
-            output: output.into(),
-        }],
-        tolerance: None,
-    }
-}
-
 fn call(args: serde_json::Value, expected: serde_json::Value) -> TestSuite {
     TestSuite {
         cases: vec![TestCase::Call {
@@ -53,30 +46,6 @@ fn call(args: serde_json::Value, expected: serde_json::Value) -> TestSuite {
         }],
         tolerance: None,
     }
-}
-
-/// Processes on the host whose real uid is one this process's sandbox pool uses.
-fn sandbox_processes() -> Vec<String> {
-    let mut found = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for e in dir.flatten() {
-        let status = std::fs::read_to_string(e.path().join("status")).unwrap_or_default();
-        let uid = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Uid:"))
-            .and_then(|l| l.split_whitespace().next())
-            .and_then(|u| u.parse::<u64>().ok());
-        if let Some(u) = uid {
-            // The pool of this process draws uids from its own block of 64.
-            let base = 200_000 + u64::from(std::process::id() % 4096) * 64;
-            if (base..base + 64).contains(&u) {
-                found.push(format!("{:?} uid {u}", e.file_name()));
-            }
-        }
-    }
-    found
 }
 
 /// Runs `program`, checks it failed every test with `failure`, and that the host is clean

@@ -457,7 +457,10 @@ pub fn classify(
             Some(v) if !v.detail.is_empty() => failed(Failure::WrongAnswer, v.detail.clone(), o),
             _ => failed(
                 Failure::RuntimeError,
-                format!("the tests did not complete (exit status {:?})", out.exit_code),
+                format!(
+                    "the tests did not complete (exit status {:?})",
+                    out.exit_code
+                ),
                 o,
             ),
         },
@@ -622,7 +625,10 @@ mod tests {
             detail: String::new(),
         });
         o.oom = true;
-        assert_eq!(classify(&o, &case, None, &lim).failure, Some(Failure::Memory));
+        assert_eq!(
+            classify(&o, &case, None, &lim).failure,
+            Some(Failure::Memory)
+        );
     }
 
     #[test]

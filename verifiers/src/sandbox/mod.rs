@@ -603,9 +603,15 @@ mod tests {
         ok.extend(frame(r#"["ok", null]"#));
         frames.extend_from_slice(&[0, 0, 0, 99, b'x']);
         let o = parse_outcome(&reply(json!({"exit_code": 1}), &frames, "")).unwrap();
-        assert_eq!(o.report.and_then(|r| r.kind).as_deref(), Some("MemoryError"));
+        assert_eq!(
+            o.report.and_then(|r| r.kind).as_deref(),
+            Some("MemoryError")
+        );
         assert!(o.verdict.is_none());
-        assert!(parse_outcome(&reply(json!({}), &ok, "")).unwrap().report.is_none());
+        assert!(parse_outcome(&reply(json!({}), &ok, ""))
+            .unwrap()
+            .report
+            .is_none());
         // Faults of the sandbox itself are errors, not verdicts.
         let setup = frame(r#"["setup_error", "x"]"#);
         assert!(parse_outcome(&reply(json!({}), &setup, "")).is_err());

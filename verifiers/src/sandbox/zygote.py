@@ -93,6 +93,16 @@ def read_exact(fd, n):
     return bytes(buf)
 
 
+def read_all(fd):
+    """Everything `fd` gives until its writers close it."""
+    buf = bytearray()
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return bytes(buf)
+        buf += chunk
+
+
 def read_frame(fd):
     head = read_exact(fd, 4)
     return None if head is None else read_exact(fd, int.from_bytes(head, "big"))
@@ -443,13 +453,15 @@ def seccomp_filter():
     return out
 
 
-def install_seccomp(program):
-    buf = ctypes.create_string_buffer(program, len(program))
-    fprog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
-    check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp")
-
-
 SECCOMP = seccomp_filter()
+# Built once here, so that each program process only hands it to the kernel.
+if SECCOMP is not None:
+    _SECCOMP_BUF = ctypes.create_string_buffer(SECCOMP, len(SECCOMP))
+    _SECCOMP_PROG = _SockFprog(len(SECCOMP) // 8, ctypes.cast(_SECCOMP_BUF, ctypes.c_void_p))
+
+
+def install_seccomp():
+    check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(_SECCOMP_PROG), 0, 0), "seccomp")
 
 
 def set_limits(lim):
@@ -500,12 +512,7 @@ def program_process(req_r, req_w, out_w, err_w, res_w, call_r):
     it into, isolates itself and runs the program. Never returns."""
     try:
         os.close(req_w)  # so that the zygote closing its end is the end of the request
-        body = bytearray()
-        while True:
-            chunk = os.read(req_r, 1 << 16)
-            if not chunk:
-                break
-            body += chunk
+        body = read_all(req_r)
         if not body:  # the pool closed the zygote's pipe: no test
             os._exit(0)
         req = json.loads(body)
@@ -532,7 +539,7 @@ def program_process(req_r, req_w, out_w, err_w, res_w, call_r):
             drop_capabilities()
         check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
         if SECCOMP is not None:
-            install_seccomp(SECCOMP)
+            install_seccomp()
         os.environ.clear()
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     except BaseException as e:  # the sandbox itself failed: report and stop
@@ -752,12 +759,7 @@ def judge_process(mode, deadline, cap, req_r, res_r, call_w, verdict_fd):
     writes its result to `verdict_fd` as JSON. Never returns."""
     gc.disable()  # short-lived: the collector would only copy pages shared with the zygote
     try:
-        body = bytearray()
-        while True:
-            chunk = os.read(req_r, 1 << 16)
-            if not chunk:
-                break
-            body += chunk
+        body = read_all(req_r)
         req = json.loads(body)
         req["mode"] = mode
         result = {}

@@ -77,8 +77,9 @@ impl Zygote {
             stdout,
             info: Value::Null,
         };
-        let ready: Value = serde_json::from_slice(&z.read_frame(Instant::now() + START_TIMEOUT)?)
-            .map_err(|e| SandboxError::Unavailable(format!("zygote start-up: {e}")))?;
+        let ready: Value =
+            serde_json::from_slice(&z.read_frame(Instant::now() + START_TIMEOUT)?)
+                .map_err(|e| SandboxError::Unavailable(format!("zygote start-up: {e}")))?;
         if ready.get("ready").and_then(Value::as_bool) != Some(true) {
             let msg = ready
                 .get("error")
