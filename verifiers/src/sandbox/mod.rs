@@ -412,13 +412,15 @@ impl Sandbox {
             }
         };
         let control = json!({ "mode": part["mode"], "limits": limits });
-        let deadline =
-            Instant::now() + Duration::from_millis(limits.wall_ms) + Duration::from_secs(10);
         // A zygote that fails, or reports a fault, is killed and replaced; the test runs once
         // more on a fresh one, so a program that broke a zygote cannot fail later tests.
         let mut last = None;
         for _ in 0..2 {
             let mut z = self.checkout()?;
+            // From now, not from the call: waiting for a free zygote, or for a fresh one
+            // to start, is not the test's time.
+            let deadline =
+                Instant::now() + Duration::from_millis(limits.wall_ms) + Duration::from_secs(10);
             match z.call(&control, &part, judge_part.as_ref(), deadline) {
                 Ok(reply) => {
                     let clean = reply.control.get("clean").and_then(Value::as_bool) == Some(true);
