@@ -503,6 +503,25 @@ def kill_all(pgid):
         pass
 
 
+def kill_program(pid, judging):
+    """Kills the program's processes. While a judge is still at work, only those of the
+    program (its process group and its cgroup leaf), since signal -1 would end the judge
+    too; everything else goes when the test is over (`kill_all`)."""
+    if not judging:
+        kill_all(pid)
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    for _, _, fd in CGROUPS.dirs:
+        try:
+            for p in read_file("cgroup.procs", fd).split():
+                os.kill(int(p), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+
+
 # ---------------------------------------------------------------- the program's process
 
 
@@ -912,7 +931,7 @@ def run_test(ctl, pid, req_w, out_r, err_r, res_r, call_w, blobs):
         now = time.monotonic()
         if not killed and now >= deadline:
             timed_out = True
-            kill_all(pid)
+            kill_program(pid, not judged)
             killed = True
             drain_deadline = now + 1.0
         if drain_deadline is not None and now >= drain_deadline:
@@ -927,7 +946,7 @@ def run_test(ctl, pid, req_w, out_r, err_r, res_r, call_w, blobs):
                 exited = True
                 # The program's process is gone: whatever it left running dies now.
                 if not killed:
-                    kill_all(pid)
+                    kill_program(pid, not judged)
                     killed = True
                     drain_deadline = time.monotonic() + 1.0
                 continue
@@ -942,7 +961,7 @@ def run_test(ctl, pid, req_w, out_r, err_r, res_r, call_w, blobs):
                 truncated[fd] = True
                 if fd != err_r and not killed:
                     output_limit = True
-                    kill_all(pid)
+                    kill_program(pid, not judged)
                     killed = True
                     drain_deadline = time.monotonic() + 1.0
     if not killed:
@@ -951,9 +970,9 @@ def run_test(ctl, pid, req_w, out_r, err_r, res_r, call_w, blobs):
     wall = time.monotonic() - start
     judge_ok = True
     if judge is not None:
-        if not judged:
+        if not judged:  # still judging at the deadline: its result is void, not a fault
             os.kill(judge, signal.SIGKILL)
-        judge_ok = os.waitpid(judge, 0)[1] == 0
+        judge_ok = os.waitpid(judge, 0)[1] == 0 or not judged
         os.close(judge_fd)
     for fd in (out_r, err_r, res_r, pidfd):
         try:
