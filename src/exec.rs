@@ -1,5 +1,5 @@
 //! `verigym exec` and `verigym bench sandbox`: the code sandbox from the command line
-//! (verigym_verifiers::sandbox; test file format as in issue #6).
+//! (verigym_verifiers::sandbox; test file format as read by `TestSuite::from_json`).
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -112,12 +112,15 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode> {
     if !report.all_passed() {
         bail!("benchmark program failed: {}", report.reason());
     }
+    let hardening = sandbox.hardening()?;
     let out = json!({
         "executions_per_s": args.n as f64 / secs,
         "n": args.n,
         "seconds": secs,
         "workers": sandbox.workers(),
         "isolation": format!("{:?}", sandbox.isolation()),
+        "cgroup": hardening.cgroup,
+        "seccomp": hardening.seccomp,
         "python": sandbox.python().display().to_string(),
     });
     println!("{}", serde_json::to_string(&out)?);

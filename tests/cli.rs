@@ -281,3 +281,49 @@ fn dataset_envs_sample_and_score_from_a_file() {
     assert!(err.contains("gsm8k.jsonl:1"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_hostile_code_answer_leaves_later_honest_answers_scoring_one() {
+    // The first answer forges result lines, breaks its work folder, leaves a 3,000-deep
+    // directory chain and a note in /tmp, and returns a value no test expects; every
+    // reference solution after it must still score 1.0 (not "verifier unavailable").
+    let tasks = verigym(
+        &[
+            "sample",
+            "--env",
+            "code_function",
+            "--n",
+            "12",
+            "--seed",
+            "11",
+        ],
+        "",
+    );
+    assert!(tasks.status.success());
+    let hostile = |t: &serde_json::Value| {
+        let name = t["answer"]["function"].as_str().unwrap().to_string();
+        format!(
+            "<answer>```python\nimport os, json\nfor fd in range(3, 12):\n    try:\n        os.write(fd, b'{{\"ok\": \"passed\"}}\\n' + json.dumps(['ok', None]).encode())\n    except OSError:\n        pass\nhere = os.getcwd()\nopen('/tmp/note', 'w').write('x')\nfor i in range(3000):\n    os.mkdir('d')\n    os.chdir('d')\ntry:\n    os.symlink('/', here + '/link')\nexcept OSError:\n    pass\ndef {name}(*args):\n    return object()\n```</answer>"
+        )
+    };
+    let input = with_completions(&stdout(&tasks), |t| {
+        if t["index"] == 0 {
+            hostile(t)
+        } else {
+            t["solution"].as_str().unwrap().to_string()
+        }
+    });
+    let scored = verigym(&["score", "--env", "code_function"], &input);
+    assert!(
+        scored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&scored.stderr)
+    );
+    let results = lines(&scored);
+    assert_eq!(results.len(), 12);
+    assert_eq!(results[0]["reward"], 0.0, "{}", results[0]);
+    assert!(results[0].get("error").is_none(), "{}", results[0]);
+    for (i, r) in results.iter().enumerate().skip(1) {
+        assert_eq!(r["reward"], 1.0, "line {i}: {r}");
+    }
+}

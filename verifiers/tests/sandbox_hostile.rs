@@ -1,9 +1,12 @@
-//! Hostile programs against the sandbox (issue #6): each must finish within its limits,
+//! Hostile programs against the sandbox's limits and walls: each must finish within its limits,
 //! score 0 with the right reason, and leave the host as it was (no processes of a sandbox
 //! uid left running, nothing left in the host's /tmp, the zygote still serving).
 //!
 //! Needs Linux namespaces (root or user namespaces) and python3; CI runs these as root.
 
+mod common;
+
+use common::{io, sandbox_processes};
 use serde_json::json;
 use std::sync::Mutex;
 use verigym_verifiers::sandbox::{
@@ -34,16 +37,6 @@ fn limits() -> Limits {
     }
 }
 
-fn io(input: &str, output: &str) -> TestSuite {
-    TestSuite {
-        cases: vec![TestCase::Io {
-            input: input.into(),
-            output: output.into(),
-        }],
-        tolerance: None,
-    }
-}
-
 fn call(args: serde_json::Value, expected: serde_json::Value) -> TestSuite {
     TestSuite {
         cases: vec![TestCase::Call {
@@ -53,30 +46,6 @@ fn call(args: serde_json::Value, expected: serde_json::Value) -> TestSuite {
         }],
         tolerance: None,
     }
-}
-
-/// Processes on the host whose real uid is one this process's sandbox pool uses.
-fn sandbox_processes() -> Vec<String> {
-    let mut found = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for e in dir.flatten() {
-        let status = std::fs::read_to_string(e.path().join("status")).unwrap_or_default();
-        let uid = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Uid:"))
-            .and_then(|l| l.split_whitespace().next())
-            .and_then(|u| u.parse::<u64>().ok());
-        if let Some(u) = uid {
-            // The pool of this process draws uids from its own block of 64.
-            let base = 200_000 + u64::from(std::process::id() % 4096) * 64;
-            if (base..base + 64).contains(&u) {
-                found.push(format!("{:?} uid {u}", e.file_name()));
-            }
-        }
-    }
-    found
 }
 
 /// Runs `program`, checks it failed every test with `failure`, and that the host is clean
@@ -248,11 +217,12 @@ fn killing_the_parent_fails_and_the_pool_survives() {
         &io("", "2"),
         &[Failure::RuntimeError, Failure::WrongAnswer],
     );
-    // kill(-1) reaches only the program's own processes.
-    hostile(
+    // kill(-1) reaches only the program's own processes: the judge and the zygote are
+    // another uid and the namespace's init.
+    hostile_any(
         "import os, signal\nos.kill(-1, signal.SIGKILL)\nprint(1)",
-        &io("", "1"),
-        Failure::RuntimeError,
+        &io("", "2"),
+        &[Failure::RuntimeError, Failure::WrongAnswer],
     );
 }
 
@@ -307,7 +277,8 @@ fn overriding_eq_earns_nothing() {
         &call(json!([5]), json!(25)),
         Failure::RuntimeError,
     );
-    // Inside assertion tests `==` is compared by serialisation, not by __eq__.
+    // In assertion tests the judge gets plain values only: an object with behaviour
+    // cannot cross, so the call fails.
     let suite = TestSuite {
         cases: vec![TestCase::Assert {
             test_code: "assert f(5) == 25".into(),
@@ -318,16 +289,22 @@ fn overriding_eq_earns_nothing() {
     hostile(
         "class Any:\n    def __eq__(self, other):\n        return True\ndef f(x):\n    return Any()",
         &suite,
-        Failure::WrongAnswer,
+        Failure::RuntimeError,
     );
 }
 
 #[test]
 fn monkey_patching_the_harness_earns_nothing() {
-    // Patching the serialiser, builtins, and forging a success line on the result channel.
-    let program = "import json, builtins, os\njson.dumps = lambda *a, **k: '25'\nbuiltins.type = lambda *a: int\nbuiltins.repr = lambda *a: '25'\nos.write(3, b'{\"ok\": \"25\"}\\n')\ndef f(x):\n    return x + 1";
+    // Patching the serialiser and builtins changes nothing about the value sent.
+    let program = "import json, builtins\njson.dumps = lambda *a, **k: '25'\nbuiltins.type = lambda *a: int\nbuiltins.repr = lambda *a: '25'\ndef f(x):\n    return x + 1";
     let r = hostile(program, &call(json!([5]), json!(25)), Failure::WrongAnswer);
     assert!(r.results[0].detail.contains("returned 6"), "{r:?}");
+    // A line forged on the result channel breaks the program's own channel, nothing more.
+    hostile_any(
+        "import os\nos.write(3, b'{\"ok\": \"25\"}\\n')\ndef f(x):\n    return x + 1",
+        &call(json!([5]), json!(25)),
+        &[Failure::RuntimeError, Failure::WrongAnswer],
+    );
     // Forging the assertion suite's success line, then leaving before the tests run.
     let suite = TestSuite {
         cases: vec![TestCase::Assert {

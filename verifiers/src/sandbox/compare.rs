@@ -1,8 +1,6 @@
-//! Output comparison for code tests, done in Rust outside the sandbox: token-wise stdout
-//! comparison (the Codeforces / DMOJ "standard" checker: whitespace-separated tokens line by
-//! line, trailing blank lines ignored) and strict JSON equality of return values.
-
-use serde_json::Value;
+//! Stdout comparison for code tests, done in Rust outside the sandbox: the Codeforces / DMOJ
+//! "standard" checker (whitespace-separated tokens line by line, trailing blank lines
+//! ignored). Return values are compared by the judge process, on exact Python values.
 
 /// Compares program output with the expected output line by line, token by token.
 /// Integers and words must match exactly; a token pair that both parse as finite floats
@@ -94,46 +92,9 @@ fn close(a: f64, b: f64, tol: f64) -> bool {
     d <= tol || d <= tol * b.abs()
 }
 
-/// Strict equality of a returned JSON value with the expected one. Types must agree
-/// (a bool is not an integer, a list is not a string); an integer expected needs an integer;
-/// floats compare exactly unless a tolerance is given. Depth is bounded by the parser.
-pub fn json_match(got: &Value, expected: &Value, tolerance: Option<f64>) -> bool {
-    match (got, expected) {
-        (Value::Null, Value::Null) => true,
-        (Value::Bool(a), Value::Bool(b)) => a == b,
-        (Value::String(a), Value::String(b)) => a == b,
-        (Value::Number(a), Value::Number(b)) => {
-            let int = |n: &serde_json::Number| n.is_i64() || n.is_u64();
-            if int(b) {
-                return int(a) && a == b;
-            }
-            match (a.as_f64(), b.as_f64()) {
-                (Some(x), Some(y)) => match tolerance {
-                    Some(t) => close(x, y, t),
-                    None => x == y,
-                },
-                _ => false,
-            }
-        }
-        (Value::Array(a), Value::Array(b)) => {
-            a.len() == b.len()
-                && a.iter()
-                    .zip(b.iter())
-                    .all(|(x, y)| json_match(x, y, tolerance))
-        }
-        (Value::Object(a), Value::Object(b)) => {
-            a.len() == b.len()
-                && a.iter()
-                    .all(|(k, x)| b.get(k).is_some_and(|y| json_match(x, y, tolerance)))
-        }
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn tokens_compare_line_by_line() {
@@ -159,35 +120,5 @@ mod tests {
         assert!(tokens_match("10", "10.0", Some(1e-9)).is_ok());
         assert!(tokens_match("nan", "1.5", Some(1e9)).is_err());
         assert!(tokens_match("inf", "1e308", Some(1e9)).is_err());
-    }
-
-    #[test]
-    fn json_is_type_strict() {
-        assert!(json_match(
-            &json!([1, "a", null]),
-            &json!([1, "a", null]),
-            None
-        ));
-        assert!(!json_match(&json!(true), &json!(1), None));
-        assert!(!json_match(&json!(1.0), &json!(1), None));
-        assert!(json_match(&json!(1), &json!(1.0), None));
-        assert!(!json_match(&json!(0.30000000000000004), &json!(0.3), None));
-        assert!(json_match(
-            &json!(0.30000000000000004),
-            &json!(0.3),
-            Some(1e-9)
-        ));
-        assert!(!json_match(&json!([1, 2]), &json!([1, 2, 3]), None));
-        assert!(!json_match(
-            &json!({"a": 1}),
-            &json!({"a": 1, "b": 2}),
-            None
-        ));
-        assert!(json_match(
-            &json!({"b": 2, "a": 1}),
-            &json!({"a": 1, "b": 2}),
-            None
-        ));
-        assert!(!json_match(&json!("1"), &json!(1), None));
     }
 }

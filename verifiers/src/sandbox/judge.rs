@@ -1,10 +1,10 @@
 //! Judging a program against a test suite: each test in its own sandboxed child, results
 //! classified (wrong answer, timeout, memory, runtime error, output or file limit) and
-//! compared in Rust, then folded into a `Verdict` (strict `correct`, passed fraction as a
-//! component). Follows the verdict taxonomy of competitive-programming judges (Codeforces,
+//! compared (stdout in Rust, return values and assertions by the judge process), then folded
+//! into a `Verdict` (strict `correct`, passed fraction as a component). Follows the verdict taxonomy of competitive-programming judges (Codeforces,
 //! DMOJ: WA / TLE / MLE / RE / OLE).
 
-use super::compare::{json_match, tokens_match};
+use super::compare::tokens_match;
 use super::{Limits, Mode, Outcome, Sandbox, SandboxError};
 use crate::Verdict;
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,7 @@ pub enum TestCase {
         expected: Value,
     },
     /// Assertion test code run after the program (HumanEval / MBPP style); passes when it
-    /// completes. Here the test code does enter the sandbox (it is the test).
+    /// completes. The test code runs in the judge process, never in the program's.
     Assert {
         test_code: String,
         entry_point: Option<String>,
@@ -311,9 +311,15 @@ pub fn run_case(
         TestCase::Io { input, .. } => Mode::Io {
             stdin: input.clone(),
         },
-        TestCase::Call { function, args, .. } => Mode::Call {
+        TestCase::Call {
+            function,
+            args,
+            expected,
+        } => Mode::Call {
             function: function.clone(),
             args: args.clone(),
+            expected: expected.clone(),
+            tolerance,
         },
         TestCase::Assert {
             test_code,
@@ -369,6 +375,16 @@ pub fn classify(
         return failed(
             Failure::Timeout,
             format!("CPU limit of {} s exceeded", limits.cpu_s),
+            o,
+        );
+    }
+    if out.oom {
+        return failed(
+            Failure::Memory,
+            format!(
+                "the test's processes went over {} MiB together",
+                limits.memory_mb
+            ),
             o,
         );
     }
@@ -436,35 +452,18 @@ pub fn classify(
                 Err(e) => failed(Failure::WrongAnswer, e, o),
             }
         }
-        TestCase::Call { expected, .. } => {
-            let got = match report.filter(|_| out.succeeded).and_then(|r| r.ok.as_ref()) {
-                Some(Value::String(text)) => serde_json::from_str::<Value>(text).ok(),
-                _ => None,
-            };
-            match got {
-                Some(g) if json_match(&g, expected, tolerance) => passed(out),
-                Some(g) => {
-                    let shown: String = g.to_string().chars().take(80).collect();
-                    failed(Failure::WrongAnswer, format!("returned {shown}"), o)
-                }
-                None => failed(
-                    Failure::RuntimeError,
-                    format!("no return value reported (exit status {:?})", out.exit_code),
-                    o,
+        TestCase::Call { .. } | TestCase::Assert { .. } => match &out.verdict {
+            Some(v) if v.passed => passed(out),
+            Some(v) if !v.detail.is_empty() => failed(Failure::WrongAnswer, v.detail.clone(), o),
+            _ => failed(
+                Failure::RuntimeError,
+                format!(
+                    "the tests did not complete (exit status {:?})",
+                    out.exit_code
                 ),
-            }
-        }
-        TestCase::Assert { .. } => {
-            if out.succeeded {
-                passed(out)
-            } else {
-                failed(
-                    Failure::RuntimeError,
-                    format!("tests did not complete (exit status {:?})", out.exit_code),
-                    o,
-                )
-            }
-        }
+                o,
+            ),
+        },
     }
 }
 
@@ -484,7 +483,7 @@ fn passed(out: &Outcome) -> CaseResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::ChildReport;
+    use crate::sandbox::{ChildReport, JudgeVerdict};
     use serde_json::json;
 
     #[test]
@@ -524,22 +523,17 @@ mod tests {
             output_limit: false,
             exit_code: Some(0),
             signal: None,
+            oom: false,
+            memory_peak_kb: None,
             wall_ms: 1.0,
             cpu_ms: 1.0,
-            report: Some(ChildReport {
-                ok: Some(Value::Null),
-                error: None,
-                kind: None,
-                message: None,
-                errno: None,
-            }),
-            succeeded: true,
+            report: None,
+            verdict: None,
         }
     }
 
     fn error(kind: &str, class: &str, errno: Option<i64>) -> Option<ChildReport> {
         Some(ChildReport {
-            ok: None,
             error: Some(class.into()),
             kind: Some(kind.into()),
             message: Some("m".into()),
@@ -599,7 +593,7 @@ mod tests {
     }
 
     #[test]
-    fn call_results_compare_in_rust() {
+    fn call_and_assert_results_come_from_the_judge() {
         let lim = Limits::default();
         let case = TestCase::Call {
             function: "f".into(),
@@ -607,31 +601,33 @@ mod tests {
             expected: json!([1, 2]),
         };
         let mut o = outcome();
-        o.report = Some(ChildReport {
-            ok: Some(json!("[1,2]")),
-            error: None,
-            kind: None,
-            message: None,
-            errno: None,
-        });
-        assert!(classify(&o, &case, None, &lim).passed);
-        o.report = Some(ChildReport {
-            ok: Some(json!("[1,2,3]")),
-            error: None,
-            kind: None,
-            message: None,
-            errno: None,
-        });
-        assert_eq!(
-            classify(&o, &case, None, &lim).failure,
-            Some(Failure::WrongAnswer)
-        );
-        // a success report without a zero exit is not trusted
-        o.succeeded = false;
-        o.exit_code = Some(1);
+        // No verdict (the program died before the judge could decide): not a pass, even
+        // with a zero exit.
         assert_eq!(
             classify(&o, &case, None, &lim).failure,
             Some(Failure::RuntimeError)
+        );
+        o.verdict = Some(JudgeVerdict {
+            passed: true,
+            detail: String::new(),
+        });
+        assert!(classify(&o, &case, None, &lim).passed);
+        o.verdict = Some(JudgeVerdict {
+            passed: false,
+            detail: "returned [1, 2, 3]".into(),
+        });
+        let r = classify(&o, &case, None, &lim);
+        assert_eq!(r.failure, Some(Failure::WrongAnswer));
+        assert_eq!(r.detail, "returned [1, 2, 3]");
+        // Limits still come first: a pass that ran out of memory is not one.
+        o.verdict = Some(JudgeVerdict {
+            passed: true,
+            detail: String::new(),
+        });
+        o.oom = true;
+        assert_eq!(
+            classify(&o, &case, None, &lim).failure,
+            Some(Failure::Memory)
         );
     }
 

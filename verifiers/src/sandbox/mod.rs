@@ -1,18 +1,22 @@
 //! Sandboxed execution of model-written Python programs: a pool of pre-started zygote
-//! interpreters that fork one isolated child per test (network, PID and mount namespaces,
-//! rlimits, an unprivileged uid, a throwaway working directory, capped output).
+//! interpreters, each forking per test the program's process (network, PID, mount and IPC
+//! namespaces, a seccomp filter, a cgroup leaf and rlimits over the test's whole process
+//! tree, an unprivileged uid, a size-limited /tmp emptied after every test) and, in call
+//! and assert modes, a judge process.
 //!
 //! Follows the layered design of judges such as DMOJ and of Android's zygote: isolation by
-//! the kernel (namespaces + rlimits, as nsjail / bubblewrap do) rather than by Python-level
-//! tricks, and pre-forking so each test costs a fork, not an interpreter start.
-//! Expected outputs never enter the sandbox: children report raw output or a strictly
-//! serialised return value, and [`judge`] compares in Rust.
+//! the kernel (namespaces, seccomp and cgroups, as nsjail / bubblewrap do) rather than by
+//! Python-level tricks, and pre-forking so each test costs forks, not an interpreter start.
+//! The verdict is decided where no program code runs: stdout is compared in Rust, return
+//! values and assertion test code are judged in the judge process (another uid, not
+//! dumpable), which receives the program's values as plain data only.
 
 pub mod compare;
 pub mod judge;
 mod zygote;
 
 pub use judge::{judge, CaseResult, Failure, JudgeReport, TestCase, TestSuite};
+pub use zygote::Hardening;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -60,7 +64,9 @@ pub struct Limits {
     pub wall_ms: u64,
     /// CPU-time limit (seconds, RLIMIT_CPU; at least 1).
     pub cpu_s: u64,
-    /// Address space the program may add to the interpreter's own (MiB, RLIMIT_AS).
+    /// Address space each process may add to the interpreter's own (MiB, RLIMIT_AS); the
+    /// test's whole process tree is held to this plus a small headroom by its cgroup,
+    /// where the kernel offers one.
     pub memory_mb: u64,
     /// Captured stdout; more ends the test with an output-limit failure.
     pub stdout_bytes: u64,
@@ -70,7 +76,7 @@ pub struct Limits {
     pub file_bytes: u64,
     /// Open file descriptors (RLIMIT_NOFILE).
     pub open_files: u64,
-    /// Processes of the sandbox uid (RLIMIT_NPROC).
+    /// Processes of the test (its cgroup's pids.max, and RLIMIT_NPROC of the sandbox uid).
     pub processes: u64,
     /// Largest serialised return value.
     pub result_bytes: u64,
@@ -122,22 +128,26 @@ impl Limits {
 pub enum Mode {
     /// Run as a script with this standard input.
     Io { stdin: String },
-    /// Run the module, then call `function(*args)`; the return value is serialised
-    /// strictly inside the child (plain JSON types only).
-    Call { function: String, args: Vec<Value> },
-    /// Run the module, then the assertion test code in the same interpreter (with `==` in
-    /// asserts compared by strict serialisation) and `check(entry_point)` when given.
+    /// Run the module, then the judge calls `function(*args)` and compares the plain value
+    /// it gets back with `expected` (types strict, integers exact, floats within
+    /// `tolerance` when one is given, else exactly).
+    Call {
+        function: String,
+        args: Vec<Value>,
+        expected: Value,
+        tolerance: Option<f64>,
+    },
+    /// Run the module, then the judge runs the assertion test code (and
+    /// `check(entry_point)` when given) against stand-ins for the program's functions.
     Assert {
         test_code: String,
         entry_point: Option<String>,
     },
 }
 
-/// What the child reported through its private result channel.
+/// An error the program raised (or, for `assert`, a failed assertion of the tests).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChildReport {
-    /// `Some(json text)` on success (call mode: the return value).
-    pub ok: Option<Value>,
     /// Error class: syntax, runtime, exit, missing, assert.
     pub error: Option<String>,
     /// Python exception type name.
@@ -159,12 +169,24 @@ pub struct Outcome {
     pub output_limit: bool,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
+    /// The test's cgroup saw an out-of-memory kill.
+    pub oom: bool,
+    /// Peak memory of the test's cgroup, where the kernel reports it.
+    pub memory_peak_kb: Option<u64>,
     pub wall_ms: f64,
     pub cpu_ms: f64,
-    /// The last well-formed report on the result channel, if any.
+    /// The error the program raised, if any.
     pub report: Option<ChildReport>,
-    /// Whether the report is the success report (for assertion tests: carries the nonce).
-    pub succeeded: bool,
+    /// Call and assert modes: the judge's decision (`None` when it could not finish).
+    pub verdict: Option<JudgeVerdict>,
+}
+
+/// What the judge process decided in call and assert modes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgeVerdict {
+    pub passed: bool,
+    /// Why not, in a line ("returned 6").
+    pub detail: String,
 }
 
 /// Pool settings.
@@ -204,9 +226,8 @@ struct PoolState {
 }
 
 static NEXT_UID: AtomicU32 = AtomicU32::new(0);
-static NONCE: AtomicU32 = AtomicU32::new(0);
 
-/// Finds a Python 3.9+ interpreter: `$VERIGYM_PYTHON`, else `/usr/bin/python3`, else
+/// Finds a Python 3.10+ interpreter (the zygote moves output with `os.splice`): `$VERIGYM_PYTHON`, else `/usr/bin/python3`, else
 /// `python3` on `PATH` (resolved to the real binary, past pyenv-style shims).
 pub fn find_python() -> Result<PathBuf, SandboxError> {
     let mut candidates: Vec<PathBuf> = Vec::new();
@@ -223,7 +244,7 @@ pub fn find_python() -> Result<PathBuf, SandboxError> {
         }
     }
     Err(SandboxError::Unavailable(format!(
-        "no usable python3 (3.9 or newer) found; set VERIGYM_PYTHON. Tried: {}",
+        "no usable python3 (3.10 or newer) found; set VERIGYM_PYTHON. Tried: {}",
         tried.join("; ")
     )))
 }
@@ -234,7 +255,7 @@ fn probe_python(cmd: &Path) -> Result<PathBuf, String> {
             "-I",
             "-S",
             "-c",
-            "import sys; print(sys.executable); print(sys.version_info >= (3, 9))",
+            "import sys; print(sys.executable); print(sys.version_info >= (3, 10))",
         ])
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -246,7 +267,7 @@ fn probe_python(cmd: &Path) -> Result<PathBuf, String> {
         (Some(exe), Some("True")) if out.status.success() && !exe.is_empty() => {
             Ok(PathBuf::from(exe))
         }
-        (Some(_), Some(_)) => Err("older than 3.9".into()),
+        (Some(_), Some(_)) => Err("older than 3.10".into()),
         _ => Err("did not run".into()),
     }
 }
@@ -290,6 +311,14 @@ impl Sandbox {
 
     pub fn workers(&self) -> usize {
         self.workers
+    }
+
+    /// How tests are confined on this machine (starts a zygote if none runs yet).
+    pub fn hardening(&self) -> Result<Hardening, SandboxError> {
+        let z = self.checkout()?;
+        let h = z.hardening();
+        self.checkin(Some(z));
+        Ok(h)
     }
 
     /// Starts every zygote now (so start-up cost and errors show before the first test).
@@ -350,44 +379,57 @@ impl Sandbox {
         limits: &Limits,
     ) -> Result<Outcome, SandboxError> {
         limits.validate()?;
-        let nonce = {
-            use std::hash::{BuildHasher, Hasher};
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_u32(NONCE.fetch_add(1, Ordering::Relaxed));
-            format!("{:016x}", h.finish())
-        };
-        let mut req = json!({ "program": program, "limits": limits });
-        match mode {
+        // The program's process reads only its part; the judge's part (expected value,
+        // test code) is read by the judge alone.
+        let mut part = json!({ "program": program, "limits": limits });
+        let judge_part = match mode {
             Mode::Io { stdin } => {
-                req["mode"] = json!("io");
-                req["stdin"] = json!(stdin);
+                part["mode"] = json!("io");
+                part["stdin"] = json!(stdin);
+                None
             }
-            Mode::Call { function, args } => {
-                req["mode"] = json!("call");
-                req["function"] = json!(function);
-                req["args"] = json!(serde_json::to_string(args)
-                    .map_err(|e| SandboxError::Invalid(e.to_string()))?);
+            Mode::Call {
+                function,
+                args,
+                expected,
+                tolerance,
+            } => {
+                part["mode"] = json!("call");
+                // As JSON text, parsed by the judge into exact Python values.
+                Some(json!({
+                    "function": function,
+                    "args": json_text(args)?,
+                    "expected": json_text(expected)?,
+                    "tolerance": tolerance,
+                }))
             }
             Mode::Assert {
                 test_code,
                 entry_point,
             } => {
-                req["mode"] = json!("assert");
-                req["test_code"] = json!(test_code);
-                req["entry_point"] = json!(entry_point);
-                req["nonce"] = json!(nonce);
+                part["mode"] = json!("assert");
+                Some(json!({ "test_code": test_code, "entry_point": entry_point }))
             }
-        }
-        let deadline =
-            Instant::now() + Duration::from_millis(limits.wall_ms) + Duration::from_secs(10);
-        // One retry on a fresh zygote if the first one died underneath us.
+        };
+        let control = json!({ "mode": part["mode"], "limits": limits });
+        // A zygote that fails, or reports a fault, is killed and replaced; the test runs once
+        // more on a fresh one, so a program that broke a zygote cannot fail later tests.
         let mut last = None;
         for _ in 0..2 {
             let mut z = self.checkout()?;
-            match z.call(&req, deadline) {
+            // From now, not from the call: waiting for a free zygote, or for a fresh one
+            // to start, is not the test's time.
+            let deadline =
+                Instant::now() + Duration::from_millis(limits.wall_ms) + Duration::from_secs(10);
+            match z.call(&control, &part, judge_part.as_ref(), deadline) {
                 Ok(reply) => {
-                    self.checkin(Some(z));
-                    return parse_outcome(&reply, mode, &nonce);
+                    let clean = reply.control.get("clean").and_then(Value::as_bool) == Some(true);
+                    let outcome = parse_outcome(&reply);
+                    self.checkin((clean && outcome.is_ok()).then_some(z));
+                    match outcome {
+                        Ok(o) => return Ok(o),
+                        Err(e) => last = Some(e),
+                    }
                 }
                 Err(e) => {
                     drop(z); // killed with its namespace
@@ -400,71 +442,108 @@ impl Sandbox {
     }
 }
 
-fn parse_outcome(reply: &Value, mode: &Mode, nonce: &str) -> Result<Outcome, SandboxError> {
-    if let Some(e) = reply.get("sandbox_error") {
+fn json_text<T: Serialize>(v: &T) -> Result<String, SandboxError> {
+    serde_json::to_string(v).map_err(|e| SandboxError::Invalid(e.to_string()))
+}
+
+/// An error report as the program's harness or the judge writes it.
+fn child_report(r: &Value) -> Option<ChildReport> {
+    r.is_object().then(|| ChildReport {
+        error: r.get("error").and_then(Value::as_str).map(str::to_string),
+        kind: r.get("type").and_then(Value::as_str).map(str::to_string),
+        message: r.get("message").and_then(Value::as_str).map(str::to_string),
+        errno: r.get("errno").and_then(Value::as_i64),
+    })
+}
+
+/// The last well-formed report among the frames the program's harness wrote (io mode):
+/// `["ok", null]` or `["error", class, type, message, errno]`. A `["setup_error", ..]`
+/// frame means the sandbox failed to set the program up.
+fn io_report(frames: &[u8]) -> Result<Option<ChildReport>, SandboxError> {
+    let mut report = None;
+    let mut rest = frames;
+    while let (Some(head), Some(after)) = (rest.get(..4), rest.get(4..)) {
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let Some(body) = after.get(..len) else {
+            break;
+        };
+        rest = &after[len..];
+        let Ok(Value::Array(frame)) = serde_json::from_slice::<Value>(body) else {
+            continue;
+        };
+        match (frame.first().and_then(Value::as_str), frame.len()) {
+            (Some("ok"), 2) => report = None,
+            (Some("error"), 5) => {
+                report = child_report(&json!({
+                    "error": frame[1], "type": frame[2], "message": frame[3], "errno": frame[4],
+                }))
+            }
+            (Some("setup_error"), _) => {
+                return Err(SandboxError::Protocol(format!(
+                    "program set-up failed: {}",
+                    Value::Array(frame)
+                )))
+            }
+            _ => {}
+        }
+    }
+    Ok(report)
+}
+
+fn parse_outcome(reply: &zygote::Reply) -> Result<Outcome, SandboxError> {
+    let c = &reply.control;
+    if let Some(e) = c.get("sandbox_error") {
         return Err(SandboxError::Protocol(format!("zygote: {e}")));
     }
-    let s = |k: &str| {
-        reply
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
+    if c.get("judge_ok").and_then(Value::as_bool) == Some(false) {
+        return Err(SandboxError::Protocol("the judge process failed".into()));
+    }
+    let judge: Value = if reply.judge.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&reply.judge)
+            .map_err(|e| SandboxError::Protocol(format!("judge reply: {e}")))?
     };
-    let b = |k: &str| reply.get(k).and_then(Value::as_bool).unwrap_or(false);
-    let f = |k: &str| reply.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+    if let Some(e) = judge.get("sandbox_error") {
+        return Err(SandboxError::Protocol(format!("judge: {e}")));
+    }
+    let report = match judge.get("report") {
+        Some(r) => child_report(r),
+        None => io_report(&reply.report)?,
+    };
+    let verdict = judge
+        .get("verdict")
+        .filter(|v| v.is_object())
+        .map(|v| JudgeVerdict {
+            passed: v.get("passed").and_then(Value::as_bool) == Some(true),
+            detail: v
+                .get("detail")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        });
+    let b = |k: &str| c.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let f = |k: &str| c.get(k).and_then(Value::as_f64).unwrap_or(0.0);
     let i = |k: &str| {
-        reply
-            .get(k)
+        c.get(k)
             .and_then(Value::as_i64)
             .and_then(|v| i32::try_from(v).ok())
     };
-    // The last complete line the child wrote on its result channel.
-    let result = s("result");
-    let report = result
-        .lines()
-        .rev()
-        .find_map(|l| {
-            serde_json::from_str::<Value>(l)
-                .ok()
-                .filter(Value::is_object)
-        })
-        .map(|v| ChildReport {
-            ok: v.get("ok").cloned(),
-            error: v.get("error").and_then(Value::as_str).map(str::to_string),
-            kind: v.get("type").and_then(Value::as_str).map(str::to_string),
-            message: v.get("message").and_then(Value::as_str).map(str::to_string),
-            errno: v.get("errno").and_then(Value::as_i64),
-        });
-    if let Some(setup) = result
-        .lines()
-        .find_map(|l| serde_json::from_str::<Value>(l).ok())
-        .and_then(|v| v.get("setup_error").cloned())
-    {
-        return Err(SandboxError::Protocol(format!(
-            "child set-up failed: {setup}"
-        )));
-    }
-    let exit_code = i("exit_code");
-    let succeeded = exit_code == Some(0)
-        && match (&report, mode) {
-            (Some(r), Mode::Assert { .. }) => r.ok.as_ref().and_then(Value::as_str) == Some(nonce),
-            (Some(r), _) => r.ok.is_some() && r.error.is_none(),
-            (None, _) => false,
-        };
     Ok(Outcome {
-        stdout: s("stdout"),
-        stderr: s("stderr"),
+        stdout: String::from_utf8_lossy(&reply.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&reply.stderr).into_owned(),
         stdout_truncated: b("stdout_truncated"),
         stderr_truncated: b("stderr_truncated"),
         timed_out: b("timed_out"),
         output_limit: b("output_limit"),
-        exit_code,
+        exit_code: i("exit_code"),
         signal: i("signal"),
+        oom: b("oom"),
+        memory_peak_kb: c.get("memory_peak_kb").and_then(Value::as_u64),
         wall_ms: f("wall_ms"),
         cpu_ms: f("cpu_ms"),
         report,
-        succeeded,
+        verdict,
     })
 }
 
@@ -487,18 +566,60 @@ mod tests {
         assert!(huge.validate().is_err());
     }
 
+    fn reply(control: Value, report: &[u8], judge: &str) -> zygote::Reply {
+        zygote::Reply {
+            control,
+            stdout: b"42\n".to_vec(),
+            stderr: Vec::new(),
+            report: report.to_vec(),
+            judge: judge.as_bytes().to_vec(),
+        }
+    }
+
+    fn frame(text: &str) -> Vec<u8> {
+        let mut f = (text.len() as u32).to_be_bytes().to_vec();
+        f.extend_from_slice(text.as_bytes());
+        f
+    }
+
     #[test]
-    fn assertion_success_needs_the_nonce() {
-        let mode = Mode::Assert {
-            test_code: String::new(),
-            entry_point: None,
-        };
-        let reply = json!({"result": "{\"ok\": \"passed\"}\n", "exit_code": 0});
-        assert!(!parse_outcome(&reply, &mode, "abc").unwrap().succeeded);
-        let reply = json!({"result": "junk\n{\"ok\": \"abc\"}\n", "exit_code": 0});
-        assert!(parse_outcome(&reply, &mode, "abc").unwrap().succeeded);
-        let reply = json!({"result": "{\"ok\": \"abc\"}\n", "exit_code": 1});
-        assert!(!parse_outcome(&reply, &mode, "abc").unwrap().succeeded);
-        assert!(parse_outcome(&json!({"sandbox_error": "x"}), &mode, "abc").is_err());
+    fn replies_are_read_strictly() {
+        let judged = r#"{"verdict": {"passed": "yes", "detail": ""},
+            "report": {"error": "runtime", "type": "ValueError", "message": "m", "errno": 2}}"#;
+        let o = parse_outcome(&reply(
+            json!({"exit_code": 0, "oom": true, "memory_peak_kb": 2048, "clean": true}),
+            b"",
+            judged,
+        ))
+        .unwrap();
+        // Only a literal `true` passes.
+        assert_eq!(o.verdict.map(|v| v.passed), Some(false));
+        assert_eq!(o.report.and_then(|r| r.kind).as_deref(), Some("ValueError"));
+        assert!(o.oom);
+        assert_eq!(o.memory_peak_kb, Some(2048));
+        assert_eq!(o.stdout, "42\n");
+        // io mode: the last well-formed frame is the report; torn frames are skipped.
+        let mut frames = frame(r#"["error", "runtime", "MemoryError", "m", null]"#);
+        frames.extend(frame("not json"));
+        let mut ok = frames.clone();
+        ok.extend(frame(r#"["ok", null]"#));
+        frames.extend_from_slice(&[0, 0, 0, 99, b'x']);
+        let o = parse_outcome(&reply(json!({"exit_code": 1}), &frames, "")).unwrap();
+        assert_eq!(
+            o.report.and_then(|r| r.kind).as_deref(),
+            Some("MemoryError")
+        );
+        assert!(o.verdict.is_none());
+        assert!(parse_outcome(&reply(json!({}), &ok, ""))
+            .unwrap()
+            .report
+            .is_none());
+        // Faults of the sandbox itself are errors, not verdicts.
+        let setup = frame(r#"["setup_error", "x"]"#);
+        assert!(parse_outcome(&reply(json!({}), &setup, "")).is_err());
+        assert!(parse_outcome(&reply(json!({"sandbox_error": "x"}), b"", "")).is_err());
+        assert!(parse_outcome(&reply(json!({"judge_ok": false}), b"", "")).is_err());
+        assert!(parse_outcome(&reply(json!({}), b"", r#"{"sandbox_error": "x"}"#)).is_err());
+        assert!(parse_outcome(&reply(json!({}), b"", "{torn")).is_err());
     }
 }
