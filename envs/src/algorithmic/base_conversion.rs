@@ -5,16 +5,14 @@
 //! The reference shows the procedure: repeated division with remainders, doubling
 //! (Horner) for binary to decimal, and 4-bit groups between binary and hexadecimal.
 
-use crate::algorithmic::answer::{clean, gold_str, push_bin, push_int, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::puzzles::common::Template;
+use crate::kit::render;
+use crate::kit::{gold_str, push_bin, push_int, reject, unwrap_answer};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
-use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-static PROMPT: LazyLock<Template> =
-    LazyLock::new(|| Template::new(include_str!("../../../prompts/base_conversion.txt")));
+const TEMPLATE: &str = crate::template!("base_conversion");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,7 +56,7 @@ pub fn to_base(mut v: u64, b: u32) -> String {
 /// Parses digits in base `b`, allowing a matching `0b` / `0x` prefix, `_` separators
 /// and upper-case hex. At most 64 digits.
 pub fn parse_base(answer: &str, b: u32) -> Option<u64> {
-    let s = clean(answer);
+    let s = unwrap_answer(answer);
     let prefix = match b {
         2 => ["0b", "0B"],
         16 => ["0x", "0X"],
@@ -225,11 +223,14 @@ impl Family for BaseConversion {
         value.push_str(" number ");
         value.push_str(&shown);
         Ok(Problem {
-            question: PROMPT.fill(&[
-                ("value", &value),
-                ("from", base_name(from)),
-                ("to", base_name(to)),
-            ]),
+            question: render(
+                TEMPLATE,
+                &[
+                    ("value", &value),
+                    ("from", base_name(from)),
+                    ("to", base_name(to)),
+                ],
+            ),
             answer: {
                 let mut gold = serde_json::Map::new();
                 gold.insert("base".into(), to.into());
@@ -252,8 +253,8 @@ impl Family for BaseConversion {
             .ok_or_else(|| VerifyError::InvalidGold("gold value does not parse".into()))?;
         Ok(match parse_base(answer, base) {
             Some(v) if v == value => Verdict::correct(to_base(v, base)),
-            Some(_) => wrong(answer, "wrong value"),
-            None => wrong(
+            Some(_) => reject(answer, "wrong value"),
+            None => reject(
                 answer,
                 format!("answer is not a {} number", base_name(base)),
             ),

@@ -1,15 +1,15 @@
 //! `matrix_multiply`: the product of two small integer matrices, every entry worked as a
 //! row-by-column dot product (exact i64 arithmetic; entries are bounded by the config).
 
-use crate::algorithmic::answer::{gold_matrix, matrix_text, parse_matrix, push_int, wrong};
 use crate::algorithmic::matrix_transpose::{check_matrix, random_matrix, MatrixConfig};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{gold_matrix, matrix_text, parse_matrix, push_int, reject};
 use crate::rng::TaskRng;
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/matrix_multiply.txt");
+const TEMPLATE: &str = crate::template!("matrix_multiply");
 
 pub struct MatrixMultiply {
     config: MatrixConfig,
@@ -105,8 +105,8 @@ impl Family for MatrixMultiply {
         let gold = gold_matrix(gold, "matrix")?;
         Ok(match parse_matrix(answer) {
             Some(m) if m == gold => Verdict::correct(matrix_text(&m)),
-            Some(_) => wrong(answer, "not the product"),
-            None => wrong(answer, "answer is not a rectangular integer matrix"),
+            Some(_) => reject(answer, "not the product"),
+            None => reject(answer, "answer is not a rectangular integer matrix"),
         })
     }
 }

@@ -1,15 +1,15 @@
 //! `matrix_transpose`: transpose an integer matrix (reasoning-gym `manipulate_matrix`'s
 //! transpose step). The reference reads each column top to bottom into a row.
 
-use crate::algorithmic::answer::{gold_matrix, matrix_text, parse_matrix, push_int, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{gold_matrix, matrix_text, parse_matrix, push_int, reject};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/matrix_transpose.txt");
+const TEMPLATE: &str = crate::template!("matrix_transpose");
 
 /// Matrix shape and entry range, shared by the matrix families.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,7 +106,7 @@ impl Family for MatrixTranspose {
             thinking.push_str("column ");
             push_int(&mut thinking, j as i64 + 1);
             thinking.push_str(": ");
-            thinking.push_str(&crate::algorithmic::answer::join_ints(row, " "));
+            thinking.push_str(&crate::kit::join_ints(row, " "));
             thinking.push('\n');
         }
         let final_answer = matrix_text(&t);
@@ -122,8 +122,8 @@ impl Family for MatrixTranspose {
         let gold = gold_matrix(gold, "matrix")?;
         Ok(match parse_matrix(answer) {
             Some(m) if m == gold => Verdict::correct(matrix_text(&m)),
-            Some(_) => wrong(answer, "not the transpose"),
-            None => wrong(answer, "answer is not a rectangular integer matrix"),
+            Some(_) => reject(answer, "not the transpose"),
+            None => reject(answer, "answer is not a rectangular integer matrix"),
         })
     }
 }

@@ -5,14 +5,14 @@
 //! is accepted. No Python needed, so a tiny CPU policy can learn a code task.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::fmt;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/list_dsl.txt");
+const TEMPLATE: &str = crate::template!("list_dsl");
 /// Longest program text and most stages the verifier looks at.
 const MAX_PROGRAM_CHARS: usize = 400;
 const MAX_STAGES: usize = 16;

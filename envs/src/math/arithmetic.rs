@@ -5,7 +5,7 @@
 //! Fate", 2023); the digits knob scales with difficulty up to 30-digit operands.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ use serde_json::json;
 use verigym_verifiers::number::parse_integer;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/arithmetic.txt");
+const TEMPLATE: &str = crate::template!("arithmetic");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -4,8 +4,9 @@
 //! Named `radix_conversion` because the algorithmic domain has its own `base_conversion`.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{excerpt, gold_field, level, unwrap_answer, MAX_ANSWER_BYTES};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{excerpt, gold_str, level, unwrap_answer};
+use crate::math::grade::MAX_ANSWER_BYTES;
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use num_integer::Integer;
@@ -15,7 +16,7 @@ use serde_json::json;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/radix_conversion.txt");
+const TEMPLATE: &str = crate::template!("radix_conversion");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -122,7 +123,7 @@ impl Family for RadixConversion {
     }
 
     fn verify(&self, gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
-        let digits = gold_field(gold, "digits")?;
+        let digits = gold_str(gold, "digits")?;
         let base = gold
             .get("base")
             .and_then(|b| b.as_u64())

@@ -6,17 +6,14 @@
 //! The reference chain of thought is the column search from the units column up: each
 //! column's letters are tried in turn, carries are tracked, dead ends are counted.
 
-use crate::algorithmic::answer::push_int;
 use crate::env::{Domain, Family, Problem};
-use crate::puzzles::common::{push_uint, read_gold, reject, Template};
+use crate::kit::{push_int, read_gold, reject, render};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-static PROMPT: LazyLock<Template> =
-    LazyLock::new(|| Template::new(include_str!("../../../prompts/cryptarithm.txt")));
+const TEMPLATE: &str = crate::template!("cryptarithm");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -310,12 +307,12 @@ impl Family for Cryptarithm {
         let mut carry = 0u64;
         for col in 0..sum.len() {
             thinking.push_str("\nColumn ");
-            push_uint(&mut thinking, col + 1);
+            push_int(&mut thinking, col + 1);
             if col == 0 {
                 thinking.push_str(" (units): ");
             } else {
                 thinking.push_str(" (carry in ");
-                push_uint(&mut thinking, carry as usize);
+                push_int(&mut thinking, carry as usize);
                 thinking.push_str("): ");
             }
             let mut total = carry;
@@ -335,21 +332,21 @@ impl Family for Cryptarithm {
             }
             if carry > 0 {
                 thinking.push_str(" + carry ");
-                push_uint(&mut thinking, carry as usize);
+                push_int(&mut thinking, carry as usize);
             }
             let s_letter = Solver::at(&sum, col).unwrap_or(b'?');
             thinking.push_str(" gives ");
-            push_uint(&mut thinking, total as usize);
+            push_int(&mut thinking, total as usize);
             thinking.push_str(", so ");
             thinking.push(char::from(s_letter));
             thinking.push('=');
-            push_uint(&mut thinking, (total % 10) as usize);
+            push_int(&mut thinking, (total % 10) as usize);
             thinking.push_str(" carry ");
-            push_uint(&mut thinking, (total / 10) as usize);
+            push_int(&mut thinking, (total / 10) as usize);
             thinking.push('.');
             if let Some(&n) = dead_ends.get(col).filter(|&&n| n > 0) {
                 thinking.push_str(" (Other choices here failed ");
-                push_uint(&mut thinking, n);
+                push_int(&mut thinking, n);
                 thinking.push_str(" times, in this column or further up.)");
             }
             carry = total / 10;
@@ -369,10 +366,10 @@ impl Family for Cryptarithm {
             if i > 0 {
                 thinking.push_str(" + ");
             }
-            push_uint(&mut thinking, val(w) as usize);
+            push_int(&mut thinking, val(w) as usize);
         }
         thinking.push_str(" = ");
-        push_uint(&mut thinking, val(&sum) as usize);
+        push_int(&mut thinking, val(&sum) as usize);
         thinking.push('.');
         let text = |w: &[u8]| Value::String(w.iter().map(|&b| char::from(b)).collect());
         let mut gold = serde_json::Map::new();
@@ -381,12 +378,9 @@ impl Family for Cryptarithm {
             Value::Array(addends.iter().map(|w| text(w)).collect()),
         );
         gold.insert("sum".into(), text(&sum));
-        let question = PROMPT.fill_with(16 * (addends.len() + 2) * (sum.len() + 3), |key, out| {
-            key == "puzzle" && {
-                write_layout(out, &addends, &sum);
-                true
-            }
-        });
+        let mut layout = String::new();
+        write_layout(&mut layout, &addends, &sum);
+        let question = render(TEMPLATE, &[("puzzle", &layout)]);
         Ok(Problem {
             question,
             answer: Value::Object(gold),

@@ -5,9 +5,9 @@
 //! Answers are parsed by our arithmetic parser and evaluated with exact rationals.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{read_gold, reject, Trace};
 use crate::puzzles::arith_search::{count_solutions, solve_written, Rat, Rules};
-use crate::puzzles::common::{read_gold, reject, Trace};
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -16,7 +16,7 @@ use serde_json::json;
 use verigym_verifiers::arith;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/game_of_24.txt");
+const TEMPLATE: &str = crate::template!("game_of_24");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

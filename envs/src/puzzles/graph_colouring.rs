@@ -6,15 +6,13 @@
 //! neighbours already use the most colours) with backtracking, written out.
 
 use crate::env::{Domain, Family, Problem};
-use crate::puzzles::common::{push_uint, read_gold, reject, uint_str, Template, Trace};
+use crate::kit::{push_int, read_gold, reject, render, Trace};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-static PROMPT: LazyLock<Template> =
-    LazyLock::new(|| Template::new(include_str!("../../../prompts/graph_colouring.txt")));
+const TEMPLATE: &str = crate::template!("graph_colouring");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,7 +139,7 @@ impl Dsatur<'_> {
         if free == 0 {
             trace.line(|s| {
                 s.push_str("Vertex ");
-                push_uint(s, v + 1);
+                push_int(s, v + 1);
                 s.push_str(": its neighbours use every colour; back up.");
             });
             return false;
@@ -153,7 +151,7 @@ impl Dsatur<'_> {
             rest &= rest - 1;
             trace.line(|s| {
                 s.push_str("Vertex ");
-                push_uint(s, v + 1);
+                push_int(s, v + 1);
                 // The colours the neighbours use, e.g. "{1,3}".
                 s.push_str(" (neighbours use {");
                 let mut u = used;
@@ -165,14 +163,14 @@ impl Dsatur<'_> {
                         s.push(',');
                     }
                     sep = true;
-                    push_uint(s, b);
+                    push_int(s, b);
                 }
                 s.push_str(if first {
                     "}): colour "
                 } else {
                     "}): try colour "
                 });
-                push_uint(s, c);
+                push_int(s, c);
                 s.push('.');
             });
             first = false;
@@ -184,7 +182,7 @@ impl Dsatur<'_> {
         }
         trace.line(|s| {
             s.push_str("Vertex ");
-            push_uint(s, v + 1);
+            push_int(s, v + 1);
             s.push_str(": no colour works; back up.");
         });
         false
@@ -248,7 +246,7 @@ impl Family for GraphColouring {
         let mut trace = Trace::new();
         trace.line(|s| {
             s.push_str("DSATUR: repeatedly take the uncoloured vertex whose neighbours use the most colours (ties: most neighbours), give it the lowest free colour, back up when none is free. ");
-            push_uint(s, c.colours);
+            push_int(s, c.colours);
             s.push_str(" colours available.");
         });
         let mut s = Dsatur::new(&adj[..n], c.colours);
@@ -270,32 +268,34 @@ impl Family for GraphColouring {
             if v > 0 {
                 answer.push_str(", ");
             }
-            push_uint(&mut answer, v + 1);
+            push_int(&mut answer, v + 1);
             answer.push_str(": ");
-            push_uint(&mut answer, *col);
+            push_int(&mut answer, *col);
         }
         let mut edge_text = String::with_capacity(7 * edges.len());
         for (i, &(a, b)) in edges.iter().enumerate() {
             if i > 0 {
                 edge_text.push_str(", ");
             }
-            push_uint(&mut edge_text, a);
+            push_int(&mut edge_text, a);
             edge_text.push('-');
-            push_uint(&mut edge_text, b);
+            push_int(&mut edge_text, b);
         }
-        let (mut b1, mut b2) = ([0u8; 20], [0u8; 20]);
-        let question = PROMPT.fill(&[
-            ("colours", uint_str(c.colours, &mut b1)),
-            ("vertices", uint_str(n, &mut b2)),
-            (
-                "edges",
-                if edges.is_empty() {
-                    "(none)"
-                } else {
-                    &edge_text
-                },
-            ),
-        ]);
+        let question = render(
+            TEMPLATE,
+            &[
+                ("colours", &c.colours.to_string()),
+                ("vertices", &n.to_string()),
+                (
+                    "edges",
+                    if edges.is_empty() {
+                        "(none)"
+                    } else {
+                        &edge_text
+                    },
+                ),
+            ],
+        );
         let edge_json: Vec<Value> = edges
             .iter()
             .map(|&(a, b)| Value::Array(vec![a.into(), b.into()]))

@@ -6,14 +6,12 @@
 //! walk back from the goal along decreasing distances.
 
 use crate::env::{Domain, Family, Problem};
-use crate::puzzles::common::{push_uint, read_gold, reject, tokens, Template};
+use crate::kit::{push_int, read_gold, reject, render, tokens};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
-use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-static PROMPT: LazyLock<Template> =
-    LazyLock::new(|| Template::new(include_str!("../../../prompts/maze.txt")));
+const TEMPLATE: &str = crate::template!("maze");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -190,19 +188,19 @@ impl Family for Maze {
         }
         let mut thinking = String::with_capacity(200 + 8 * order.len() + 12 * distance);
         thinking.push_str("Breadth-first search from S at (row ");
-        push_uint(&mut thinking, s / w + 1);
+        push_int(&mut thinking, s / w + 1);
         thinking.push_str(", col ");
-        push_uint(&mut thinking, s % w + 1);
+        push_int(&mut thinking, s % w + 1);
         thinking.push_str("), one layer of squares per step count:");
         for k in 1..=distance {
             thinking.push('\n');
-            push_uint(&mut thinking, k);
+            push_int(&mut thinking, k);
             thinking.push_str(" steps:");
             for &(r, col) in &order[start_of[k]..start_of[k + 1]] {
                 thinking.push_str(" (");
-                push_uint(&mut thinking, usize::from(r));
+                push_int(&mut thinking, usize::from(r));
                 thinking.push(',');
-                push_uint(&mut thinking, usize::from(col));
+                push_int(&mut thinking, usize::from(col));
                 thinking.push(')');
             }
             if k == distance {
@@ -241,19 +239,13 @@ impl Family for Maze {
         );
         thinking.push_str(&answer);
         thinking.push_str(".\nThe shortest path takes ");
-        push_uint(&mut thinking, distance);
+        push_int(&mut thinking, distance);
         thinking.push_str(" moves.");
-        let question = PROMPT.fill_with(n + h, |key, out| {
-            key == "grid" && {
-                for (i, row) in cells.chunks(w).enumerate() {
-                    if i > 0 {
-                        out.push('\n');
-                    }
-                    out.extend(row.iter().map(|&b| char::from(b)));
-                }
-                true
-            }
-        });
+        let grid: Vec<String> = cells
+            .chunks(w)
+            .map(|row| row.iter().map(|&b| char::from(b)).collect())
+            .collect();
+        let question = render(TEMPLATE, &[("grid", &grid.join("\n"))]);
         let rows: Vec<serde_json::Value> = cells
             .chunks(w)
             .map(|r| serde_json::Value::String(r.iter().map(|&b| char::from(b)).collect()))

@@ -4,17 +4,15 @@
 //! The reference numbers the words, then reads them from the last to the first. Answers
 //! are compared word by word (case-insensitive); separators may be spaces or commas.
 
-use crate::algorithmic::answer::{gold_str, parse_words, push_int, str_gold, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::puzzles::common::Template;
+use crate::kit::render;
+use crate::kit::{gold_str, parse_words, push_int, reject, str_gold};
 use crate::rng::TaskRng;
 use crate::text::words;
 use serde::{Deserialize, Serialize};
-use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-static PROMPT: LazyLock<Template> =
-    LazyLock::new(|| Template::new(include_str!("../../../prompts/word_reversal.txt")));
+const TEMPLATE: &str = crate::template!("word_reversal");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,7 +77,7 @@ impl Family for WordReversal {
             reversed.push_str(w);
         }
         Ok(Problem {
-            question: PROMPT.fill(&[("sentence", &sentence)]),
+            question: render(TEMPLATE, &[("sentence", &sentence)]),
             answer: str_gold("reversed", &reversed),
             thinking,
             final_answer: reversed,
@@ -90,8 +88,8 @@ impl Family for WordReversal {
         let gold = gold_str(gold, "reversed")?;
         Ok(match parse_words(answer) {
             Some(ws) if ws.iter().map(String::as_str).eq(gold.split(' ')) => Verdict::correct(gold),
-            Some(_) => wrong(answer, "not the words in reversed order"),
-            None => wrong(answer, "answer is not a sequence of words"),
+            Some(_) => reject(answer, "not the words in reversed order"),
+            None => reject(answer, "answer is not a sequence of words"),
         })
     }
 }
