@@ -83,7 +83,7 @@ impl Family for SetOperations {
             config.max_value,
         )?;
         if ((config.max_value - config.min_value + 1) as u64) < 2 * config.max_len as u64 {
-            return Err("the value range must hold at least 2 * max_len values".into());
+            return Err("min_value..=max_value must hold at least 2 * max_len values".into());
         }
         if config.ops.is_empty() {
             return Err("ops: at least one operation is needed".into());

@@ -377,8 +377,10 @@ impl Family for ListDsl {
         {
             return Err("stages must satisfy 1 <= min_stages <= max_stages <= 8".into());
         }
-        if !(1..=10).contains(&config.examples) || config.hidden > 20 {
-            return Err("examples must be in 1..=10 and hidden at most 20".into());
+        // One example cannot show that a program does something informative (outputs
+        // that differ from each other), so generation needs two.
+        if !(2..=10).contains(&config.examples) || config.hidden > 20 {
+            return Err("examples must be in 2..=10 and hidden at most 20".into());
         }
         if config.min_len == 0 || config.min_len > config.max_len || config.max_len > 20 {
             return Err("lengths must satisfy 1 <= min_len <= max_len <= 20".into());

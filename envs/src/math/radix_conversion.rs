@@ -57,8 +57,13 @@ impl Family for RadixConversion {
     }
 
     fn new(c: RadixConversionConfig) -> Result<Self, String> {
-        if c.bases.len() < 2 || c.bases.iter().any(|b| !(2..=36).contains(b)) {
-            return Err("bases must hold at least two bases in 2..=36".into());
+        // Two different bases at least: generation redraws the target base until it
+        // differs from the source base.
+        let first = c.bases.first().copied();
+        if c.bases.iter().any(|b| !(2..=36).contains(b))
+            || c.bases.iter().all(|b| Some(*b) == first)
+        {
+            return Err("bases must hold at least two different bases in 2..=36".into());
         }
         if !(1..=100).contains(&c.max_digits) {
             return Err("max_digits must be in 1..=100".into());

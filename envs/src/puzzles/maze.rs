@@ -107,8 +107,9 @@ impl Family for Maze {
         if !(0.0..=0.6).contains(&config.wall_density) {
             return Err("wall_density must be in [0, 0.6]".into());
         }
-        if config.min_distance > config.width + config.height - 2 {
-            return Err("min_distance must be at most width + height - 2".into());
+        // At distance 0 the goal would be the start, and the path an empty answer.
+        if config.min_distance == 0 || config.min_distance > config.width + config.height - 2 {
+            return Err("min_distance must be in 1..=width + height - 2".into());
         }
         Ok(Maze { config })
     }
