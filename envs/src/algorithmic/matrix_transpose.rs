@@ -3,10 +3,11 @@
 
 use crate::env::{Domain, Family, Problem};
 use crate::kit::render;
-use crate::kit::{gold_matrix, matrix_text, parse_matrix, push_int, reject};
+use crate::kit::{gold_matrix, join_ints, matrix_text, parse_matrix, reject};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
 const TEMPLATE: &str = crate::template!("matrix_transpose");
@@ -92,22 +93,11 @@ impl Family for MatrixTranspose {
                     .collect()
             })
             .collect();
-        let mut thinking = String::with_capacity(r * k * 12 + 100);
-        thinking.push_str("The matrix is ");
-        push_int(&mut thinking, r as i64);
-        thinking.push('x');
-        push_int(&mut thinking, k as i64);
-        thinking.push_str(", so the transpose is ");
-        push_int(&mut thinking, k as i64);
-        thinking.push('x');
-        push_int(&mut thinking, r as i64);
-        thinking.push_str(". Column j, read top to bottom, becomes row j:\n");
+        let mut thinking = format!(
+            "The matrix is {r}x{k}, so the transpose is {k}x{r}. Column j, read top to bottom, becomes row j:\n"
+        );
         for (j, row) in t.iter().enumerate() {
-            thinking.push_str("column ");
-            push_int(&mut thinking, j as i64 + 1);
-            thinking.push_str(": ");
-            thinking.push_str(&crate::kit::join_ints(row, " "));
-            thinking.push('\n');
+            let _ = writeln!(thinking, "column {}: {}", j + 1, join_ints(row, " "));
         }
         let final_answer = matrix_text(&t);
         Ok(Problem {

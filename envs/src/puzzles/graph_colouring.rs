@@ -6,7 +6,7 @@
 //! neighbours already use the most colours) with backtracking, written out.
 
 use crate::env::{Domain, Family, Problem};
-use crate::kit::{push_int, read_gold, reject, render, Trace};
+use crate::kit::{read_gold, reject, render, Trace};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -137,11 +137,10 @@ impl Dsatur<'_> {
         let all = ((1u32 << (self.k + 1)) - 1) & !1;
         let free = all & !used;
         if free == 0 {
-            trace.line(|s| {
-                s.push_str("Vertex ");
-                push_int(s, v + 1);
-                s.push_str(": its neighbours use every colour; back up.");
-            });
+            trace.push(format!(
+                "Vertex {}: its neighbours use every colour; back up.",
+                v + 1
+            ));
             return false;
         }
         let mut rest = free;
@@ -149,30 +148,17 @@ impl Dsatur<'_> {
         while rest != 0 {
             let c = rest.trailing_zeros() as usize;
             rest &= rest - 1;
-            trace.line(|s| {
-                s.push_str("Vertex ");
-                push_int(s, v + 1);
-                // The colours the neighbours use, e.g. "{1,3}".
-                s.push_str(" (neighbours use {");
-                let mut u = used;
-                let mut sep = false;
-                while u != 0 {
-                    let b = u.trailing_zeros() as usize;
-                    u &= u - 1;
-                    if sep {
-                        s.push(',');
-                    }
-                    sep = true;
-                    push_int(s, b);
-                }
-                s.push_str(if first {
-                    "}): colour "
-                } else {
-                    "}): try colour "
-                });
-                push_int(s, c);
-                s.push('.');
-            });
+            // The colours the neighbours use, e.g. "{1,3}" (colour k is bit k of `used`).
+            let neighbour_colours: Vec<String> = (0..u32::BITS)
+                .filter(|&k| used & (1 << k) != 0)
+                .map(|k| k.to_string())
+                .collect();
+            let verb = if first { "colour" } else { "try colour" };
+            trace.push(format!(
+                "Vertex {} (neighbours use {{{}}}): {verb} {c}.",
+                v + 1,
+                neighbour_colours.join(",")
+            ));
             first = false;
             self.set(v, c);
             if self.go(trace) {
@@ -180,11 +166,7 @@ impl Dsatur<'_> {
             }
             self.unset(v);
         }
-        trace.line(|s| {
-            s.push_str("Vertex ");
-            push_int(s, v + 1);
-            s.push_str(": no colour works; back up.");
-        });
+        trace.push(format!("Vertex {}: no colour works; back up.", v + 1));
         false
     }
 }
@@ -244,11 +226,7 @@ impl Family for GraphColouring {
             }
         }
         let mut trace = Trace::new();
-        trace.line(|s| {
-            s.push_str("DSATUR: repeatedly take the uncoloured vertex whose neighbours use the most colours (ties: most neighbours), give it the lowest free colour, back up when none is free. ");
-            push_int(s, c.colours);
-            s.push_str(" colours available.");
-        });
+        trace.push(format!("DSATUR: repeatedly take the uncoloured vertex whose neighbours use the most colours (ties: most neighbours), give it the lowest free colour, back up when none is free. {} colours available.", c.colours));
         let mut s = Dsatur::new(&adj[..n], c.colours);
         let mut colouring = [0usize; 60];
         if s.go(&mut trace) {
@@ -263,24 +241,14 @@ impl Family for GraphColouring {
                 *c = p + 1;
             }
         }
-        let mut answer = String::with_capacity(7 * n);
-        for (v, col) in colouring[..n].iter().enumerate() {
-            if v > 0 {
-                answer.push_str(", ");
-            }
-            push_int(&mut answer, v + 1);
-            answer.push_str(": ");
-            push_int(&mut answer, *col);
-        }
-        let mut edge_text = String::with_capacity(7 * edges.len());
-        for (i, &(a, b)) in edges.iter().enumerate() {
-            if i > 0 {
-                edge_text.push_str(", ");
-            }
-            push_int(&mut edge_text, a);
-            edge_text.push('-');
-            push_int(&mut edge_text, b);
-        }
+        let answer: Vec<String> = colouring[..n]
+            .iter()
+            .enumerate()
+            .map(|(v, col)| format!("{}: {col}", v + 1))
+            .collect();
+        let answer = answer.join(", ");
+        let edge_text: Vec<String> = edges.iter().map(|(a, b)| format!("{a}-{b}")).collect();
+        let edge_text = edge_text.join(", ");
         let question = render(
             TEMPLATE,
             &[

@@ -6,9 +6,10 @@
 //! walk back from the goal along decreasing distances.
 
 use crate::env::{Domain, Family, Problem};
-use crate::kit::{push_int, read_gold, reject, render, tokens};
+use crate::kit::{read_gold, reject, render, tokens};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
+use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
 const TEMPLATE: &str = crate::template!("maze");
@@ -187,23 +188,17 @@ impl Family for Maze {
                 }
             }
         }
-        let mut thinking = String::with_capacity(200 + 8 * order.len() + 12 * distance);
-        thinking.push_str("Breadth-first search from S at (row ");
-        push_int(&mut thinking, s / w + 1);
-        thinking.push_str(", col ");
-        push_int(&mut thinking, s % w + 1);
-        thinking.push_str("), one layer of squares per step count:");
+        let mut thinking = format!(
+            "Breadth-first search from S at (row {}, col {}), one layer of squares per step count:",
+            s / w + 1,
+            s % w + 1
+        );
         for k in 1..=distance {
-            thinking.push('\n');
-            push_int(&mut thinking, k);
-            thinking.push_str(" steps:");
-            for &(r, col) in &order[start_of[k]..start_of[k + 1]] {
-                thinking.push_str(" (");
-                push_int(&mut thinking, usize::from(r));
-                thinking.push(',');
-                push_int(&mut thinking, usize::from(col));
-                thinking.push(')');
-            }
+            let layer: Vec<String> = order[start_of[k]..start_of[k + 1]]
+                .iter()
+                .map(|(r, col)| format!(" ({r},{col})"))
+                .collect();
+            let _ = write!(thinking, "\n{k} steps:{}", layer.concat());
             if k == distance {
                 thinking.push_str(" — G is reached");
             }
@@ -228,20 +223,12 @@ impl Family for Maze {
             at = p;
         }
         path.reverse();
-        let mut answer = String::with_capacity(2 * path.len());
-        for (i, ch) in path.iter().enumerate() {
-            if i > 0 {
-                answer.push(' ');
-            }
-            answer.push(*ch);
-        }
-        thinking.push_str(
-            "\nWalking back from G through squares one step closer each time gives the path ",
+        let moves: Vec<String> = path.iter().map(char::to_string).collect();
+        let answer = moves.join(" ");
+        let _ = write!(
+            thinking,
+            "\nWalking back from G through squares one step closer each time gives the path {answer}.\nThe shortest path takes {distance} moves."
         );
-        thinking.push_str(&answer);
-        thinking.push_str(".\nThe shortest path takes ");
-        push_int(&mut thinking, distance);
-        thinking.push_str(" moves.");
         let grid: Vec<String> = cells
             .chunks(w)
             .map(|row| row.iter().map(|&b| char::from(b)).collect())

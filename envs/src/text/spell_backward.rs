@@ -6,7 +6,7 @@
 
 use crate::env::{Domain, Family, Problem};
 use crate::kit::render;
-use crate::kit::{gold_str, parse_word, push_int, reject, str_gold};
+use crate::kit::{gold_str, parse_word, reject, str_gold};
 use crate::rng::TaskRng;
 use crate::text::spell_word::{check_spell, spell_config, SpellConfig};
 use crate::text::words;
@@ -36,20 +36,18 @@ impl Family for SpellBackward {
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let w = words::letters(rng, self.config.min_letters, self.config.max_letters);
         let n = w.len();
-        let mut thinking = String::with_capacity(n * 12 + 80);
-        thinking.push_str("The word has ");
-        push_int(&mut thinking, n as i64);
-        thinking.push_str(" letters. Read them from the last position to the first:");
-        let mut reversed = String::with_capacity(n);
-        for (i, b) in w.bytes().enumerate().rev() {
-            thinking.push(' ');
-            push_int(&mut thinking, i as i64 + 1);
-            thinking.push('=');
-            thinking.push(char::from(b));
-            reversed.push(char::from(b));
-        }
-        thinking.push_str("\nTogether: ");
-        thinking.push_str(&reversed);
+        let steps: Vec<String> = w
+            .bytes()
+            .map(char::from)
+            .enumerate()
+            .rev()
+            .map(|(i, c)| format!("{}={c}", i + 1))
+            .collect();
+        let reversed: String = w.chars().rev().collect();
+        let thinking = format!(
+            "The word has {n} letters. Read them from the last position to the first: {}\nTogether: {reversed}",
+            steps.join(" ")
+        );
         Ok(Problem {
             question: render(TEMPLATE, &[("word", &w)]),
             answer: str_gold("reversed", &reversed),

@@ -6,7 +6,7 @@
 
 use crate::env::{Domain, Family, Problem};
 use crate::kit::render;
-use crate::kit::{gold_str, parse_words, push_int, reject, str_gold};
+use crate::kit::{gold_str, parse_words, reject, str_gold};
 use crate::rng::TaskRng;
 use crate::text::words;
 use serde::{Deserialize, Serialize};
@@ -55,27 +55,18 @@ impl Family for WordReversal {
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let n = rng.range_usize(self.config.min_words, self.config.max_words);
         let ws = words::draw(rng, n);
-        let sentence = words::join(&ws, 0);
-        let mut thinking = String::with_capacity(sentence.len() + 5 * n + 100);
-        thinking.push_str("Number the words: ");
-        for (i, w) in ws.iter().enumerate() {
-            if i > 0 {
-                thinking.push_str(", ");
-            }
-            push_int(&mut thinking, i as i64 + 1);
-            thinking.push(' ');
-            thinking.push_str(w);
-        }
-        thinking.push_str(".\nRead them from word ");
-        push_int(&mut thinking, ws.len() as i64);
-        thinking.push_str(" down to word 1.");
-        let mut reversed = String::with_capacity(sentence.len());
-        for (i, w) in ws.iter().rev().enumerate() {
-            if i > 0 {
-                reversed.push(' ');
-            }
-            reversed.push_str(w);
-        }
+        let sentence = ws.join(" ");
+        let numbered: Vec<String> = ws
+            .iter()
+            .enumerate()
+            .map(|(i, w)| format!("{} {w}", i + 1))
+            .collect();
+        let thinking = format!(
+            "Number the words: {}.\nRead them from word {n} down to word 1.",
+            numbered.join(", ")
+        );
+        let reversed: Vec<&str> = ws.iter().rev().copied().collect();
+        let reversed = reversed.join(" ");
         Ok(Problem {
             question: render(TEMPLATE, &[("sentence", &sentence)]),
             answer: str_gold("reversed", &reversed),
