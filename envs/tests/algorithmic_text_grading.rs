@@ -457,7 +457,7 @@ fn random_well_formed_answers_earn_close_to_nothing() {
         }
         // letter_counting's guess range is the text's letter count (~1/15 at level 1);
         // caesar's guess is one of 26 shifts; the others are below a few percent.
-        let bound = match name {
+        let bound = match name.as_str() {
             "letter_counting" => 0.1,
             "caesar_cipher" => 0.07,
             _ => 0.05,
