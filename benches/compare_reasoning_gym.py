@@ -9,7 +9,8 @@ every timed process pinned to one CPU, times for every family in FAMILIES:
   * verigym: `Environment::generate` (the whole task: prompt, gold, reference solution)
     in a loop on one thread, via the bench binary's VERIGYM_RATES mode.
 The two sides alternate family by family, so both see the same machine load.
-Prints tasks/second for both and the ratio; exits 1 if any family is under --min-ratio.
+Prints tasks/second for both and the ratio, then the geometric mean of the ratios; exits 1
+if any family is under --min-ratio (3x) or the geometric mean under --min-geomean (10x).
 
 Adding a family is one line in FAMILIES:
     (reasoning-gym name, verigym name, verigym difficulty, reasoning-gym kwargs, verigym overrides)
@@ -22,6 +23,7 @@ Usage: python3 benches/compare_reasoning_gym.py [--seconds 2] [--only sudoku,maz
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -133,7 +135,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=2.0, help="time spent per family and side")
     ap.add_argument("--only", default="", help="comma-separated verigym or reasoning-gym names")
-    ap.add_argument("--min-ratio", type=float, default=10.0)
+    ap.add_argument("--min-ratio", type=float, default=3.0, help="least ratio for every family")
+    ap.add_argument("--min-geomean", type=float, default=10.0,
+                    help="least geometric mean of the ratios over the compared families")
     args = ap.parse_args()
     py = ensure_venv()
     bench = build_bench()
@@ -160,10 +164,15 @@ def main():
         if ratio < args.min_ratio:
             failed.append(rg_name)
         print(f"{rg_name:<18} {ours + ' d' + str(level):<24} {rg:>11,.0f} {us:>16,.0f} {ratio:>7,.1f}x", flush=True)
+    geomean = math.exp(sum(math.log(r[5]) for r in rows) / len(rows)) if rows else 0.0
+    print(f"geometric mean over {len(rows)} families: {geomean:,.1f}x")
     if failed:
         print(f"under {args.min_ratio}x: {', '.join(failed)}")
+    if geomean < args.min_geomean:
+        print(f"geometric mean under {args.min_geomean}x")
+    if failed or geomean < args.min_geomean:
         sys.exit(1)
-    print(f"every compared family is at least {args.min_ratio}x faster")
+    print(f"every compared family is at least {args.min_ratio}x faster, {geomean:,.1f}x on average")
 
 
 if __name__ == "__main__":

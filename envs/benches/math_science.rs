@@ -1,4 +1,4 @@
-//! Criterion benches of the math and science families (issue 4): task generation, and
+//! Criterion benches of the math and science families: task generation, and
 //! generation plus scoring of the reference solution, per family, on one core. Throughput is
 //! reported in tasks/s ("elem/s"); the target is 50,000 tasks/s of generation at the default
 //! difficulty (3). Level 10 generation is measured too, to show the cost of the hardest level.
@@ -9,36 +9,16 @@
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::time::Duration;
 use verigym_envs::env::DEFAULT_DIFFICULTY;
-use verigym_envs::{EnvOptions, Environment, Registry};
+use verigym_envs::{Domain, EnvOptions, Environment, Registry};
 
-/// The families benched here (the math and science domains).
-const FAMILIES: &[&str] = &[
-    "arithmetic",
-    "chained_sums",
-    "chemical_balancing",
-    "combinatorics",
-    "decimals_percentages",
-    "fractions",
-    "gcd_lcm",
-    "linear_equation",
-    "linear_system",
-    "long_division",
-    "modular_arithmetic",
-    "modular_exponentiation",
-    "molar_mass",
-    "number_sequences",
-    "order_of_operations",
-    "polynomial_evaluation",
-    "polynomial_expansion",
-    "powers_roots",
-    "prime_factorization",
-    "probability",
-    "quadratic_roots",
-    "radix_conversion",
-    "stoichiometry",
-    "unit_conversion",
-    "word_problems",
-];
+/// The families under test: every math and science family in the registry.
+fn families() -> Vec<String> {
+    Registry::builtin()
+        .names_in(&[Domain::Math, Domain::Science])
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
 
 fn build(name: &str, difficulty: u8) -> Box<dyn Environment> {
     Registry::builtin()
@@ -53,7 +33,7 @@ fn build(name: &str, difficulty: u8) -> Box<dyn Environment> {
 }
 
 fn families(c: &mut Criterion) {
-    for name in FAMILIES {
+    for name in &families() {
         let mut group = c.benchmark_group(*name);
         group
             .throughput(Throughput::Elements(1))

@@ -12,29 +12,16 @@
 
 use criterion::{black_box, criterion_group, BenchmarkId, Criterion};
 use std::time::Duration;
-use verigym_envs::{EnvOptions, Environment, Registry};
+use verigym_envs::{Domain, EnvOptions, Environment, Registry};
 
-/// The families benched here (the puzzle and logic domains).
-const FAMILIES: &[&str] = &[
-    "countdown",
-    "cryptarithm",
-    "game_of_24",
-    "graph_colouring",
-    "knights_knaves",
-    "knights_tour",
-    "maze",
-    "mini_sudoku",
-    "n_queens",
-    "propositional_sat",
-    "sliding_puzzle",
-    "sudoku",
-    "syllogisms",
-    "topological_sort",
-    "tower_of_hanoi",
-    "weighted_shortest_path",
-    "word_ladder",
-    "zebra",
-];
+/// The families under test: every logic and puzzle family in the registry.
+fn families() -> Vec<String> {
+    Registry::builtin()
+        .names_in(&[Domain::Logic, Domain::Puzzle])
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
 
 fn build(name: &str, difficulty: u8) -> Box<dyn Environment> {
     Registry::builtin()
@@ -49,7 +36,7 @@ fn build(name: &str, difficulty: u8) -> Box<dyn Environment> {
 }
 
 fn generation(c: &mut Criterion) {
-    for name in FAMILIES {
+    for name in &families() {
         let mut group = c.benchmark_group(format!("{name}/generate"));
         group
             .measurement_time(Duration::from_secs(2))
@@ -70,7 +57,7 @@ fn generation(c: &mut Criterion) {
 }
 
 fn verification(c: &mut Criterion) {
-    for name in FAMILIES {
+    for name in &families() {
         let mut group = c.benchmark_group(format!("{name}/verify"));
         group
             .measurement_time(Duration::from_secs(1))

@@ -1,6 +1,5 @@
-//! Generation throughput of the algorithmic and character-level families (issue #5), one
-//! core: criterion reports tasks per second (`thrpt`) for `Environment::generate`, which
-//! builds the full task — prompt, gold spec and worked reference solution.
+//! Generation throughput of the algorithmic and character-level families on one core:
+//! criterion reports tasks per second (`thrpt`) for `Environment::generate`, which builds the full task — prompt, gold spec and worked reference solution.
 //!
 //! Run: `cargo bench -p verigym-envs --bench text_algo`. Families are benched at
 //! difficulty 5; `letter_counting` is also benched at level 7 (8..=12 words, mean 10),
@@ -8,29 +7,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use std::time::Duration;
-use verigym_envs::{EnvOptions, Registry};
-
-const FAMILIES: [&str; 19] = [
-    "anagram_check",
-    "base_conversion",
-    "bit_operations",
-    "caesar_cipher",
-    "char_at_position",
-    "date_arithmetic",
-    "day_of_week",
-    "dedup",
-    "game_of_life",
-    "letter_counting",
-    "matrix_multiply",
-    "matrix_transpose",
-    "palindrome",
-    "run_length",
-    "set_operations",
-    "sorting",
-    "spell_backward",
-    "spell_word",
-    "word_reversal",
-];
+use verigym_envs::{Domain, EnvOptions, Registry};
 
 fn generation(c: &mut Criterion) {
     let registry = Registry::builtin();
@@ -38,9 +15,10 @@ fn generation(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(2));
-    let cases = FAMILIES
-        .iter()
-        .map(|f| (*f, 5u8))
+    let cases = registry
+        .names_in(&[Domain::Algorithmic, Domain::Text])
+        .into_iter()
+        .map(|f| (f, 5u8))
         .chain([("letter_counting", 7u8)]);
     for (name, difficulty) in cases {
         let env = registry

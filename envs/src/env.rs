@@ -5,7 +5,7 @@
 //! (seed, index), scoring) with burn-rl's habit of small traits and one blanket adapter.
 
 use crate::episode::{Episode, SingleTurn};
-use crate::prompts::with_format;
+use crate::kit::with_format;
 use crate::rng::TaskRng;
 use crate::{EnvError, Prompt, Task};
 use serde::de::DeserializeOwned;
@@ -129,32 +129,43 @@ pub fn check_difficulty(d: u8) -> Result<u8, EnvError> {
 }
 
 /// Merges `overrides` (a JSON object) over the serialised `base` config, rejecting fields
-/// the config does not have, and deserialises the result.
+/// the config does not have, and deserialises the result. A value of the wrong type is an
+/// error that names its field.
 pub fn merge_config<C: Serialize + DeserializeOwned>(
     env: &str,
     base: &C,
     overrides: Option<&serde_json::Value>,
 ) -> Result<C, EnvError> {
-    let mut value = serde_json::to_value(base).map_err(|e| EnvError::config(env, e.to_string()))?;
-    if let Some(over) = overrides {
-        let over = over
-            .as_object()
-            .ok_or_else(|| EnvError::config(env, "config must be a JSON object"))?;
-        let fields = value
-            .as_object_mut()
-            .ok_or_else(|| EnvError::config(env, "this environment's config is not an object"))?;
-        for (k, v) in over {
-            if !fields.contains_key(k) {
-                let known: Vec<&str> = fields.keys().map(String::as_str).collect();
-                return Err(EnvError::config(
-                    env,
-                    format!("unknown field '{k}'; fields are: {}", known.join(", ")),
-                ));
-            }
-            fields.insert(k.clone(), v.clone());
+    let base = serde_json::to_value(base).map_err(|e| EnvError::config(env, e.to_string()))?;
+    let Some(over) = overrides else {
+        return serde_json::from_value(base).map_err(|e| EnvError::config(env, e.to_string()));
+    };
+    let over = over
+        .as_object()
+        .ok_or_else(|| EnvError::config(env, "config must be a JSON object"))?;
+    let fields = base
+        .as_object()
+        .ok_or_else(|| EnvError::config(env, "this environment's config is not an object"))?;
+    let mut merged = fields.clone();
+    for (k, v) in over {
+        if !fields.contains_key(k) {
+            let known: Vec<&str> = fields.keys().map(String::as_str).collect();
+            return Err(EnvError::config(
+                env,
+                format!("unknown field '{k}'; fields are: {}", known.join(", ")),
+            ));
         }
+        // One override at a time over the valid base, so a type error names its field
+        // (serde's own message does not say which field it was reading).
+        let mut one = fields.clone();
+        one.insert(k.clone(), v.clone());
+        if let Err(e) = serde_json::from_value::<C>(serde_json::Value::Object(one)) {
+            return Err(EnvError::config(env, format!("field '{k}': {e}")));
+        }
+        merged.insert(k.clone(), v.clone());
     }
-    serde_json::from_value(value).map_err(|e| EnvError::config(env, e.to_string()))
+    serde_json::from_value(serde_json::Value::Object(merged))
+        .map_err(|e| EnvError::config(env, e.to_string()))
 }
 
 impl<F: Family> FamilyEnv<F> {

@@ -133,6 +133,16 @@ impl Registry {
         self.entries.iter().map(|e| e.name.as_str()).collect()
     }
 
+    /// The names of the environments in any of `domains`, sorted: what tests and benches
+    /// iterate over, so a new family is covered by being registered.
+    pub fn names_in(&self, domains: &[Domain]) -> Vec<&str> {
+        self.entries
+            .iter()
+            .filter(|e| domains.contains(&e.domain))
+            .map(|e| e.name.as_str())
+            .collect()
+    }
+
     /// The entry for `name`, or an error listing every known name.
     pub fn get(&self, name: &str) -> Result<&EnvEntry, EnvError> {
         self.entries

@@ -291,11 +291,11 @@ pub const CHAT_TEMPLATES: [(&str, &str); 4] = [
     // Before chatml: the R1 distills keep Qwen's vocabulary, <|im_start|> included.
     (
         "deepseek_r1",
-        include_str!("../../prompts/chat_deepseek_r1.txt"),
+        include_str!("../../envs/prompts/chat_deepseek_r1.txt"),
     ),
-    ("chatml", include_str!("../../prompts/chat_chatml.txt")),
-    ("llama3", include_str!("../../prompts/chat_llama3.txt")),
-    ("builtin", include_str!("../../prompts/chat_builtin.txt")),
+    ("chatml", include_str!("../../envs/prompts/chat_chatml.txt")),
+    ("llama3", include_str!("../../envs/prompts/chat_llama3.txt")),
+    ("builtin", include_str!("../../envs/prompts/chat_builtin.txt")),
 ];
 
 impl ChatTemplate {

@@ -5,16 +5,16 @@
 //! The reference shows the procedure: repeated division with remainders, doubling
 //! (Horner) for binary to decimal, and 4-bit groups between binary and hexadecimal.
 
-use crate::algorithmic::answer::{clean, gold_str, push_bin, push_int, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::puzzles::common::Template;
+use crate::kit::render;
+use crate::kit::{gold_str, reject, unwrap_answer};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
-use std::sync::LazyLock;
+use serde_json::json;
+use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-static PROMPT: LazyLock<Template> =
-    LazyLock::new(|| Template::new(include_str!("../../../prompts/base_conversion.txt")));
+const TEMPLATE: &str = crate::template!("base_conversion");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,27 +38,19 @@ fn base_name(b: u32) -> &'static str {
     }
 }
 
-/// `v` written in base `b` (lower-case hex digits).
-pub fn to_base(mut v: u64, b: u32) -> String {
-    let b = u64::from(b.clamp(2, 16));
-    // 64 binary digits at most; written from the right.
-    let mut buf = [b'0'; 64];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b"0123456789abcdef"[(v % b) as usize];
-        v /= b;
-        if v == 0 || i == 0 {
-            break;
-        }
+/// `v` written in base 2, 10 or 16 (lower-case hex digits).
+pub fn to_base(v: u64, b: u32) -> String {
+    match b {
+        2 => format!("{v:b}"),
+        16 => format!("{v:x}"),
+        _ => v.to_string(),
     }
-    buf[i..].iter().map(|&c| char::from(c)).collect()
 }
 
 /// Parses digits in base `b`, allowing a matching `0b` / `0x` prefix, `_` separators
 /// and upper-case hex. At most 64 digits.
 pub fn parse_base(answer: &str, b: u32) -> Option<u64> {
-    let s = clean(answer);
+    let s = unwrap_answer(answer);
     let prefix = match b {
         2 => ["0b", "0B"],
         16 => ["0x", "0X"],
@@ -82,24 +74,16 @@ fn digit_char(d: u64) -> char {
     char::from_digit(d as u32, 16).unwrap_or('0')
 }
 
+/// Repeated division by the target base, remainders read from last to first.
 fn divide_steps(out: &mut String, v: u64, b: u32, written: &str) {
-    out.push_str("Divide by ");
-    push_int(out, i64::from(b));
-    out.push_str(" repeatedly, writing down remainders:\n");
+    let _ = writeln!(out, "Divide by {b} repeatedly, writing down remainders:");
+    let b = u64::from(b);
     let mut x = v;
     loop {
-        let (q, r) = (x / u64::from(b), x % u64::from(b));
-        push_int(out, x as i64);
-        out.push_str(" / ");
-        push_int(out, i64::from(b));
-        out.push_str(" = ");
-        push_int(out, q as i64);
-        out.push_str(" remainder ");
-        push_int(out, r as i64);
+        let (q, r) = (x / b, x % b);
+        let _ = write!(out, "{x} / {b} = {q} remainder {r}");
         if b == 16 && r >= 10 {
-            out.push_str(" (");
-            out.push(digit_char(r));
-            out.push(')');
+            let _ = write!(out, " ({})", digit_char(r));
         }
         out.push('\n');
         x = q;
@@ -107,27 +91,20 @@ fn divide_steps(out: &mut String, v: u64, b: u32, written: &str) {
             break;
         }
     }
-    out.push_str("Reading the remainders from last to first: ");
-    out.push_str(written);
-    out.push('\n');
+    let _ = writeln!(out, "Reading the remainders from last to first: {written}");
 }
 
+/// Horner's rule: the value of `digits` in base `b`, one digit at a time.
 fn horner_steps(out: &mut String, digits: &str, b: u32) {
-    out.push_str("Go left to right: multiply the total by ");
-    push_int(out, i64::from(b));
-    out.push_str(" and add each digit.\n");
+    let _ = writeln!(
+        out,
+        "Go left to right: multiply the total by {b} and add each digit."
+    );
     let mut acc: u64 = 0;
     for c in digits.chars() {
         let d = u64::from(c.to_digit(b).unwrap_or(0));
         let next = acc * u64::from(b) + d;
-        push_int(out, acc as i64);
-        out.push_str(" * ");
-        push_int(out, i64::from(b));
-        out.push_str(" + ");
-        push_int(out, d as i64);
-        out.push_str(" = ");
-        push_int(out, next as i64);
-        out.push('\n');
+        let _ = writeln!(out, "{acc} * {b} + {d} = {next}");
         acc = next;
     }
 }
@@ -170,37 +147,27 @@ impl Family for BaseConversion {
         let (from, to) = *rng.choose(pairs).ok_or("no conversions")?;
         let shown = to_base(v, from);
         let result = to_base(v, to);
-        let mut thinking = String::with_capacity(bits as usize * 48 + 160);
+        let mut thinking = String::new();
         match (from, to) {
             (16, 2) => {
                 thinking.push_str("Replace each hexadecimal digit by its 4 bits:\n");
                 for ch in shown.chars() {
                     let d = ch.to_digit(16).unwrap_or(0);
-                    thinking.push(ch);
-                    thinking.push_str(" -> ");
-                    push_bin(&mut thinking, u64::from(d), 4);
-                    thinking.push('\n');
+                    let _ = writeln!(thinking, "{ch} -> {d:04b}");
                 }
-                thinking.push_str("Joined, without leading zeros: ");
-                thinking.push_str(&result);
-                thinking.push('\n');
+                let _ = writeln!(thinking, "Joined, without leading zeros: {result}");
             }
             (2, 16) => {
                 thinking.push_str("Group the bits in fours from the right:\n");
-                let pad = (4 - shown.len() % 4) % 4;
-                let mut padded = [b'0'; 68];
-                padded[pad..pad + shown.len()].copy_from_slice(shown.as_bytes());
-                for chunk in padded[..pad + shown.len()].chunks(4) {
-                    let g = std::str::from_utf8(chunk).unwrap_or("0000");
-                    let d = u64::from_str_radix(g, 2).unwrap_or(0);
-                    thinking.push_str(g);
-                    thinking.push_str(" -> ");
-                    thinking.push(digit_char(d));
-                    thinking.push('\n');
+                // Left-pad with zeros to a whole number of 4-bit groups.
+                let width = shown.len().div_ceil(4) * 4;
+                let padded = format!("{shown:0>width$}");
+                for i in (0..width).step_by(4) {
+                    let group = &padded[i..i + 4];
+                    let d = u64::from_str_radix(group, 2).unwrap_or(0);
+                    let _ = writeln!(thinking, "{group} -> {}", digit_char(d));
                 }
-                thinking.push_str("Joined: ");
-                thinking.push_str(&result);
-                thinking.push('\n');
+                let _ = writeln!(thinking, "Joined: {result}");
             }
             (_, 10) => horner_steps(&mut thinking, &shown, from),
             (_, t) => {
@@ -210,32 +177,22 @@ impl Family for BaseConversion {
                 divide_steps(&mut thinking, v, t, &result);
             }
         }
-        thinking.push_str("So ");
-        thinking.push_str(&shown);
-        thinking.push_str(" in ");
-        thinking.push_str(base_name(from));
-        thinking.push_str(" is ");
-        thinking.push_str(&result);
-        thinking.push_str(" in ");
-        thinking.push_str(base_name(to));
-        thinking.push('.');
-        let mut value = String::with_capacity(shown.len() + 24);
-        value.push_str("the ");
-        value.push_str(base_name(from));
-        value.push_str(" number ");
-        value.push_str(&shown);
+        let (from_name, to_name) = (base_name(from), base_name(to));
+        let _ = write!(
+            thinking,
+            "So {shown} in {from_name} is {result} in {to_name}."
+        );
+        let value = format!("the {from_name} number {shown}");
         Ok(Problem {
-            question: PROMPT.fill(&[
-                ("value", &value),
-                ("from", base_name(from)),
-                ("to", base_name(to)),
-            ]),
-            answer: {
-                let mut gold = serde_json::Map::new();
-                gold.insert("base".into(), to.into());
-                gold.insert("value".into(), serde_json::Value::String(result.clone()));
-                serde_json::Value::Object(gold)
-            },
+            question: render(
+                TEMPLATE,
+                &[
+                    ("value", &value),
+                    ("from", base_name(from)),
+                    ("to", base_name(to)),
+                ],
+            ),
+            answer: json!({ "base": to, "value": result }),
             thinking,
             final_answer: result,
         })
@@ -252,8 +209,8 @@ impl Family for BaseConversion {
             .ok_or_else(|| VerifyError::InvalidGold("gold value does not parse".into()))?;
         Ok(match parse_base(answer, base) {
             Some(v) if v == value => Verdict::correct(to_base(v, base)),
-            Some(_) => wrong(answer, "wrong value"),
-            None => wrong(
+            Some(_) => reject(answer, "wrong value"),
+            None => reject(
                 answer,
                 format!("answer is not a {} number", base_name(base)),
             ),

@@ -5,16 +5,16 @@
 //! The reference writes each operand in binary at the full width and works column by
 //! column; answers are a decimal integer (a `0b…` binary literal is accepted too).
 
-use crate::algorithmic::answer::{clean, gold_i64, push_bin, push_int, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::{gold_i64, reject, render, unwrap_answer};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::fmt::Write;
 use verigym_verifiers::number::parse_integer;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/bit_operations.txt");
+const TEMPLATE: &str = crate::template!("bit_operations");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -58,7 +58,7 @@ pub struct BitOperations {
 
 /// Parses a decimal integer or a `0b` binary literal.
 pub fn parse_value(answer: &str) -> Option<i128> {
-    let s = clean(answer);
+    let s = unwrap_answer(answer);
     if let Some(bin) = s.strip_prefix("0b").or_else(|| s.strip_prefix("0B")) {
         let bin = bin.replace('_', "");
         if bin.is_empty() || bin.len() > 100 || !bin.bytes().all(|b| b == b'0' || b == b'1') {
@@ -112,30 +112,18 @@ impl Family for BitOperations {
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let c = &self.config;
         let bits = c.bits;
-        let mask: u64 = if bits >= 64 {
-            u64::MAX
-        } else {
-            (1u64 << bits) - 1
-        };
+        let width = bits as usize;
+        let mask = (1u64 << bits) - 1; // bits <= 48, checked in `new`
         let n_ops = rng.range_usize(c.min_ops, c.max_ops);
         let mut acc = rng.below(mask + 1);
-        let mut expr = String::with_capacity(16 * (n_ops + 1));
-        push_int(&mut expr, acc as i64);
-        let mut thinking = String::with_capacity(n_ops * (4 * bits as usize + 80) + 100);
-        thinking.push_str("Work in ");
-        push_int(&mut thinking, i64::from(bits));
-        thinking.push_str("-bit binary.\n");
-        push_int(&mut thinking, acc as i64);
-        thinking.push_str(" = ");
-        push_bin(&mut thinking, acc, bits);
-        thinking.push('\n');
+        let mut expr = acc.to_string();
+        let mut thinking = format!("Work in {bits}-bit binary.\n{acc} = {acc:0width$b}\n");
         for i in 0..n_ops {
             let op = *rng.choose(&c.ops).ok_or("no operations configured")?;
             let prev = acc;
             // Later operations apply to the whole expression so far: parenthesise it.
             if i > 0 && op != BitOp::Not {
-                expr.insert(0, '(');
-                expr.push(')');
+                expr = format!("({expr})");
             }
             match op {
                 BitOp::Not => {
@@ -145,35 +133,28 @@ impl Family for BitOperations {
                     } else {
                         format!("NOT {expr}")
                     };
-                    thinking.push_str("NOT ");
-                    push_bin(&mut thinking, prev, bits);
-                    thinking.push_str(" = ");
-                    push_bin(&mut thinking, acc, bits);
-                    thinking.push_str(" (flip every bit) = ");
+                    let _ = write!(
+                        thinking,
+                        "NOT {prev:0width$b} = {acc:0width$b} (flip every bit) = "
+                    );
                 }
                 BitOp::Shl | BitOp::Shr => {
-                    let k = 1 + rng.below(u64::from(bits.clamp(1, 4))) as u32;
-                    acc = if op == BitOp::Shl {
-                        (prev << k) & mask
+                    let k = 1 + rng.below(u64::from(bits.min(4))) as u32;
+                    let (result, how) = if op == BitOp::Shl {
+                        (
+                            (prev << k) & mask,
+                            "move bits left, drop overflow, fill 0s on the right",
+                        )
                     } else {
-                        prev >> k
+                        (prev >> k, "move bits right, fill 0s on the left")
                     };
-                    expr.push(' ');
-                    expr.push_str(op.word());
-                    expr.push(' ');
-                    push_int(&mut expr, i64::from(k));
-                    push_bin(&mut thinking, prev, bits);
-                    thinking.push(' ');
-                    thinking.push_str(op.word());
-                    thinking.push(' ');
-                    push_int(&mut thinking, i64::from(k));
-                    thinking.push_str(if op == BitOp::Shl {
-                        ": move bits left, drop overflow, fill 0s on the right -> "
-                    } else {
-                        ": move bits right, fill 0s on the left -> "
-                    });
-                    push_bin(&mut thinking, acc, bits);
-                    thinking.push_str(" = ");
+                    acc = result;
+                    let word = op.word();
+                    let _ = write!(expr, " {word} {k}");
+                    let _ = write!(
+                        thinking,
+                        "{prev:0width$b} {word} {k}: {how} -> {acc:0width$b} = "
+                    );
                 }
                 BitOp::And | BitOp::Or | BitOp::Xor => {
                     let b = rng.below(mask + 1);
@@ -182,42 +163,25 @@ impl Family for BitOperations {
                         BitOp::Or => prev | b,
                         _ => prev ^ b,
                     };
-                    expr.push(' ');
-                    expr.push_str(op.word());
-                    expr.push(' ');
-                    push_int(&mut expr, b as i64);
-                    push_int(&mut thinking, b as i64);
-                    thinking.push_str(" = ");
-                    push_bin(&mut thinking, b, bits);
-                    thinking.push('\n');
-                    push_bin(&mut thinking, prev, bits);
-                    thinking.push(' ');
-                    thinking.push_str(op.word());
-                    thinking.push(' ');
-                    push_bin(&mut thinking, b, bits);
-                    thinking.push_str(" = ");
-                    push_bin(&mut thinking, acc, bits);
-                    thinking.push_str(" (bit by bit) = ");
+                    let word = op.word();
+                    let _ = write!(expr, " {word} {b}");
+                    let _ = write!(
+                        thinking,
+                        "{b} = {b:0width$b}\n{prev:0width$b} {word} {b:0width$b} = {acc:0width$b} (bit by bit) = "
+                    );
                 }
             }
-            push_int(&mut thinking, acc as i64);
-            thinking.push('\n');
+            let _ = writeln!(thinking, "{acc}");
         }
-        thinking.push_str("Result: ");
-        push_int(&mut thinking, acc as i64);
-        let mut note = String::with_capacity(220);
-        note.push_str("all values are ");
-        push_int(&mut note, i64::from(bits));
-        note.push_str("-bit unsigned integers: AND, OR and XOR act bit by bit, << and >> shift the bits (bits shifted past either end are dropped, 0s come in) and NOT flips all ");
-        push_int(&mut note, i64::from(bits));
-        note.push_str(" bits");
-        let mut value = String::new();
-        push_int(&mut value, acc as i64);
+        let _ = write!(thinking, "Result: {acc}");
+        let note = format!(
+            "all values are {bits}-bit unsigned integers: AND, OR and XOR act bit by bit, << and >> shift the bits (bits shifted past either end are dropped, 0s come in) and NOT flips all {bits} bits"
+        );
         Ok(Problem {
             question: render(TEMPLATE, &[("expr", &expr), ("note", &note)]),
             answer: json!({ "value": acc }),
             thinking,
-            final_answer: value,
+            final_answer: acc.to_string(),
         })
     }
 
@@ -225,8 +189,8 @@ impl Family for BitOperations {
         let gold = gold_i64(gold, "value")?;
         Ok(match parse_value(answer) {
             Some(v) if v == i128::from(gold) => Verdict::correct(v.to_string()),
-            Some(v) => wrong(answer, format!("{v} is not the result")),
-            None => wrong(answer, "answer is not a single integer"),
+            Some(v) => reject(answer, format!("{v} is not the result")),
+            None => reject(answer, "answer is not a single integer"),
         })
     }
 }

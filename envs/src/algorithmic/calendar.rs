@@ -6,8 +6,7 @@
 //! Calculations", ch. 2): 365 days per earlier year plus the leap days before it, plus
 //! the days of the earlier months, plus the day of the month.
 
-use crate::algorithmic::answer::push_int;
-use crate::puzzles::common::uint_str;
+use std::fmt::Write;
 
 /// Weekday names, Monday first (0001-01-01 was a Monday).
 pub const WEEKDAYS: [&str; 7] = [
@@ -121,19 +120,9 @@ impl Date {
         self.day_number().rem_euclid(7) as usize
     }
 
+    /// `YYYY-MM-DD`, the year zero-padded to four digits.
     pub fn iso(self) -> String {
-        let mut s = String::with_capacity(10);
-        self.push_iso(&mut s);
-        s
-    }
-
-    /// Appends `YYYY-MM-DD` (as [`Date::iso`]) without the formatting machinery.
-    pub fn push_iso(self, out: &mut String) {
-        push_padded(out, self.year, 4);
-        out.push('-');
-        push_padded(out, i64::from(self.month), 2);
-        out.push('-');
-        push_padded(out, i64::from(self.day), 2);
+        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
     }
 
     /// Parses `YYYY-MM-DD` (year of 1..=4 digits, month and day of 1..=2), rejecting
@@ -160,82 +149,49 @@ impl Date {
     }
 }
 
-/// Appends `v` zero-padded to `width` digits (as `{:0width$}` does, sign first).
-pub fn push_padded(out: &mut String, v: i64, width: usize) {
-    let mut buf = [0u8; 20];
-    let txt = uint_str(v.unsigned_abs() as usize, &mut buf);
-    if v < 0 {
-        out.push('-');
-    }
-    for _ in txt.len() + usize::from(v < 0)..width {
-        out.push('0');
-    }
-    out.push_str(txt);
-}
-
 /// Writes the day-number computation for `d` and returns the number.
 pub fn day_number_steps(out: &mut String, d: Date) -> i64 {
     let y = d.year - 1;
     let (q, c, f) = (y / 4, y / 100, y / 400);
     let leaps = q - c + f;
-    d.push_iso(out);
-    out.push_str(": ");
-    push_int(out, y);
-    out.push_str(" whole years before it: 365*");
-    push_int(out, y);
-    out.push_str(" = ");
-    push_int(out, 365 * y);
-    out.push_str(", plus leap days ");
-    push_int(out, y);
-    out.push_str("/4 - ");
-    push_int(out, y);
-    out.push_str("/100 + ");
-    push_int(out, y);
-    out.push_str("/400 (rounded down) = ");
-    push_int(out, q);
-    out.push_str(" - ");
-    push_int(out, c);
-    out.push_str(" + ");
-    push_int(out, f);
-    out.push_str(" = ");
-    push_int(out, leaps);
-    out.push_str(", so ");
-    push_int(out, 365 * y + leaps);
-    out.push_str(" days before ");
-    push_int(out, d.year);
-    out.push_str("-01-01.\n");
+    let before_year = 365 * y + leaps;
+    let _ = writeln!(
+        out,
+        "{}: {y} whole years before it: 365*{y} = {}, plus leap days {y}/4 - {y}/100 + {y}/400 (rounded down) = {q} - {c} + {f} = {leaps}, so {before_year} days before {}-01-01.",
+        d.iso(),
+        365 * y,
+        d.year
+    );
     let before = d.days_before_month();
     if d.month > 1 {
-        out.push_str("  Months before ");
-        out.push_str(MONTHS.get(d.month as usize - 1).unwrap_or(&""));
-        out.push_str(" in ");
-        push_int(out, d.year);
-        out.push_str(if is_leap(d.year) {
-            " (a leap year): "
-        } else {
-            " (not a leap year): "
-        });
-        for m in 1..d.month {
-            if m > 1 {
-                out.push_str(" + ");
-            }
-            push_int(out, i64::from(days_in_month(d.year, m)));
-        }
-        out.push_str(" = ");
-        push_int(out, before);
-        out.push_str(".\n");
+        let lengths: Vec<String> = (1..d.month)
+            .map(|m| days_in_month(d.year, m).to_string())
+            .collect();
+        let _ = writeln!(
+            out,
+            "  Months before {} in {} ({}): {} = {before}.",
+            MONTHS[d.month as usize - 1],
+            d.year,
+            leap_note(d.year),
+            lengths.join(" + ")
+        );
     }
     let n = d.day_number();
-    out.push_str("  Day number = ");
-    push_int(out, 365 * y + leaps);
-    out.push_str(" + ");
-    push_int(out, before);
-    out.push_str(" + ");
-    push_int(out, i64::from(d.day) - 1);
-    out.push_str(" = ");
-    push_int(out, n);
-    out.push_str(" (counting 0001-01-01 as day 0).\n");
+    let _ = writeln!(
+        out,
+        "  Day number = {before_year} + {before} + {} = {n} (counting 0001-01-01 as day 0).",
+        d.day - 1
+    );
     n
+}
+
+/// `a leap year` or `not a leap year`, as the worked steps say it.
+pub fn leap_note(year: i64) -> &'static str {
+    if is_leap(year) {
+        "a leap year"
+    } else {
+        "not a leap year"
+    }
 }
 
 #[cfg(test)]
@@ -254,11 +210,6 @@ mod tests {
         for (y, m, dd) in [(1, 1, 1), (999, 12, 31), (2024, 2, 29), (9999, 10, 5)] {
             let date = Date::new(y, m, dd).unwrap();
             assert_eq!(date.iso(), format!("{y:04}-{m:02}-{dd:02}"));
-        }
-        for (v, w) in [(0i64, 4usize), (7, 2), (12, 2), (-3, 3), (123456, 4)] {
-            let mut s = String::new();
-            push_padded(&mut s, v, w);
-            assert_eq!(s, format!("{v:0w$}"));
         }
         for n in (0..Date::last().day_number()).step_by(997) {
             assert_eq!(Date::from_day_number(n).day_number(), n);

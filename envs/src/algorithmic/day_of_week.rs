@@ -2,16 +2,16 @@
 //! computed from day numbers (see `calendar`). Several dates per task make a guess worth
 //! 7^-k; weekday names are accepted in full or as their three-letter abbreviations.
 
-use crate::algorithmic::answer::{clean, gold_ints, push_int, wrong, MAX_ITEMS};
 use crate::algorithmic::calendar::{day_number_steps, Date, WEEKDAYS};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{gold_ints, push_int, reject, unwrap_answer, MAX_ITEMS};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/day_of_week.txt");
+const TEMPLATE: &str = crate::template!("day_of_week");
 
 /// Year range shared by the date families.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,17 +114,17 @@ impl Family for DayOfWeek {
     fn verify(&self, gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
         let gold = gold_ints(gold, "weekdays")?;
         let mut got = Vec::new();
-        for t in clean(answer)
+        for t in unwrap_answer(answer)
             .split(|ch: char| ch == ',' || ch.is_whitespace())
             .filter(|t| !t.is_empty())
         {
             if got.len() >= MAX_ITEMS {
-                return Ok(wrong(answer, "too many names"));
+                return Ok(reject(answer, "too many names"));
             }
             match weekday_index(t) {
                 Some(i) => got.push(i),
                 None => {
-                    return Ok(wrong(
+                    return Ok(reject(
                         answer,
                         format!(
                             "'{}' is not a weekday",
@@ -142,7 +142,7 @@ impl Family for DayOfWeek {
                     .join(", "),
             )
         } else {
-            wrong(answer, "wrong weekdays or count")
+            reject(answer, "wrong weekdays or count")
         })
     }
 }

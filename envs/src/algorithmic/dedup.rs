@@ -1,16 +1,16 @@
 //! `dedup`: remove duplicates from a list keeping first occurrences in order, traced
 //! with a "seen" set as a program would.
 
-use crate::algorithmic::answer::{gold_ints, join_ints, parse_int_list, push_int, wrong};
 use crate::algorithmic::sorting::check_list;
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{gold_ints, join_ints, parse_int_list, push_int, reject};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/dedup.txt");
+const TEMPLATE: &str = crate::template!("dedup");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,8 +92,8 @@ impl Family for Dedup {
         let gold = gold_ints(gold, "kept")?;
         Ok(match parse_int_list(answer) {
             Some(v) if v == gold => Verdict::correct(join_ints(&v, ", ")),
-            Some(_) => wrong(answer, "not the deduplicated list"),
-            None => wrong(answer, "answer is not a list of integers"),
+            Some(_) => reject(answer, "not the deduplicated list"),
+            None => reject(answer, "answer is not a list of integers"),
         })
     }
 }

@@ -4,15 +4,15 @@
 //! The reference writes every row's live-neighbour counts before the next row, so the
 //! whole computation is on the page. Answers are parsed as a board of `#`/`.` (or 1/0).
 
-use crate::algorithmic::answer::{gold_strs, push_int, wrong, MAX_ITEMS};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{gold_strs, push_int, reject, MAX_ITEMS};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/game_of_life.txt");
+const TEMPLATE: &str = crate::template!("game_of_life");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -180,8 +180,8 @@ impl Family for GameOfLife {
             Some(b) if b.iter().map(String::as_str).eq(gold.iter().copied()) => {
                 Verdict::correct(b.join("\n"))
             }
-            Some(_) => wrong(answer, "not the next board"),
-            None => wrong(answer, "answer is not a board of # and ."),
+            Some(_) => reject(answer, "not the next board"),
+            None => reject(answer, "answer is not a board of # and ."),
         })
     }
 }

@@ -1,15 +1,16 @@
 //! `matrix_multiply`: the product of two small integer matrices, every entry worked as a
 //! row-by-column dot product (exact i64 arithmetic; entries are bounded by the config).
 
-use crate::algorithmic::answer::{gold_matrix, matrix_text, parse_matrix, push_int, wrong};
 use crate::algorithmic::matrix_transpose::{check_matrix, random_matrix, MatrixConfig};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{gold_matrix, matrix_text, parse_matrix, reject};
 use crate::rng::TaskRng;
 use serde_json::json;
+use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/matrix_multiply.txt");
+const TEMPLATE: &str = crate::template!("matrix_multiply");
 
 pub struct MatrixMultiply {
     config: MatrixConfig,
@@ -48,45 +49,35 @@ impl Family for MatrixMultiply {
         );
         let a = random_matrix(rng, m, k, c);
         let b = random_matrix(rng, k, n, c);
-        let mut thinking = String::with_capacity(m * n * (k * 24 + 20) + 100);
-        thinking.push_str("Entry (i, j) is row i of A times column j of B.\n");
+        let mut thinking = String::from("Entry (i, j) is row i of A times column j of B.\n");
         let mut p = vec![vec![0i64; n]; m];
         for (i, row) in a.iter().enumerate() {
             for j in 0..n {
+                // "(1, 2): 3*4 + 5*-6 = 12 + (-30) = -18": factors, products, sum.
+                let mut factors = Vec::new();
+                let mut products = Vec::new();
                 let mut sum = 0i64;
-                thinking.push('(');
-                push_int(&mut thinking, i as i64 + 1);
-                thinking.push_str(", ");
-                push_int(&mut thinking, j as i64 + 1);
-                thinking.push_str("): ");
-                let mut terms = String::new();
                 for (t, x) in row.iter().enumerate() {
                     let y = b.get(t).and_then(|r| r.get(j)).copied().unwrap_or(0);
-                    if t > 0 {
-                        thinking.push_str(" + ");
-                        terms.push_str(" + ");
-                    }
-                    push_int(&mut thinking, *x);
-                    thinking.push('*');
-                    push_int(&mut thinking, y);
                     let prod = x * y;
-                    if prod < 0 && t > 0 {
-                        terms.push('(');
-                        push_int(&mut terms, prod);
-                        terms.push(')');
+                    factors.push(format!("{x}*{y}"));
+                    // A negative product after the first is bracketed: "+ (-30)".
+                    products.push(if prod < 0 && t > 0 {
+                        format!("({prod})")
                     } else {
-                        push_int(&mut terms, prod);
-                    }
+                        prod.to_string()
+                    });
                     sum += prod;
                 }
-                thinking.push_str(" = ");
-                thinking.push_str(&terms);
-                thinking.push_str(" = ");
-                push_int(&mut thinking, sum);
-                thinking.push('\n');
-                if let Some(cell) = p.get_mut(i).and_then(|r| r.get_mut(j)) {
-                    *cell = sum;
-                }
+                let _ = writeln!(
+                    thinking,
+                    "({}, {}): {} = {} = {sum}",
+                    i + 1,
+                    j + 1,
+                    factors.join(" + "),
+                    products.join(" + ")
+                );
+                p[i][j] = sum;
             }
         }
         let final_answer = matrix_text(&p);
@@ -105,8 +96,8 @@ impl Family for MatrixMultiply {
         let gold = gold_matrix(gold, "matrix")?;
         Ok(match parse_matrix(answer) {
             Some(m) if m == gold => Verdict::correct(matrix_text(&m)),
-            Some(_) => wrong(answer, "not the product"),
-            None => wrong(answer, "answer is not a rectangular integer matrix"),
+            Some(_) => reject(answer, "not the product"),
+            None => reject(answer, "answer is not a rectangular integer matrix"),
         })
     }
 }

@@ -1,15 +1,16 @@
 //! `matrix_transpose`: transpose an integer matrix (reasoning-gym `manipulate_matrix`'s
 //! transpose step). The reference reads each column top to bottom into a row.
 
-use crate::algorithmic::answer::{gold_matrix, matrix_text, parse_matrix, push_int, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{gold_matrix, join_ints, matrix_text, parse_matrix, reject};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/matrix_transpose.txt");
+const TEMPLATE: &str = crate::template!("matrix_transpose");
 
 /// Matrix shape and entry range, shared by the matrix families.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,22 +93,11 @@ impl Family for MatrixTranspose {
                     .collect()
             })
             .collect();
-        let mut thinking = String::with_capacity(r * k * 12 + 100);
-        thinking.push_str("The matrix is ");
-        push_int(&mut thinking, r as i64);
-        thinking.push('x');
-        push_int(&mut thinking, k as i64);
-        thinking.push_str(", so the transpose is ");
-        push_int(&mut thinking, k as i64);
-        thinking.push('x');
-        push_int(&mut thinking, r as i64);
-        thinking.push_str(". Column j, read top to bottom, becomes row j:\n");
+        let mut thinking = format!(
+            "The matrix is {r}x{k}, so the transpose is {k}x{r}. Column j, read top to bottom, becomes row j:\n"
+        );
         for (j, row) in t.iter().enumerate() {
-            thinking.push_str("column ");
-            push_int(&mut thinking, j as i64 + 1);
-            thinking.push_str(": ");
-            thinking.push_str(&crate::algorithmic::answer::join_ints(row, " "));
-            thinking.push('\n');
+            let _ = writeln!(thinking, "column {}: {}", j + 1, join_ints(row, " "));
         }
         let final_answer = matrix_text(&t);
         Ok(Problem {
@@ -122,8 +112,8 @@ impl Family for MatrixTranspose {
         let gold = gold_matrix(gold, "matrix")?;
         Ok(match parse_matrix(answer) {
             Some(m) if m == gold => Verdict::correct(matrix_text(&m)),
-            Some(_) => wrong(answer, "not the transpose"),
-            None => wrong(answer, "answer is not a rectangular integer matrix"),
+            Some(_) => reject(answer, "not the transpose"),
+            None => reject(answer, "answer is not a rectangular integer matrix"),
         })
     }
 }

@@ -2,7 +2,6 @@
 
 use crate::EnvEntry;
 
-pub mod answer;
 pub mod base_conversion;
 pub mod bit_operations;
 pub mod calendar;

@@ -4,15 +4,15 @@
 //! Encoded answers are parsed into (count, letter) runs and must describe the string
 //! with maximal runs; a count of 1 may be written or left out.
 
-use crate::algorithmic::answer::{clean, gold_str, parse_word, push_int, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{gold_str, parse_word, push_int, reject, unwrap_answer};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/run_length.txt");
+const TEMPLATE: &str = crate::template!("run_length");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,7 +59,7 @@ fn parse_runs(answer: &str, cap: usize) -> Option<Vec<(usize, u8)>> {
     let mut out = Vec::new();
     let mut count: Option<usize> = None;
     let mut total = 0usize;
-    for b in clean(answer).bytes() {
+    for b in unwrap_answer(answer).bytes() {
         match b {
             b'0'..=b'9' => {
                 if count.is_none() && b == b'0' {
@@ -209,15 +209,15 @@ impl Family for RunLength {
         if mode == "decode" {
             return Ok(match parse_word(answer) {
                 Some(w) if w == plain.as_bytes() => Verdict::correct(plain),
-                Some(_) => wrong(answer, "not the decoded string"),
-                None => wrong(answer, "answer is not a string of letters"),
+                Some(_) => reject(answer, "not the decoded string"),
+                None => reject(answer, "answer is not a string of letters"),
             });
         }
         let gold_runs = runs(plain.as_bytes());
         Ok(match parse_runs(answer, plain.len()) {
             Some(r) if r == gold_runs => Verdict::correct(encode(&r)),
-            Some(_) => wrong(answer, "not the maximal-run encoding of the string"),
-            None => wrong(answer, "answer is not a count-letter encoding"),
+            Some(_) => reject(answer, "not the maximal-run encoding of the string"),
+            None => reject(answer, "answer is not a count-letter encoding"),
         })
     }
 }

@@ -1,18 +1,16 @@
 //! `set_operations`: union, intersection, difference and symmetric difference of two
 //! integer sets. Any order of the result is accepted; duplicates are not.
 
-use crate::algorithmic::answer::{
-    gold_ints, is_empty_marker, join_ints, parse_int_list, push_int, wrong,
-};
 use crate::algorithmic::sorting::check_list;
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{gold_ints, is_empty_marker, join_ints, parse_int_list, push_int, reject};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/set_operations.txt");
+const TEMPLATE: &str = crate::template!("set_operations");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -85,7 +83,7 @@ impl Family for SetOperations {
             config.max_value,
         )?;
         if ((config.max_value - config.min_value + 1) as u64) < 2 * config.max_len as u64 {
-            return Err("the value range must hold at least 2 * max_len values".into());
+            return Err("min_value..=max_value must hold at least 2 * max_len values".into());
         }
         if config.ops.is_empty() {
             return Err("ops: at least one operation is needed".into());
@@ -170,12 +168,12 @@ impl Family for SetOperations {
         } else {
             match parse_int_list(answer) {
                 Some(v) => v,
-                None => return Ok(wrong(answer, "answer is not a list of integers")),
+                None => return Ok(reject(answer, "answer is not a list of integers")),
             }
         };
         got.sort_unstable();
         if got.windows(2).any(|w| w[0] == w[1]) {
-            return Ok(wrong(answer, "an element is listed twice"));
+            return Ok(reject(answer, "an element is listed twice"));
         }
         Ok(if got == gold {
             Verdict::correct(if got.is_empty() {
@@ -184,7 +182,7 @@ impl Family for SetOperations {
                 join_ints(&got, ", ")
             })
         } else {
-            wrong(answer, "not the resulting set")
+            reject(answer, "not the resulting set")
         })
     }
 }

@@ -1,15 +1,15 @@
 //! `sorting`: sort a list of integers ascending or descending (reasoning-gym
 //! `number_sorting`), with a selection-sort trace as the chain of thought.
 
-use crate::algorithmic::answer::{gold_ints, join_ints, parse_int_list, push_int, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{gold_ints, join_ints, parse_int_list, push_int, reject};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/sorting.txt");
+const TEMPLATE: &str = crate::template!("sorting");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -138,8 +138,8 @@ impl Family for Sorting {
         let gold = gold_ints(gold, "sorted")?;
         Ok(match parse_int_list(answer) {
             Some(v) if v == gold => Verdict::correct(join_ints(&v, ", ")),
-            Some(_) => wrong(answer, "not the sorted list"),
-            None => wrong(answer, "answer is not a list of integers"),
+            Some(_) => reject(answer, "not the sorted list"),
+            None => reject(answer, "answer is not a list of integers"),
         })
     }
 }

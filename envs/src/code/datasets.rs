@@ -8,7 +8,7 @@
 
 use super::python::{extract_code, judge_program, task_limits};
 use crate::env::{verify_formatted, Domain, Environment};
-use crate::prompts::with_format;
+use crate::kit::with_format;
 use crate::rng::TaskRng;
 use crate::{EnvError, Prompt, Task};
 use serde::{Deserialize, Serialize};

@@ -9,14 +9,14 @@
 use super::python::{extract_code, judge_program, task_limits};
 use super::specs::{function_name, Kind, Spec, SPECS};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use verigym_verifiers::sandbox::{TestCase, TestSuite};
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/code_function.txt");
+const TEMPLATE: &str = crate::template!("code_function");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -5,14 +5,14 @@
 //! is accepted. No Python needed, so a tiny CPU policy can learn a code task.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::fmt;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/list_dsl.txt");
+const TEMPLATE: &str = crate::template!("list_dsl");
 /// Longest program text and most stages the verifier looks at.
 const MAX_PROGRAM_CHARS: usize = 400;
 const MAX_STAGES: usize = 16;
@@ -377,8 +377,10 @@ impl Family for ListDsl {
         {
             return Err("stages must satisfy 1 <= min_stages <= max_stages <= 8".into());
         }
-        if !(1..=10).contains(&config.examples) || config.hidden > 20 {
-            return Err("examples must be in 1..=10 and hidden at most 20".into());
+        // One example cannot show that a program does something informative (outputs
+        // that differ from each other), so generation needs two.
+        if !(2..=10).contains(&config.examples) || config.hidden > 20 {
+            return Err("examples must be in 2..=10 and hidden at most 20".into());
         }
         if config.min_len == 0 || config.min_len > config.max_len || config.max_len > 20 {
             return Err("lengths must satisfy 1 <= min_len <= max_len <= 20".into());

@@ -8,14 +8,14 @@
 
 use super::python::extract_code;
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use verigym_verifiers::sandbox::compare::tokens_match;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/code_output.txt");
+const TEMPLATE: &str = crate::template!("code_output");
 const NAMES: [&str; 6] = ["n", "a", "b", "c", "i", "j"];
 const LOOP_VARS: [usize; 2] = [4, 5];
 const LIMIT: i64 = 1_000_000_000;

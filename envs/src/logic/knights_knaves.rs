@@ -9,14 +9,14 @@
 //! answer's assignment against every statement itself.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
-use crate::puzzles::common::{read_gold, reject, Trace};
+use crate::kit::render;
+use crate::kit::{read_gold, reject, Trace};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/knights_knaves.txt");
+const TEMPLATE: &str = crate::template!("knights_knaves");
 
 const NAMES: [&str; 16] = [
     "Alice", "Ben", "Chloe", "Daniel", "Emma", "Felix", "Grace", "Hugo", "Iris", "Jack", "Kira",

@@ -7,14 +7,14 @@
 //! unit propagation, decisions on the most frequent variable, conflicts and backtracking.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
-use crate::puzzles::common::{read_gold, reject, Trace};
+use crate::kit::render;
+use crate::kit::{read_gold, reject, Trace};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/propositional_sat.txt");
+const TEMPLATE: &str = crate::template!("propositional_sat");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -8,17 +8,13 @@
 //! thought. The answer is the set of letters of the valid conclusions, compared exactly.
 
 use crate::env::{Domain, Family, Problem};
-use crate::puzzles::common::{
-    letter_name, push_letter_name, push_uint, read_gold, reject, tokens, Template, Trace,
-};
+use crate::kit::{letter_name, push_int, read_gold, reject, render, tokens, Trace};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-static PROMPT: LazyLock<Template> =
-    LazyLock::new(|| Template::new(include_str!("../../../prompts/syllogisms.txt")));
+const TEMPLATE: &str = crate::template!("syllogisms");
 
 const NOUNS: [&str; 24] = [
     "artists",
@@ -351,7 +347,7 @@ impl Family for Syllogisms {
                 s.push('"');
                 p.write_text(s, names);
                 s.push_str("\" empties ");
-                push_uint(s, rs.count_ones() as usize);
+                push_int(s, rs.count_ones() as usize);
                 s.push_str(" region(s), e.g. ");
                 write_region(s, rs.trailing_zeros(), names);
                 s.push('.');
@@ -363,14 +359,14 @@ impl Family for Syllogisms {
                 s.push('"');
                 p.write_text(s, names);
                 s.push_str("\" needs one of its regions inhabited; ");
-                push_uint(s, open as usize);
+                push_int(s, open as usize);
                 s.push_str(" of them are still open.");
             });
         }
         for (i, c) in candidates.iter().enumerate() {
             let neg = c.negation();
             trace.line(|s| {
-                push_letter_name(s, i);
+                s.push_str(&letter_name(i));
                 s.push_str(") \"");
                 c.write_text(s, names);
                 s.push_str("\" Its denial is \"");
@@ -392,33 +388,33 @@ impl Family for Syllogisms {
                 if j > 0 {
                     answer.push_str(", ");
                 }
-                push_letter_name(&mut answer, i);
+                answer.push_str(&letter_name(i));
             }
         }
-        let question = PROMPT.fill_with(40 * (premises.len() + candidates.len()), |key, out| {
-            match key {
-                "premises" => {
-                    for (i, p) in premises.iter().enumerate() {
-                        if i > 0 {
-                            out.push('\n');
-                        }
-                        p.write_text(out, names);
-                    }
-                }
-                "conclusions" => {
-                    for (i, c) in candidates.iter().enumerate() {
-                        if i > 0 {
-                            out.push('\n');
-                        }
-                        push_letter_name(out, i);
-                        out.push_str(") ");
-                        c.write_text(out, names);
-                    }
-                }
-                _ => return false,
-            }
-            true
-        });
+        let premise_lines: Vec<String> = premises
+            .iter()
+            .map(|p| {
+                let mut line = String::new();
+                p.write_text(&mut line, names);
+                line
+            })
+            .collect();
+        let conclusion_lines: Vec<String> = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let mut line = format!("{}) ", letter_name(i));
+                c.write_text(&mut line, names);
+                line
+            })
+            .collect();
+        let question = render(
+            TEMPLATE,
+            &[
+                ("premises", &premise_lines.join("\n")),
+                ("conclusions", &conclusion_lines.join("\n")),
+            ],
+        );
         let mut conclusion = String::with_capacity(answer.len() + 40);
         conclusion.push_str("The conclusions that must be true: ");
         conclusion.push_str(&answer);

@@ -8,14 +8,14 @@
 //! every clue against it (the solution is unique, so that is exactly the gold table).
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
-use crate::puzzles::common::{read_gold, reject, Trace};
+use crate::kit::render;
+use crate::kit::{read_gold, reject, Trace};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/zebra.txt");
+const TEMPLATE: &str = crate::template!("zebra");
 
 /// Attribute name, values, how to describe a person by a value, and what they "do".
 const ATTRS: [(&str, [&str; 6]); 5] = [

@@ -5,7 +5,7 @@
 //! Fate", 2023); the digits knob scales with difficulty up to 30-digit operands.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ use serde_json::json;
 use verigym_verifiers::number::parse_integer;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/arithmetic.txt");
+const TEMPLATE: &str = crate::template!("arithmetic");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -37,8 +37,9 @@ pub struct Arithmetic {
     config: ArithmeticConfig,
 }
 
-/// Largest operand size accepted (digits).
-const DIGIT_CAP: usize = 1000;
+/// Largest operand size accepted (digits): the worked long multiplication grows with the
+/// square of the digits, and at this size it still fits the 64 KiB completion limit.
+const DIGIT_CAP: usize = 100;
 
 impl Family for Arithmetic {
     type Config = ArithmeticConfig;
@@ -300,5 +301,18 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(err.contains("min_digits"), "{err}");
+    }
+
+    #[test]
+    fn the_largest_operands_still_give_a_reference_that_fits() {
+        let family = Arithmetic::new(ArithmeticConfig {
+            ops: vec![ArithOp::Mul],
+            min_digits: DIGIT_CAP,
+            max_digits: DIGIT_CAP,
+        })
+        .unwrap();
+        let p = family.generate(&mut TaskRng::from_seed(3)).unwrap();
+        let completion = verigym_verifiers::format::format_completion(&p.thinking, &p.final_answer);
+        assert!(completion.len() < 60 * 1024, "{} bytes", completion.len());
     }
 }

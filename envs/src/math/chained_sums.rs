@@ -5,8 +5,9 @@
 //! bookkeeping and carries are exercised together.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{grade_integer, level};
-use crate::prompts::render;
+use crate::kit::level;
+use crate::kit::render;
+use crate::math::grade::grade_integer;
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ use serde_json::json;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/chained_sums.txt");
+const TEMPLATE: &str = crate::template!("chained_sums");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -10,8 +10,9 @@ use crate::env::{
     check_difficulty, merge_config, verify_formatted, Domain, EnvOptions, Environment,
     DEFAULT_DIFFICULTY,
 };
-use crate::math::grade::{braced, excerpt, parse_rational, MAX_ANSWER_BYTES};
-use crate::prompts::with_format;
+use crate::kit::excerpt;
+use crate::kit::with_format;
+use crate::math::grade::{braced, parse_rational, MAX_ANSWER_BYTES};
 use crate::rng::TaskRng;
 use crate::{EnvEntry, EnvError, Prompt, Task};
 use serde::{Deserialize, Serialize};

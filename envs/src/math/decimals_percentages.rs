@@ -5,8 +5,9 @@
 //! Every answer is a terminating decimal, graded as an exact rational (0.5 = 1/2 = 0.50).
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{exact_decimal, grade_rational, level, rational_str};
-use crate::prompts::render;
+use crate::kit::level;
+use crate::kit::render;
+use crate::math::grade::{exact_decimal, grade_rational, rational_str};
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/decimals_percentages.txt");
+const TEMPLATE: &str = crate::template!("decimals_percentages");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -5,8 +5,9 @@
 //! "reduce 6/8" would earn the reward.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{excerpt, gold_field, level, parse_rational, rational_str, unwrap_answer};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{excerpt, gold_str, level, unwrap_answer};
+use crate::math::grade::{parse_rational, rational_str};
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use num_integer::Integer;
@@ -17,8 +18,8 @@ use serde_json::json;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/fractions.txt");
-const REDUCE_TEMPLATE: &str = include_str!("../../../prompts/fractions_reduce.txt");
+const TEMPLATE: &str = crate::template!("fractions");
+const REDUCE_TEMPLATE: &str = crate::template!("fractions_reduce");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -158,7 +159,7 @@ impl Family for Fractions {
     }
 
     fn verify(&self, gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
-        let text = gold_field(gold, "value")?;
+        let text = gold_str(gold, "value")?;
         let g = parse_rational(text)
             .ok_or_else(|| VerifyError::InvalidGold(format!("{text:?} is not a fraction")))?;
         Ok(match parse_rational(answer) {

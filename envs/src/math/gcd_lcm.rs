@@ -2,8 +2,9 @@
 //! worked with the Euclidean algorithm (one division per line) and lcm(a, b) = a·b / gcd(a, b).
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{grade_integer, level};
-use crate::prompts::render;
+use crate::kit::level;
+use crate::kit::render;
+use crate::math::grade::grade_integer;
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use num_integer::Integer;
@@ -13,7 +14,7 @@ use serde_json::json;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/gcd_lcm.txt");
+const TEMPLATE: &str = crate::template!("gcd_lcm");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,11 +1,14 @@
-//! Shared grading helpers of the math and science families: strict, exact parsing of integer,
-//! rational and decimal answers, canonical rational strings, and the difficulty-table lookup.
+//! Exact grading for the math and science families: strict parsing of integer, rational and
+//! decimal answers as big rationals, canonical rational strings, tolerance grading. The rules
+//! every domain shares (unwrapping `\boxed{}`, bold and a trailing period, gold fields,
+//! excerpts) come from the env kit.
 //!
 //! Follows DESIGN.md's verifier rules: the whole answer must be one value (no substring
 //! credit), integers and fractions are compared exactly as big rationals, and every parse is
 //! bounded in length before any work. Forms our parsers do not read fall back to the shared
 //! `verigym_verifiers::math::verify` equivalence checker.
 
+use crate::kit::{excerpt, gold_str, unwrap_answer};
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_rational::BigRational;
@@ -18,46 +21,6 @@ use verigym_verifiers::{Verdict, VerifyError};
 pub const MAX_ANSWER_BYTES: usize = 4096;
 /// Most digits of one number literal in an answer.
 const MAX_LITERAL_DIGITS: usize = 4096;
-
-/// The entry of a 10-level difficulty table for level `d` (clamped into 1..=10).
-pub fn level<T: Copy>(d: u8, table: [T; 10]) -> T {
-    table[usize::from(d.clamp(1, 10)) - 1]
-}
-
-/// The string field `key` of a gold answer spec.
-pub fn gold_field<'a>(gold: &'a serde_json::Value, key: &str) -> Result<&'a str, VerifyError> {
-    gold.get(key)
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| VerifyError::InvalidGold(format!("expected a string field \"{key}\"")))
-}
-
-/// The answer shortened for a verdict's `extracted` field.
-pub fn excerpt(answer: &str) -> String {
-    answer.chars().take(200).collect()
-}
-
-/// Removes `$…$`, `\(…\)`, `\boxed{…}`, `**…**` wrappers and one trailing period.
-pub fn unwrap_answer(answer: &str) -> &str {
-    let mut s = answer.trim();
-    for _ in 0..4 {
-        let before = s;
-        for (open, close) in [
-            ("$", "$"),
-            ("\\(", "\\)"),
-            ("\\[", "\\]"),
-            ("\\boxed{", "}"),
-            ("**", "**"),
-        ] {
-            if let Some(inner) = s.strip_prefix(open).and_then(|t| t.strip_suffix(close)) {
-                s = inner.trim();
-            }
-        }
-        if s == before {
-            break;
-        }
-    }
-    s.strip_suffix('.').unwrap_or(s).trim()
-}
 
 /// Strips a leading `name =` (e.g. `x = 3`) when the name is one of `names`.
 pub fn strip_assignment<'a>(s: &'a str, names: &[&str]) -> &'a str {
@@ -195,7 +158,7 @@ fn shared_equal(gold: &str, answer: &str) -> bool {
 
 /// Grades an answer that must equal the integer gold `{"value": "<integer>"}`.
 pub fn grade_integer(gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
-    let text = gold_field(gold, "value")?;
+    let text = gold_str(gold, "value")?;
     let g = parse_integer(text)
         .ok_or_else(|| VerifyError::InvalidGold(format!("value {text:?} is not an integer")))?;
     if answer.len() > MAX_ANSWER_BYTES {
@@ -212,7 +175,7 @@ pub fn grade_integer(gold: &serde_json::Value, answer: &str) -> Result<Verdict, 
 /// Grades an answer that must equal the exact rational gold `{"value": "p/q"}`; any exact
 /// form of the same number (`0.75`, `\frac{3}{4}`, `6/8`) is accepted.
 pub fn grade_rational(gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
-    let text = gold_field(gold, "value")?;
+    let text = gold_str(gold, "value")?;
     let g = parse_rational(text)
         .ok_or_else(|| VerifyError::InvalidGold(format!("value {text:?} is not a rational")))?;
     Ok(compare_rational(&g, text, answer))
@@ -240,7 +203,7 @@ pub fn grade_tolerance(
     abs_tol: &BigRational,
     rel_tol: &BigRational,
 ) -> Result<Verdict, VerifyError> {
-    let text = gold_field(gold, "value")?;
+    let text = gold_str(gold, "value")?;
     let g = parse_rational(text)
         .ok_or_else(|| VerifyError::InvalidGold(format!("value {text:?} is not a rational")))?;
     let Some(v) = parse_rational(answer) else {

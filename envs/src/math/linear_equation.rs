@@ -3,11 +3,9 @@
 //! rational solutions.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{
-    compare_rational, gold_field, level, parse_rational, rational_str, strip_assignment,
-    unwrap_answer,
-};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{gold_str, level, unwrap_answer};
+use crate::math::grade::{compare_rational, parse_rational, rational_str, strip_assignment};
 use crate::rng::TaskRng;
 use num_rational::BigRational;
 use serde::{Deserialize, Serialize};
@@ -15,7 +13,7 @@ use serde_json::json;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/linear_equation.txt");
+const TEMPLATE: &str = crate::template!("linear_equation");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -169,8 +167,8 @@ impl Family for LinearEquation {
     }
 
     fn verify(&self, gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
-        let text = gold_field(gold, "value")?;
-        let var = gold_field(gold, "variable")?;
+        let text = gold_str(gold, "value")?;
+        let var = gold_str(gold, "variable")?;
         let g = parse_rational(text).ok_or_else(|| VerifyError::InvalidGold("value".into()))?;
         let a = strip_assignment(unwrap_answer(answer), &[var]);
         Ok(compare_rational(&g, text, a))

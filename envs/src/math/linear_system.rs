@@ -3,10 +3,9 @@
 //! then back-substitution.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{
-    excerpt, level, parse_rational, rational_str, unwrap_answer, MAX_ANSWER_BYTES,
-};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{excerpt, level, unwrap_answer};
+use crate::math::grade::{parse_rational, rational_str, MAX_ANSWER_BYTES};
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -17,7 +16,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/linear_system.txt");
+const TEMPLATE: &str = crate::template!("linear_system");
 const VARS: [&str; 3] = ["x", "y", "z"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,8 +4,9 @@
 //! Extends `arithmetic` with the fourth operation; dividends reach 30 digits at level 10.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{excerpt, gold_field, level, MAX_ANSWER_BYTES};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{excerpt, gold_str, level};
+use crate::math::grade::MAX_ANSWER_BYTES;
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use num_integer::Integer;
@@ -16,7 +17,7 @@ use std::fmt::Write;
 use verigym_verifiers::number::parse_integer;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/long_division.txt");
+const TEMPLATE: &str = crate::template!("long_division");
 const DIGIT_CAP: usize = 200;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,9 +95,9 @@ impl Family for LongDivision {
     }
 
     fn verify(&self, gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
-        let q = parse_integer(gold_field(gold, "quotient")?)
+        let q = parse_integer(gold_str(gold, "quotient")?)
             .ok_or_else(|| VerifyError::InvalidGold("quotient is not an integer".into()))?;
-        let r = parse_integer(gold_field(gold, "remainder")?)
+        let r = parse_integer(gold_str(gold, "remainder")?)
             .ok_or_else(|| VerifyError::InvalidGold("remainder is not an integer".into()))?;
         Ok(match parse_quotient_remainder(answer) {
             Some((aq, ar)) if aq == q && ar == r => Verdict::correct(format!("{aq} R {ar}")),

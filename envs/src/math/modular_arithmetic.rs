@@ -2,8 +2,9 @@
 //! (extended Euclidean algorithm, back-substitution shown) and linear congruences a·x ≡ b.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{grade_integer, level};
-use crate::prompts::render;
+use crate::kit::level;
+use crate::kit::render;
+use crate::math::grade::grade_integer;
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use num_integer::Integer;
@@ -12,7 +13,7 @@ use serde_json::json;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/modular_arithmetic.txt");
+const TEMPLATE: &str = crate::template!("modular_arithmetic");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

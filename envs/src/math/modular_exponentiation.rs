@@ -2,15 +2,16 @@
 //! multiply), one bit of the exponent per line.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{grade_integer, level};
-use crate::prompts::render;
+use crate::kit::level;
+use crate::kit::render;
+use crate::math::grade::grade_integer;
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/modular_exponentiation.txt");
+const TEMPLATE: &str = crate::template!("modular_exponentiation");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

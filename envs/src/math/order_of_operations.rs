@@ -6,15 +6,16 @@
 //! structure; every division is exact, so the value is an integer.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{grade_integer, level};
-use crate::prompts::render;
+use crate::kit::level;
+use crate::kit::render;
+use crate::math::grade::grade_integer;
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/order_of_operations.txt");
+const TEMPLATE: &str = crate::template!("order_of_operations");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

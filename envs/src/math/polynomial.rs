@@ -2,7 +2,8 @@
 //! descending powers, and a strict parser for answers (`6x^3 - 2x^2 + x - 5`, `x**2`,
 //! `3*x^{2}`) that refuses brackets, so an unexpanded product is not an expansion.
 
-use crate::math::grade::{unwrap_answer, MAX_ANSWER_BYTES};
+use crate::kit::unwrap_answer;
+use crate::math::grade::MAX_ANSWER_BYTES;
 use num_bigint::BigInt;
 use num_traits::{One, Signed, Zero};
 use std::fmt::Write;

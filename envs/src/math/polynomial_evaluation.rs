@@ -2,9 +2,10 @@
 //! rule, one multiply-add per line (big integers).
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{grade_integer, level};
+use crate::kit::level;
+use crate::kit::render;
+use crate::math::grade::grade_integer;
 use crate::math::polynomial::Poly;
-use crate::prompts::render;
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,7 @@ use serde_json::json;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/polynomial_evaluation.txt");
+const TEMPLATE: &str = crate::template!("polynomial_evaluation");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -3,9 +3,9 @@
 //! compared coefficient by coefficient.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{excerpt, level};
+use crate::kit::render;
+use crate::kit::{excerpt, level};
 use crate::math::polynomial::{parse_poly, Poly};
-use crate::prompts::render;
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ use serde_json::json;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/polynomial_expansion.txt");
+const TEMPLATE: &str = crate::template!("polynomial_expansion");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,11 +6,10 @@
 //! an answer to "simplify √72".
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{
-    excerpt, gold_field, grade_integer, level, unwrap_answer, MAX_ANSWER_BYTES,
-};
+use crate::kit::render;
+use crate::kit::{excerpt, gold_str, level, unwrap_answer};
+use crate::math::grade::{grade_integer, MAX_ANSWER_BYTES};
 use crate::math::surd::split_square;
-use crate::prompts::render;
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use num_traits::One;
@@ -20,7 +19,7 @@ use std::fmt::Write;
 use verigym_verifiers::number::parse_integer;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/powers_roots.txt");
+const TEMPLATE: &str = crate::template!("powers_roots");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -179,12 +178,12 @@ impl Family for PowersRoots {
     }
 
     fn verify(&self, gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
-        if gold_field(gold, "kind")? == "integer" {
+        if gold_str(gold, "kind")? == "integer" {
             return grade_integer(gold, answer);
         }
-        let a = parse_integer(gold_field(gold, "coefficient")?)
+        let a = parse_integer(gold_str(gold, "coefficient")?)
             .ok_or_else(|| VerifyError::InvalidGold("bad coefficient".into()))?;
-        let b = parse_integer(gold_field(gold, "radicand")?)
+        let b = parse_integer(gold_str(gold, "radicand")?)
             .ok_or_else(|| VerifyError::InvalidGold("bad radicand".into()))?;
         Ok(match parse_simple_radical(answer) {
             Some((x, y)) if x == a && y == b => Verdict::correct(format!("{x}√{y}")),

@@ -3,8 +3,9 @@
 //! equals `2^2 * 3`), but every factor must be the right prime.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{excerpt, gold_field, level, unwrap_answer, MAX_ANSWER_BYTES};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{excerpt, gold_str, level, unwrap_answer};
+use crate::math::grade::MAX_ANSWER_BYTES;
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -12,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/prime_factorization.txt");
+const TEMPLATE: &str = crate::template!("prime_factorization");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -129,7 +130,7 @@ impl Family for PrimeFactorization {
     }
 
     fn verify(&self, gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
-        let _ = gold_field(gold, "n")?;
+        let _ = gold_str(gold, "n")?;
         let want: BTreeMap<u128, u32> = gold
             .get("factors")
             .and_then(|f| f.as_object())

@@ -3,8 +3,9 @@
 //! worked as favourable over total outcomes with the counts shown.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{grade_rational, level, rational_str};
-use crate::prompts::render;
+use crate::kit::level;
+use crate::kit::render;
+use crate::math::grade::{grade_rational, rational_str};
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -14,7 +15,7 @@ use serde_json::json;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/probability.txt");
+const TEMPLATE: &str = crate::template!("probability");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -3,9 +3,10 @@
 //! are compared exactly in Q(√r) (see `surd`), never numerically.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{excerpt, level, unwrap_answer, MAX_ANSWER_BYTES};
+use crate::kit::render;
+use crate::kit::{excerpt, level, unwrap_answer};
+use crate::math::grade::MAX_ANSWER_BYTES;
 use crate::math::surd::{parse_surd, split_square, Surd};
-use crate::prompts::render;
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -14,7 +15,7 @@ use serde_json::json;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/quadratic_roots.txt");
+const TEMPLATE: &str = crate::template!("quadratic_roots");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

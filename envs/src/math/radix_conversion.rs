@@ -4,8 +4,9 @@
 //! Named `radix_conversion` because the algorithmic domain has its own `base_conversion`.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{excerpt, gold_field, level, unwrap_answer, MAX_ANSWER_BYTES};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{excerpt, gold_str, level, unwrap_answer};
+use crate::math::grade::MAX_ANSWER_BYTES;
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use num_integer::Integer;
@@ -15,7 +16,7 @@ use serde_json::json;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/radix_conversion.txt");
+const TEMPLATE: &str = crate::template!("radix_conversion");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,8 +57,13 @@ impl Family for RadixConversion {
     }
 
     fn new(c: RadixConversionConfig) -> Result<Self, String> {
-        if c.bases.len() < 2 || c.bases.iter().any(|b| !(2..=36).contains(b)) {
-            return Err("bases must hold at least two bases in 2..=36".into());
+        // Two different bases at least: generation redraws the target base until it
+        // differs from the source base.
+        let first = c.bases.first().copied();
+        if c.bases.iter().any(|b| !(2..=36).contains(b))
+            || c.bases.iter().all(|b| Some(*b) == first)
+        {
+            return Err("bases must hold at least two different bases in 2..=36".into());
         }
         if !(1..=100).contains(&c.max_digits) {
             return Err("max_digits must be in 1..=100".into());
@@ -122,7 +128,7 @@ impl Family for RadixConversion {
     }
 
     fn verify(&self, gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
-        let digits = gold_field(gold, "digits")?;
+        let digits = gold_str(gold, "digits")?;
         let base = gold
             .get("base")
             .and_then(|b| b.as_u64())

@@ -5,7 +5,7 @@
 //! Used by `countdown` (positive-integer intermediates, any subset of the numbers) and
 //! `game_of_24` (exact fractions, every number used once).
 
-use crate::puzzles::common::Trace;
+use crate::kit::Trace;
 use std::collections::HashSet;
 use verigym_verifiers::arith::Op;
 

@@ -7,9 +7,9 @@
 //! model text is never evaluated as code. Every task is solvable by construction.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::Trace;
 use crate::puzzles::arith_search::{solve_written, Rat, Rules};
-use crate::puzzles::common::Trace;
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -18,7 +18,7 @@ use serde_json::json;
 use verigym_verifiers::arith::{self, Op};
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/countdown.txt");
+const TEMPLATE: &str = crate::template!("countdown");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

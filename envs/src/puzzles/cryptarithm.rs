@@ -6,17 +6,15 @@
 //! The reference chain of thought is the column search from the units column up: each
 //! column's letters are tried in turn, carries are tracked, dead ends are counted.
 
-use crate::algorithmic::answer::push_int;
 use crate::env::{Domain, Family, Problem};
-use crate::puzzles::common::{push_uint, read_gold, reject, Template};
+use crate::kit::{read_gold, reject, render};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::sync::LazyLock;
+use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-static PROMPT: LazyLock<Template> =
-    LazyLock::new(|| Template::new(include_str!("../../../prompts/cryptarithm.txt")));
+const TEMPLATE: &str = crate::template!("cryptarithm");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -309,48 +307,43 @@ impl Family for Cryptarithm {
         thinking.push_str(") cannot be 0.");
         let mut carry = 0u64;
         for col in 0..sum.len() {
-            thinking.push_str("\nColumn ");
-            push_uint(&mut thinking, col + 1);
-            if col == 0 {
-                thinking.push_str(" (units): ");
+            let carry_in = if col == 0 {
+                "units".to_string()
             } else {
-                thinking.push_str(" (carry in ");
-                push_uint(&mut thinking, carry as usize);
-                thinking.push_str("): ");
-            }
+                format!("carry in {carry}")
+            };
+            let terms: Vec<String> = addends
+                .iter()
+                .filter_map(|w| Solver::at(w, col))
+                .map(|l| format!("{}={}", char::from(l), d_of(l)))
+                .collect();
             let mut total = carry;
-            let mut first = true;
             for l in addends.iter().filter_map(|w| Solver::at(w, col)) {
-                if !first {
-                    thinking.push_str(" + ");
-                }
-                first = false;
-                thinking.push(char::from(l));
-                thinking.push('=');
-                push_int(&mut thinking, i64::from(d_of(l)));
                 total += d_of(l) as u64;
             }
-            if first {
-                thinking.push_str("nothing");
-            }
-            if carry > 0 {
-                thinking.push_str(" + carry ");
-                push_uint(&mut thinking, carry as usize);
-            }
-            let s_letter = Solver::at(&sum, col).unwrap_or(b'?');
-            thinking.push_str(" gives ");
-            push_uint(&mut thinking, total as usize);
-            thinking.push_str(", so ");
-            thinking.push(char::from(s_letter));
-            thinking.push('=');
-            push_uint(&mut thinking, (total % 10) as usize);
-            thinking.push_str(" carry ");
-            push_uint(&mut thinking, (total / 10) as usize);
-            thinking.push('.');
+            let terms = if terms.is_empty() {
+                "nothing".to_string()
+            } else {
+                terms.join(" + ")
+            };
+            let plus_carry = if carry > 0 {
+                format!(" + carry {carry}")
+            } else {
+                String::new()
+            };
+            let s_letter = char::from(Solver::at(&sum, col).unwrap_or(b'?'));
+            let _ = write!(
+                thinking,
+                "\nColumn {} ({carry_in}): {terms}{plus_carry} gives {total}, so {s_letter}={} carry {}.",
+                col + 1,
+                total % 10,
+                total / 10
+            );
             if let Some(&n) = dead_ends.get(col).filter(|&&n| n > 0) {
-                thinking.push_str(" (Other choices here failed ");
-                push_uint(&mut thinking, n);
-                thinking.push_str(" times, in this column or further up.)");
+                let _ = write!(
+                    thinking,
+                    " (Other choices here failed {n} times, in this column or further up.)"
+                );
             }
             carry = total / 10;
         }
@@ -364,16 +357,8 @@ impl Family for Cryptarithm {
             answer.push(char::from(b'0' + d_of(l) as u8));
         }
         let val = |w: &[u8]| w.iter().fold(0u64, |v, &l| v * 10 + d_of(l) as u64);
-        thinking.push_str("\nCheck: ");
-        for (i, w) in addends.iter().enumerate() {
-            if i > 0 {
-                thinking.push_str(" + ");
-            }
-            push_uint(&mut thinking, val(w) as usize);
-        }
-        thinking.push_str(" = ");
-        push_uint(&mut thinking, val(&sum) as usize);
-        thinking.push('.');
+        let values: Vec<String> = addends.iter().map(|w| val(w).to_string()).collect();
+        let _ = write!(thinking, "\nCheck: {} = {}.", values.join(" + "), val(&sum));
         let text = |w: &[u8]| Value::String(w.iter().map(|&b| char::from(b)).collect());
         let mut gold = serde_json::Map::new();
         gold.insert(
@@ -381,12 +366,9 @@ impl Family for Cryptarithm {
             Value::Array(addends.iter().map(|w| text(w)).collect()),
         );
         gold.insert("sum".into(), text(&sum));
-        let question = PROMPT.fill_with(16 * (addends.len() + 2) * (sum.len() + 3), |key, out| {
-            key == "puzzle" && {
-                write_layout(out, &addends, &sum);
-                true
-            }
-        });
+        let mut layout = String::new();
+        write_layout(&mut layout, &addends, &sum);
+        let question = render(TEMPLATE, &[("puzzle", &layout)]);
         Ok(Problem {
             question,
             answer: Value::Object(gold),

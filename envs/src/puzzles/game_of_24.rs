@@ -5,9 +5,9 @@
 //! Answers are parsed by our arithmetic parser and evaluated with exact rationals.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{read_gold, reject, Trace};
 use crate::puzzles::arith_search::{count_solutions, solve_written, Rat, Rules};
-use crate::puzzles::common::{read_gold, reject, Trace};
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -16,7 +16,7 @@ use serde_json::json;
 use verigym_verifiers::arith;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/game_of_24.txt");
+const TEMPLATE: &str = crate::template!("game_of_24");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,6 +40,23 @@ pub struct GameOf24 {
 struct Gold {
     numbers: Vec<i64>,
     target: i64,
+}
+
+/// Solutions are counted up to this many (more are not told apart).
+const MAX_COUNTED: usize = 1000;
+
+/// `count` numbers in 1..=max that add up to `target` (largest first), for a target in
+/// count..=count * max: the hand of last resort when no random draw was solvable.
+fn hand_adding_up_to(target: i64, count: usize, max: i64) -> Vec<i64> {
+    let mut left = target;
+    (0..count)
+        .map(|i| {
+            let still_to_fill = (count - i - 1) as i64;
+            let n = (left - still_to_fill).min(max);
+            left -= n;
+            n
+        })
+        .collect()
 }
 
 impl Family for GameOf24 {
@@ -76,6 +93,18 @@ impl Family for GameOf24 {
         if config.min_solutions == 0 || config.min_solutions > config.max_solutions {
             return Err("min_solutions must be in 1..=max_solutions".into());
         }
+        if config.max_solutions > MAX_COUNTED {
+            return Err(format!("max_solutions must be at most {MAX_COUNTED}"));
+        }
+        // A hand whose numbers add up to the target always exists in this range, so
+        // generation never runs out of solvable hands.
+        let most = config.count as i64 * i64::from(config.max_number);
+        if !(config.count as i64..=most).contains(&config.target) {
+            return Err(format!(
+                "target must be in count..=count * max_number ({}..={most}) so that a solvable hand exists",
+                config.count
+            ));
+        }
         Ok(GameOf24 { config })
     }
 
@@ -103,7 +132,7 @@ impl Family for GameOf24 {
         }
         let hand = chosen
             .or(solvable)
-            .ok_or_else(|| format!("no solvable hand found for target {}", c.target))?;
+            .unwrap_or_else(|| hand_adding_up_to(c.target, c.count, i64::from(c.max_number)));
         let pool: Vec<Rat> = hand.iter().map(|&n| Rat::int(n)).collect();
         let listed = hand
             .iter()
@@ -189,5 +218,15 @@ mod tests {
         assert!(!check_answer(&[4, 6, 1, 1], 24, "4 * 6").correct);
         assert!(!check_answer(&[4, 6, 1, 1], 24, "4 * 6 * 1 * 1 = 25").correct);
         assert!(!check_answer(&[4, 6, 1, 1], 24, "-1 + 1 + 4 * 6 * 1").correct);
+    }
+
+    #[test]
+    fn the_hand_of_last_resort_adds_up_to_the_target() {
+        for (target, count, max) in [(24, 4, 6), (4, 4, 13), (30, 3, 10), (7, 2, 100)] {
+            let hand = hand_adding_up_to(target, count, max);
+            assert_eq!(hand.len(), count);
+            assert_eq!(hand.iter().sum::<i64>(), target, "{hand:?}");
+            assert!(hand.iter().all(|n| (1..=max).contains(n)), "{hand:?}");
+        }
     }
 }

@@ -6,15 +6,13 @@
 //! neighbours already use the most colours) with backtracking, written out.
 
 use crate::env::{Domain, Family, Problem};
-use crate::puzzles::common::{push_uint, read_gold, reject, uint_str, Template, Trace};
+use crate::kit::{read_gold, reject, render, Trace};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-static PROMPT: LazyLock<Template> =
-    LazyLock::new(|| Template::new(include_str!("../../../prompts/graph_colouring.txt")));
+const TEMPLATE: &str = crate::template!("graph_colouring");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -139,11 +137,10 @@ impl Dsatur<'_> {
         let all = ((1u32 << (self.k + 1)) - 1) & !1;
         let free = all & !used;
         if free == 0 {
-            trace.line(|s| {
-                s.push_str("Vertex ");
-                push_uint(s, v + 1);
-                s.push_str(": its neighbours use every colour; back up.");
-            });
+            trace.push(format!(
+                "Vertex {}: its neighbours use every colour; back up.",
+                v + 1
+            ));
             return false;
         }
         let mut rest = free;
@@ -151,30 +148,17 @@ impl Dsatur<'_> {
         while rest != 0 {
             let c = rest.trailing_zeros() as usize;
             rest &= rest - 1;
-            trace.line(|s| {
-                s.push_str("Vertex ");
-                push_uint(s, v + 1);
-                // The colours the neighbours use, e.g. "{1,3}".
-                s.push_str(" (neighbours use {");
-                let mut u = used;
-                let mut sep = false;
-                while u != 0 {
-                    let b = u.trailing_zeros() as usize;
-                    u &= u - 1;
-                    if sep {
-                        s.push(',');
-                    }
-                    sep = true;
-                    push_uint(s, b);
-                }
-                s.push_str(if first {
-                    "}): colour "
-                } else {
-                    "}): try colour "
-                });
-                push_uint(s, c);
-                s.push('.');
-            });
+            // The colours the neighbours use, e.g. "{1,3}" (colour k is bit k of `used`).
+            let neighbour_colours: Vec<String> = (0..u32::BITS)
+                .filter(|&k| used & (1 << k) != 0)
+                .map(|k| k.to_string())
+                .collect();
+            let verb = if first { "colour" } else { "try colour" };
+            trace.push(format!(
+                "Vertex {} (neighbours use {{{}}}): {verb} {c}.",
+                v + 1,
+                neighbour_colours.join(",")
+            ));
             first = false;
             self.set(v, c);
             if self.go(trace) {
@@ -182,11 +166,7 @@ impl Dsatur<'_> {
             }
             self.unset(v);
         }
-        trace.line(|s| {
-            s.push_str("Vertex ");
-            push_uint(s, v + 1);
-            s.push_str(": no colour works; back up.");
-        });
+        trace.push(format!("Vertex {}: no colour works; back up.", v + 1));
         false
     }
 }
@@ -246,11 +226,7 @@ impl Family for GraphColouring {
             }
         }
         let mut trace = Trace::new();
-        trace.line(|s| {
-            s.push_str("DSATUR: repeatedly take the uncoloured vertex whose neighbours use the most colours (ties: most neighbours), give it the lowest free colour, back up when none is free. ");
-            push_uint(s, c.colours);
-            s.push_str(" colours available.");
-        });
+        trace.push(format!("DSATUR: repeatedly take the uncoloured vertex whose neighbours use the most colours (ties: most neighbours), give it the lowest free colour, back up when none is free. {} colours available.", c.colours));
         let mut s = Dsatur::new(&adj[..n], c.colours);
         let mut colouring = [0usize; 60];
         if s.go(&mut trace) {
@@ -265,37 +241,29 @@ impl Family for GraphColouring {
                 *c = p + 1;
             }
         }
-        let mut answer = String::with_capacity(7 * n);
-        for (v, col) in colouring[..n].iter().enumerate() {
-            if v > 0 {
-                answer.push_str(", ");
-            }
-            push_uint(&mut answer, v + 1);
-            answer.push_str(": ");
-            push_uint(&mut answer, *col);
-        }
-        let mut edge_text = String::with_capacity(7 * edges.len());
-        for (i, &(a, b)) in edges.iter().enumerate() {
-            if i > 0 {
-                edge_text.push_str(", ");
-            }
-            push_uint(&mut edge_text, a);
-            edge_text.push('-');
-            push_uint(&mut edge_text, b);
-        }
-        let (mut b1, mut b2) = ([0u8; 20], [0u8; 20]);
-        let question = PROMPT.fill(&[
-            ("colours", uint_str(c.colours, &mut b1)),
-            ("vertices", uint_str(n, &mut b2)),
-            (
-                "edges",
-                if edges.is_empty() {
-                    "(none)"
-                } else {
-                    &edge_text
-                },
-            ),
-        ]);
+        let answer: Vec<String> = colouring[..n]
+            .iter()
+            .enumerate()
+            .map(|(v, col)| format!("{}: {col}", v + 1))
+            .collect();
+        let answer = answer.join(", ");
+        let edge_text: Vec<String> = edges.iter().map(|(a, b)| format!("{a}-{b}")).collect();
+        let edge_text = edge_text.join(", ");
+        let question = render(
+            TEMPLATE,
+            &[
+                ("colours", &c.colours.to_string()),
+                ("vertices", &n.to_string()),
+                (
+                    "edges",
+                    if edges.is_empty() {
+                        "(none)"
+                    } else {
+                        &edge_text
+                    },
+                ),
+            ],
+        );
         let edge_json: Vec<Value> = edges
             .iter()
             .map(|&(a, b)| Value::Array(vec![a.into(), b.into()]))

@@ -6,14 +6,14 @@
 //! fewest onward moves) with backtracking when it dead-ends, written out move by move.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
-use crate::puzzles::common::{read_gold, reject, tokens, Trace};
+use crate::kit::render;
+use crate::kit::{read_gold, reject, tokens, Trace};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/knights_tour.txt");
+const TEMPLATE: &str = crate::template!("knights_tour");
 const JUMPS: [(isize, isize); 8] = [
     (1, 2),
     (2, 1),

@@ -6,14 +6,13 @@
 //! walk back from the goal along decreasing distances.
 
 use crate::env::{Domain, Family, Problem};
-use crate::puzzles::common::{push_uint, read_gold, reject, tokens, Template};
+use crate::kit::{read_gold, reject, render, tokens};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
-use std::sync::LazyLock;
+use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-static PROMPT: LazyLock<Template> =
-    LazyLock::new(|| Template::new(include_str!("../../../prompts/maze.txt")));
+const TEMPLATE: &str = crate::template!("maze");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -109,8 +108,9 @@ impl Family for Maze {
         if !(0.0..=0.6).contains(&config.wall_density) {
             return Err("wall_density must be in [0, 0.6]".into());
         }
-        if config.min_distance > config.width + config.height - 2 {
-            return Err("min_distance must be at most width + height - 2".into());
+        // At distance 0 the goal would be the start, and the path an empty answer.
+        if config.min_distance == 0 || config.min_distance > config.width + config.height - 2 {
+            return Err("min_distance must be in 1..=width + height - 2".into());
         }
         Ok(Maze { config })
     }
@@ -188,23 +188,17 @@ impl Family for Maze {
                 }
             }
         }
-        let mut thinking = String::with_capacity(200 + 8 * order.len() + 12 * distance);
-        thinking.push_str("Breadth-first search from S at (row ");
-        push_uint(&mut thinking, s / w + 1);
-        thinking.push_str(", col ");
-        push_uint(&mut thinking, s % w + 1);
-        thinking.push_str("), one layer of squares per step count:");
+        let mut thinking = format!(
+            "Breadth-first search from S at (row {}, col {}), one layer of squares per step count:",
+            s / w + 1,
+            s % w + 1
+        );
         for k in 1..=distance {
-            thinking.push('\n');
-            push_uint(&mut thinking, k);
-            thinking.push_str(" steps:");
-            for &(r, col) in &order[start_of[k]..start_of[k + 1]] {
-                thinking.push_str(" (");
-                push_uint(&mut thinking, usize::from(r));
-                thinking.push(',');
-                push_uint(&mut thinking, usize::from(col));
-                thinking.push(')');
-            }
+            let layer: Vec<String> = order[start_of[k]..start_of[k + 1]]
+                .iter()
+                .map(|(r, col)| format!(" ({r},{col})"))
+                .collect();
+            let _ = write!(thinking, "\n{k} steps:{}", layer.concat());
             if k == distance {
                 thinking.push_str(" — G is reached");
             }
@@ -229,31 +223,17 @@ impl Family for Maze {
             at = p;
         }
         path.reverse();
-        let mut answer = String::with_capacity(2 * path.len());
-        for (i, ch) in path.iter().enumerate() {
-            if i > 0 {
-                answer.push(' ');
-            }
-            answer.push(*ch);
-        }
-        thinking.push_str(
-            "\nWalking back from G through squares one step closer each time gives the path ",
+        let moves: Vec<String> = path.iter().map(char::to_string).collect();
+        let answer = moves.join(" ");
+        let _ = write!(
+            thinking,
+            "\nWalking back from G through squares one step closer each time gives the path {answer}.\nThe shortest path takes {distance} moves."
         );
-        thinking.push_str(&answer);
-        thinking.push_str(".\nThe shortest path takes ");
-        push_uint(&mut thinking, distance);
-        thinking.push_str(" moves.");
-        let question = PROMPT.fill_with(n + h, |key, out| {
-            key == "grid" && {
-                for (i, row) in cells.chunks(w).enumerate() {
-                    if i > 0 {
-                        out.push('\n');
-                    }
-                    out.extend(row.iter().map(|&b| char::from(b)));
-                }
-                true
-            }
-        });
+        let grid: Vec<String> = cells
+            .chunks(w)
+            .map(|row| row.iter().map(|&b| char::from(b)).collect())
+            .collect();
+        let question = render(TEMPLATE, &[("grid", &grid.join("\n"))]);
         let rows: Vec<serde_json::Value> = cells
             .chunks(w)
             .map(|r| serde_json::Value::String(r.iter().map(|&b| char::from(b)).collect()))

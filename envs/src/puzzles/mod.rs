@@ -3,7 +3,6 @@
 use crate::EnvEntry;
 
 pub mod arith_search;
-pub mod common;
 pub mod countdown;
 pub mod cryptarithm;
 pub mod game_of_24;

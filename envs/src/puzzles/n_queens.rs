@@ -6,14 +6,14 @@
 //! attacked columns and every dead end written out.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
-use crate::puzzles::common::{read_gold, read_grid, reject, Trace};
+use crate::kit::render;
+use crate::kit::{read_gold, read_grid, reject, Trace};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/n_queens.txt");
+const TEMPLATE: &str = crate::template!("n_queens");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -7,8 +7,8 @@
 //! then walks the solution, with the board and the heuristic after every move.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
-use crate::puzzles::common::{read_gold, reject, tokens, Trace};
+use crate::kit::render;
+use crate::kit::{read_gold, reject, tokens, Trace};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -16,7 +16,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/sliding_puzzle.txt");
+const TEMPLATE: &str = crate::template!("sliding_puzzle");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

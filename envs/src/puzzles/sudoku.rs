@@ -9,15 +9,15 @@
 //! so any valid completion is accepted.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
-use crate::puzzles::common::{read_gold, read_grid, reject, Trace};
+use crate::kit::render;
+use crate::kit::{read_gold, read_grid, reject, Trace};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const SUDOKU_TEMPLATE: &str = include_str!("../../../prompts/sudoku.txt");
-const MINI_TEMPLATE: &str = include_str!("../../../prompts/mini_sudoku.txt");
+const SUDOKU_TEMPLATE: &str = crate::template!("sudoku");
+const MINI_TEMPLATE: &str = crate::template!("mini_sudoku");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

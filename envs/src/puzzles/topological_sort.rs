@@ -6,14 +6,14 @@
 //! no remaining prerequisites, the one taken (alphabetically first), the tasks it frees.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
-use crate::puzzles::common::{letter_name, read_gold, reject, tokens, Trace};
+use crate::kit::render;
+use crate::kit::{letter_name, read_gold, reject, tokens, Trace};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/topological_sort.txt");
+const TEMPLATE: &str = crate::template!("topological_sort");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

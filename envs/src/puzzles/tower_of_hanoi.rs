@@ -7,14 +7,12 @@
 //! move the largest, move k-1 back on top.
 
 use crate::env::{Domain, Family, Problem};
-use crate::puzzles::common::{read_gold, reject, uint_str, Template};
+use crate::kit::{read_gold, reject, render};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
-use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-static PROMPT: LazyLock<Template> =
-    LazyLock::new(|| Template::new(include_str!("../../../prompts/tower_of_hanoi.txt")));
+const TEMPLATE: &str = crate::template!("tower_of_hanoi");
 const PEGS: [&str; 3] = ["A", "B", "C"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,37 +132,28 @@ impl Family for TowerOfHanoi {
         let from = rng.below(3) as usize;
         let to = (from + 1 + rng.below(2) as usize) % 3;
         let total = (1usize << n) - 1;
-        let mut thinking = String::with_capacity(300 + 34 * total / 2);
-        let mut num = [0u8; 20];
-        thinking.push_str(uint_str(n, &mut num));
-        thinking.push_str(" disks from ");
-        thinking.push_str(PEGS[from]);
-        thinking.push_str(" to ");
-        thinking.push_str(PEGS[to]);
-        thinking.push_str(": the minimum is 2^");
-        thinking.push_str(uint_str(n, &mut num));
-        thinking.push_str(" - 1 = ");
-        thinking.push_str(uint_str(total, &mut num));
-        thinking.push_str(
-            " moves, found recursively. \
+        let mut thinking = format!(
+            "{n} disks from {} to {}: the minimum is 2^{n} - 1 = {total} moves, found recursively. \
              Notation: \"1-k X>Y: 1-(k-1) X>Z, k X>Y, 1-(k-1) Z>Y\" moves the k smallest disks from X to Y \
              by parking the k-1 smaller ones on Z.",
+            PEGS[from], PEGS[to]
         );
         let mut answer = String::with_capacity(15 * total);
         solve(n, from, to, &mut thinking, &mut answer);
-        thinking.push_str("\nWriting the plan out gives the ");
-        thinking.push_str(uint_str(total, &mut num));
-        thinking.push_str(" moves.");
+        thinking.push_str(&format!("\nWriting the plan out gives the {total} moves."));
         let mut gold = serde_json::Map::new();
         gold.insert("disks".into(), n.into());
         gold.insert("from".into(), from.into());
         gold.insert("to".into(), to.into());
         Ok(Problem {
-            question: PROMPT.fill(&[
-                ("disks", uint_str(n, &mut num)),
-                ("from", PEGS[from]),
-                ("to", PEGS[to]),
-            ]),
+            question: render(
+                TEMPLATE,
+                &[
+                    ("disks", &n.to_string()),
+                    ("from", PEGS[from]),
+                    ("to", PEGS[to]),
+                ],
+            ),
             answer: serde_json::Value::Object(gold),
             thinking,
             final_answer: answer,

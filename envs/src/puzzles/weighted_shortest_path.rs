@@ -6,14 +6,14 @@
 //! settled with its distance and the edges it relaxes, then the path read back.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
-use crate::puzzles::common::{letter_name, read_gold, reject, tokens, Trace};
+use crate::kit::render;
+use crate::kit::{letter_name, read_gold, reject, tokens, Trace};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/weighted_shortest_path.txt");
+const TEMPLATE: &str = crate::template!("weighted_shortest_path");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -7,15 +7,15 @@
 //! layer by layer, then the ladder read back from the target.
 
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
-use crate::puzzles::common::{read_gold, reject, tokens, Trace};
+use crate::kit::render;
+use crate::kit::{read_gold, reject, tokens, Trace};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{HashMap, VecDeque};
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/word_ladder.txt");
+const TEMPLATE: &str = crate::template!("word_ladder");
 const WORDS3: &str = include_str!("../../data/words3.txt");
 const WORDS4: &str = include_str!("../../data/words4.txt");
 const WORDS5: &str = include_str!("../../data/words5.txt");

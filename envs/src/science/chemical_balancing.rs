@@ -4,9 +4,10 @@
 //! smallest positive integer coefficients (gcd 1).
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::unwrap_answer;
-use crate::math::grade::{excerpt, level, MAX_ANSWER_BYTES};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::unwrap_answer;
+use crate::kit::{excerpt, level};
+use crate::math::grade::MAX_ANSWER_BYTES;
 use crate::rng::TaskRng;
 use crate::science::chem::Reaction;
 use crate::science::reactions::{draw_reaction, ReactionKind};
@@ -16,7 +17,7 @@ use serde_json::json;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/chemical_balancing.txt");
+const TEMPLATE: &str = crate::template!("chemical_balancing");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

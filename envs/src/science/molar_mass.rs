@@ -5,8 +5,9 @@
 //! answers rounded to two decimals.
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{grade_tolerance, level, ratio, rational_str};
-use crate::prompts::render;
+use crate::kit::level;
+use crate::kit::render;
+use crate::math::grade::{grade_tolerance, ratio, rational_str};
 use crate::rng::TaskRng;
 use crate::science::chem::{
     e4_rational, e4_text, element, ionic_formula, mass_text, molar_mass, parse_formula,
@@ -19,7 +20,7 @@ use serde_json::json;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/molar_mass.txt");
+const TEMPLATE: &str = crate::template!("molar_mass");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -184,7 +185,7 @@ impl Family for MolarMass {
 
 /// Removes one trailing unit (any of `units`) from an answer.
 pub fn strip_unit<'a>(answer: &'a str, units: &[&str]) -> &'a str {
-    let a = crate::math::grade::unwrap_answer(answer);
+    let a = crate::kit::unwrap_answer(answer);
     for u in units {
         if let Some(rest) = a.strip_suffix(u) {
             return rest.trim();

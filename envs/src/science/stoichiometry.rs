@@ -4,8 +4,9 @@
 //! 0.5% relative, stated in the prompt (intermediate rounding by the solver is allowed).
 
 use crate::env::{Domain, Family, Problem};
-use crate::math::grade::{decimal_str, grade_tolerance, level, ratio, rational_str};
-use crate::prompts::render;
+use crate::kit::level;
+use crate::kit::render;
+use crate::math::grade::{decimal_str, grade_tolerance, ratio, rational_str};
 use crate::rng::TaskRng;
 use crate::science::chem::{mass_text, parse_formula, Composition};
 use crate::science::chemical_balancing::kinds_for;
@@ -19,7 +20,7 @@ use serde_json::json;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/stoichiometry.txt");
+const TEMPLATE: &str = crate::template!("stoichiometry");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,10 +6,11 @@
 //! relative, stated in the prompt.
 
 use crate::env::{Domain, Family, Problem};
+use crate::kit::level;
+use crate::kit::render;
 use crate::math::grade::{
-    decimal_str, exact_decimal, grade_tolerance, level, parse_rational, ratio, rational_str,
+    decimal_str, exact_decimal, grade_tolerance, parse_rational, ratio, rational_str,
 };
-use crate::prompts::render;
 use crate::rng::TaskRng;
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -19,7 +20,7 @@ use serde_json::json;
 use std::fmt::Write;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/unit_conversion.txt");
+const TEMPLATE: &str = crate::template!("unit_conversion");
 
 /// (unit name, factor to the SI unit as an exact decimal).
 type Unit = (&'static str, &'static str);
@@ -351,7 +352,7 @@ impl Family for UnitConversion {
 
     fn verify(&self, gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
         let unit = gold.get("unit").and_then(|u| u.as_str()).unwrap_or("");
-        let a = crate::math::grade::unwrap_answer(answer);
+        let a = crate::kit::unwrap_answer(answer);
         let a = a.strip_suffix(unit).map_or(a, str::trim);
         grade_tolerance(gold, a, &BigRational::zero(), &ratio(1, 10_000))
     }

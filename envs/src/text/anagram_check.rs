@@ -5,16 +5,16 @@
 //! dropped), so the check needs a letter count, not a glance; asking for the whole subset
 //! makes a random guess worth 2^-n. The reference compares sorted letters.
 
-use crate::algorithmic::answer::{gold_strs, is_empty_marker, parse_words, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{gold_strs, is_empty_marker, parse_words, reject};
 use crate::rng::TaskRng;
 use crate::text::words;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/anagram_check.txt");
+const TEMPLATE: &str = crate::template!("anagram_check");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -168,22 +168,22 @@ impl Family for AnagramCheck {
         } else {
             match parse_words(answer) {
                 Some(ws) => ws,
-                None => return Ok(wrong(answer, "answer is not a list of candidates")),
+                None => return Ok(reject(answer, "answer is not a list of candidates")),
             }
         };
         for (i, p) in picked.iter().enumerate() {
             if !cands.contains(&p.as_str()) {
-                return Ok(wrong(answer, format!("'{p}' is not a candidate")));
+                return Ok(reject(answer, format!("'{p}' is not a candidate")));
             }
             if picked[..i].contains(p) {
-                return Ok(wrong(answer, format!("'{p}' is listed twice")));
+                return Ok(reject(answer, format!("'{p}' is listed twice")));
             }
         }
         let same = picked.len() == gold.len() && gold.iter().all(|g| picked.iter().any(|p| p == g));
         Ok(if same {
             Verdict::correct(picked.join(", "))
         } else {
-            wrong(answer, "not exactly the set of anagrams")
+            reject(answer, "not exactly the set of anagrams")
         })
     }
 }

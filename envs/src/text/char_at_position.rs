@@ -3,16 +3,16 @@
 //! Several positions are asked at once so a guessed letter earns next to nothing; the
 //! reference numbers every letter up to the last position asked, then reads them off.
 
-use crate::algorithmic::answer::{gold_str, parse_letters, push_int, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{gold_str, parse_letters, push_int, reject};
 use crate::rng::TaskRng;
 use crate::text::words;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/char_at_position.txt");
+const TEMPLATE: &str = crate::template!("char_at_position");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -110,8 +110,8 @@ impl Family for CharAtPosition {
         let gold = gold_str(gold, "letters")?;
         Ok(match parse_letters(answer) {
             Some(l) if l == gold.as_bytes() => Verdict::correct(gold),
-            Some(_) => wrong(answer, "wrong letters or order"),
-            None => wrong(answer, "answer is not single letters separated by spaces"),
+            Some(_) => reject(answer, "wrong letters or order"),
+            None => reject(answer, "answer is not single letters separated by spaces"),
         })
     }
 }

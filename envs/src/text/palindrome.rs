@@ -4,16 +4,14 @@
 //! Many answers are valid; the verifier checks the letters and the mirror property from
 //! the answer itself. The reference pairs letters up and mirrors the first half.
 
-use crate::algorithmic::answer::{gold_str, parse_word, push_int, str_gold, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::puzzles::common::Template;
+use crate::kit::render;
+use crate::kit::{gold_str, parse_word, push_int, reject, str_gold};
 use crate::rng::TaskRng;
 use serde::{Deserialize, Serialize};
-use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-static PROMPT: LazyLock<Template> =
-    LazyLock::new(|| Template::new(include_str!("../../../prompts/palindrome.txt")));
+const TEMPLATE: &str = crate::template!("palindrome");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -130,17 +128,8 @@ impl Family for Palindrome {
                 key.push(char::from(b'a' + i as u8));
             }
         }
-        let question = PROMPT.fill_with(3 * n, |name, out| {
-            name == "letters" && {
-                for (i, b) in letters.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    out.push(char::from(*b));
-                }
-                true
-            }
-        });
+        let shown: Vec<String> = letters.iter().map(|b| char::from(*b).to_string()).collect();
+        let question = render(TEMPLATE, &[("letters", &shown.join(", "))]);
         Ok(Problem {
             question,
             answer: str_gold("letters", &key),
@@ -152,13 +141,13 @@ impl Family for Palindrome {
     fn verify(&self, gold: &serde_json::Value, answer: &str) -> Result<Verdict, VerifyError> {
         let gold = gold_str(gold, "letters")?;
         let Some(w) = parse_word(answer) else {
-            return Ok(wrong(answer, "answer is not one word of letters"));
+            return Ok(reject(answer, "answer is not one word of letters"));
         };
         if counts(&w) != counts(gold.as_bytes()) || w.len() != gold.len() {
-            return Ok(wrong(answer, "does not use exactly the given letters"));
+            return Ok(reject(answer, "does not use exactly the given letters"));
         }
         if !w.iter().eq(w.iter().rev()) {
-            return Ok(wrong(answer, "does not read the same backward"));
+            return Ok(reject(answer, "does not read the same backward"));
         }
         Ok(Verdict::correct(String::from_utf8_lossy(&w)))
     }

@@ -4,17 +4,15 @@
 //! The reference reads the letters from the last position to the first. Answers are the
 //! reversed word, also accepted with its letters spaced out; case does not matter.
 
-use crate::algorithmic::answer::{gold_str, parse_word, push_int, str_gold, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::puzzles::common::Template;
+use crate::kit::render;
+use crate::kit::{gold_str, parse_word, reject, str_gold};
 use crate::rng::TaskRng;
 use crate::text::spell_word::{check_spell, spell_config, SpellConfig};
 use crate::text::words;
-use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-static PROMPT: LazyLock<Template> =
-    LazyLock::new(|| Template::new(include_str!("../../../prompts/spell_backward.txt")));
+const TEMPLATE: &str = crate::template!("spell_backward");
 
 pub struct SpellBackward {
     config: SpellConfig,
@@ -38,22 +36,20 @@ impl Family for SpellBackward {
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let w = words::letters(rng, self.config.min_letters, self.config.max_letters);
         let n = w.len();
-        let mut thinking = String::with_capacity(n * 12 + 80);
-        thinking.push_str("The word has ");
-        push_int(&mut thinking, n as i64);
-        thinking.push_str(" letters. Read them from the last position to the first:");
-        let mut reversed = String::with_capacity(n);
-        for (i, b) in w.bytes().enumerate().rev() {
-            thinking.push(' ');
-            push_int(&mut thinking, i as i64 + 1);
-            thinking.push('=');
-            thinking.push(char::from(b));
-            reversed.push(char::from(b));
-        }
-        thinking.push_str("\nTogether: ");
-        thinking.push_str(&reversed);
+        let steps: Vec<String> = w
+            .bytes()
+            .map(char::from)
+            .enumerate()
+            .rev()
+            .map(|(i, c)| format!("{}={c}", i + 1))
+            .collect();
+        let reversed: String = w.chars().rev().collect();
+        let thinking = format!(
+            "The word has {n} letters. Read them from the last position to the first: {}\nTogether: {reversed}",
+            steps.join(" ")
+        );
         Ok(Problem {
-            question: PROMPT.fill(&[("word", &w)]),
+            question: render(TEMPLATE, &[("word", &w)]),
             answer: str_gold("reversed", &reversed),
             thinking,
             final_answer: reversed,
@@ -64,8 +60,8 @@ impl Family for SpellBackward {
         let gold = gold_str(gold, "reversed")?;
         Ok(match parse_word(answer) {
             Some(l) if l == gold.as_bytes() => Verdict::correct(gold),
-            Some(_) => wrong(answer, "not the word reversed"),
-            None => wrong(answer, "answer is not one word of letters"),
+            Some(_) => reject(answer, "not the word reversed"),
+            None => reject(answer, "answer is not one word of letters"),
         })
     }
 }

@@ -3,16 +3,16 @@
 //! A character-level probe (models see tokens, not letters). Words come from the shipped
 //! list; long difficulties run several words together into one letter string.
 
-use crate::algorithmic::answer::{gold_str, parse_letters, push_int, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::prompts::render;
+use crate::kit::render;
+use crate::kit::{gold_str, parse_letters, push_int, reject};
 use crate::rng::TaskRng;
 use crate::text::words;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verigym_verifiers::{Verdict, VerifyError};
 
-const TEMPLATE: &str = include_str!("../../../prompts/spell_word.txt");
+const TEMPLATE: &str = crate::template!("spell_word");
 
 /// Letter-length range shared by the spelling families.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,8 +95,8 @@ impl Family for SpellWord {
         let gold = gold_str(gold, "word")?;
         Ok(match parse_letters(answer) {
             Some(l) if l == gold.as_bytes() => Verdict::correct(gold),
-            Some(_) => wrong(answer, "the letters differ from the word"),
-            None => wrong(answer, "answer is not single letters separated by spaces"),
+            Some(_) => reject(answer, "the letters differ from the word"),
+            None => reject(answer, "answer is not single letters separated by spaces"),
         })
     }
 }

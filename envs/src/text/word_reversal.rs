@@ -4,17 +4,15 @@
 //! The reference numbers the words, then reads them from the last to the first. Answers
 //! are compared word by word (case-insensitive); separators may be spaces or commas.
 
-use crate::algorithmic::answer::{gold_str, parse_words, push_int, str_gold, wrong};
 use crate::env::{Domain, Family, Problem};
-use crate::puzzles::common::Template;
+use crate::kit::render;
+use crate::kit::{gold_str, parse_words, reject, str_gold};
 use crate::rng::TaskRng;
 use crate::text::words;
 use serde::{Deserialize, Serialize};
-use std::sync::LazyLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
-static PROMPT: LazyLock<Template> =
-    LazyLock::new(|| Template::new(include_str!("../../../prompts/word_reversal.txt")));
+const TEMPLATE: &str = crate::template!("word_reversal");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,29 +55,20 @@ impl Family for WordReversal {
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let n = rng.range_usize(self.config.min_words, self.config.max_words);
         let ws = words::draw(rng, n);
-        let sentence = words::join(&ws, 0);
-        let mut thinking = String::with_capacity(sentence.len() + 5 * n + 100);
-        thinking.push_str("Number the words: ");
-        for (i, w) in ws.iter().enumerate() {
-            if i > 0 {
-                thinking.push_str(", ");
-            }
-            push_int(&mut thinking, i as i64 + 1);
-            thinking.push(' ');
-            thinking.push_str(w);
-        }
-        thinking.push_str(".\nRead them from word ");
-        push_int(&mut thinking, ws.len() as i64);
-        thinking.push_str(" down to word 1.");
-        let mut reversed = String::with_capacity(sentence.len());
-        for (i, w) in ws.iter().rev().enumerate() {
-            if i > 0 {
-                reversed.push(' ');
-            }
-            reversed.push_str(w);
-        }
+        let sentence = ws.join(" ");
+        let numbered: Vec<String> = ws
+            .iter()
+            .enumerate()
+            .map(|(i, w)| format!("{} {w}", i + 1))
+            .collect();
+        let thinking = format!(
+            "Number the words: {}.\nRead them from word {n} down to word 1.",
+            numbered.join(", ")
+        );
+        let reversed: Vec<&str> = ws.iter().rev().copied().collect();
+        let reversed = reversed.join(" ");
         Ok(Problem {
-            question: PROMPT.fill(&[("sentence", &sentence)]),
+            question: render(TEMPLATE, &[("sentence", &sentence)]),
             answer: str_gold("reversed", &reversed),
             thinking,
             final_answer: reversed,
@@ -90,8 +79,8 @@ impl Family for WordReversal {
         let gold = gold_str(gold, "reversed")?;
         Ok(match parse_words(answer) {
             Some(ws) if ws.iter().map(String::as_str).eq(gold.split(' ')) => Verdict::correct(gold),
-            Some(_) => wrong(answer, "not the words in reversed order"),
-            None => wrong(answer, "answer is not a sequence of words"),
+            Some(_) => reject(answer, "not the words in reversed order"),
+            None => reject(answer, "answer is not a sequence of words"),
         })
     }
 }

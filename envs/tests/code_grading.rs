@@ -1,4 +1,4 @@
-//! Code environments (issue #6): references score 1, mutated solutions score < 1, loaders
+//! Code environments: references score 1, mutated solutions score < 1, loaders
 //! read every supported dataset format.
 
 use verigym_envs::{EnvOptions, Environment, Registry};

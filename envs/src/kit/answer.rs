@@ -1,44 +1,47 @@
-//! Strict answer parsers shared by the algorithmic and character-level families: integer
-//! lists, matrices, letter sequences, words, and the gold-spec readers.
+//! Reading a model's answer: the one normalisation every domain applies (`\boxed{}`, bold,
+//! quotes, `$…$`, a trailing period), rejection verdicts that carry an excerpt and a reason,
+//! and strict parsers for the usual notations of one answer (integer lists, matrices,
+//! letters, words, grids).
 //!
-//! Our own small parsers (no evaluation of model text): they accept the usual notations
-//! of one answer (`1, 2, 3`, `[1 2 3]`, one matrix row per line or `[[1,2],[3,4]]`) and
-//! reject anything else, so there is no substring credit. Work is linear in the input,
-//! which the format parser already caps at 64 KiB.
+//! The parsers are our own and small (no evaluation of model text): they accept the usual
+//! ways of writing one answer and reject anything else, so there is no substring credit.
+//! Work is linear in the input, which the format parser already caps at 64 KiB.
 
-use verigym_verifiers::{Verdict, VerifyError};
+use verigym_verifiers::Verdict;
 
 /// Most items any list answer may have; longer answers are rejected before allocating.
 pub const MAX_ITEMS: usize = 4096;
 
 /// The first 200 characters of an answer, for `Verdict::extracted`.
-pub fn excerpt(s: &str) -> String {
-    s.chars().take(200).collect()
+pub fn excerpt(answer: &str) -> String {
+    answer.chars().take(200).collect()
 }
 
-/// A wrong verdict carrying an excerpt of the answer.
-pub fn wrong(answer: &str, reason: impl Into<String>) -> Verdict {
+/// A wrong verdict carrying an excerpt of the answer and the reason it was rejected.
+pub fn reject(answer: &str, reason: impl Into<String>) -> Verdict {
     Verdict::wrong(Some(excerpt(answer)), reason)
 }
 
-/// Removes one layer of common wrappers around a whole answer: `**x**`, `` `x` ``,
-/// `"x"`, `'x'`, `$x$`, `\boxed{x}`, and a trailing period.
-pub fn clean(s: &str) -> &str {
-    let mut s = s.trim();
+/// The answer without the wrappers models put around a whole answer: `**x**`, `` `x` ``,
+/// `"x"`, `'x'`, `$x$`, `\(x\)`, `\[x\]`, `\boxed{x}` and a trailing period, up to four
+/// layers deep (`**\boxed{7}**.`), with surrounding whitespace trimmed.
+pub fn unwrap_answer(answer: &str) -> &str {
+    const WRAPPERS: [(&str, &str); 8] = [
+        ("**", "**"),
+        ("`", "`"),
+        ("\"", "\""),
+        ("'", "'"),
+        ("$", "$"),
+        ("\\(", "\\)"),
+        ("\\[", "\\]"),
+        ("\\boxed{", "}"),
+    ];
+    let mut s = answer.trim();
     for _ in 0..4 {
         let before = s;
-        for (open, close) in [
-            ("**", "**"),
-            ("`", "`"),
-            ("\"", "\""),
-            ("'", "'"),
-            ("$", "$"),
-            ("\\boxed{", "}"),
-        ] {
-            if s.len() >= open.len() + close.len() {
-                if let Some(inner) = s.strip_prefix(open).and_then(|t| t.strip_suffix(close)) {
-                    s = inner.trim();
-                }
+        for (open, close) in WRAPPERS {
+            if let Some(inner) = s.strip_prefix(open).and_then(|t| t.strip_suffix(close)) {
+                s = inner.trim();
             }
         }
         if let Some(inner) = s.strip_suffix('.') {
@@ -61,8 +64,8 @@ pub fn parse_int(tok: &str) -> Option<i64> {
 }
 
 /// Whether the answer says "the result is empty".
-pub fn is_empty_marker(s: &str) -> bool {
-    let s = clean(s);
+pub fn is_empty_marker(answer: &str) -> bool {
+    let s = unwrap_answer(answer);
     [
         "none",
         "empty",
@@ -77,8 +80,8 @@ pub fn is_empty_marker(s: &str) -> bool {
     .any(|m| s.eq_ignore_ascii_case(m))
 }
 
-/// Splits on commas and whitespace, dropping empty pieces.
-fn tokens(s: &str) -> impl Iterator<Item = &str> {
+/// Splits a list on commas and whitespace, dropping empty pieces.
+fn list_items(s: &str) -> impl Iterator<Item = &str> {
     s.split(|c: char| c == ',' || c.is_whitespace())
         .filter(|t| !t.is_empty())
 }
@@ -97,9 +100,9 @@ fn unbracket(s: &str) -> &str {
 /// A non-empty list of integers separated by commas and/or whitespace, optionally in
 /// brackets: `1, 2, 3`, `[1,2,3]`, `1 2 3`.
 pub fn parse_int_list(s: &str) -> Option<Vec<i64>> {
-    let inner = unbracket(clean(s));
+    let inner = unbracket(unwrap_answer(s));
     let mut out = Vec::new();
-    for t in tokens(inner) {
+    for t in list_items(inner) {
         if out.len() >= MAX_ITEMS {
             return None;
         }
@@ -111,7 +114,7 @@ pub fn parse_int_list(s: &str) -> Option<Vec<i64>> {
 /// A rectangular integer matrix: one row per line (or rows separated by `;`), entries
 /// separated by spaces or commas, each row optionally bracketed; or `[[1,2],[3,4]]`.
 pub fn parse_matrix(s: &str) -> Option<Vec<Vec<i64>>> {
-    let s = clean(s);
+    let s = unwrap_answer(s);
     let rows: Vec<&str> = if s.starts_with("[[") || s.starts_with("[ [") {
         let inner = s.strip_prefix('[')?.strip_suffix(']')?;
         let mut rows = Vec::new();
@@ -146,13 +149,13 @@ pub fn parse_matrix(s: &str) -> Option<Vec<Vec<i64>>> {
 /// A sequence of single ASCII letters separated by whitespace, commas or hyphens
 /// (`s t r a w`, `s, t, r`, `s-t-r`), lower-cased. `None` if any piece is not one letter.
 pub fn parse_letters(s: &str) -> Option<Vec<u8>> {
-    let s = unbracket(clean(s));
+    let s = unbracket(unwrap_answer(s));
     let mut out = Vec::new();
     for t in s
         .split(|c: char| c == ',' || c == '-' || c.is_whitespace())
         .filter(|t| !t.is_empty())
     {
-        let t = clean(t);
+        let t = unwrap_answer(t);
         let b = t.as_bytes();
         if b.len() != 1 || !b[0].is_ascii_alphabetic() || out.len() >= MAX_ITEMS {
             return None;
@@ -164,7 +167,7 @@ pub fn parse_letters(s: &str) -> Option<Vec<u8>> {
 
 /// One word of ASCII letters, lower-cased; also accepts the letters spaced out.
 pub fn parse_word(s: &str) -> Option<Vec<u8>> {
-    let c = clean(s);
+    let c = unwrap_answer(s);
     if !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphabetic()) {
         return Some(c.bytes().map(|b| b.to_ascii_lowercase()).collect());
     }
@@ -174,7 +177,7 @@ pub fn parse_word(s: &str) -> Option<Vec<u8>> {
 /// Words of ASCII letters separated by whitespace (commas allowed), lower-cased.
 pub fn parse_words(s: &str) -> Option<Vec<String>> {
     let mut out = Vec::new();
-    for t in tokens(clean(s)) {
+    for t in list_items(unwrap_answer(s)) {
         let t = t.trim_matches(['"', '\'', '`']);
         if t.is_empty() || !t.bytes().all(|b| b.is_ascii_alphabetic()) || out.len() >= MAX_ITEMS {
             return None;
@@ -184,123 +187,83 @@ pub fn parse_words(s: &str) -> Option<Vec<String>> {
     (!out.is_empty()).then_some(out)
 }
 
-fn bad_gold(what: &str) -> VerifyError {
-    VerifyError::InvalidGold(format!("expected field '{what}'"))
-}
-
-/// Reads a string field of the gold spec.
-pub fn gold_str<'a>(gold: &'a serde_json::Value, key: &str) -> Result<&'a str, VerifyError> {
-    gold.get(key)
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| bad_gold(key))
-}
-
-/// Reads an integer field of the gold spec.
-pub fn gold_i64(gold: &serde_json::Value, key: &str) -> Result<i64, VerifyError> {
-    gold.get(key)
-        .and_then(|v| v.as_i64())
-        .ok_or_else(|| bad_gold(key))
-}
-
-/// Reads an integer-array field of the gold spec.
-pub fn gold_ints(gold: &serde_json::Value, key: &str) -> Result<Vec<i64>, VerifyError> {
-    gold.get(key)
-        .and_then(|v| v.as_array())
-        .ok_or_else(|| bad_gold(key))?
-        .iter()
-        .map(|v| v.as_i64().ok_or_else(|| bad_gold(key)))
+/// Splits an answer into tokens at whitespace, commas, semicolons and arrows (`->`, `→`):
+/// the moves, cells or names of a puzzle answer.
+pub fn tokens(answer: &str) -> Vec<&str> {
+    answer
+        .split(|c: char| c.is_whitespace() || c == ',' || c == ';' || c == '→')
+        .flat_map(|t| t.split("->"))
+        .filter(|t| !t.is_empty())
         .collect()
 }
 
-/// Reads an integer-matrix field of the gold spec.
-pub fn gold_matrix(gold: &serde_json::Value, key: &str) -> Result<Vec<Vec<i64>>, VerifyError> {
-    gold.get(key)
-        .and_then(|v| v.as_array())
-        .ok_or_else(|| bad_gold(key))?
-        .iter()
-        .map(|row| {
-            row.as_array()
-                .ok_or_else(|| bad_gold(key))?
-                .iter()
-                .map(|v| v.as_i64().ok_or_else(|| bad_gold(key)))
-                .collect()
-        })
-        .collect()
-}
-
-/// Reads a string-array field of the gold spec.
-pub fn gold_strs<'a>(gold: &'a serde_json::Value, key: &str) -> Result<Vec<&'a str>, VerifyError> {
-    gold.get(key)
-        .and_then(|v| v.as_array())
-        .ok_or_else(|| bad_gold(key))?
-        .iter()
-        .map(|v| v.as_str().ok_or_else(|| bad_gold(key)))
-        .collect()
-}
-
-/// Joins integers with `sep`.
-pub fn join_ints(v: &[i64], sep: &str) -> String {
-    let mut s = String::with_capacity(v.len() * 4);
-    for (i, x) in v.iter().enumerate() {
-        if i > 0 {
-            s.push_str(sep);
+/// Reads a grid answer: one row per line; spaces, `|` and `,` inside a row are ignored, and
+/// lines made only of `-`, `+`, `=`, `|` and spaces (drawn separators) are skipped. A single
+/// line whose cell count is `width * height` is read row by row. Returns `None` when the
+/// shape is not `height` rows of `width` cells.
+pub fn read_grid(answer: &str, width: usize, height: usize) -> Option<Vec<Vec<char>>> {
+    let mut rows: Vec<Vec<char>> = Vec::new();
+    for line in answer.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.chars().all(|c| "-+=| ".contains(c)) {
+            continue;
         }
-        push_int(&mut s, *x);
-    }
-    s
-}
-
-/// Appends an integer without going through `format!` (hot in generators).
-pub fn push_int(s: &mut String, x: i64) {
-    if (0..10).contains(&x) {
-        s.push(char::from(b'0' + x as u8));
-        return;
-    }
-    let mut buf = [0u8; 20];
-    let mut n = x.unsigned_abs();
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+        let cells: Vec<char> = line
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '|' && *c != ',')
+            .collect();
+        rows.push(cells);
+        if rows.len() > height {
+            return None;
         }
     }
-    if x < 0 {
-        s.push('-');
+    if rows.len() == 1 && height > 1 {
+        let flat = rows.pop()?;
+        if flat.len() != width * height {
+            return None;
+        }
+        rows = flat.chunks(width).map(|c| c.to_vec()).collect();
     }
-    // ASCII digits only, so the conversion cannot fail.
-    s.push_str(std::str::from_utf8(&buf[i..]).unwrap_or(""));
-}
-
-/// The gold spec `{key: value}` for a family whose gold is one string (built directly,
-/// without the `json!` machinery).
-pub fn str_gold(key: &str, value: &str) -> serde_json::Value {
-    let mut m = serde_json::Map::new();
-    m.insert(key.to_owned(), serde_json::Value::String(value.to_owned()));
-    serde_json::Value::Object(m)
-}
-
-/// Appends `v` in binary, zero-padded to `width` digits.
-pub fn push_bin(s: &mut String, v: u64, width: u32) {
-    let n = (64 - v.leading_zeros()).max(width).max(1);
-    for i in (0..n).rev() {
-        s.push(if (v >> i) & 1 == 1 { '1' } else { '0' });
-    }
-}
-
-/// A matrix written one row per line, entries separated by spaces.
-pub fn matrix_text(m: &[Vec<i64>]) -> String {
-    m.iter()
-        .map(|r| join_ints(r, " "))
-        .collect::<Vec<_>>()
-        .join("\n")
+    (rows.len() == height && rows.iter().all(|r| r.len() == width)).then_some(rows)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrappers_come_off_in_every_combination() {
+        for wrapped in [
+            "42",
+            " 42 ",
+            "**42**",
+            "`42`",
+            "\"42\"",
+            "'42'",
+            "$42$",
+            "\\(42\\)",
+            "\\[42\\]",
+            "\\boxed{42}",
+            "42.",
+            "**\\boxed{42}**.",
+            "$\\boxed{42}$",
+        ] {
+            assert_eq!(unwrap_answer(wrapped), "42", "{wrapped:?}");
+        }
+        // Only whole-answer wrappers: a wrapper around part of the answer stays.
+        assert_eq!(unwrap_answer("**4** and 2"), "**4** and 2");
+        assert_eq!(unwrap_answer("3.5"), "3.5");
+        assert_eq!(unwrap_answer("$"), "$");
+        assert_eq!(unwrap_answer("**"), "**");
+        assert_eq!(unwrap_answer(""), "");
+    }
+
+    #[test]
+    fn rejections_carry_a_short_excerpt() {
+        let v = reject(&"x".repeat(500), "too long");
+        assert_eq!(v.extracted.as_deref().map(str::len), Some(200));
+        assert!(!v.correct && v.reward == 0.0);
+    }
 
     #[test]
     fn lists_parse_in_usual_notations_only() {
@@ -339,11 +302,12 @@ mod tests {
     }
 
     #[test]
-    fn push_int_matches_display() {
-        for x in [0, 7, -7, 1234567, i64::MIN, i64::MAX] {
-            let mut s = String::new();
-            push_int(&mut s, x);
-            assert_eq!(s, x.to_string());
-        }
+    fn grid_reader_accepts_drawn_and_flat_grids() {
+        let g = read_grid("1 2 | 3 4\n---+---\n3 4 | 1 2", 4, 2).unwrap();
+        assert_eq!(g[1], vec!['3', '4', '1', '2']);
+        assert_eq!(read_grid("1234", 2, 2).unwrap()[1], vec!['3', '4']);
+        assert!(read_grid("12\n34\n12", 2, 2).is_none());
+        assert!(read_grid("12\n345", 2, 2).is_none());
+        assert_eq!(tokens("a -> b, c→d; e"), vec!["a", "b", "c", "d", "e"]);
     }
 }

@@ -1,33 +1,20 @@
-//! Issue #5 checks for the algorithmic and character-level families: reference solutions
+//! Grading of the algorithmic and character-level families: reference solutions
 //! score 1.0 at difficulty 1, 5 and 10 (200 tasks each), a corrupted reference scores 0,
 //! random well-formed answers earn close to nothing (the mean is measured and printed),
 //! alternative valid answers are accepted, and the registry-wide contract holds for these
 //! families on their own.
 
 use serde_json::Value;
-use verigym_envs::{EnvOptions, Environment, Registry, Task, TaskRng};
+use verigym_envs::{Domain, EnvOptions, Environment, Registry, Task, TaskRng};
 
-const FAMILIES: [&str; 19] = [
-    "anagram_check",
-    "base_conversion",
-    "bit_operations",
-    "caesar_cipher",
-    "char_at_position",
-    "date_arithmetic",
-    "day_of_week",
-    "dedup",
-    "game_of_life",
-    "letter_counting",
-    "matrix_multiply",
-    "matrix_transpose",
-    "palindrome",
-    "run_length",
-    "set_operations",
-    "sorting",
-    "spell_backward",
-    "spell_word",
-    "word_reversal",
-];
+/// The families under test: every algorithmic and text family in the registry.
+fn families() -> Vec<String> {
+    Registry::builtin()
+        .names_in(&[Domain::Algorithmic, Domain::Text])
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
 
 fn build(name: &str, difficulty: u8) -> Box<dyn Environment> {
     Registry::builtin()
@@ -406,8 +393,8 @@ fn random_answer(name: &str, task: &Task, env: &dyn Environment, rng: &mut TaskR
 }
 
 #[test]
-fn issue_5_reference_solutions_score_one_at_levels_1_5_10() {
-    for name in FAMILIES {
+fn reference_solutions_score_one_at_levels_1_5_10() {
+    for name in &families() {
         for d in [1, 5, 10] {
             let env = build(name, d);
             for i in 0..200 {
@@ -428,8 +415,8 @@ fn issue_5_reference_solutions_score_one_at_levels_1_5_10() {
 }
 
 #[test]
-fn issue_5_corrupted_solutions_score_zero() {
-    for name in FAMILIES {
+fn corrupted_solutions_score_zero() {
+    for name in &families() {
         for d in [1, 5, 10] {
             let env = build(name, d);
             for i in 0..100 {
@@ -447,11 +434,11 @@ fn issue_5_corrupted_solutions_score_zero() {
 }
 
 #[test]
-fn issue_5_random_well_formed_answers_earn_close_to_nothing() {
+fn random_well_formed_answers_earn_close_to_nothing() {
     // Measured means are printed (`cargo test -- --nocapture`); the bounds are the
     // theoretical guess rates with slack, per family where they differ.
     let mut report = Vec::new();
-    for name in FAMILIES {
+    for name in &families() {
         let mut worst: f64 = 0.0;
         for d in [1, 5, 10] {
             let mut rng = TaskRng::for_task(name, 77, u64::from(d));
@@ -470,7 +457,7 @@ fn issue_5_random_well_formed_answers_earn_close_to_nothing() {
         }
         // letter_counting's guess range is the text's letter count (~1/15 at level 1);
         // caesar's guess is one of 26 shifts; the others are below a few percent.
-        let bound = match name {
+        let bound = match name.as_str() {
             "letter_counting" => 0.1,
             "caesar_cipher" => 0.07,
             _ => 0.05,
@@ -595,8 +582,8 @@ fn alternatives(name: &str, task: &Task) -> Vec<String> {
 }
 
 #[test]
-fn issue_5_alternative_valid_answers_are_accepted() {
-    for name in FAMILIES {
+fn alternative_valid_answers_are_accepted() {
+    for name in &families() {
         for d in [1, 5, 10] {
             let env = build(name, d);
             for i in 0..50 {
@@ -701,7 +688,7 @@ fn the_registry_contract_holds_for_these_families() {
         format!("<think>x</think><answer>{}</answer>", "#\n".repeat(30_000)),
         format!("<think>x</think><answer>{}a</answer>", "9".repeat(60_000)),
     ];
-    for name in FAMILIES {
+    for name in &families() {
         for d in [1, 10] {
             let (a, b) = (build(name, d), build(name, d));
             for i in 0..1000 {
