@@ -295,7 +295,10 @@ pub const CHAT_TEMPLATES: [(&str, &str); 4] = [
     ),
     ("chatml", include_str!("../../envs/prompts/chat_chatml.txt")),
     ("llama3", include_str!("../../envs/prompts/chat_llama3.txt")),
-    ("builtin", include_str!("../../envs/prompts/chat_builtin.txt")),
+    (
+        "builtin",
+        include_str!("../../envs/prompts/chat_builtin.txt"),
+    ),
 ];
 
 impl ChatTemplate {
