@@ -32,9 +32,9 @@ fn build(name: &str, difficulty: u8) -> Box<dyn Environment> {
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-fn families(c: &mut Criterion) {
+fn bench_families(c: &mut Criterion) {
     for name in &families() {
-        let mut group = c.benchmark_group(*name);
+        let mut group = c.benchmark_group(name.as_str());
         group
             .throughput(Throughput::Elements(1))
             .measurement_time(Duration::from_millis(1500))
@@ -70,5 +70,5 @@ fn families(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, families);
+criterion_group!(benches, bench_families);
 criterion_main!(benches);

@@ -40,6 +40,8 @@ impl Family for MatrixMultiply {
         Ok(MatrixMultiply { config })
     }
 
+    // Entries are named by (i, j) as in the maths, so j indexes B and P together.
+    #[allow(clippy::needless_range_loop)]
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let c = &self.config;
         let (m, k, n) = (
