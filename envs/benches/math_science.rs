@@ -9,27 +9,15 @@
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::time::Duration;
 use verigym_envs::env::DEFAULT_DIFFICULTY;
-use verigym_envs::{Domain, EnvOptions, Environment, Registry};
+use verigym_envs::{Domain, Environment, Registry};
 
 /// The families under test: every math and science family in the registry.
 fn families() -> Vec<String> {
-    Registry::builtin()
-        .names_in(&[Domain::Math, Domain::Science])
-        .into_iter()
-        .map(String::from)
-        .collect()
+    Registry::builtin_names(&[Domain::Math, Domain::Science])
 }
 
 fn build(name: &str, difficulty: u8) -> Box<dyn Environment> {
-    Registry::builtin()
-        .build(
-            name,
-            &EnvOptions {
-                difficulty: Some(difficulty),
-                config: None,
-            },
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
+    Registry::builtin_at(name, difficulty).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn bench_families(c: &mut Criterion) {

@@ -16,23 +16,11 @@ use verigym_envs::{Domain, EnvOptions, Environment, Registry};
 
 /// The families under test: every logic and puzzle family in the registry.
 fn families() -> Vec<String> {
-    Registry::builtin()
-        .names_in(&[Domain::Logic, Domain::Puzzle])
-        .into_iter()
-        .map(String::from)
-        .collect()
+    Registry::builtin_names(&[Domain::Logic, Domain::Puzzle])
 }
 
 fn build(name: &str, difficulty: u8) -> Box<dyn Environment> {
-    Registry::builtin()
-        .build(
-            name,
-            &EnvOptions {
-                difficulty: Some(difficulty),
-                config: None,
-            },
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
+    Registry::builtin_at(name, difficulty).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn generation(c: &mut Criterion) {

@@ -143,6 +143,24 @@ impl Registry {
             .collect()
     }
 
+    /// The builtin families of `domains`, by name: test and bench lists come from here.
+    pub fn builtin_names(domains: &[Domain]) -> Vec<String> {
+        Registry::builtin()
+            .names_in(domains)
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
+    /// The builtin env `name` at `difficulty` with its default config.
+    pub fn builtin_at(name: &str, difficulty: u8) -> Result<Box<dyn Environment>, EnvError> {
+        let options = EnvOptions {
+            difficulty: Some(difficulty),
+            config: None,
+        };
+        Registry::builtin().build(name, &options)
+    }
+
     /// The entry for `name`, or an error listing every known name.
     pub fn get(&self, name: &str) -> Result<&EnvEntry, EnvError> {
         self.entries

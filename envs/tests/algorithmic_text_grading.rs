@@ -9,23 +9,11 @@ use verigym_envs::{Domain, EnvOptions, Environment, Registry, Task, TaskRng};
 
 /// The families under test: every algorithmic and text family in the registry.
 fn families() -> Vec<String> {
-    Registry::builtin()
-        .names_in(&[Domain::Algorithmic, Domain::Text])
-        .into_iter()
-        .map(String::from)
-        .collect()
+    Registry::builtin_names(&[Domain::Algorithmic, Domain::Text])
 }
 
 fn build(name: &str, difficulty: u8) -> Box<dyn Environment> {
-    Registry::builtin()
-        .build(
-            name,
-            &EnvOptions {
-                difficulty: Some(difficulty),
-                config: None,
-            },
-        )
-        .unwrap_or_else(|e| panic!("{name} d{difficulty}: {e}"))
+    Registry::builtin_at(name, difficulty).unwrap_or_else(|e| panic!("{name} d{difficulty}: {e}"))
 }
 
 /// The reference's final answer (the inside of its `<answer>` block).

@@ -7,11 +7,7 @@ use verigym_verifiers::format::format_completion;
 
 /// The families under test: every math and science family in the registry.
 fn families() -> Vec<String> {
-    Registry::builtin()
-        .names_in(&[Domain::Math, Domain::Science])
-        .into_iter()
-        .map(String::from)
-        .collect()
+    Registry::builtin_names(&[Domain::Math, Domain::Science])
 }
 
 /// Families whose problem space at the default difficulty is too small for 99% distinct

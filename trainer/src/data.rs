@@ -59,6 +59,14 @@ impl std::str::FromStr for Template {
 }
 
 impl Template {
+    /// The template as a `rollout.prompt_template` pattern (`{prompt}` / `{question}`).
+    pub fn pattern(self) -> &'static str {
+        match self {
+            Template::Full => "{prompt}\n",
+            Template::Compact => "{question}\n",
+        }
+    }
+
     /// The prompt text for `task`.
     pub fn prompt(self, task: &Task) -> String {
         match self {
@@ -264,6 +272,22 @@ pub fn demonstrations(spec: &DemoSpec) -> Result<Vec<Demo>, DataError> {
                 prompt: spec.template.prompt(&task),
                 completion: spec.profile.complete(&task)?,
             });
+        }
+    }
+    Ok(out)
+}
+
+/// A plain-text corpus of `spec`: per task, its prompt (written with the spec's template)
+/// and its reference solution as one document on one line (line breaks become spaces).
+pub fn corpus(spec: &DemoSpec) -> Result<Vec<String>, DataError> {
+    let envs = build_envs(spec)?;
+    let mut out = Vec::with_capacity(envs.len() * spec.n as usize);
+    for i in 0..spec.n {
+        for env in &envs {
+            let task = env.generate(spec.seed, i)?;
+            let solution = Profile::Reference.complete(&task)?;
+            let doc = format!("{} {}", spec.template.prompt(&task).trim_end(), solution);
+            out.push(doc.split_whitespace().collect::<Vec<_>>().join(" "));
         }
     }
     Ok(out)

@@ -1,20 +1,18 @@
-//! verigym-trainer: the only crate that links libtorch (tch). Policy model, tokenizer,
-//! sampler, SFT, GRPO, reward model, checkpoints and metrics.
+//! verigym-trainer: the only crate that links libtorch (tch). Along the data path: the
+//! policy (`policy`, with the fused CPU engine in `kernels`), rollouts (`rollout`), the
+//! three training stages (`lm` for pretraining and SFT, `grpo` for RL, sharing `optim`),
+//! evaluation (`eval`), and the recipes built from them (`recipes`: demo, experiments).
 
-pub mod checkpoint;
 pub mod data;
-pub mod demo;
 pub mod device;
 pub mod eval;
-pub mod experiments;
 pub mod grpo;
 pub mod kernels;
-pub mod model;
-pub mod plot;
-pub mod policy_cli;
-pub mod pretrain;
-pub mod sampler;
-pub mod sft;
-pub mod tokenizer;
+pub mod lm;
+pub mod optim;
+pub mod policy;
+pub mod recipes;
+pub mod rollout;
+pub mod util;
 
 pub use device::DeviceChoice;

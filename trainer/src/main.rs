@@ -1,6 +1,8 @@
 //! `verigym-train`: the libtorch-linked half of the CLI. `verigym` forwards model commands
 //! (train, generate, bench sample|grpo, data, experiment, demo) here.
 
+mod commands;
+
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use verigym_trainer::DeviceChoice;
@@ -60,17 +62,18 @@ enum Command {
         #[arg(long)]
         config: Option<std::path::PathBuf>,
     },
-    /// Train a policy (`train grpo --config run.toml`).
+    /// The three training stages: `train pretrain`, `train sft`, `train grpo`, each with
+    /// `--config FILE.toml`, `--set key=value` and `--resume`.
     Train {
         #[command(subcommand)]
         what: TrainCommand,
     },
     /// Generate a completion with a checkpoint (`--temperature 0` is greedy).
-    Generate(verigym_trainer::policy_cli::GenerateArgs),
+    Generate(commands::policy::GenerateArgs),
     /// Checkpoint tools: convert (load and save again), init (fresh random model).
     Checkpoint {
         #[command(subcommand)]
-        what: verigym_trainer::policy_cli::CheckpointCommand,
+        what: commands::policy::CheckpointCommand,
     },
     /// What this machine gives the trainer: CPU model and features, the kernel code path
     /// (VERIGYM_CPU_PATH forces one), libtorch's version and devices, thread counts.
@@ -88,16 +91,20 @@ enum Command {
 
 #[derive(Subcommand)]
 enum TrainCommand {
-    /// GRPO from a TOML config with `--set key=value` overrides; `--resume` continues.
-    Grpo(verigym_trainer::grpo::cli::TrainGrpoArgs),
+    /// Next-token pretraining on plain text (`[data] path`: a file or a folder of them).
+    Pretrain(commands::train::StageArgs),
+    /// Supervised fine-tuning on {prompt, completion} JSONL, loss on completions only.
+    Sft(commands::train::StageArgs),
+    /// GRPO with the environments' verifiers as reward.
+    Grpo(commands::train::StageArgs),
 }
 
 #[derive(Subcommand)]
 enum BenchCommand {
     /// New tokens/s of batched sampling; prints {"tokens_per_s": ...}.
-    Sample(verigym_trainer::policy_cli::BenchSampleArgs),
+    Sample(commands::policy::BenchSampleArgs),
     /// Seconds per GRPO step on the TRL comparison settings; prints {"step_s": ...}.
-    Grpo(verigym_trainer::grpo::bench::BenchGrpoArgs),
+    Grpo(commands::bench_grpo::BenchGrpoArgs),
 }
 
 #[derive(Subcommand)]
@@ -118,6 +125,28 @@ enum DataCommand {
         /// reference | direct | drops-final-carry[:RATE]
         #[arg(long, default_value = "reference")]
         profile: verigym_trainer::data::Profile,
+        /// full (the task prompt with format instructions) | compact (the bare question)
+        #[arg(long, default_value = "full")]
+        template: verigym_trainer::data::Template,
+        /// JSON object of per-env config overrides, e.g. '{"arithmetic": {"ops": ["add"]}}'.
+        #[arg(long)]
+        config: Option<String>,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Write a plain-text corpus for `train pretrain`: each task's prompt and reference
+    /// solution as one document per line.
+    Corpus {
+        /// Comma-separated env names.
+        #[arg(long, value_delimiter = ',', required = true)]
+        envs: Vec<String>,
+        /// Tasks per env.
+        #[arg(long, default_value_t = 1000)]
+        n: u64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        difficulty: Option<u8>,
         /// full (the task prompt with format instructions) | compact (the bare question)
         #[arg(long, default_value = "full")]
         template: verigym_trainer::data::Template,
@@ -157,13 +186,13 @@ fn run() -> Result<()> {
             config,
         } => {
             let device = device.resolve().map_err(anyhow::Error::msg)?;
-            let mut cfg = verigym_trainer::demo::DemoConfig::new(quick);
+            let mut cfg = verigym_trainer::recipes::demo::DemoConfig::new(quick);
             if let Some(path) = config {
                 cfg = cfg
                     .with_overrides(&read_json(&path)?)
                     .with_context(|| format!("{}", path.display()))?;
             }
-            let s = verigym_trainer::demo::run(device, &cfg, &out, true)?;
+            let s = verigym_trainer::recipes::demo::run(device, &cfg, &out, true)?;
             println!(
                 "held-out accuracy: SFT {:.3} -> GRPO {:.3} ({:.0}s); run folder {}",
                 s.sft_accuracy,
@@ -172,39 +201,7 @@ fn run() -> Result<()> {
                 out.display()
             );
         }
-        Command::Data {
-            what:
-                DataCommand::Sft {
-                    envs,
-                    n,
-                    seed,
-                    difficulty,
-                    profile,
-                    template,
-                    config,
-                    out,
-                },
-        } => {
-            let config = match config {
-                Some(c) => match serde_json::from_str(&c)? {
-                    serde_json::Value::Object(m) => m,
-                    _ => anyhow::bail!("--config must be a JSON object keyed by env name"),
-                },
-                None => Default::default(),
-            };
-            let spec = verigym_trainer::data::DemoSpec {
-                envs,
-                n,
-                seed,
-                difficulty,
-                config,
-                template,
-                profile,
-            };
-            let demos = verigym_trainer::data::demonstrations(&spec)?;
-            verigym_trainer::data::write_jsonl(&out, &demos)?;
-            eprintln!("wrote {} demonstrations to {}", demos.len(), out.display());
-        }
+        Command::Data { what } => data(what)?,
         Command::Experiment {
             name,
             device,
@@ -217,7 +214,7 @@ fn run() -> Result<()> {
             let device = device.resolve().map_err(anyhow::Error::msg)?;
             let out = out.unwrap_or_else(|| format!("runs/experiment-{name}").into());
             let overrides = config.as_deref().map(read_json).transpose()?;
-            verigym_trainer::experiments::run(
+            verigym_trainer::recipes::experiments::run(
                 &name,
                 device,
                 &out,
@@ -230,17 +227,83 @@ fn run() -> Result<()> {
                 None => format!("experiment {name}"),
             })?;
         }
-        Command::Train {
-            what: TrainCommand::Grpo(args),
-        } => verigym_trainer::grpo::cli::train_grpo(args)?,
-        Command::Generate(args) => verigym_trainer::policy_cli::generate(&args)?,
-        Command::Checkpoint { what } => verigym_trainer::policy_cli::checkpoint(&what)?,
+        Command::Train { what } => match what {
+            TrainCommand::Pretrain(args) => commands::train::pretrain(args)?,
+            TrainCommand::Sft(args) => commands::train::sft(args)?,
+            TrainCommand::Grpo(args) => commands::train::grpo(args)?,
+        },
+        Command::Generate(args) => commands::policy::generate(&args)?,
+        Command::Checkpoint { what } => commands::policy::checkpoint(&what)?,
         Command::Bench {
             target: BenchCommand::Sample(args),
-        } => println!("{}", verigym_trainer::policy_cli::bench_sample(&args)?),
+        } => println!("{}", commands::policy::bench_sample(&args)?),
         Command::Bench {
             target: BenchCommand::Grpo(args),
-        } => verigym_trainer::grpo::bench::run(args)?,
+        } => commands::bench_grpo::run(args)?,
+    }
+    Ok(())
+}
+
+/// `verigym data sft|corpus`.
+fn data(what: DataCommand) -> Result<()> {
+    use verigym_trainer::data::{self, DemoSpec, Profile};
+    fn env_config(c: Option<String>) -> Result<serde_json::Map<String, serde_json::Value>> {
+        match c {
+            None => Ok(Default::default()),
+            Some(c) => match serde_json::from_str(&c).context("--config")? {
+                serde_json::Value::Object(m) => Ok(m),
+                _ => anyhow::bail!("--config must be a JSON object keyed by env name"),
+            },
+        }
+    }
+    match what {
+        DataCommand::Sft {
+            envs,
+            n,
+            seed,
+            difficulty,
+            profile,
+            template,
+            config,
+            out,
+        } => {
+            let spec = DemoSpec {
+                envs,
+                n,
+                seed,
+                difficulty,
+                config: env_config(config)?,
+                template,
+                profile,
+            };
+            let demos = data::demonstrations(&spec)?;
+            data::write_jsonl(&out, &demos)?;
+            eprintln!("wrote {} demonstrations to {}", demos.len(), out.display());
+        }
+        DataCommand::Corpus {
+            envs,
+            n,
+            seed,
+            difficulty,
+            template,
+            config,
+            out,
+        } => {
+            let spec = DemoSpec {
+                envs,
+                n,
+                seed,
+                difficulty,
+                config: env_config(config)?,
+                template,
+                profile: Profile::Reference,
+            };
+            let docs = data::corpus(&spec)?;
+            let mut text = docs.join("\n");
+            text.push('\n');
+            std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!("wrote {} documents to {}", docs.len(), out.display());
+        }
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `verigym demo --quick` end to end through the library (the CI run): SFT, eval, GRPO,
 //! eval, and a complete run folder. Checks structure and sanity, not speed.
 
-use verigym_trainer::demo::{run, DemoConfig};
+use verigym_trainer::recipes::demo::{run, DemoConfig};
 
 #[test]
 fn quick_demo_writes_a_complete_run_folder() {
@@ -51,7 +51,7 @@ fn quick_demo_writes_a_complete_run_folder() {
 
 #[test]
 fn quick_beyond_imitation_writes_its_summary_and_resumes_its_sft() {
-    use verigym_trainer::experiments;
+    use verigym_trainer::recipes::experiments;
     let out = std::env::temp_dir().join(format!("verigym-bi-quick-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let over = serde_json::json!({"eval_tasks": 16, "rl": {"steps": 2, "progress": false}});
@@ -107,7 +107,7 @@ fn quick_beyond_imitation_writes_its_summary_and_resumes_its_sft() {
 /// model on as many demonstrations as the character model saw, one per row.
 #[test]
 fn quick_tokens_not_characters_matches_demonstrations_in_its_third_arm() {
-    use verigym_trainer::experiments;
+    use verigym_trainer::recipes::experiments;
     let out = std::env::temp_dir().join(format!("verigym-tnc-quick-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     experiments::run(

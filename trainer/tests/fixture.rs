@@ -5,8 +5,8 @@
 use serde_json::Value;
 use std::path::PathBuf;
 use tch::{Device, Kind, Tensor};
-use verigym_trainer::checkpoint;
-use verigym_trainer::sampler::{FinishReason, Sampler, SamplingParams};
+use verigym_trainer::policy::checkpoint;
+use verigym_trainer::rollout::sampler::{FinishReason, Sampler, SamplingParams};
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 use verigym_envs::{Domain, EnvEntry, EnvError, Environment, Prompt, Registry, Task, Verdict};
-use verigym_trainer::grpo::{train, GrpoConfig, RunOptions, StepMetrics};
+use verigym_trainer::grpo::{train, GrpoConfig, RunOptions, StageConfig, StepMetrics};
 
 /// "Write digits" or "write letters": the reward is the fraction of the 8-token budget
 /// spent on characters of the asked-for class. A random byte-level policy scores about

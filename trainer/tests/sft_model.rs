@@ -4,9 +4,9 @@
 
 use tch::Device;
 use verigym_trainer::data::{self, DemoSpec, Profile};
-use verigym_trainer::experiments::pipeline::{ModelSize, Policy};
-use verigym_trainer::sft::SftConfig;
-use verigym_trainer::tokenizer::Tokenizer;
+use verigym_trainer::lm::sft::SftConfig;
+use verigym_trainer::policy::tokenizer::Tokenizer;
+use verigym_trainer::recipes::common::{ModelSize, Policy};
 
 fn spec(n: u64, seed: u64) -> DemoSpec {
     DemoSpec::addition(1, 1, n, seed, Profile::Reference)

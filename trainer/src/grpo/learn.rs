@@ -10,10 +10,10 @@
 //! the prompt's keys and values), with the prompt's share of the work divided by G.
 
 use super::loss::{micro_batch_loss, LossStats, Normaliser, ObjectiveConfig};
-use super::optim::AdamW;
-use super::pipeline::Rollout;
-use crate::kernels::decode::DecodeEngine;
-use crate::model::{AttnMask, KvCache, Model, ModelError};
+use crate::optim::AdamW;
+use crate::policy::engine::DecodeEngine;
+use crate::policy::model::{AttnMask, KvCache, Model, ModelError};
+use crate::rollout::pipeline::Rollout;
 use tch::{Device, Kind, Tensor};
 
 /// A step's batch on the model's device.
@@ -33,6 +33,14 @@ pub struct Batch {
     /// The distinct prompts, when rows with the same prompt are adjacent and there are
     /// fewer prompts than rows.
     pub shared: Option<SharedPrompts>,
+}
+
+impl Batch {
+    /// Sets the rows' advantages (a batch built before the rewards were known).
+    pub fn set_advantages(&mut self, adv: &[f64]) {
+        let a: Vec<f32> = adv.iter().map(|&x| x as f32).collect();
+        self.adv = Tensor::from_slice(&a).to_device(self.ids.device());
+    }
 }
 
 /// Distinct prompts of a batch and which one each row continues.
@@ -217,7 +225,7 @@ fn shared_prompt_hidden(
     let n = s.group.int64_value(&[b - 1]) + 1 - first;
     let local = &s.group - first;
     let (pids, pattn) = (s.ids.narrow(0, first, n), s.attn.narrow(0, first, n));
-    let (positions, mask) = crate::model::padded_causal_mask(&pattn, model.kind());
+    let (positions, mask) = crate::policy::model::padded_causal_mask(&pattn, model.kind());
     let mut cache = KvCache::new(model, n, p + c);
     let prompt_hidden = model.forward_hidden(&pids, &positions, &mask, Some(&mut cache));
     let last = prompt_hidden
@@ -431,7 +439,7 @@ pub fn learn(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Config;
+    use crate::policy::model::Config;
     use std::sync::Arc;
     use tch::Device;
     use verigym_envs::{Prompt, Task};

@@ -2,7 +2,7 @@
 //! stage), written one JSON object per line to `metrics.jsonl`.
 
 use super::advantage::{all_equal, mean_std};
-use super::pipeline::Rollout;
+use crate::rollout::pipeline::Rollout;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

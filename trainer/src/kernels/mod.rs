@@ -1,12 +1,12 @@
-//! verigym's own CPU kernels, behind one seam: the model and the sampler ask for the fused
-//! decode engine (`decode::DecodeEngine`) or the attention kernel, and fall back to
-//! libtorch's layers where neither applies. `cpu` picks the code path (AVX-512, AVX2 + FMA,
+//! verigym's own CPU kernels: the SIMD attention, the packed-panel GEMM and the vector
+//! math that the model's fast path (`policy::engine`, the fused decode engine) and its
+//! decode attention are built from; where they do not apply the model falls back to
+//! libtorch's layers. `cpu` picks the code path (AVX-512, AVX2 + FMA,
 //! portable, or libtorch) once per process; every kernel takes the path explicitly, so
 //! tests run each path the machine has.
 
 pub(crate) mod attention;
 pub mod cpu;
-pub(crate) mod decode;
 pub(crate) mod gemm;
 pub(crate) mod vector;
 

@@ -1,4 +1,4 @@
-//! Decoder-only transformer of the Llama / Qwen2 family in tch (issue 7): RMSNorm, RoPE,
+//! Decoder-only transformer of the Llama / Qwen2 family in tch: RMSNorm, RoPE,
 //! SwiGLU, grouped-query attention, optional QKV bias, tied or untied embeddings. Laid out like
 //! candle's `llama.rs` / `qwen2.rs` (one struct per layer with `load` and `forward`) and
 //! numerically following transformers' `modeling_llama.py` / `modeling_qwen2.py`.

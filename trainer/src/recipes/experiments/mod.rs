@@ -3,8 +3,6 @@
 //! SFT / eval / GRPO pipeline shared with `verigym demo`.
 
 pub mod beyond_imitation;
-pub mod pipeline;
-pub mod plot;
 pub mod tokens_not_characters;
 pub mod tokens_to_think;
 

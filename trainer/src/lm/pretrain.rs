@@ -3,7 +3,8 @@
 //! corpus never has to fit in memory. Follows nanoGPT / nanochat's `base_train` (contiguous
 //! token windows, AdamW, warmup then cosine decay).
 
-use crate::sft::{masked_nll, run_loop, CausalLm, Encode, Row, SftConfig, SftError, SftReport};
+use super::sft::{masked_nll, CausalLm, Encode, Row, SftConfig, SftError, SftReport};
+use super::train::{run_loop, Hooks, NoHooks};
 use std::io::Read;
 use std::path::PathBuf;
 use tch::nn;
@@ -25,6 +26,8 @@ pub struct TokenStream<'a> {
     carry_bytes: Vec<u8>,
     buffer: std::collections::VecDeque<i64>,
     epochs_left: usize,
+    /// A line break ends a document (EOS) as well as the end of a file.
+    per_line: bool,
     /// Complete passes over the files made so far.
     pub epochs_done: usize,
 }
@@ -56,6 +59,7 @@ impl<'a> TokenStream<'a> {
             carry_bytes: Vec::new(),
             buffer: Default::default(),
             epochs_left: if epochs == 0 { usize::MAX } else { epochs },
+            per_line: false,
             epochs_done: 0,
         })
     }
@@ -86,7 +90,7 @@ impl<'a> TokenStream<'a> {
                 self.reader = None;
                 let text = String::from_utf8_lossy(&chunk).into_owned();
                 self.push_text(&text)?;
-                self.buffer.push_back(self.eos);
+                self.push_eos();
                 self.file += 1;
                 if self.file == self.files.len() {
                     self.file = 0;
@@ -114,12 +118,39 @@ impl<'a> TokenStream<'a> {
         }
     }
 
+    /// Makes every line its own document (one document per line), not only every file.
+    pub fn documents_per_line(mut self, yes: bool) -> Self {
+        self.per_line = yes;
+        self
+    }
+
     fn push_text(&mut self, text: &str) -> Result<(), SftError> {
+        if !self.per_line {
+            return self.push_piece(text);
+        }
+        let mut pieces = text.split('\n').peekable();
+        while let Some(piece) = pieces.next() {
+            self.push_piece(piece.trim_end_matches('\r'))?;
+            if pieces.peek().is_some() {
+                self.push_eos();
+            }
+        }
+        Ok(())
+    }
+
+    fn push_piece(&mut self, text: &str) -> Result<(), SftError> {
         if !text.is_empty() {
             self.buffer
                 .extend((self.encode)(text).map_err(SftError::Tokenize)?);
         }
         Ok(())
+    }
+
+    /// One EOS between documents (a blank line or a file ending in a line break adds none).
+    fn push_eos(&mut self) {
+        if self.buffer.back() != Some(&self.eos) {
+            self.buffer.push_back(self.eos);
+        }
     }
 
     /// The next window of `seq_len + 1` tokens (consecutive windows overlap by one token,
@@ -149,9 +180,39 @@ pub fn train(
     eos: i64,
     cfg: &SftConfig,
 ) -> Result<SftReport, SftError> {
+    train_with_hooks(
+        model,
+        vs,
+        files,
+        val_files,
+        val_windows,
+        encode,
+        eos,
+        cfg,
+        false,
+        &mut NoHooks,
+    )
+}
+
+/// [`train`] with a stage's hooks. Batches come from the stream in order; a resumed run
+/// (hooks starting at step s) skips the s x batch_size windows already trained on.
+#[allow(clippy::too_many_arguments)]
+pub fn train_with_hooks(
+    model: &dyn CausalLm,
+    vs: &nn::VarStore,
+    files: Vec<PathBuf>,
+    val_files: Vec<PathBuf>,
+    val_windows: usize,
+    encode: Encode,
+    eos: i64,
+    cfg: &SftConfig,
+    per_line: bool,
+    hooks: &mut dyn Hooks,
+) -> Result<SftReport, SftError> {
     let mut val_rows = Vec::new();
     if !val_files.is_empty() {
-        let mut vs_stream = TokenStream::new(val_files, encode, eos, cfg.seq_len, 1)?;
+        let mut vs_stream =
+            TokenStream::new(val_files, encode, eos, cfg.seq_len, 1)?.documents_per_line(per_line);
         while val_rows.len() < val_windows {
             match vs_stream.next_window()? {
                 Some(w) => val_rows.push(full_row(w)),
@@ -159,9 +220,17 @@ pub fn train(
             }
         }
     }
-    let mut stream = TokenStream::new(files, encode, eos, cfg.seq_len, 0)?;
+    let mut stream =
+        TokenStream::new(files, encode, eos, cfg.seq_len, 0)?.documents_per_line(per_line);
     let device = vs.device();
-    let next_batch = || {
+    let mut consumed = 0usize;
+    let batch = |step: usize| -> Result<Vec<Row>, SftError> {
+        while consumed < step * cfg.batch_size {
+            if stream.next_window()?.is_none() {
+                return Ok(Vec::new());
+            }
+            consumed += 1;
+        }
         let mut rows = Vec::with_capacity(cfg.batch_size);
         while rows.len() < cfg.batch_size {
             match stream.next_window()? {
@@ -169,15 +238,16 @@ pub fn train(
                 None => break,
             }
         }
+        consumed += rows.len();
         Ok(rows)
     };
     let objective = |rows: &[&Row]| -> Result<(Tensor, usize), SftError> {
-        let (input, target, mask) = crate::sft::collate(rows, eos, device);
+        let (input, target, mask) = crate::lm::sft::collate(rows, eos, device);
         let (sum, n) = masked_nll(&model.logits(&input)?, &target, &mask);
         Ok((sum / n.max(1.0), n as usize))
     };
     let validate = |vs: &nn::VarStore| {
-        crate::sft::mean_loss(model, &val_rows, cfg.batch_size, eos, vs.device())
+        crate::lm::sft::mean_loss(model, &val_rows, cfg.batch_size, eos, vs.device())
     };
     let report = SftReport {
         steps: 0,
@@ -191,7 +261,9 @@ pub fn train(
         tokens_trained: 0,
     };
     let validating = !val_rows.is_empty();
-    run_loop(vs, cfg, report, next_batch, objective, validate, validating)
+    run_loop(
+        vs, cfg, report, batch, objective, validate, validating, hooks,
+    )
 }
 
 fn full_row(ids: Vec<i64>) -> Row {

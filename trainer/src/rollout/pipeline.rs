@@ -4,12 +4,11 @@
 //! (sampling the next chunk, computing reference log-probs). Tensors never leave the model
 //! thread; the channels carry strings, token ids and verdicts.
 
-use super::advantage::soft_overlong_penalty;
 use super::config::RolloutConfig;
-use super::curriculum::{derive, Drawn, Mixture};
-use crate::model::Model;
-use crate::sampler::{Completion, FinishReason, SampleError, Sampler, SamplingParams};
-use crate::tokenizer::Tokenizer;
+use super::mixture::{derive, Drawn, Mixture};
+use super::sampler::{Completion, FinishReason, SampleError, Sampler, SamplingParams};
+use crate::policy::Model;
+use crate::policy::Tokenizer;
 use crossbeam::channel::{unbounded, Receiver, Sender};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -292,5 +291,33 @@ impl Pending {
             }
         }
         Ok((self.rollouts, start.elapsed()))
+    }
+}
+
+/// DAPO's soft overlong punishment: 0 up to `max_len - cache`, then falling linearly to -1
+/// at `max_len`, and -1 beyond. `cache = 0` gives -1 only past `max_len`.
+pub fn soft_overlong_penalty(len: usize, max_len: usize, cache: usize) -> f64 {
+    let start = max_len.saturating_sub(cache);
+    if len <= start {
+        0.0
+    } else if len <= max_len {
+        (start as f64 - len as f64) / cache.max(1) as f64
+    } else {
+        -1.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlong_penalty_ramps_over_the_cache() {
+        assert_eq!(soft_overlong_penalty(10, 64, 16), 0.0);
+        assert_eq!(soft_overlong_penalty(48, 64, 16), 0.0);
+        assert!((soft_overlong_penalty(56, 64, 16) + 0.5).abs() < 1e-12);
+        assert_eq!(soft_overlong_penalty(64, 64, 16), -1.0);
+        assert_eq!(soft_overlong_penalty(65, 64, 16), -1.0);
+        assert_eq!(soft_overlong_penalty(64, 64, 0), 0.0);
     }
 }

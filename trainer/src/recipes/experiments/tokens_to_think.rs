@@ -4,12 +4,13 @@
 //! fixed-depth transformer serial computation it cannot do in one forward pass (Wei et al.
 //! 2022; Feng et al. 2023, "Towards revealing the mystery behind chain of thought").
 
-use super::pipeline::{ModelSize, Policy};
-use super::{plot, ExperimentOutput};
+use super::ExperimentOutput;
 use crate::data::{self, addition_operands, DemoSpec, Profile, Template};
 use crate::eval::{self, mean_ci};
-use crate::sft::SftConfig;
-use crate::tokenizer::Tokenizer;
+use crate::lm::sft::SftConfig;
+use crate::policy::tokenizer::Tokenizer;
+use crate::recipes::common::{ModelSize, Policy};
+use crate::util::plot;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -192,7 +193,7 @@ pub fn run(
         config: cfg,
         seconds: start.elapsed().as_secs_f64(),
     };
-    crate::demo::write_json(&out.join("summary.json"), &summary)?;
+    crate::util::json::write_json(&out.join("summary.json"), &summary)?;
     let values: Vec<Vec<f64>> = summary
         .by_digits
         .iter()
@@ -203,9 +204,25 @@ pub fn run(
         .iter()
         .map(|r| vec![r.direct_ci, r.cot_ci])
         .collect();
-    // Colours: series 0 grey = direct, 1 blue = chain of thought.
-    plot::bars(&out.join("tokens_to_think.png"), &values, Some(&errs))
-        .map_err(anyhow::Error::msg)?;
+    let groups: Vec<String> = summary
+        .by_digits
+        .iter()
+        .map(|r| match r.digits {
+            1 => "1 digit".to_string(),
+            d => format!("{d} digits"),
+        })
+        .collect();
+    let series = ["direct answer".to_string(), "chain of thought".to_string()];
+    plot::bars(
+        &out.join("tokens_to_think.png"),
+        "tokens-to-think: held-out accuracy by problem size",
+        "accuracy (fraction)",
+        &groups,
+        &series,
+        &values,
+        Some(&errs),
+    )
+    .map_err(anyhow::Error::msg)?;
     let mut md = String::new();
     let _ = writeln!(md, "# tokens-to-think\n");
     let _ = writeln!(
@@ -248,7 +265,7 @@ pub fn run(
     let _ = writeln!(
         md,
         "\n![by size](tokens_to_think.png)\n\nOne group of bars per problem size (1 digit on \
-         the left); grey: direct answer, blue: chain of thought; black: 95% interval."
+         the left); blue: direct answer, orange: chain of thought; black: 95% interval."
     );
     std::fs::write(out.join("results.md"), &md)?;
     Ok(ExperimentOutput { markdown: md })

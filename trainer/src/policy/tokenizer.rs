@@ -1,4 +1,4 @@
-//! Tokenizers (issue 7): any Hugging Face `tokenizer.json` through the `tokenizers` crate, chat
+//! Tokenizers: any Hugging Face `tokenizer.json` through the `tokenizers` crate, chat
 //! templates from `prompts/chat_*.txt`, and a built-in byte-level tokenizer for models trained
 //! from scratch. The built-in one is itself an HF tokenizer (ByteLevel BPE without merges, as
 //! GPT-2's byte alphabet), so it saves as a `tokenizer.json` that `transformers` loads as is.
@@ -291,13 +291,19 @@ pub const CHAT_TEMPLATES: [(&str, &str); 4] = [
     // Before chatml: the R1 distills keep Qwen's vocabulary, <|im_start|> included.
     (
         "deepseek_r1",
-        include_str!("../../envs/prompts/chat_deepseek_r1.txt"),
+        include_str!("../../../envs/prompts/chat_deepseek_r1.txt"),
     ),
-    ("chatml", include_str!("../../envs/prompts/chat_chatml.txt")),
-    ("llama3", include_str!("../../envs/prompts/chat_llama3.txt")),
+    (
+        "chatml",
+        include_str!("../../../envs/prompts/chat_chatml.txt"),
+    ),
+    (
+        "llama3",
+        include_str!("../../../envs/prompts/chat_llama3.txt"),
+    ),
     (
         "builtin",
-        include_str!("../../envs/prompts/chat_builtin.txt"),
+        include_str!("../../../envs/prompts/chat_builtin.txt"),
     ),
 ];
 

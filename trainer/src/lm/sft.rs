@@ -3,14 +3,12 @@
 //! `SFTTrainer` (completion-only loss, packing) and nanochat's `chat_sft` loop (AdamW,
 //! warmup then cosine decay, gradient clipping).
 
+use super::train::{run_loop, EpochOrder, Hooks, NoHooks};
 use crate::data::Demo;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 use serde::{Deserialize, Serialize};
-use std::io::{IsTerminal, Write as _};
-use tch::nn::{self, OptimizerConfig};
+use tch::nn;
 use tch::{Device, Kind, Tensor};
 use thiserror::Error;
-use verigym_envs::TaskRng;
 
 #[derive(Debug, Error)]
 pub enum SftError {
@@ -40,7 +38,7 @@ impl<F: Fn(&Tensor) -> Tensor> CausalLm for F {
     }
 }
 
-impl CausalLm for crate::model::Model {
+impl CausalLm for crate::policy::model::Model {
     fn logits(&self, ids: &Tensor) -> Result<Tensor, SftError> {
         self.forward(ids, None)
             .map_err(|e| SftError::Model(e.to_string()))
@@ -116,28 +114,11 @@ impl SftConfig {
         Ok(())
     }
 
-    /// Learning rate at `step`: linear warmup, then cosine decay to `lr * min_lr_ratio`.
+    /// Learning rate at `step`: linear warmup, then cosine decay to `lr * min_lr_ratio`
+    /// (the shared schedule of `optim`).
     pub fn lr_at(&self, step: usize) -> f64 {
-        lr_schedule(
-            self.lr,
-            self.min_lr_ratio,
-            self.warmup_steps,
-            self.max_steps,
-            step,
-        )
+        crate::optim::lr_at(&self.optim(), step, self.max_steps)
     }
-}
-
-/// Linear warmup over `warmup` steps, then cosine decay from `lr` to `lr * min_ratio` at
-/// `total`.
-pub fn lr_schedule(lr: f64, min_ratio: f64, warmup: usize, total: usize, step: usize) -> f64 {
-    if step < warmup {
-        return lr * (step + 1) as f64 / warmup as f64;
-    }
-    let span = total.saturating_sub(warmup).max(1) as f64;
-    let t = ((step - warmup) as f64 / span).min(1.0);
-    let min = lr * min_ratio;
-    min + (lr - min) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
 }
 
 /// One tokenised example: ids and, per id, whether it is a target of the loss.
@@ -304,6 +285,22 @@ pub fn train(
     pad: i64,
     cfg: &SftConfig,
 ) -> Result<SftReport, SftError> {
+    train_with_hooks(model, vs, train, val, encode, eos, pad, cfg, &mut NoHooks)
+}
+
+/// [`train`] with a stage's hooks (run folder, checkpoints, resume).
+#[allow(clippy::too_many_arguments)]
+pub fn train_with_hooks(
+    model: &dyn CausalLm,
+    vs: &nn::VarStore,
+    train: &[Demo],
+    val: &[Demo],
+    encode: Encode,
+    eos: i64,
+    pad: i64,
+    cfg: &SftConfig,
+    hooks: &mut dyn Hooks,
+) -> Result<SftReport, SftError> {
     cfg.check()?;
     let (examples, dropped) = tokenize(train, encode, eos, cfg.seq_len)?;
     if examples.is_empty() {
@@ -329,208 +326,20 @@ pub fn train(
         stopped_early: false,
         tokens_trained: 0,
     };
-    let mut rng = TaskRng::from_seed(cfg.seed);
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    let mut cursor = order.len();
-    let next_batch = || {
-        let mut batch = Vec::with_capacity(cfg.batch_size);
-        while batch.len() < cfg.batch_size.min(rows.len()) {
-            if cursor >= order.len() {
-                rng.shuffle(&mut order);
-                cursor = 0;
-            }
-            if let Some(r) = order.get(cursor).and_then(|&i| rows.get(i)) {
-                batch.push(r.clone());
-            }
-            cursor += 1;
-        }
-        Ok(batch)
+    let mut order = EpochOrder::new(rows.len(), cfg.batch_size, cfg.seed);
+    let batch = |step: usize| -> Result<Vec<Row>, SftError> {
+        Ok(order
+            .batch(step)
+            .into_iter()
+            .map(|i| rows[i].clone())
+            .collect())
     };
     let validate =
         |vs: &nn::VarStore| mean_loss(model, &val_rows, cfg.batch_size, pad, vs.device());
     let validating = !val_rows.is_empty();
-    run_loop(vs, cfg, report, next_batch, objective, validate, validating)
-}
-
-/// The optimisation loop shared by SFT and pretraining: batches from `next_batch`, AdamW
-/// with warmup + cosine, clipping, periodic validation, early stop, best weights.
-pub(crate) fn run_loop(
-    vs: &nn::VarStore,
-    cfg: &SftConfig,
-    mut report: SftReport,
-    mut next_batch: impl FnMut() -> Result<Vec<Row>, SftError>,
-    objective: impl Fn(&[&Row]) -> Result<(Tensor, usize), SftError>,
-    validate: impl Fn(&nn::VarStore) -> Result<f64, SftError>,
-    validating: bool,
-) -> Result<SftReport, SftError> {
-    let mut opt = nn::AdamW {
-        wd: cfg.weight_decay,
-        ..Default::default()
-    }
-    .build(vs, cfg.lr)?;
-    let bar = progress_bar(cfg.max_steps as u64, "train", cfg.progress);
-    let mut best: Option<Vec<(String, Tensor)>> = None;
-    let mut stale = 0;
-    let validating = validating && cfg.eval_every > 0;
-    for step in 0..cfg.max_steps {
-        let rows = next_batch()?;
-        if rows.is_empty() {
-            break;
-        }
-        let batch: Vec<&Row> = rows.iter().collect();
-        opt.set_lr(cfg.lr_at(step));
-        let (loss, tokens) = objective(&batch)?;
-        opt.zero_grad();
-        loss.backward();
-        if cfg.grad_clip > 0.0 {
-            opt.clip_grad_norm(cfg.grad_clip);
-        }
-        opt.step();
-        let l = loss.double_value(&[]);
-        report.train_loss.push((step + 1, l));
-        report.tokens_trained += tokens;
-        report.steps = step + 1;
-        bar.set_message(format!("loss {l:.3}"));
-        bar.inc(1);
-        let last = step + 1 == cfg.max_steps;
-        if validating && ((step + 1) % cfg.eval_every == 0 || last) {
-            let v = validate(vs)?;
-            report.val_loss.push((step + 1, v));
-            let improved = report.best_val_loss.is_none_or(|b| v < b - cfg.min_delta);
-            if improved {
-                report.best_val_loss = Some(v);
-                stale = 0;
-                if cfg.keep_best {
-                    best = Some(snapshot(vs));
-                }
-            } else {
-                stale += 1;
-                if cfg.patience > 0 && stale >= cfg.patience {
-                    report.stopped_early = true;
-                    break;
-                }
-            }
-        }
-    }
-    if let Some(b) = best {
-        restore(vs, &b);
-    }
-    bar.finish_and_clear();
-    Ok(report)
-}
-
-/// Detached copies of every variable of `vs`, by name.
-pub(crate) fn snapshot(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
-    let _g = tch::no_grad_guard();
-    vs.variables()
-        .into_iter()
-        .map(|(name, t)| (name, t.detach().copy()))
-        .collect()
-}
-
-/// Writes a [`snapshot`] back into `vs` (names it does not have are ignored).
-pub(crate) fn restore(vs: &nn::VarStore, saved: &[(String, Tensor)]) {
-    let _g = tch::no_grad_guard();
-    let vars = vs.variables();
-    for (name, t) in saved {
-        if let Some(mut v) = vars.get(name).map(|v| v.shallow_clone()) {
-            v.copy_(t);
-        }
-    }
-}
-
-/// A progress bar on stderr (hidden when `show` is false or stderr is not a terminal).
-pub fn progress_bar(len: u64, prefix: &str, show: bool) -> ProgressBar {
-    let bar = styled_bar(
-        len,
-        show,
-        "{prefix:>8} [{bar:30}] {pos}/{len} {msg} ({elapsed} < {eta})",
-    );
-    bar.set_prefix(prefix.to_string());
-    bar
-}
-
-/// A bar of `len` steps drawn with `template` (hidden unless `show`): on the terminal when
-/// stderr is one, else as a plain line on stderr every 10 seconds, so the log of a run under
-/// nohup or CI keeps a record of its progress instead of nothing.
-pub fn styled_bar(len: u64, show: bool, template: &str) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let target = if std::io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::term_like(Box::new(LogLines::default()))
-    };
-    let bar = ProgressBar::with_draw_target(Some(len), target);
-    let style = ProgressStyle::with_template(template)
-        .map(|s| s.progress_chars("=> "))
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar
-}
-
-/// indicatif's terminal interface for a log file: cursor moves are ignored and a drawn
-/// frame is written out at most once per `LogLines::EVERY`.
-#[derive(Debug, Default)]
-struct LogLines {
-    state: std::sync::Mutex<(String, Option<std::time::Instant>)>,
-}
-
-impl LogLines {
-    const EVERY: std::time::Duration = std::time::Duration::from_secs(10);
-
-    fn push(&self, s: &str, newline: bool) {
-        if let Ok(mut st) = self.state.lock() {
-            st.0.push_str(s);
-            if newline {
-                st.0.push('\n');
-            }
-        }
-    }
-}
-
-impl TermLike for LogLines {
-    fn width(&self) -> u16 {
-        120
-    }
-    fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn write_line(&self, s: &str) -> std::io::Result<()> {
-        self.push(s, true);
-        Ok(())
-    }
-    fn write_str(&self, s: &str) -> std::io::Result<()> {
-        self.push(s, false);
-        Ok(())
-    }
-    fn clear_line(&self) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn flush(&self) -> std::io::Result<()> {
-        let Ok(mut st) = self.state.lock() else {
-            return Ok(());
-        };
-        let frame = std::mem::take(&mut st.0);
-        let due = st.1.is_none_or(|t| t.elapsed() >= Self::EVERY);
-        if due && !frame.trim().is_empty() {
-            st.1 = Some(std::time::Instant::now());
-            let mut err = std::io::stderr().lock();
-            err.write_all(frame.trim_end().as_bytes())?;
-            err.write_all(b"\n")?;
-        }
-        Ok(())
-    }
+    run_loop(
+        vs, cfg, report, batch, objective, validate, validating, hooks,
+    )
 }
 
 #[cfg(test)]

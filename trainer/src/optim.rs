@@ -1,4 +1,4 @@
-//! AdamW (Loshchilov & Hutter 2019, decoupled weight decay, as `torch.optim.AdamW`),
+//! The optimiser of every stage (pretraining, SFT, GRPO): AdamW (Loshchilov & Hutter 2019, decoupled weight decay, as `torch.optim.AdamW`),
 //! linear warmup + cosine decay, and global-norm gradient clipping
 //! (`torch.nn.utils.clip_grad_norm_`). The optimiser's moments are plain tensors so they
 //! can be saved and restored exactly: a resumed run continues bit for bit.
@@ -8,6 +8,7 @@
 //! Updating bf16 weights in place would lose every step smaller than half a bf16 ulp
 //! (2^-9 of the weight): at GRPO's usual learning rates (1e-6) that is every step.
 
+use crate::util::config::{finite_in, within, ConfigError};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tch::{Kind, Tensor};
@@ -52,6 +53,30 @@ impl Default for OptimConfig {
             min_lr_ratio: 0.0,
             max_grad_norm: 1.0,
         }
+    }
+}
+
+impl OptimConfig {
+    /// Range checks, each error naming its `optim.` knob.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        finite_in("optim.lr", self.lr, 0.0, 1e3)?;
+        finite_in("optim.weight_decay", self.weight_decay, 0.0, 1e3)?;
+        for (name, b) in [("optim.beta1", self.beta1), ("optim.beta2", self.beta2)] {
+            if !(0.0..1.0).contains(&b) {
+                return Err(ConfigError::Invalid(format!(
+                    "{name} must be in [0, 1), got {b}"
+                )));
+            }
+        }
+        if !(self.eps.is_finite() && self.eps > 0.0 && self.eps <= 1.0) {
+            return Err(ConfigError::Invalid(format!(
+                "optim.eps must be a number in (0, 1], got {}",
+                self.eps
+            )));
+        }
+        within("optim.warmup_steps", self.warmup_steps, 0, 100_000_000)?;
+        finite_in("optim.min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)?;
+        finite_in("optim.max_grad_norm", self.max_grad_norm, 0.0, 1e9)
     }
 }
 

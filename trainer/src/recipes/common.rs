@@ -1,23 +1,22 @@
 //! The three training stages on one small policy, shared by `verigym demo` and the
-//! experiments: build a tokenizer and a from-scratch model, SFT on demonstrations, greedy
-//! evaluation, and a compact on-policy GRPO stage (DeepSeekMath's group-relative objective
-//! through `grpo::micro_batch_loss`, one optimisation pass per batch as in nanochat's
-//! `chat_rl`), all on the issue-7 model and sampler.
+//! experiments: a tokenizer and a from-scratch model, SFT on demonstrations, greedy
+//! evaluation, and GRPO through the same step as `train grpo` (its knobs here are the few
+//! a small from-scratch run needs; [`RlConfig::grpo_config`] says how they map).
 
-use crate::data::{Demo, Template};
+use crate::data::{Demo, DemoSpec, Template};
 use crate::eval::{self, EvalReport, Generation};
-use crate::grpo::{
-    advantages, micro_batch_loss, AdvantageScale, LossType, Normaliser, ObjectiveConfig,
-};
-use crate::model::{Config, Model};
-use crate::sampler::{Sampler, SamplingParams};
-use crate::sft::{self, progress_bar, SftConfig, SftReport};
-use crate::tokenizer::Tokenizer;
+use crate::grpo::{self, GrpoConfig, LossType, RunOptions, RunSummary, StageConfig};
+use crate::lm::sft::{self, SftConfig, SftReport};
+use crate::optim::Schedule;
+use crate::policy::{Config, Model, Tokenizer};
+use crate::rollout::config::EnvSpec;
+use crate::rollout::sampler::{Sampler, SamplingParams};
+use crate::util::progress::progress_bar;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, OptimizerConfig};
-use tch::{Device, Kind, Tensor};
-use verigym_envs::{Environment, Task};
+use std::path::Path;
+use tch::{Device, Kind};
+use verigym_envs::{Environment, Registry, Task};
 
 /// Sizes of a small Llama-style model trained from scratch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,7 +162,7 @@ impl Policy {
             .save(&weights)
             .with_context(|| format!("saving {}", weights.display()))?;
         // The weights first, then the marker that makes them resumable.
-        crate::demo::write_json(&meta, &serde_json::json!({"key": key, "report": &report}))?;
+        crate::util::json::write_json(&meta, &serde_json::json!({"key": key, "report": &report}))?;
         Ok(report)
     }
 
@@ -189,7 +188,7 @@ impl Policy {
         max_new_tokens: usize,
         temperature: f64,
         seeds: &[u64],
-    ) -> Result<Vec<crate::sampler::Completion>> {
+    ) -> Result<Vec<crate::rollout::sampler::Completion>> {
         let ids = prompts
             .iter()
             .map(|p| self.encode(p))
@@ -291,171 +290,87 @@ impl Default for RlConfig {
     }
 }
 
-/// One GRPO step's metrics.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RlStep {
-    pub step: usize,
-    pub reward: f64,
-    pub accuracy: f64,
-    /// Fraction of groups whose rewards were all equal (no learning signal).
-    pub zero_std_groups: f64,
-    pub mean_length: f64,
-    pub loss: f64,
-    pub seconds: f64,
+impl RlConfig {
+    /// The `train grpo` config these knobs stand for: DAPO-style loss without a KL term
+    /// (beta 0, as DAPO and Dr. GRPO recommend), one pass per batch, a constant learning
+    /// rate after warm-up, on the envs of `spec` with prompts written by its template.
+    pub fn grpo_config(&self, spec: &DemoSpec) -> Result<GrpoConfig> {
+        let mut cfg = GrpoConfig {
+            seed: self.seed,
+            steps: self.steps,
+            envs: env_specs(spec)?,
+            ..Default::default()
+        };
+        cfg.rollout.tasks_per_step = self.tasks_per_step;
+        cfg.rollout.group_size = self.group;
+        cfg.rollout.temperature = self.temperature;
+        cfg.rollout.max_new_tokens = self.max_new_tokens;
+        cfg.rollout.prompt_template = spec.template.pattern().to_string();
+        cfg.objective.loss_type = self.loss_type;
+        cfg.objective.eps_low = self.eps_low;
+        cfg.objective.eps_high = self.eps_high;
+        cfg.objective.beta = 0.0;
+        cfg.optim.lr = self.lr;
+        cfg.optim.warmup_steps = self.warmup_steps;
+        cfg.optim.schedule = Schedule::Constant;
+        cfg.optim.max_grad_norm = self.grad_clip;
+        // The whole step's batch in one forward/backward.
+        cfg.learn.micro_batch_size = self.tasks_per_step * self.group;
+        cfg.log.checkpoint_every = 0;
+        cfg.log.progress = self.progress;
+        cfg.validate()?;
+        Ok(cfg)
+    }
 }
 
-/// GRPO from the current policy on tasks of `envs` (prompts written with `template`), with
-/// the verifier's reward. No KL term (beta 0, as DAPO and Dr. GRPO recommend).
-pub fn grpo(
-    policy: &Policy,
-    envs: &[Box<dyn Environment>],
-    template: Template,
-    cfg: &RlConfig,
-) -> Result<Vec<RlStep>> {
-    anyhow::ensure!(
-        !envs.is_empty() && cfg.group > 0 && cfg.tasks_per_step > 0,
-        "empty GRPO batch"
-    );
-    let vs = &policy.model.vs;
-    let mut opt = nn::AdamW {
-        wd: 0.0,
-        beta2: 0.99,
-        ..Default::default()
-    }
-    .build(vs, cfg.lr)?;
-    let objective = ObjectiveConfig {
-        loss_type: cfg.loss_type,
-        eps_low: cfg.eps_low,
-        eps_high: cfg.eps_high,
-        beta: 0.0,
-    };
-    let bar = progress_bar(cfg.steps as u64, "grpo", cfg.progress);
-    let mut history = Vec::with_capacity(cfg.steps);
-    let mut task_index = 0u64;
-    for step in 0..cfg.steps {
-        let t0 = std::time::Instant::now();
-        let mut tasks = Vec::with_capacity(cfg.tasks_per_step);
-        for j in 0..cfg.tasks_per_step {
-            let env = &envs[j % envs.len()];
-            tasks.push(env.generate(cfg.seed, task_index)?);
-            if j % envs.len() == envs.len() - 1 {
-                task_index += 1;
-            }
-        }
-        if !cfg.tasks_per_step.is_multiple_of(envs.len()) {
-            task_index += 1;
-        }
-        let prompts: Vec<String> = tasks
-            .iter()
-            .flat_map(|t| std::iter::repeat_n(template.prompt(t), cfg.group))
-            .collect();
-        let seeds: Vec<u64> = (0..prompts.len() as u64)
-            .map(|i| cfg.seed.wrapping_mul(1_000_003) ^ ((step as u64) << 20) ^ i)
-            .collect();
-        let completions = policy.generate(&prompts, cfg.max_new_tokens, cfg.temperature, &seeds)?;
-        let mut rewards = Vec::with_capacity(completions.len());
-        let mut correct = 0usize;
-        for (k, c) in completions.iter().enumerate() {
-            let task = &tasks[k / cfg.group];
-            let env = envs
-                .iter()
-                .find(|e| e.name() == task.env)
-                .context("task of an unknown env")?;
-            let v = env.verify(task, &c.text)?;
-            correct += usize::from(v.correct);
-            rewards.push(v.reward);
-        }
-        let adv = advantages(&rewards, cfg.group, AdvantageScale::Group, 1e-4);
-        let zero_groups = rewards
-            .chunks(cfg.group)
-            .filter(|g| g.iter().all(|r| (r - g[0]).abs() < 1e-12))
-            .count();
-        let mean_length = completions.iter().map(|c| c.token_ids.len()).sum::<usize>() as f64
-            / completions.len().max(1) as f64;
-        let mut loss_value = 0.0;
-        // Only sequences with a non-zero advantage carry gradient.
-        let keep: Vec<usize> = (0..completions.len())
-            .filter(|&k| adv[k].abs() > 1e-9)
-            .collect();
-        if !keep.is_empty() {
-            let prompt_ids = prompts
-                .iter()
-                .map(|p| policy.encode(p))
-                .collect::<Result<Vec<_>, String>>()
-                .map_err(anyhow::Error::msg)?;
-            let t_max = keep
-                .iter()
-                .map(|&k| prompt_ids[k].len() + completions[k].token_ids.len())
-                .max()
-                .unwrap_or(2)
-                .max(2);
-            let b = keep.len();
-            let mut ids = vec![policy.pad; b * t_max];
-            let mut attn = vec![0i64; b * t_max];
-            let mut mask = vec![0f32; b * (t_max - 1)];
-            let mut old = vec![0f32; b * (t_max - 1)];
-            let mut adv_k = Vec::with_capacity(b);
-            for (r, &k) in keep.iter().enumerate() {
-                let p = &prompt_ids[k];
-                let c = &completions[k];
-                let row = r * t_max;
-                for (j, &t) in p.iter().chain(c.token_ids.iter()).enumerate() {
-                    ids[row + j] = t;
-                    attn[row + j] = 1;
-                }
-                for (j, &lp) in c.logprobs.iter().enumerate() {
-                    // Position p.len()-1+j predicts completion token j.
-                    let at = r * (t_max - 1) + p.len() - 1 + j;
-                    mask[at] = 1.0;
-                    old[at] = lp;
-                }
-                adv_k.push(adv[k] as f32);
-            }
-            let device = policy.model.device();
-            let (bt, tt) = (b as i64, t_max as i64);
-            let ids = Tensor::from_slice(&ids).view([bt, tt]).to_device(device);
-            let attn = Tensor::from_slice(&attn).view([bt, tt]).to_device(device);
-            let mask = Tensor::from_slice(&mask)
-                .view([bt, tt - 1])
-                .to_device(device);
-            let old = Tensor::from_slice(&old)
-                .view([bt, tt - 1])
-                .to_device(device);
-            let adv_t = Tensor::from_slice(&adv_k).to_device(device);
-            let logp = policy
-                .model
-                .token_logprobs(&ids, &attn, cfg.temperature.max(1e-3))?;
-            let norm = Normaliser {
-                sequences: b,
-                tokens: mask.sum(Kind::Float).double_value(&[]),
-                micro_batches: 1,
-                max_len: t_max,
+/// The `[[envs]]` entries of `spec`: its envs with its difficulty and config overrides.
+pub fn env_specs(spec: &DemoSpec) -> Result<Vec<EnvSpec>> {
+    spec.envs
+        .iter()
+        .map(|name| {
+            let config = match spec.config.get(name) {
+                Some(v) => Some(
+                    toml::Table::try_from(v).with_context(|| format!("config of env '{name}'"))?,
+                ),
+                None => None,
             };
-            let (loss, _) = micro_batch_loss(&objective, &norm, &logp, &old, None, &adv_t, &mask);
-            let lr = sft::lr_schedule(cfg.lr, 1.0, cfg.warmup_steps, cfg.steps, step);
-            opt.set_lr(lr);
-            opt.zero_grad();
-            loss.backward();
-            if cfg.grad_clip > 0.0 {
-                opt.clip_grad_norm(cfg.grad_clip);
-            }
-            opt.step();
-            loss_value = loss.double_value(&[]);
-        }
-        let n = completions.len().max(1) as f64;
-        let s = RlStep {
-            step: step + 1,
-            reward: rewards.iter().sum::<f64>() / n,
-            accuracy: correct as f64 / n,
-            zero_std_groups: zero_groups as f64 / (completions.len() / cfg.group).max(1) as f64,
-            mean_length,
-            loss: loss_value,
-            seconds: t0.elapsed().as_secs_f64(),
-        };
-        bar.set_message(format!("reward {:.2} acc {:.2}", s.reward, s.accuracy));
-        bar.inc(1);
-        history.push(s);
+            Ok(EnvSpec {
+                name: name.clone(),
+                weight: 1.0,
+                difficulty: spec.difficulty.unwrap_or(3),
+                config,
+                rubric: Vec::new(),
+            })
+        })
+        .collect()
+}
+
+/// GRPO from the current policy on the envs of `spec`, with the verifier's reward, through
+/// the one GRPO step of `train grpo`; the run folder (metrics, samples, plots, final
+/// checkpoint) is `out`, started afresh.
+pub fn grpo(
+    policy: &mut Policy,
+    spec: &DemoSpec,
+    cfg: &RlConfig,
+    out: &Path,
+) -> Result<RunSummary> {
+    let grpo_cfg = cfg.grpo_config(spec)?;
+    let state = out.join("state");
+    if state.exists() {
+        std::fs::remove_dir_all(&state).with_context(|| format!("removing {}", state.display()))?;
     }
-    bar.finish_and_clear();
-    Ok(history)
+    let opts = RunOptions {
+        out: out.to_path_buf(),
+        resume: false,
+        registry: Registry::builtin(),
+        device: policy.model.device(),
+        stop_after: None,
+        quiet: !cfg.progress,
+    };
+    Ok(grpo::train_policy(
+        &grpo_cfg,
+        opts,
+        &mut policy.model,
+        &policy.tokenizer,
+    )?)
 }

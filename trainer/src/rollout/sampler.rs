@@ -1,4 +1,4 @@
-//! Batched sampler with a preallocated KV cache (issue 7): left-padded prompts of different
+//! Batched sampler with a preallocated KV cache: left-padded prompts of different
 //! lengths, temperature / top-k / top-p / min-p (the logits processors of transformers'
 //! `generate` and vLLM), stop tokens and stop strings, a seed per sequence, greedy mode.
 //! Finished sequences are dropped from the batch (the cache rows are compacted).
@@ -22,16 +22,16 @@
 //! - `logprobs[t]` = log softmax(logits / temperature)[token] before top-k/top-p/min-p
 //!   filtering (temperature 1 in greedy mode): the `logp_old` of the GRPO ratio, matching
 //!   `Model::token_logprobs` with the same temperature.
-//! - Speed: on CPU in fp32 (models up to `decode::MAX_PARAMS` parameters) the prompt and
-//!   every decode step run in the fused decode engine (kernels/decode.rs, on the process's
+//! - Speed: on CPU in fp32 (models up to `engine::MAX_PARAMS` parameters) the prompt and
+//!   every decode step run in the fused decode engine (policy/engine.rs, on the process's
 //!   `CpuPath`: AVX-512, AVX2 or portable) on its own threads (`tch::get_num_threads()` of
 //!   them), with unfiltered/greedy sampling on the host; other devices, dtypes and
 //!   `VERIGYM_CPU_PATH=libtorch` take the libtorch layers. Both give the same tokens up to float
 //!   rounding (tests compare them).
 
-use crate::kernels::decode::{self, DecodeEngine};
-use crate::model::{padded_causal_mask, AttnMask, KvCache, Model};
-use crate::tokenizer::Tokenizer;
+use crate::policy::engine::{self, DecodeEngine};
+use crate::policy::model::{padded_causal_mask, AttnMask, KvCache, Model};
+use crate::policy::tokenizer::Tokenizer;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -42,9 +42,9 @@ pub enum SampleError {
     #[error("invalid sampling request: {0}")]
     Invalid(String),
     #[error(transparent)]
-    Model(#[from] crate::model::ModelError),
+    Model(#[from] crate::policy::model::ModelError),
     #[error(transparent)]
-    Tokenizer(#[from] crate::tokenizer::TokenizerError),
+    Tokenizer(#[from] crate::policy::tokenizer::TokenizerError),
     #[error(transparent)]
     Torch(#[from] tch::TchError),
 }
@@ -373,7 +373,7 @@ impl<'a> Sampler<'a> {
                     let v = model.cfg.vocab_size;
                     let rows = e.logits(active.len());
                     let path = e.path();
-                    decode::sample_rows(path, rows, v, t, &uniforms, &mut tok_host, &mut lp_host);
+                    engine::sample_rows(path, rows, v, t, &uniforms, &mut tok_host, &mut lp_host);
                 }
                 _ => {
                     let l = match (&logits, engine.as_ref()) {
@@ -583,7 +583,7 @@ pub fn sample(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Config;
+    use crate::policy::model::Config;
     use tch::Device;
 
     fn model(seed: i64) -> Model {

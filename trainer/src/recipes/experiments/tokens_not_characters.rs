@@ -10,12 +10,13 @@
 //! demonstration fills a row): the same examples and optimiser steps, only the tokenizer
 //! differs.
 
-use super::pipeline::{ModelSize, Policy};
-use super::{plot, ExperimentOutput};
+use super::ExperimentOutput;
 use crate::data::{self, Demo, DemoSpec, Profile, Template};
 use crate::eval::{self, mean_ci};
-use crate::sft::SftConfig;
-use crate::tokenizer::Tokenizer;
+use crate::lm::sft::SftConfig;
+use crate::policy::tokenizer::Tokenizer;
+use crate::recipes::common::{ModelSize, Policy};
+use crate::util::plot;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -278,7 +279,7 @@ pub fn run(
         seconds: start.elapsed().as_secs_f64(),
     };
     std::fs::create_dir_all(out)?;
-    crate::demo::write_json(&out.join("summary.json"), &summary)?;
+    crate::util::json::write_json(&out.join("summary.json"), &summary)?;
     let values: Vec<Vec<f64>> = summary
         .per_env
         .iter()
@@ -295,8 +296,22 @@ pub fn run(
         .iter()
         .map(|r| vec![r.char_ci, r.bpe_ci, r.bpe_equal_examples_ci])
         .collect();
-    plot::bars(&out.join("tokens_not_characters.png"), &values, Some(&errs))
-        .map_err(anyhow::Error::msg)?;
+    let groups: Vec<String> = summary.per_env.iter().map(|r| r.env.clone()).collect();
+    let series = [
+        "characters".to_string(),
+        "BPE, equal tokens".to_string(),
+        "BPE, equal examples".to_string(),
+    ];
+    plot::bars(
+        &out.join("tokens_not_characters.png"),
+        "tokens-not-characters: held-out accuracy by env",
+        "accuracy (fraction)",
+        &groups,
+        &series,
+        &values,
+        Some(&errs),
+    )
+    .map_err(anyhow::Error::msg)?;
     let mut md = String::new();
     let _ = writeln!(md, "# tokens-not-characters\n");
     let _ = writeln!(
@@ -356,7 +371,8 @@ pub fn run(
     let _ = writeln!(
         md,
         "\n![accuracy](tokens_not_characters.png)\n\nOne group per env (letter counting \
-         left), bars in the table's column order; black: 95% interval."
+         left), bars in the table's column order (blue: characters, orange: BPE with equal \
+         tokens, green: BPE with equal examples); black: 95% interval."
     );
     std::fs::write(out.join("results.md"), &md)?;
     Ok(ExperimentOutput { markdown: md })

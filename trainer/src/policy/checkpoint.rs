@@ -1,10 +1,10 @@
-//! Checkpoints in the Hugging Face layout (issue 7): `config.json`, `model.safetensors` or
+//! Checkpoints in the Hugging Face layout: `config.json`, `model.safetensors` or
 //! shards with `model.safetensors.index.json`, `tokenizer.json`, as `save_pretrained` writes
 //! them, so a policy trained here loads in `transformers` and serves from vLLM unconverted.
 //! Safetensors I/O is tch's own (`Tensor::read_safetensors` / `write_safetensors`).
 
-use crate::model::{Config, Model, ModelError};
-use crate::tokenizer::Tokenizer;
+use crate::policy::model::{Config, Model, ModelError};
+use crate::policy::tokenizer::Tokenizer;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -94,7 +94,7 @@ pub fn load_tokenizer(dir: &Path, cfg: &Config) -> Result<Tokenizer, ModelError>
     let gen = std::fs::read_to_string(dir.join("generation_config.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<Value>(&t).ok());
-    let from_gen = crate::model::ids_of(gen.as_ref().and_then(|g| g.get("eos_token_id")));
+    let from_gen = crate::policy::model::ids_of(gen.as_ref().and_then(|g| g.get("eos_token_id")));
     for id in cfg.eos_token_ids().into_iter().chain(from_gen) {
         if !eos.contains(&id) {
             eos.push(id);
@@ -212,6 +212,46 @@ pub fn save_sharded(
     tokenizer
         .save_dir(dir)
         .map_err(|e| ModelError::Checkpoint(e.to_string()))
+}
+
+/// The file of a checkpoint that records how its prompts were written in training.
+pub const PROMPT_FILE: &str = "verigym.json";
+
+/// Records in `dir` that training prompts were `template` applied to the question
+/// (`{prompt}` / `{question}` stand for it), so `generate` can write prompts the same way.
+pub fn write_prompt_template(dir: &Path, template: &str) -> Result<(), ModelError> {
+    let path = dir.join(PROMPT_FILE);
+    let text = serde_json::to_string_pretty(&serde_json::json!({ "prompt_template": template }))
+        .map_err(|e| ModelError::Checkpoint(e.to_string()))?;
+    std::fs::write(&path, text).map_err(|source| ModelError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// The prompt template `dir` records, if any.
+pub fn prompt_template(dir: &Path) -> Result<Option<String>, ModelError> {
+    let path = dir.join(PROMPT_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| ModelError::Checkpoint(format!("{}: {e}", path.display())))?;
+    match v.get("prompt_template") {
+        None => Ok(None),
+        Some(serde_json::Value::String(t)) => Ok(Some(t.clone())),
+        Some(_) => Err(ModelError::Checkpoint(format!(
+            "{}: prompt_template must be a string",
+            path.display()
+        ))),
+    }
+}
+
+/// `template` with `{prompt}` and `{question}` replaced by `text`.
+pub fn apply_prompt_template(template: &str, text: &str) -> String {
+    template
+        .replace("{prompt}", text)
+        .replace("{question}", text)
 }
 
 #[cfg(test)]

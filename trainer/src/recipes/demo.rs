@@ -7,9 +7,12 @@
 
 use crate::data::{self, DemoSpec, Profile, Template};
 use crate::eval::{self, EvalReport};
-use crate::experiments::pipeline::{self, ModelSize, Policy, RlConfig, RlStep};
-use crate::sft::SftConfig;
-use crate::tokenizer::Tokenizer;
+use crate::grpo::StepMetrics;
+use crate::lm::sft::SftConfig;
+use crate::policy::checkpoint;
+use crate::policy::tokenizer::Tokenizer;
+use crate::recipes::common::{self, ModelSize, Policy, RlConfig};
+use crate::util::json::{write_json, write_jsonl};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -135,7 +138,7 @@ impl DemoConfig {
     /// (`{"sft": {"max_steps": 800}, "size": {"layers": 2}}`). Unknown keys are errors that
     /// name their path; `env_config` is taken as given (each env checks its own fields).
     pub fn with_overrides(&self, overrides: &serde_json::Value) -> Result<DemoConfig> {
-        crate::experiments::with_overrides(self, overrides, "demo config")
+        crate::recipes::experiments::with_overrides(self, overrides, "demo config")
     }
 
     fn spec(&self, n: u64, seed: u64) -> DemoSpec {
@@ -269,7 +272,7 @@ pub fn run(device: Device, cfg: &DemoConfig, out: &Path, progress: bool) -> Resu
     let mut rl_cfg = cfg.rl.clone();
     rl_cfg.progress = progress;
     rl_cfg.max_new_tokens = rl_cfg.max_new_tokens.max(budget);
-    let history = pipeline::grpo(&policy, &envs, Template::Compact, &rl_cfg)?;
+    let history = common::grpo(&mut policy, &cfg.spec(0, 0), &rl_cfg, &out.join("grpo"))?.metrics;
     secs.grpo = t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
     let after = policy.evaluate(
@@ -292,7 +295,9 @@ pub fn run(device: Device, cfg: &DemoConfig, out: &Path, progress: bool) -> Resu
     write_json(&out.join("eval_grpo.json"), &after)?;
     write_jsonl(&out.join("grpo_metrics.jsonl"), &history)?;
     plots(out, &sft_report, &history)?;
-    crate::checkpoint::save(&policy.model, &policy.tokenizer, &out.join("model"))
+    let model_dir = out.join("model");
+    checkpoint::save(&policy.model, &policy.tokenizer, &model_dir)
+        .and_then(|()| checkpoint::write_prompt_template(&model_dir, Template::Compact.pattern()))
         .map_err(|e| anyhow::anyhow!("saving the model: {e}"))?;
     let table = table(&summary);
     std::fs::write(out.join("report.md"), report_md(&summary, &table, &after))?;
@@ -419,30 +424,28 @@ fn report_md(s: &DemoSummary, table: &str, after: &EvalReport) -> String {
     r
 }
 
-fn plots(out: &Path, sft: &crate::sft::SftReport, rl: &[RlStep]) -> Result<()> {
+fn plots(out: &Path, sft: &crate::lm::sft::SftReport, rl: &[StepMetrics]) -> Result<()> {
+    use crate::util::plot::{chart, Series};
     let loss: Vec<(f64, f64)> = sft.train_loss.iter().map(|&(s, l)| (s as f64, l)).collect();
-    crate::plot::line_plot(&out.join("sft_loss.png"), "SFT LOSS", &loss)
-        .map_err(anyhow::Error::msg)?;
-    let reward: Vec<(f64, f64)> = rl.iter().map(|s| (s.step as f64, s.reward)).collect();
-    crate::plot::line_plot(&out.join("grpo_reward.png"), "GRPO REWARD", &reward)
-        .map_err(anyhow::Error::msg)?;
+    chart(
+        &out.join("sft_loss.png"),
+        "SFT: training loss",
+        "step",
+        "loss (nats/token)",
+        &[Series::noisy("training loss", &loss)],
+    )
+    .map_err(anyhow::Error::msg)?;
+    let reward: Vec<(f64, f64)> = rl
+        .iter()
+        .map(|s| ((s.step + 1) as f64, s.reward_mean))
+        .collect();
+    chart(
+        &out.join("grpo_reward.png"),
+        "GRPO: mean reward per step",
+        "step",
+        "reward",
+        &[Series::noisy("mean reward", &reward)],
+    )
+    .map_err(anyhow::Error::msg)?;
     Ok(())
-}
-
-/// Pretty JSON to `path`, written to a temporary file and renamed into place, so an
-/// interrupted run never leaves a half-written file (resume markers rely on this).
-pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_string_pretty(value)?)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
-}
-
-pub(crate) fn write_jsonl<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
-    let mut s = String::new();
-    for r in rows {
-        s.push_str(&serde_json::to_string(r)?);
-        s.push('\n');
-    }
-    std::fs::write(path, s).with_context(|| format!("writing {}", path.display()))
 }

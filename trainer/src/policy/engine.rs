@@ -35,11 +35,11 @@
 //! and values stored in the cache's dtype); only the summation order inside dot products
 //! differs, and tests compare every path with the libtorch layers.
 
-use super::attention::{self, Bf16, KvElem, SendPtr, Shape, Window};
-use super::cpu::CpuPath;
-use super::gemm::{gemm, Packed};
-use super::vector::{exp_shifted, rope, sum_squares};
-use crate::model::{KvCache, Model, ModelError, SharedPrefix};
+use super::model::{KvCache, Model, ModelError, SharedPrefix};
+use crate::kernels::attention::{self, Bf16, KvElem, SendPtr, Shape, Window};
+use crate::kernels::cpu::CpuPath;
+use crate::kernels::gemm::{gemm, Packed};
+use crate::kernels::vector::{exp_shifted, rope, sum_squares};
 use tch::{Device, Kind, Tensor};
 
 /// Models above this many parameters keep the libtorch path: packing copies every weight,
@@ -1145,11 +1145,11 @@ fn log_normaliser(
 
 #[cfg(test)]
 mod tests {
-    use super::super::cpu::for_each_available;
     use super::*;
-    use crate::model::{padded_causal_mask, AttnMask, Config};
+    use crate::kernels::cpu::for_each_available;
+    use crate::policy::model::{padded_causal_mask, AttnMask, Config};
 
-    use super::super::tolerance::{logit_tolerance, U};
+    use crate::kernels::tolerance::{logit_tolerance, U};
 
     #[test]
     fn fused_step_matches_the_libtorch_layers() {
@@ -1344,7 +1344,7 @@ mod tests {
     /// equal to rounding, at temperature 1, 0.7 and greedy.
     #[test]
     fn host_sampling_matches_the_libtorch_sampler() {
-        use crate::sampler::{sample, SamplingParams};
+        use crate::rollout::sampler::{sample, SamplingParams};
         tch::manual_seed(7);
         let (r, v) = (200usize, 300usize);
         let logits = Tensor::randn([r as i64, v as i64], (Kind::Float, Device::Cpu)) * 3.0;

@@ -5,13 +5,14 @@
 //! of `arithmetic` at difficulty 3 (as the comparison script feeds TRL). Prints `{"step_s": median}`
 //! over the steps after the warm-up.
 
-use super::config::GrpoConfig;
-use super::metrics::StepMetrics;
-use super::run::{build_policy, train, RunOptions};
-use crate::DeviceChoice;
 use anyhow::Result;
 use std::path::PathBuf;
 use verigym_envs::Registry;
+use verigym_trainer::grpo::config::GrpoConfig;
+use verigym_trainer::grpo::metrics::StepMetrics;
+use verigym_trainer::grpo::run::{train, RunOptions};
+use verigym_trainer::grpo::StageConfig;
+use verigym_trainer::DeviceChoice;
 
 #[derive(clap::Args, Debug)]
 pub struct BenchGrpoArgs {
@@ -67,8 +68,8 @@ pub fn run(args: BenchGrpoArgs) -> Result<()> {
     let device = args.device.resolve().map_err(anyhow::Error::msg)?;
     let cfg = bench_config(args.warmup + args.steps, &args.sets)?;
     if let Some(dir) = &args.save_model {
-        let (model, tok) = build_policy(&cfg, device)?;
-        crate::checkpoint::save(&model, &tok, dir)?;
+        let (model, tok) = verigym_trainer::policy::build(&cfg.model, device)?;
+        verigym_trainer::policy::checkpoint::save(&model, &tok, dir)?;
         eprintln!("saved the initial policy to {}", dir.display());
         return Ok(());
     }
@@ -121,7 +122,7 @@ pub fn run(args: BenchGrpoArgs) -> Result<()> {
             "learn_s": median(|m| m.time_learn_s),
             "steps": measured().count(),
             "completion_tokens_per_s": tokens as f64 / total.max(1e-9),
-            "device": crate::device::describe(device),
+            "device": verigym_trainer::device::describe(device),
         })
     );
     Ok(())

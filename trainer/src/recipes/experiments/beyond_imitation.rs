@@ -4,12 +4,13 @@
 //! of its addition demonstrations and works correctly in the rest (the setting of
 //! "SFT memorizes, RL generalizes", Chu et al. 2025, on a task small enough for a CPU).
 
-use super::pipeline::{grpo, ModelSize, Policy, RlConfig};
-use super::{plot, ExperimentOutput};
+use super::ExperimentOutput;
 use crate::data::{self, DemoSpec, Profile, Template};
 use crate::eval::{self, mean_ci};
-use crate::sft::SftConfig;
-use crate::tokenizer::Tokenizer;
+use crate::lm::sft::SftConfig;
+use crate::policy::tokenizer::Tokenizer;
+use crate::recipes::common::{grpo, ModelSize, Policy, RlConfig};
+use crate::util::plot;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -179,8 +180,14 @@ pub fn run(
         let mut rl = cfg.rl.clone();
         rl.seed = 9_000 + seed;
         rl.max_new_tokens = rl.max_new_tokens.max(budget);
-        let hist = grpo(&policy, &envs, Template::Compact, &rl)?;
-        crate::demo::write_json(&seed_dir.join("grpo_history.json"), &hist)?;
+        let hist = grpo(
+            &mut policy,
+            &spec(&cfg, 0, 0, Profile::Reference),
+            &rl,
+            &seed_dir.join("grpo"),
+        )?
+        .metrics;
+        crate::util::json::write_json(&seed_dir.join("grpo_history.json"), &hist)?;
         let after = policy.evaluate(&envs, &tasks, Template::Compact, budget, 100, "eval", true)?;
         let r = SeedResult {
             seed,
@@ -188,7 +195,7 @@ pub fn run(
             sft_accuracy: before.mean_accuracy(),
             grpo_accuracy: after.mean_accuracy(),
             sft_steps: sft.steps,
-            grpo_final_reward: hist.last().map_or(0.0, |s| s.reward),
+            grpo_final_reward: hist.last().map_or(0.0, |s| s.reward_mean),
         };
         eprintln!(
             "seed {seed}: demonstrator {:.3}, SFT {:.3}, GRPO {:.3}",
@@ -197,9 +204,12 @@ pub fn run(
         let done = FinishedSeed {
             key: result_key,
             result: r,
-            curve: hist.iter().map(|s| (s.step as f64, s.accuracy)).collect(),
+            curve: hist
+                .iter()
+                .map(|s| ((s.step + 1) as f64, s.accuracy))
+                .collect(),
         };
-        crate::demo::write_json(&result_path, &done)?;
+        crate::util::json::write_json(&result_path, &done)?;
         curves.push(done.curve);
         results.push(done.result);
     }
@@ -221,14 +231,45 @@ pub fn run(
         seconds: start.elapsed().as_secs_f64(),
     };
     std::fs::create_dir_all(out)?;
-    crate::demo::write_json(&out.join("summary.json"), &summary)?;
+    crate::util::json::write_json(&out.join("summary.json"), &summary)?;
     plot::bars(
         &out.join("beyond_imitation.png"),
+        &format!(
+            "beyond-imitation: held-out accuracy, {}-digit addition",
+            summary.config.digits
+        ),
+        "accuracy (fraction)",
+        &[match summary.seeds.len() {
+            1 => "1 seed".to_string(),
+            n => format!("mean of {n} seeds"),
+        }],
+        &[
+            "demonstrator".to_string(),
+            "SFT on its demonstrations".to_string(),
+            "GRPO from the SFT policy".to_string(),
+        ],
         &[vec![d, s, g]],
         Some(&[vec![dci, sci, gci]]),
     )
     .map_err(anyhow::Error::msg)?;
-    plot::lines(&out.join("grpo_train_accuracy.png"), &curves).map_err(anyhow::Error::msg)?;
+    let labels: Vec<String> = summary
+        .seeds
+        .iter()
+        .map(|r| format!("seed {}", r.seed))
+        .collect();
+    let lines: Vec<plot::Series> = labels
+        .iter()
+        .zip(&curves)
+        .map(|(label, c)| plot::Series::noisy(label, c))
+        .collect();
+    plot::chart(
+        &out.join("grpo_train_accuracy.png"),
+        "beyond-imitation: GRPO training-sample accuracy",
+        "GRPO step",
+        "accuracy (fraction)",
+        &lines,
+    )
+    .map_err(anyhow::Error::msg)?;
     let mut md = String::new();
     let _ = writeln!(md, "# beyond-imitation\n");
     let _ = writeln!(
@@ -267,9 +308,9 @@ pub fn run(
     }
     let _ = writeln!(
         md,
-        "\n![bars](beyond_imitation.png)\n\nBars: grey demonstrator, blue SFT, orange GRPO \
+        "\n![bars](beyond_imitation.png)\n\nBars: blue demonstrator, orange SFT, green GRPO \
          (black: 95% interval). `grpo_train_accuracy.png`: training-sample accuracy per GRPO \
-         step, one line per seed."
+         step, one colour per seed (faint: raw, solid: moving mean)."
     );
     std::fs::write(out.join("results.md"), &md)?;
     Ok(ExperimentOutput { markdown: md })

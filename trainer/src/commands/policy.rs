@@ -1,17 +1,17 @@
-//! The policy's CLI commands (issue 7): `generate`, `bench sample` and `checkpoint
+//! The policy's commands: `generate`, `bench sample` and `checkpoint
 //! convert|init`. Argument structs live here so `main.rs` only names them.
 
-use crate::checkpoint;
-use crate::model::{Config, Model};
-use crate::sampler::{KvCacheDtype, Sampler, SamplingParams};
-use crate::tokenizer::Tokenizer;
-use crate::DeviceChoice;
 use anyhow::{bail, Context, Result};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
+use verigym_trainer::policy::checkpoint;
+use verigym_trainer::policy::model::{Config, Model};
+use verigym_trainer::policy::tokenizer::Tokenizer;
+use verigym_trainer::rollout::sampler::{KvCacheDtype, Sampler, SamplingParams};
+use verigym_trainer::DeviceChoice;
 
 /// Weight precision: float32 or bfloat16.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -58,6 +58,10 @@ pub struct GenerateArgs {
     /// Wrap the prompt in the model family's chat template (prompts/chat_*.txt).
     #[arg(long)]
     pub chat: bool,
+    /// Feed the prompt as given, ignoring the prompt template the checkpoint records
+    /// (`verigym.json`, written by the training stages).
+    #[arg(long)]
+    pub raw: bool,
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
     #[arg(long, value_enum, default_value = "float32")]
@@ -73,7 +77,16 @@ pub fn generate(a: &GenerateArgs) -> Result<()> {
     let ids = if a.chat {
         tok.encode(&tok.apply_chat(&a.prompt)?, false)?
     } else {
-        tok.encode(&a.prompt, true)?
+        // Written the way the checkpoint's training prompts were, unless --raw.
+        let template = match a.raw {
+            true => None,
+            false => checkpoint::prompt_template(&a.model)?,
+        };
+        let prompt = match template {
+            Some(t) => checkpoint::apply_prompt_template(&t, &a.prompt),
+            None => a.prompt.clone(),
+        };
+        tok.encode(&prompt, true)?
     };
     let params = SamplingParams {
         max_new_tokens: a.max_tokens,
@@ -206,7 +219,7 @@ pub fn bench_sample(a: &BenchSampleArgs) -> Result<serde_json::Value> {
         // moves much less than wall time, so A/B comparisons at --threads 1 use it.
         "cpu_seconds": best_cpu,
         "tokens_per_cpu_s": ((a.batch * a.new_tokens) as f64 / best_cpu * 10.0).round() / 10.0,
-        "device": crate::device::describe(device),
+        "device": verigym_trainer::device::describe(device),
         "dtype": format!("{:?}", a.dtype).to_lowercase(),
         "kv_cache_dtype": format!("{:?}", a.kv_cache_dtype).to_lowercase(),
         "params": model.cfg.num_params(),
@@ -305,9 +318,4 @@ fn probe_json(m: &Model, tok: &Tokenizer, text: &str) -> Result<serde_json::Valu
         .squeeze();
     let last = Vec::<f32>::try_from(&logits)?;
     Ok(serde_json::json!({"ids": ids, "last_logits": last}))
-}
-
-/// Whether `dir` looks like a checkpoint folder.
-pub fn is_checkpoint(dir: &Path) -> bool {
-    dir.join("config.json").exists() && checkpoint::weight_files(dir).is_ok()
 }

@@ -1,0 +1,8 @@
+//! Rollouts: the batched KV-cache sampler, the env mixture with its curriculum, and the
+//! pipeline that samples groups of completions on the model thread while a pool of
+//! verifiers scores them.
+
+pub mod config;
+pub mod mixture;
+pub mod pipeline;
+pub mod sampler;
