@@ -76,6 +76,18 @@ impl Template {
     }
 }
 
+impl Profile {
+    /// `profile.flaw_rate` in [0, 1].
+    pub fn validate(&self) -> Result<(), crate::util::config::ConfigError> {
+        match *self {
+            Profile::DropsFinalCarry { flaw_rate } => {
+                crate::util::config::finite_in("profile.flaw_rate", flaw_rate, 0.0, 1.0)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Who writes the demonstrations.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "kebab-case")]

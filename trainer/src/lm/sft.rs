@@ -5,6 +5,7 @@
 
 use super::train::{run_loop, EpochOrder, Hooks, NoHooks};
 use crate::data::Demo;
+use crate::util::config::{finite_in, within, ConfigError};
 use serde::{Deserialize, Serialize};
 use tch::nn;
 use tch::{Device, Kind, Tensor};
@@ -103,15 +104,24 @@ impl Default for SftConfig {
 
 impl SftConfig {
     fn check(&self) -> Result<(), SftError> {
-        if self.seq_len < 2 || self.batch_size == 0 || self.max_steps == 0 {
-            return Err(SftError::Config(
-                "seq_len >= 2, batch_size >= 1 and max_steps >= 1 are needed".into(),
-            ));
-        }
-        if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return Err(SftError::Config(format!("lr {} must be > 0", self.lr)));
-        }
-        Ok(())
+        self.validate("sft")
+            .map_err(|e| SftError::Config(e.to_string()))
+    }
+
+    /// Range checks, each error naming its knob as `{prefix}.knob`.
+    pub fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
+        let n = |k: &str| format!("{prefix}.{k}");
+        within(&n("seq_len"), self.seq_len, 2, 1 << 20)?;
+        within(&n("batch_size"), self.batch_size, 1, 1 << 16)?;
+        within(&n("max_steps"), self.max_steps, 1, 100_000_000)?;
+        finite_in(&n("lr"), self.lr, 1e-12, 1e3)?;
+        finite_in(&n("min_lr_ratio"), self.min_lr_ratio, 0.0, 1.0)?;
+        within(&n("warmup_steps"), self.warmup_steps, 0, 100_000_000)?;
+        finite_in(&n("weight_decay"), self.weight_decay, 0.0, 1e3)?;
+        finite_in(&n("grad_clip"), self.grad_clip, 0.0, 1e9)?;
+        within(&n("eval_every"), self.eval_every, 0, 100_000_000)?;
+        within(&n("patience"), self.patience, 0, 1_000_000)?;
+        finite_in(&n("min_delta"), self.min_delta, 0.0, 1e6)
     }
 
     /// Learning rate at `step`: linear warmup, then cosine decay to `lr * min_lr_ratio`

@@ -9,10 +9,11 @@ use crate::grpo::{self, GrpoConfig, LossType, RunOptions, RunSummary, StageConfi
 use crate::lm::sft::{self, SftConfig, SftReport};
 use crate::optim::Schedule;
 use crate::policy::{Config, Model, Tokenizer};
+use crate::recipes::error::{Context, RecipeError, Result};
 use crate::rollout::config::EnvSpec;
 use crate::rollout::sampler::{Sampler, SamplingParams};
+use crate::util::config::{finite_in, with_json_overrides, within, ConfigError};
 use crate::util::progress::progress_bar;
-use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tch::{Device, Kind};
@@ -54,6 +55,61 @@ impl ModelSize {
         heads: 4,
         max_positions: 512,
     };
+}
+
+/// A recipe's config (the demo's, an experiment's): JSON overrides are merged onto its
+/// defaults, then every knob is range-checked.
+pub trait RecipeConfig: Serialize + serde::de::DeserializeOwned {
+    fn validate(&self) -> Result<(), ConfigError>;
+}
+
+/// `base` with a JSON object of overrides merged in, key by key and recursively
+/// (`{"sft": {"max_steps": 800}, "size": {"layers": 2}}`), through the same merge as the
+/// stages' TOML configs. Unknown keys are errors that name their path (`label` says whose
+/// config); `env_config` objects are taken as given (each env checks its own fields).
+pub fn with_overrides<T: RecipeConfig>(
+    base: &T,
+    overrides: &serde_json::Value,
+    label: &str,
+) -> Result<T> {
+    let cfg = with_json_overrides(base, overrides, label, &["env_config"])?;
+    cfg.validate()
+        .map_err(|e| RecipeError::Msg(format!("{label}: {e}")))?;
+    Ok(cfg)
+}
+
+/// Range checks of the knobs the recipes share: counts of tasks, difficulty, budget.
+pub fn validate_counts(counts: &[(&str, u64, u64, u64)]) -> Result<(), ConfigError> {
+    for &(name, v, lo, hi) in counts {
+        if !(lo..=hi).contains(&v) {
+            return Err(ConfigError::Invalid(format!(
+                "{name} must be in {lo}..={hi}, got {v}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl ModelSize {
+    /// Range checks, each error naming its knob as `{prefix}.knob`.
+    pub fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
+        let n = |k: &str| format!("{prefix}.{k}");
+        within(&n("hidden"), self.hidden, 1, 1 << 14)?;
+        within(&n("intermediate"), self.intermediate, 1, 1 << 16)?;
+        within(&n("layers"), self.layers, 1, 256)?;
+        within(&n("heads"), self.heads, 1, 256)?;
+        within(&n("max_positions"), self.max_positions, 2, 1 << 20)?;
+        if !self.hidden.is_multiple_of(self.heads) {
+            return Err(ConfigError::Invalid(format!(
+                "{} ({}) must be a multiple of {} ({})",
+                n("hidden"),
+                self.hidden,
+                n("heads"),
+                self.heads
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// A tokenizer and the model it feeds.
@@ -172,11 +228,7 @@ impl Policy {
     pub fn completion_budget(&self, demos: &[Demo], floor: usize) -> Result<usize> {
         let mut longest = 0;
         for d in demos {
-            longest = longest.max(
-                self.encode(&d.completion)
-                    .map_err(anyhow::Error::msg)?
-                    .len(),
-            );
+            longest = longest.max(self.encode(&d.completion).map_err(RecipeError::Msg)?.len());
         }
         Ok(floor.max((longest + 1) * 5 / 4 + 4))
     }
@@ -193,7 +245,7 @@ impl Policy {
             .iter()
             .map(|p| self.encode(p))
             .collect::<Result<Vec<_>, String>>()
-            .map_err(anyhow::Error::msg)?;
+            .map_err(RecipeError::Msg)?;
         let params = SamplingParams {
             max_new_tokens,
             temperature,
@@ -291,6 +343,27 @@ impl Default for RlConfig {
 }
 
 impl RlConfig {
+    /// Range checks, each error naming its knob as `{prefix}.knob`.
+    pub fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
+        let n = |k: &str| format!("{prefix}.{k}");
+        within(&n("steps"), self.steps, 0, 100_000_000)?;
+        within(&n("tasks_per_step"), self.tasks_per_step, 1, 1 << 16)?;
+        within(&n("group"), self.group, 1, 1 << 12)?;
+        within(
+            &n("tasks_per_step x group"),
+            self.tasks_per_step.saturating_mul(self.group),
+            1,
+            1 << 20,
+        )?;
+        finite_in(&n("temperature"), self.temperature, 1e-6, 100.0)?;
+        within(&n("max_new_tokens"), self.max_new_tokens, 1, 1 << 20)?;
+        finite_in(&n("lr"), self.lr, 0.0, 1e3)?;
+        within(&n("warmup_steps"), self.warmup_steps, 0, 100_000_000)?;
+        finite_in(&n("grad_clip"), self.grad_clip, 0.0, 1e9)?;
+        finite_in(&n("eps_low"), self.eps_low, 0.0, 0.999)?;
+        finite_in(&n("eps_high"), self.eps_high, 0.0, 1e6)
+    }
+
     /// The `train grpo` config these knobs stand for: DAPO-style loss without a KL term
     /// (beta 0, as DAPO and Dr. GRPO recommend), one pass per batch, a constant learning
     /// rate after warm-up, on the envs of `spec` with prompts written by its template.

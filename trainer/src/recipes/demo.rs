@@ -11,9 +11,10 @@ use crate::grpo::StepMetrics;
 use crate::lm::sft::SftConfig;
 use crate::policy::checkpoint;
 use crate::policy::tokenizer::Tokenizer;
-use crate::recipes::common::{self, ModelSize, Policy, RlConfig};
+use crate::recipes::common::{self, validate_counts, ModelSize, Policy, RecipeConfig, RlConfig};
+use crate::recipes::error::{Context, RecipeError, Result};
+use crate::util::config::ConfigError;
 use crate::util::json::{write_json, write_jsonl};
-use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -138,7 +139,12 @@ impl DemoConfig {
     /// (`{"sft": {"max_steps": 800}, "size": {"layers": 2}}`). Unknown keys are errors that
     /// name their path; `env_config` is taken as given (each env checks its own fields).
     pub fn with_overrides(&self, overrides: &serde_json::Value) -> Result<DemoConfig> {
-        crate::recipes::experiments::with_overrides(self, overrides, "demo config")
+        common::with_overrides(self, overrides, "demo config")
+    }
+
+    /// Range checks of every knob, each error naming it.
+    fn check(&self) -> Result<(), ConfigError> {
+        RecipeConfig::validate(self)
     }
 
     fn spec(&self, n: u64, seed: u64) -> DemoSpec {
@@ -151,6 +157,25 @@ impl DemoConfig {
             template: Template::Compact,
             profile: self.profile,
         }
+    }
+}
+
+impl RecipeConfig for DemoConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.envs.is_empty() {
+            return Err(ConfigError::Invalid("envs: name at least one env".into()));
+        }
+        validate_counts(&[
+            ("difficulty", u64::from(self.difficulty), 1, 10),
+            ("train_per_env", self.train_per_env, 1, 10_000_000),
+            ("val_per_env", self.val_per_env, 0, 1_000_000),
+            ("eval_per_env", self.eval_per_env, 1, 1_000_000),
+            ("max_new_tokens", self.max_new_tokens as u64, 1, 1 << 20),
+        ])?;
+        self.profile.validate()?;
+        self.size.validate("size")?;
+        self.sft.validate("sft")?;
+        self.rl.validate("rl")
     }
 }
 
@@ -197,6 +222,7 @@ pub struct Seconds {
 /// Runs the demo into `out` and returns its summary.
 pub fn run(device: Device, cfg: &DemoConfig, out: &Path, progress: bool) -> Result<DemoSummary> {
     let start = std::time::Instant::now();
+    cfg.check()?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut secs = Seconds::default();
     let say = |m: String| {
@@ -298,7 +324,7 @@ pub fn run(device: Device, cfg: &DemoConfig, out: &Path, progress: bool) -> Resu
     let model_dir = out.join("model");
     checkpoint::save(&policy.model, &policy.tokenizer, &model_dir)
         .and_then(|()| checkpoint::write_prompt_template(&model_dir, Template::Compact.pattern()))
-        .map_err(|e| anyhow::anyhow!("saving the model: {e}"))?;
+        .map_err(|e| RecipeError::Msg(format!("saving the model: {e}")))?;
     let table = table(&summary);
     std::fs::write(out.join("report.md"), report_md(&summary, &table, &after))?;
     println!("{table}");
@@ -434,7 +460,7 @@ fn plots(out: &Path, sft: &crate::lm::sft::SftReport, rl: &[StepMetrics]) -> Res
         "loss (nats/token)",
         &[Series::noisy("training loss", &loss)],
     )
-    .map_err(anyhow::Error::msg)?;
+    .map_err(RecipeError::Msg)?;
     let reward: Vec<(f64, f64)> = rl
         .iter()
         .map(|s| ((s.step + 1) as f64, s.reward_mean))
@@ -446,6 +472,6 @@ fn plots(out: &Path, sft: &crate::lm::sft::SftReport, rl: &[StepMetrics]) -> Res
         "reward",
         &[Series::noisy("mean reward", &reward)],
     )
-    .map_err(anyhow::Error::msg)?;
+    .map_err(RecipeError::Msg)?;
     Ok(())
 }

@@ -3,4 +3,5 @@
 
 pub mod common;
 pub mod demo;
+pub mod error;
 pub mod experiments;

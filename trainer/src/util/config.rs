@@ -119,17 +119,68 @@ pub fn with_json_overrides<T: Serialize + DeserializeOwned>(
     opaque: &[&str],
 ) -> Result<T, ConfigError> {
     let invalid = |m: String| ConfigError::Invalid(format!("{label}: {m}"));
-    let over: toml::Value = match overrides {
-        serde_json::Value::Object(_) => {
-            toml::Value::try_from(overrides).map_err(|e| invalid(format!("overrides: {e}")))?
-        }
-        _ => return Err(invalid("expected a JSON object".into())),
-    };
+    if !overrides.is_object() {
+        return Err(invalid("expected a JSON object".into()));
+    }
+    if let Some((path, what)) = not_toml(overrides, "") {
+        return Err(invalid(format!("{path}: {what}")));
+    }
+    let over = toml::Value::try_from(overrides).map_err(|e| invalid(format!("overrides: {e}")))?;
     let mut root = defaults_tree(base)?;
     check_known(&root, &over, "", opaque).map_err(&invalid)?;
+    let mut set = Vec::new();
+    leaf_paths(&over, "", &mut set);
     merge(&mut root, over, "", opaque)?;
-    root.try_into()
-        .map_err(|e: toml::de::Error| invalid(e.to_string()))
+    root.try_into().map_err(|e: toml::de::Error| {
+        // Serde names the field only sometimes (not inside a tagged enum): say which
+        // overrides were given.
+        let msg = e.to_string();
+        invalid(format!(
+            "{} (overrides set: {})",
+            msg.trim_end(),
+            set.join(", ")
+        ))
+    })
+}
+
+/// Dotted paths of the leaves of a TOML tree.
+fn leaf_paths(v: &toml::Value, path: &str, out: &mut Vec<String>) {
+    match v {
+        toml::Value::Table(t) if !t.is_empty() => {
+            for (k, x) in t {
+                let here = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                leaf_paths(x, &here, out);
+            }
+        }
+        _ => out.push(path.to_string()),
+    }
+}
+
+/// The first value a TOML tree cannot hold (null, an integer beyond i64), by path.
+fn not_toml(v: &serde_json::Value, path: &str) -> Option<(String, &'static str)> {
+    let at = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match v {
+        serde_json::Value::Null => Some((path.to_string(), "null is not a value")),
+        serde_json::Value::Number(n) if n.is_u64() && n.as_i64().is_none() => {
+            Some((path.to_string(), "integer out of range"))
+        }
+        serde_json::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| not_toml(x, &at(&i.to_string()))),
+        serde_json::Value::Object(o) => o.iter().find_map(|(k, x)| not_toml(x, &at(k))),
+        _ => None,
+    }
 }
 
 /// Every key of `over` exists in `base` (outside the `opaque` tables).
@@ -352,6 +403,66 @@ pub fn example_file_failures<T: StageConfig>(text: &str) -> Vec<String> {
             failures.push(format!(
                 "{path} = {example_value} differs from its default {value} unmarked"
             ));
+        }
+    }
+    failures
+}
+
+/// The JSON counterpart of [`hostile_knob_failures`] for the demo's and experiments'
+/// configs: each leaf of `base` set (by a one-key override object) to each hostile JSON
+/// value must load (`load` returns `Ok`) or fail with an error naming the leaf.
+pub fn hostile_json_failures<T: Serialize>(
+    base: &T,
+    load: impl Fn(&serde_json::Value) -> Result<(), String>,
+) -> Vec<String> {
+    fn leaves(prefix: Vec<String>, v: &serde_json::Value, out: &mut Vec<Vec<String>>) {
+        match v {
+            serde_json::Value::Object(o) if !o.is_empty() => {
+                for (k, x) in o {
+                    let mut p = prefix.clone();
+                    p.push(k.clone());
+                    leaves(p, x, out);
+                }
+            }
+            _ => out.push(prefix),
+        }
+    }
+    let Ok(root) = serde_json::to_value(base) else {
+        return vec!["the defaults do not serialise".into()];
+    };
+    let mut paths = Vec::new();
+    leaves(Vec::new(), &root, &mut paths);
+    let hostile = [
+        serde_json::json!(-1),
+        serde_json::json!(0),
+        serde_json::json!(1e12),
+        serde_json::json!(1e308),
+        serde_json::json!(-1e308),
+        serde_json::json!(u64::MAX),
+        serde_json::json!("x"),
+        serde_json::json!(true),
+        serde_json::json!([1, 2]),
+        serde_json::Value::Null,
+    ];
+    let mut failures = Vec::new();
+    for path in &paths {
+        for h in &hostile {
+            let mut over = h.clone();
+            for k in path.iter().rev() {
+                over = serde_json::json!({ k.as_str(): over });
+            }
+            let knob = path.join(".");
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load(&over)));
+            match caught {
+                Err(_) => failures.push(format!("{knob} = {h}: panicked")),
+                Ok(Ok(())) => {}
+                Ok(Err(msg)) => {
+                    let leaf = path.last().map_or("", String::as_str);
+                    if !msg.contains(leaf) {
+                        failures.push(format!("{knob} = {h}: the error does not name it: {msg}"));
+                    }
+                }
+            }
         }
     }
     failures

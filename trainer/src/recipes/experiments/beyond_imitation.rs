@@ -10,8 +10,10 @@ use crate::eval::{self, mean_ci};
 use crate::lm::sft::SftConfig;
 use crate::policy::tokenizer::Tokenizer;
 use crate::recipes::common::{grpo, ModelSize, Policy, RlConfig};
+use crate::recipes::common::{validate_counts, RecipeConfig};
+use crate::recipes::error::{Context, RecipeError, Result};
+use crate::util::config::ConfigError;
 use crate::util::plot;
-use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -69,6 +71,21 @@ impl Config {
             },
             max_new_tokens: 120,
         }
+    }
+}
+
+impl RecipeConfig for Config {
+    fn validate(&self) -> Result<(), ConfigError> {
+        validate_counts(&[
+            ("digits", self.digits as u64, 1, 12),
+            ("train_demos", self.train_demos, 1, 10_000_000),
+            ("eval_tasks", self.eval_tasks, 1, 1_000_000),
+            ("max_new_tokens", self.max_new_tokens as u64, 1, 1 << 20),
+        ])?;
+        crate::util::config::finite_in("flaw_rate", self.flaw_rate, 0.0, 1.0)?;
+        self.size.validate("size")?;
+        self.sft.validate("sft")?;
+        self.rl.validate("rl")
     }
 }
 
@@ -251,7 +268,7 @@ pub fn run(
         &[vec![d, s, g]],
         Some(&[vec![dci, sci, gci]]),
     )
-    .map_err(anyhow::Error::msg)?;
+    .map_err(RecipeError::Msg)?;
     let labels: Vec<String> = summary
         .seeds
         .iter()
@@ -269,7 +286,7 @@ pub fn run(
         "accuracy (fraction)",
         &lines,
     )
-    .map_err(anyhow::Error::msg)?;
+    .map_err(RecipeError::Msg)?;
     let mut md = String::new();
     let _ = writeln!(md, "# beyond-imitation\n");
     let _ = writeln!(

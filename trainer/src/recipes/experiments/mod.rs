@@ -6,8 +6,8 @@ pub mod beyond_imitation;
 pub mod tokens_not_characters;
 pub mod tokens_to_think;
 
-use anyhow::{Context, Result};
-use serde::{de::DeserializeOwned, Serialize};
+use crate::recipes::common::with_overrides;
+use crate::recipes::error::{RecipeError, Result};
 use std::path::Path;
 use tch::Device;
 
@@ -55,56 +55,40 @@ pub fn run(
             let cfg = with_overrides(&tokens_not_characters::Config::new(quick), over, &label)?;
             tokens_not_characters::run(device, out, seeds, &cfg)?
         }
-        other => anyhow::bail!("unknown experiment '{other}'; known: {}", NAMES.join(", ")),
+        other => {
+            return Err(RecipeError::Msg(format!(
+                "unknown experiment '{other}'; known: {}",
+                NAMES.join(", ")
+            )))
+        }
     };
     println!("{}", o.markdown);
-    Ok(())
-}
-
-/// `base` with a JSON object of overrides merged in, key by key and recursively
-/// (`{"sft": {"max_steps": 800}, "size": {"layers": 2}}`). Unknown keys are errors that name
-/// their path (`label` says whose config); `env_config` objects are taken as given (each env
-/// checks its own fields).
-pub fn with_overrides<T: Serialize + DeserializeOwned>(
-    base: &T,
-    overrides: &serde_json::Value,
-    label: &str,
-) -> Result<T> {
-    let mut value = serde_json::to_value(base)?;
-    merge_json(&mut value, overrides, "", label)?;
-    serde_json::from_value(value).with_context(|| label.to_string())
-}
-
-fn merge_json(
-    base: &mut serde_json::Value,
-    over: &serde_json::Value,
-    path: &str,
-    label: &str,
-) -> Result<()> {
-    let (Some(base_obj), Some(over_obj)) = (base.as_object_mut(), over.as_object()) else {
-        anyhow::bail!("{label}{path}: expected a JSON object");
-    };
-    for (k, v) in over_obj {
-        let here = format!("{path}.{k}");
-        let Some(slot) = base_obj.get_mut(k) else {
-            let known: Vec<&str> = base_obj.keys().map(String::as_str).collect();
-            anyhow::bail!(
-                "{label}: unknown key '{here}'; keys here: {}",
-                known.join(", ")
-            );
-        };
-        if slot.is_object() && v.is_object() && here != ".env_config" {
-            merge_json(slot, v, &here, label)?;
-        } else {
-            *slot = v.clone();
-        }
-    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every knob of the demo's and the experiments' configs, set to each hostile JSON
+    /// value, loads or is refused with an error naming it; never a panic.
+    #[test]
+    fn every_knob_of_every_recipe_refuses_hostile_values_by_name() {
+        use crate::recipes::common::RecipeConfig;
+        use crate::util::config::hostile_json_failures;
+        fn check<T: RecipeConfig>(base: &T) -> Vec<String> {
+            hostile_json_failures(base, |over| {
+                with_overrides(base, over, "config")
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
+        }
+        let mut failures = check(&crate::recipes::demo::DemoConfig::new(false));
+        failures.extend(check(&beyond_imitation::Config::new(false)));
+        failures.extend(check(&tokens_to_think::Config::new(false)));
+        failures.extend(check(&tokens_not_characters::Config::new(false)));
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
 
     #[test]
     fn overrides_merge_recursively_and_name_unknown_keys() {
@@ -121,7 +105,7 @@ mod tests {
         let err = with_overrides(&base, &bad, "beyond-imitation config")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("'.rl.stpes'"), "{err}");
+        assert!(err.contains("'rl.stpes'"), "{err}");
         assert!(err.contains("beyond-imitation config"), "{err}");
         let wrong_type = serde_json::json!({"rl": {"steps": "many"}});
         assert!(with_overrides(&base, &wrong_type, "x").is_err());

@@ -15,9 +15,11 @@ use crate::data::{self, Demo, DemoSpec, Profile, Template};
 use crate::eval::{self, mean_ci};
 use crate::lm::sft::SftConfig;
 use crate::policy::tokenizer::Tokenizer;
+use crate::recipes::common::{validate_counts, RecipeConfig};
 use crate::recipes::common::{ModelSize, Policy};
+use crate::recipes::error::{Context, RecipeError, Result};
+use crate::util::config::ConfigError;
 use crate::util::plot;
-use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -37,6 +39,23 @@ pub struct Config {
     pub sft: SftConfig,
     /// Smallest new-token budget; the run raises it to fit the longest demonstration.
     pub max_new_tokens: usize,
+}
+
+impl RecipeConfig for Config {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.envs.is_empty() {
+            return Err(ConfigError::Invalid("envs: name at least one env".into()));
+        }
+        validate_counts(&[
+            ("difficulty", u64::from(self.difficulty), 1, 10),
+            ("bpe_vocab", self.bpe_vocab as u64, 300, 1 << 17),
+            ("train_per_env", self.train_per_env, 1, 10_000_000),
+            ("eval_per_env", self.eval_per_env, 1, 1_000_000),
+            ("max_new_tokens", self.max_new_tokens as u64, 1, 1 << 20),
+        ])?;
+        self.size.validate("size")?;
+        self.sft.validate("sft")
+    }
 }
 
 impl Config {
@@ -108,9 +127,9 @@ pub fn train_bpe_json(texts: &[String], vocab: usize) -> Result<String> {
     .with_pre_tokenizer(Some(byte_level))
     .with_decoder(Some(byte_level))
     .build()
-    .map_err(|e| anyhow::anyhow!("building the BPE tokenizer: {e}"))?;
+    .map_err(|e| RecipeError::Msg(format!("building the BPE tokenizer: {e}")))?;
     tok.train(&mut trainer, texts.iter())
-        .map_err(|e| anyhow::anyhow!("training BPE: {e}"))?;
+        .map_err(|e| RecipeError::Msg(format!("training BPE: {e}")))?;
     tok.add_tokens(
         &TAGS
             .iter()
@@ -118,7 +137,7 @@ pub fn train_bpe_json(texts: &[String], vocab: usize) -> Result<String> {
             .collect::<Vec<_>>(),
     );
     tok.to_string(false)
-        .map_err(|e| anyhow::anyhow!("serialising BPE: {e}"))
+        .map_err(|e| RecipeError::Msg(format!("serialising BPE: {e}")))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -311,7 +330,7 @@ pub fn run(
         &values,
         Some(&errs),
     )
-    .map_err(anyhow::Error::msg)?;
+    .map_err(RecipeError::Msg)?;
     let mut md = String::new();
     let _ = writeln!(md, "# tokens-not-characters\n");
     let _ = writeln!(

@@ -9,9 +9,11 @@ use crate::data::{self, addition_operands, DemoSpec, Profile, Template};
 use crate::eval::{self, mean_ci};
 use crate::lm::sft::SftConfig;
 use crate::policy::tokenizer::Tokenizer;
+use crate::recipes::common::{validate_counts, RecipeConfig};
 use crate::recipes::common::{ModelSize, Policy};
+use crate::recipes::error::{RecipeError, Result};
+use crate::util::config::ConfigError;
 use crate::util::plot;
-use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -27,6 +29,19 @@ pub struct Config {
     pub sft: SftConfig,
     /// Smallest new-token budget; the run raises it to fit the longest demonstration.
     pub max_new_tokens: usize,
+}
+
+impl RecipeConfig for Config {
+    fn validate(&self) -> Result<(), ConfigError> {
+        validate_counts(&[
+            ("max_digits", self.max_digits as u64, 1, 12),
+            ("train_demos", self.train_demos, 1, 10_000_000),
+            ("eval_tasks", self.eval_tasks, 1, 1_000_000),
+            ("max_new_tokens", self.max_new_tokens as u64, 1, 1 << 20),
+        ])?;
+        self.size.validate("size")?;
+        self.sft.validate("sft")
+    }
 }
 
 impl Config {
@@ -222,7 +237,7 @@ pub fn run(
         &values,
         Some(&errs),
     )
-    .map_err(anyhow::Error::msg)?;
+    .map_err(RecipeError::Msg)?;
     let mut md = String::new();
     let _ = writeln!(md, "# tokens-to-think\n");
     let _ = writeln!(
