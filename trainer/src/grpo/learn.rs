@@ -9,7 +9,7 @@
 //! it: the same attention and the same gradients (autograd sums the repeated rows back into
 //! the prompt's keys and values), with the prompt's share of the work divided by G.
 
-use super::loss::{micro_batch_loss, LossStats, Normaliser, ObjectiveConfig};
+use super::loss::{micro_batch_loss, LossStats, LossType, Normaliser, ObjectiveConfig};
 use crate::optim::AdamW;
 use crate::policy::engine::DecodeEngine;
 use crate::policy::model::{AttnMask, KvCache, Model, ModelError};
@@ -366,6 +366,41 @@ fn engine_logprobs(
     Ok(Some(lp.to_device(batch.ids.device())))
 }
 
+/// The rows whose advantage is not zero, when the others add exactly nothing to the loss
+/// and its gradient: with no KL term (beta = 0) each of their terms is ratio x 0, and the
+/// normaliser does not depend on which rows a micro-batch holds (every loss type but
+/// bnpo). `None` keeps the whole batch (also when no row has signal: the optimiser then
+/// steps on zero gradients, as it would with every row). Logged entropy and clip fractions
+/// then describe the trained rows.
+fn rows_with_signal(batch: &Batch, s: &LearnSettings) -> Option<Batch> {
+    if s.objective.beta != 0.0 || s.objective.loss_type == LossType::Bnpo {
+        return None;
+    }
+    let adv = Vec::<f32>::try_from(&batch.adv.to_device(Device::Cpu)).ok()?;
+    let keep: Vec<i64> = (0..adv.len() as i64)
+        .filter(|&i| adv[i as usize] != 0.0)
+        .collect();
+    if keep.is_empty() || keep.len() == adv.len() {
+        return None;
+    }
+    let idx = Tensor::from_slice(&keep).to_device(batch.ids.device());
+    Some(Batch {
+        ids: batch.ids.index_select(0, &idx),
+        attn: batch.attn.index_select(0, &idx),
+        mask: batch.mask.index_select(0, &idx),
+        old: batch.old.index_select(0, &idx),
+        adv: batch.adv.index_select(0, &idx),
+        prompt_len: batch.prompt_len,
+        completion_len: batch.completion_len,
+        rows: keep.len() as i64,
+        shared: batch.shared.as_ref().map(|p| SharedPrompts {
+            ids: p.ids.shallow_clone(),
+            attn: p.attn.shallow_clone(),
+            group: p.group.index_select(0, &idx),
+        }),
+    })
+}
+
 /// `mu` optimisation passes over the batch at learning rate `lr`.
 pub fn learn(
     model: &Model,
@@ -383,6 +418,10 @@ pub fn learn(
         micro_batches: n_micro,
         max_len: s.max_len,
     };
+    // Only the rows that carry gradient go through the model; the normaliser above is the
+    // whole batch's, so the loss and its gradient are the same.
+    let trained = rows_with_signal(batch, s);
+    let batch = trained.as_ref().unwrap_or(batch);
     let mut report = LearnReport::default();
     for pass in 0..s.mu.max(1) {
         opt.zero_grad();
@@ -536,6 +575,97 @@ mod tests {
         let (b, _) = completion_logprobs(&model, &part_full, 1.0, false).unwrap();
         let err = ((a - b) * &part_full.mask).abs().max().double_value(&[]);
         assert!(err < 1e-5, "micro-batch log-probs differ by {err}");
+    }
+
+    /// With beta = 0 the learner skips rows of zero advantage; the loss and the gradient
+    /// are those of the whole batch (each loss type it applies to), and with a KL term or
+    /// bnpo every row is kept.
+    #[test]
+    fn skipping_zero_advantage_rows_keeps_the_loss_and_gradient() {
+        let (model, rows) = fixture();
+        let refs: Vec<&Rollout> = rows.iter().collect();
+        let adv = vec![0.7, 0.0, -0.7, 0.0, 0.5, -0.5];
+        let batch = build_batch(&refs, &adv, false, 0, Device::Cpu);
+        for loss_type in [LossType::Grpo, LossType::DrGrpo, LossType::Dapo] {
+            let settings = LearnSettings {
+                objective: ObjectiveConfig {
+                    loss_type,
+                    eps_low: 0.2,
+                    eps_high: 0.28,
+                    beta: 0.0,
+                },
+                mu: 1,
+                micro_batch_size: 2,
+                temperature: 1.0,
+                max_grad_norm: 0.0,
+                max_len: 8,
+            };
+            let kept = rows_with_signal(&batch, &settings).expect("rows are skipped");
+            assert_eq!(kept.rows, 4);
+            let loss_and_grads = |b: &Batch| -> (f64, Vec<Tensor>) {
+                for mut v in model.vs.trainable_variables() {
+                    v.zero_grad();
+                }
+                let norm = Normaliser {
+                    sequences: batch.rows as usize,
+                    tokens: batch.mask.sum(Kind::Float).double_value(&[]),
+                    micro_batches: 1,
+                    max_len: 8,
+                };
+                let (lp, _) = completion_logprobs(&model, b, 1.0, false).unwrap();
+                let (loss, _) = micro_batch_loss(
+                    &settings.objective,
+                    &norm,
+                    &lp,
+                    &b.old,
+                    None,
+                    &b.adv,
+                    &b.mask,
+                );
+                loss.backward();
+                let g = model
+                    .vs
+                    .trainable_variables()
+                    .iter()
+                    .map(|v| v.grad().copy())
+                    .collect();
+                (loss.double_value(&[]), g)
+            };
+            let (l_all, g_all) = loss_and_grads(&batch);
+            let (l_kept, g_kept) = loss_and_grads(&kept);
+            assert!(
+                (l_all - l_kept).abs() < 1e-6,
+                "{loss_type:?}: {l_all} vs {l_kept}"
+            );
+            for (a, b) in g_all.iter().zip(&g_kept) {
+                let scale = a.abs().max().double_value(&[]).max(1e-6);
+                let err = (a - b).abs().max().double_value(&[]) / scale;
+                assert!(err < 1e-4, "{loss_type:?}: gradients differ by {err}");
+            }
+        }
+        let mut settings = LearnSettings {
+            objective: ObjectiveConfig {
+                loss_type: LossType::Dapo,
+                eps_low: 0.2,
+                eps_high: 0.2,
+                beta: 0.04,
+            },
+            mu: 1,
+            micro_batch_size: 2,
+            temperature: 1.0,
+            max_grad_norm: 0.0,
+            max_len: 8,
+        };
+        assert!(
+            rows_with_signal(&batch, &settings).is_none(),
+            "a KL term keeps every row"
+        );
+        settings.objective.beta = 0.0;
+        settings.objective.loss_type = LossType::Bnpo;
+        assert!(
+            rows_with_signal(&batch, &settings).is_none(),
+            "bnpo keeps every row"
+        );
     }
 
     /// The fused engine's reference log-probs equal libtorch's on the fixture, whole and in
