@@ -1340,9 +1340,6 @@ mod tests {
         }
     }
 
-    /// Host sampling against the libtorch ops of `sampler::sample`: same tokens, log-probs
-    /// equal to rounding, at temperature 1, 0.7 and greedy.
-
     fn packed_gemm_matches_on(path: CpuPath) {
         let (k, n) = (19usize, 45usize);
         let w: Vec<f32> = (0..n * k)
