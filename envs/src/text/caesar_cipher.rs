@@ -10,6 +10,8 @@ use crate::kit::{gold_str, parse_words, reject, render, str_gold};
 use crate::rng::TaskRng;
 use crate::text::words;
 use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use std::sync::OnceLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
 const TEMPLATE: &str = crate::template!("caesar_cipher");
@@ -47,24 +49,38 @@ pub fn shift_text(text: &str, k: u8) -> String {
     text.chars().map(|c| shift_letter(c, k)).collect()
 }
 
-/// The worked shift of one word: `HELLO: H>K E>H L>O L>O O>R -> KHOOR`.
-fn step_line(word: &str, k: u8) -> String {
-    let mut line = format!("{word}:");
-    for c in word.chars() {
-        line.push_str(&format!(" {c}>{}", shift_letter(c, k)));
+/// Writes the worked shift of every word of `text`, one line each:
+/// `HELLO: H>K E>H L>O L>O O>R -> KHOOR`.
+fn write_steps(out: &mut String, text: &str, k: u8) {
+    for word in text.split(' ') {
+        out.push_str(word);
+        out.push(':');
+        for c in word.chars() {
+            out.extend([' ', c, '>', shift_letter(c, k)]);
+        }
+        out.push_str(" -> ");
+        out.extend(word.chars().map(|c| shift_letter(c, k)));
+        out.push('\n');
     }
-    format!("{line} -> {}\n", shift_text(word, k))
 }
 
-/// The worked shift of every word of `text`, one line each.
-fn step_lines(text: &str, k: u8) -> String {
-    text.split(' ').map(|w| step_line(w, k)).collect()
-}
-
-/// Whether the capital-letter `text` is made only of listed words.
-fn all_words(text: &str) -> bool {
-    text.split(' ')
-        .all(|w| words::is_word(&w.to_ascii_lowercase()))
+/// For each listed word (by its index in the list), bit `d` says whether the word shifted
+/// `d` places forward is a listed word too (bit 0: the word itself). Computed once. A text
+/// of listed words decodes to listed words under another shift only if every word's mask
+/// has that shift's bit.
+fn shift_masks() -> &'static [u32] {
+    static MASKS: OnceLock<Vec<u32>> = OnceLock::new();
+    MASKS.get_or_init(|| {
+        words::words()
+            .iter()
+            .map(|w| {
+                let upper = w.to_ascii_uppercase();
+                (0..26u8)
+                    .filter(|&d| words::is_word(&shift_text(&upper, d).to_ascii_lowercase()))
+                    .fold(0u32, |mask, d| mask | 1 << d)
+            })
+            .collect()
+    })
 }
 
 impl Family for CaesarCipher {
@@ -113,8 +129,13 @@ impl Family for CaesarCipher {
     fn generate(&self, rng: &mut TaskRng) -> Result<Problem, String> {
         let c = &self.config;
         let n = rng.range_usize(c.min_words, c.max_words);
-        let plain: Vec<String> = (0..n)
-            .map(|_| words::word(rng).to_ascii_uppercase())
+        let list = words::words();
+        let picks: Vec<usize> = (0..n)
+            .map(|_| rng.below(list.len() as u64) as usize)
+            .collect();
+        let plain: Vec<String> = picks
+            .iter()
+            .map(|&i| list.get(i).copied().unwrap_or("word").to_ascii_uppercase())
             .collect();
         let plain = plain.join(" ");
         let k = 1 + rng.below(u64::from(c.max_shift)) as u8;
@@ -124,10 +145,10 @@ impl Family for CaesarCipher {
             let instruction = format!(
                 "Encrypt \"{plain}\" with a Caesar cipher that shifts each letter {k} places forward in the alphabet (Z wraps around to A)."
             );
-            let thinking = format!(
-                "Shift each letter forward by {k}, wrapping past Z:\n{}Encrypted: {cipher}",
-                step_lines(&plain, k)
-            );
+            let mut thinking = format!("Shift each letter forward by {k}, wrapping past Z:\n");
+            write_steps(&mut thinking, &plain, k);
+            thinking.push_str("Encrypted: ");
+            thinking.push_str(&cipher);
             return Ok(Problem {
                 question: render(
                     TEMPLATE,
@@ -141,26 +162,37 @@ impl Family for CaesarCipher {
 
         // Cracking needs a unique decryption: no shift back other than k may turn every
         // cipher word into a listed word. Otherwise the shift is stated.
-        let unique = (1..26u8)
-            .filter(|&s| s != k)
-            .all(|s| !all_words(&shift_text(&cipher, 26 - s)));
+        // Decoding with any shift but k moves the plain text d = 1..=25 places: unique when
+        // no such d keeps every word a listed word.
+        let masks = shift_masks();
+        let every_word = picks
+            .iter()
+            .fold(!0u32, |m, &i| m & masks.get(i).copied().unwrap_or(1));
+        let unique = every_word & !1 == 0;
         let crack = rng.chance(c.crack_probability) && unique;
         let (instruction, mut thinking) = if crack {
             let mut thinking = String::from(
                 "The shift is unknown. Try shifting the first word back by 1, 2, ... until every word becomes an English word:\n",
             );
             let first = plain.split(' ').next().unwrap_or_default();
+            let first_mask = picks
+                .first()
+                .and_then(|&i| masks.get(i))
+                .copied()
+                .unwrap_or(1);
             for s in 1..=k {
-                // Shifting the cipher back by s shifts the plain word k - s places forward.
-                let decoded = shift_text(first, k - s);
-                let verdict = if s != k && !words::is_word(&decoded.to_ascii_lowercase()) {
-                    "not a word"
-                } else if s == k {
+                // Shifting the cipher back by s shifts the plain word k - s places forward;
+                // the first word's mask says whether that is a listed word.
+                let verdict = if s == k {
                     "a word; the rest decode to words too"
+                } else if first_mask & (1 << (k - s)) == 0 {
+                    "not a word"
                 } else {
                     "a word, but the full text does not decode to words"
                 };
-                thinking.push_str(&format!("back {s}: {decoded} ({verdict})\n"));
+                let _ = write!(thinking, "back {s}: ");
+                thinking.extend(first.chars().map(|c| shift_letter(c, k - s)));
+                let _ = writeln!(thinking, " ({verdict})");
             }
             thinking.push_str(&format!(
                 "So the shift is {k}. Shift every letter back by {k}:\n"
@@ -176,7 +208,7 @@ impl Family for CaesarCipher {
             );
             (instruction, thinking)
         };
-        thinking.push_str(&step_lines(&cipher, 26 - k));
+        write_steps(&mut thinking, &cipher, 26 - k);
         thinking.push_str(&format!("Decrypted: {plain}"));
         Ok(Problem {
             question: render(
@@ -211,17 +243,27 @@ impl Family for CaesarCipher {
 mod tests {
     use super::*;
 
+    /// Whether shifting `cipher` back by `s` turns every word into a listed word.
+    fn decodes_to_words(cipher: &str, s: u8) -> bool {
+        cipher
+            .split(' ')
+            .all(|w| words::is_word(&shift_text(w, 26 - s).to_ascii_lowercase()))
+    }
+
     #[test]
     fn shifting_wraps_and_inverts() {
         assert_eq!(shift_text("HELLO XYZ", 3), "KHOOR ABC");
         assert_eq!(shift_text(&shift_text("ZEBRA", 7), 19), "ZEBRA");
         assert_eq!(shift_text("A Z", 25), "Z Y");
+        let mut steps = String::new();
+        write_steps(&mut steps, "HELLO AB", 3);
         assert_eq!(
-            step_line("HELLO", 3),
-            "HELLO: H>K E>H L>O L>O O>R -> KHOOR\n"
+            steps,
+            "HELLO: H>K E>H L>O L>O O>R -> KHOOR\nAB: A>D B>E -> DE\n"
         );
-        assert!(all_words("HELLO WORLD") || !words::is_word("hello"));
-        assert!(!all_words("KHOOR"));
+        // KHOOR is HELLO shifted by 3: it decodes by 3 exactly when "hello" is listed.
+        assert_eq!(decodes_to_words("KHOOR", 3), words::is_word("hello"));
+        assert!(!decodes_to_words("KHOOR", 0));
     }
 
     #[test]
@@ -240,9 +282,7 @@ mod tests {
                 continue;
             }
             let cipher = p.question.split('"').nth(1).unwrap();
-            let decodings = (1..26u8)
-                .filter(|s| all_words(&shift_text(cipher, 26 - s)))
-                .count();
+            let decodings = (1..26u8).filter(|&s| decodes_to_words(cipher, s)).count();
             assert_eq!(decodings, 1, "{cipher}");
         }
     }

@@ -111,16 +111,17 @@ fn count_steps(text: &str, letter: char) -> (String, usize) {
         format!("Go through the text letter by letter, keeping a running count of \"{letter}\".\n");
     let mut count = 0;
     for word in text.split(' ') {
-        let mut steps = Vec::new();
-        for c in word.chars() {
+        let _ = write!(out, "{word}:");
+        for (i, c) in word.chars().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
             if c == letter {
                 count += 1;
-                steps.push(format!("{c} ({count})"));
+                let _ = write!(out, "{sep}{c} ({count})");
             } else {
-                steps.push(c.to_string());
+                let _ = write!(out, "{sep}{c}");
             }
         }
-        let _ = writeln!(out, "{word}: {} -> count so far {count}", steps.join(", "));
+        let _ = writeln!(out, " -> count so far {count}");
     }
     let _ = write!(out, "The letter \"{letter}\" appears {count} times.");
     (out, count)
