@@ -10,7 +10,6 @@ use crate::kit::{gold_str, parse_words, reject, render, str_gold};
 use crate::rng::TaskRng;
 use crate::text::words;
 use serde::{Deserialize, Serialize};
-use std::fmt::Write as _;
 use std::sync::OnceLock;
 use verigym_verifiers::{Verdict, VerifyError};
 
@@ -35,33 +34,45 @@ pub struct CaesarCipher {
 }
 
 /// Shifts a capital letter `k` places forward in the alphabet, Z wrapping to A; any other
-/// character is kept.
-fn shift_letter(c: char, k: u8) -> char {
-    if c.is_ascii_uppercase() {
-        char::from(b'A' + (c as u8 - b'A' + k % 26) % 26)
+/// byte is kept (so UTF-8 text stays UTF-8). The texts here are capital ASCII words, so
+/// they are shifted and written as bytes.
+fn shift_byte(b: u8, k: u8) -> u8 {
+    if b.is_ascii_uppercase() {
+        b'A' + (b - b'A' + k % 26) % 26
     } else {
-        c
+        b
     }
 }
 
 /// Shifts every capital letter of `text` `k` places forward.
 pub fn shift_text(text: &str, k: u8) -> String {
-    text.chars().map(|c| shift_letter(c, k)).collect()
+    let bytes: Vec<u8> = text.bytes().map(|b| shift_byte(b, k)).collect();
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// Writes the worked shift of every word of `text`, one line each:
 /// `HELLO: H>K E>H L>O L>O O>R -> KHOOR`.
 fn write_steps(out: &mut String, text: &str, k: u8) {
+    let mut lines: Vec<u8> = Vec::with_capacity(6 * text.len() + 8);
     for word in text.split(' ') {
-        out.push_str(word);
-        out.push(':');
-        for c in word.chars() {
-            out.extend([' ', c, '>', shift_letter(c, k)]);
+        lines.extend_from_slice(word.as_bytes());
+        lines.push(b':');
+        for b in word.bytes() {
+            lines.extend_from_slice(&[b' ', b, b'>', shift_byte(b, k)]);
         }
-        out.push_str(" -> ");
-        out.extend(word.chars().map(|c| shift_letter(c, k)));
-        out.push('\n');
+        lines.extend_from_slice(b" -> ");
+        lines.extend(word.bytes().map(|b| shift_byte(b, k)));
+        lines.push(b'\n');
     }
+    out.push_str(&String::from_utf8_lossy(&lines));
+}
+
+/// Appends `n` (below 100) in decimal.
+fn push_number(out: &mut String, n: u8) {
+    if n >= 10 {
+        out.push(char::from(b'0' + n / 10));
+    }
+    out.push(char::from(b'0' + n % 10));
 }
 
 /// For each listed word (by its index in the list), bit `d` says whether the word shifted
@@ -133,11 +144,19 @@ impl Family for CaesarCipher {
         let picks: Vec<usize> = (0..n)
             .map(|_| rng.below(list.len() as u64) as usize)
             .collect();
-        let plain: Vec<String> = picks
-            .iter()
-            .map(|&i| list.get(i).copied().unwrap_or("word").to_ascii_uppercase())
-            .collect();
-        let plain = plain.join(" ");
+        let mut plain = String::with_capacity(12 * n);
+        for (j, &i) in picks.iter().enumerate() {
+            if j > 0 {
+                plain.push(' ');
+            }
+            plain.extend(
+                list.get(i)
+                    .copied()
+                    .unwrap_or("word")
+                    .chars()
+                    .map(|c| c.to_ascii_uppercase()),
+            );
+        }
         let k = 1 + rng.below(u64::from(c.max_shift)) as u8;
         let cipher = shift_text(&plain, k);
 
@@ -190,9 +209,13 @@ impl Family for CaesarCipher {
                 } else {
                     "a word, but the full text does not decode to words"
                 };
-                let _ = write!(thinking, "back {s}: ");
-                thinking.extend(first.chars().map(|c| shift_letter(c, k - s)));
-                let _ = writeln!(thinking, " ({verdict})");
+                thinking.push_str("back ");
+                push_number(&mut thinking, s);
+                thinking.push_str(": ");
+                thinking.push_str(&shift_text(first, k - s));
+                thinking.push_str(" (");
+                thinking.push_str(verdict);
+                thinking.push_str(")\n");
             }
             thinking.push_str(&format!(
                 "So the shift is {k}. Shift every letter back by {k}:\n"
