@@ -273,36 +273,39 @@ pub fn build_envs(spec: &DemoSpec) -> Result<Vec<Box<dyn Environment>>, DataErro
         .collect()
 }
 
-/// The demonstrations of `spec`, environments interleaved task by task.
-pub fn demonstrations(spec: &DemoSpec) -> Result<Vec<Demo>, DataError> {
+/// `f` of every task of `spec`, environments interleaved task by task.
+fn map_tasks<T>(
+    spec: &DemoSpec,
+    f: impl Fn(&Task) -> Result<T, DataError>,
+) -> Result<Vec<T>, DataError> {
     let envs = build_envs(spec)?;
     let mut out = Vec::with_capacity(envs.len() * spec.n as usize);
     for i in 0..spec.n {
         for env in &envs {
-            let task = env.generate(spec.seed, i)?;
-            out.push(Demo {
-                prompt: spec.template.prompt(&task),
-                completion: spec.profile.complete(&task)?,
-            });
+            out.push(f(&env.generate(spec.seed, i)?)?);
         }
     }
     Ok(out)
 }
 
+/// The demonstrations of `spec`, environments interleaved task by task.
+pub fn demonstrations(spec: &DemoSpec) -> Result<Vec<Demo>, DataError> {
+    map_tasks(spec, |task| {
+        Ok(Demo {
+            prompt: spec.template.prompt(task),
+            completion: spec.profile.complete(task)?,
+        })
+    })
+}
+
 /// A plain-text corpus of `spec`: per task, its prompt (written with the spec's template)
 /// and its reference solution as one document on one line (line breaks become spaces).
 pub fn corpus(spec: &DemoSpec) -> Result<Vec<String>, DataError> {
-    let envs = build_envs(spec)?;
-    let mut out = Vec::with_capacity(envs.len() * spec.n as usize);
-    for i in 0..spec.n {
-        for env in &envs {
-            let task = env.generate(spec.seed, i)?;
-            let solution = Profile::Reference.complete(&task)?;
-            let doc = format!("{} {}", spec.template.prompt(&task).trim_end(), solution);
-            out.push(doc.split_whitespace().collect::<Vec<_>>().join(" "));
-        }
-    }
-    Ok(out)
+    map_tasks(spec, |task| {
+        let solution = Profile::Reference.complete(task)?;
+        let doc = format!("{} {}", spec.template.prompt(task).trim_end(), solution);
+        Ok(doc.split_whitespace().collect::<Vec<_>>().join(" "))
+    })
 }
 
 /// Writes demonstrations as JSONL.

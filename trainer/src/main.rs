@@ -36,7 +36,7 @@ enum Command {
     /// Training data.
     Data {
         #[command(subcommand)]
-        what: DataCommand,
+        what: commands::data::DataCommand,
     },
     /// Reproduce a finding on a CPU: beyond-imitation, tokens-to-think, tokens-not-characters.
     Experiment {
@@ -107,57 +107,6 @@ enum BenchCommand {
     Grpo(commands::bench_grpo::BenchGrpoArgs),
 }
 
-#[derive(Subcommand)]
-enum DataCommand {
-    /// Write SFT demonstrations (JSONL {prompt, completion}) from the envs' reference
-    /// solutions, or from a demonstrator profile.
-    Sft {
-        /// Comma-separated env names.
-        #[arg(long, value_delimiter = ',', required = true)]
-        envs: Vec<String>,
-        /// Tasks per env.
-        #[arg(long, default_value_t = 1000)]
-        n: u64,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        #[arg(long)]
-        difficulty: Option<u8>,
-        /// reference | direct | drops-final-carry[:RATE]
-        #[arg(long, default_value = "reference")]
-        profile: verigym_trainer::data::Profile,
-        /// full (the task prompt with format instructions) | compact (the bare question)
-        #[arg(long, default_value = "full")]
-        template: verigym_trainer::data::Template,
-        /// JSON object of per-env config overrides, e.g. '{"arithmetic": {"ops": ["add"]}}'.
-        #[arg(long)]
-        config: Option<String>,
-        #[arg(long)]
-        out: std::path::PathBuf,
-    },
-    /// Write a plain-text corpus for `train pretrain`: each task's prompt and reference
-    /// solution as one document per line.
-    Corpus {
-        /// Comma-separated env names.
-        #[arg(long, value_delimiter = ',', required = true)]
-        envs: Vec<String>,
-        /// Tasks per env.
-        #[arg(long, default_value_t = 1000)]
-        n: u64,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        #[arg(long)]
-        difficulty: Option<u8>,
-        /// full (the task prompt with format instructions) | compact (the bare question)
-        #[arg(long, default_value = "full")]
-        template: verigym_trainer::data::Template,
-        /// JSON object of per-env config overrides, e.g. '{"arithmetic": {"ops": ["add"]}}'.
-        #[arg(long)]
-        config: Option<String>,
-        #[arg(long)]
-        out: std::path::PathBuf,
-    },
-}
-
 /// Runs the command; an error prints as one `error:` line with its causes (no backtrace,
 /// whatever RUST_BACKTRACE says: these are the user's errors, not the program's) and
 /// exits 1.
@@ -201,7 +150,7 @@ fn run() -> Result<()> {
                 out.display()
             );
         }
-        Command::Data { what } => data(what)?,
+        Command::Data { what } => commands::data::run(what)?,
         Command::Experiment {
             name,
             device,
@@ -240,70 +189,6 @@ fn run() -> Result<()> {
         Command::Bench {
             target: BenchCommand::Grpo(args),
         } => commands::bench_grpo::run(args)?,
-    }
-    Ok(())
-}
-
-/// `verigym data sft|corpus`.
-fn data(what: DataCommand) -> Result<()> {
-    use verigym_trainer::data::{self, DemoSpec, Profile};
-    fn env_config(c: Option<String>) -> Result<serde_json::Map<String, serde_json::Value>> {
-        match c {
-            None => Ok(Default::default()),
-            Some(c) => match serde_json::from_str(&c).context("--config")? {
-                serde_json::Value::Object(m) => Ok(m),
-                _ => anyhow::bail!("--config must be a JSON object keyed by env name"),
-            },
-        }
-    }
-    match what {
-        DataCommand::Sft {
-            envs,
-            n,
-            seed,
-            difficulty,
-            profile,
-            template,
-            config,
-            out,
-        } => {
-            let spec = DemoSpec {
-                envs,
-                n,
-                seed,
-                difficulty,
-                config: env_config(config)?,
-                template,
-                profile,
-            };
-            let demos = data::demonstrations(&spec)?;
-            data::write_jsonl(&out, &demos)?;
-            eprintln!("wrote {} demonstrations to {}", demos.len(), out.display());
-        }
-        DataCommand::Corpus {
-            envs,
-            n,
-            seed,
-            difficulty,
-            template,
-            config,
-            out,
-        } => {
-            let spec = DemoSpec {
-                envs,
-                n,
-                seed,
-                difficulty,
-                config: env_config(config)?,
-                template,
-                profile: Profile::Reference,
-            };
-            let docs = data::corpus(&spec)?;
-            let mut text = docs.join("\n");
-            text.push('\n');
-            std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
-            eprintln!("wrote {} documents to {}", docs.len(), out.display());
-        }
     }
     Ok(())
 }

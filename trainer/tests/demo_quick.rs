@@ -99,7 +99,7 @@ fn quick_beyond_imitation_writes_its_summary_and_resumes_its_sft() {
     // An unknown key is refused before any work, naming its path.
     let bad = serde_json::json!({"rl": {"step": 2}});
     let err = run(&bad).unwrap_err().to_string();
-    assert!(err.contains(".rl.step"), "{err}");
+    assert!(err.contains("'rl.step'"), "{err}");
     let _ = std::fs::remove_dir_all(&out);
 }
 

@@ -249,3 +249,94 @@ fn bad_data_paths_are_errors_that_name_the_knob() {
     assert!(e.contains("bad.jsonl") && e.contains('2'), "{e}");
     let _ = std::fs::remove_dir_all(root);
 }
+
+/// The commands as a user types them: `data corpus` and `data sft` write their files, and a
+/// stage refuses an unknown key or a missing data file with one line naming it.
+#[test]
+fn data_and_stage_commands_from_the_command_line() {
+    let root = tmp("cli");
+    let exe = env!("CARGO_BIN_EXE_verigym-train");
+    let run = |args: &[&str]| {
+        std::process::Command::new(exe)
+            .args(args)
+            .output()
+            .expect("runs verigym-train")
+    };
+    let corpus = root.join("corpus.txt");
+    let out = run(&[
+        "data",
+        "corpus",
+        "--envs",
+        "arithmetic,chained_sums",
+        "--n",
+        "5",
+        "--out",
+        corpus.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&corpus).unwrap().lines().count(),
+        10
+    );
+    let sft = root.join("sft.jsonl");
+    let out = run(&[
+        "data",
+        "sft",
+        "--envs",
+        "arithmetic",
+        "--n",
+        "4",
+        "--template",
+        "compact",
+        "--out",
+        sft.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(data::read_jsonl(&sft).unwrap().len(), 4);
+    let out = run(&[
+        "data",
+        "corpus",
+        "--envs",
+        "arithmetic",
+        "--config",
+        "[1]",
+        "--out",
+        corpus.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("--config"), "{err}");
+    let out = run(&[
+        "train",
+        "sft",
+        "--set",
+        "data.pth=1",
+        "--out",
+        root.join("s").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("pth"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    let missing = format!("data.path={}", root.join("none.txt").display());
+    let out = run(&[
+        "train",
+        "pretrain",
+        "--set",
+        &missing,
+        "--out",
+        root.join("p").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("data.path") && err.contains("none.txt"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(root);
+}

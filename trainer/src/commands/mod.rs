@@ -2,5 +2,6 @@
 //! dispatches (the library below stays free of `anyhow` and of clap's argument types).
 
 pub mod bench_grpo;
+pub mod data;
 pub mod policy;
 pub mod train;

@@ -1,7 +1,6 @@
-//! A GRPO run end to end: build the policy (checkpoint or random Llama), the frozen
-//! reference (only when beta > 0), the env mixture and the verifier pool; then per step
-//! sample → score → (dynamic sampling) → advantages → learn, logging metrics, rollout
-//! samples and checkpoints into the run folder. `--resume` reloads the last saved state
+//! A GRPO run around the step (`step.rs`): build the policy (checkpoint or random Llama),
+//! then run `Grpo::step` for each step, logging metrics, rollout samples and checkpoints
+//! into the run folder. `--resume` reloads the last saved state
 //! (weights, reference, AdamW moments, mixture/curriculum state); all randomness is derived
 //! from (seed, step, ...), so the resumed run reproduces the uninterrupted one.
 //!

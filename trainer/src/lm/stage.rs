@@ -336,10 +336,7 @@ pub fn pretrain(cfg: &PretrainConfig, opts: StageOptions) -> Result<StageSummary
     );
     let run = RunFolder::open(&opts, &cfg.to_toml(), &cfg.model)?;
     let (model, tok) = (&run.model, &run.tok);
-    let eos = *tok
-        .eos_ids()
-        .first()
-        .ok_or_else(|| StageError::Run("the tokenizer has no end-of-sequence token".into()))?;
+    let eos = end_of_sequence(tok)?;
     let encode = |s: &str| tok.encode(s, false).map_err(|e| e.to_string());
     let mut hooks = run.hooks(cfg.steps, cfg.log.checkpoint_every, None, &opts);
     let report = super::pretrain::train_with_hooks(
@@ -375,10 +372,7 @@ pub fn sft(cfg: &SftStageConfig, opts: StageOptions) -> Result<StageSummary, Sta
     lc.pack = cfg.data.pack;
     let run = RunFolder::open(&opts, &cfg.to_toml(), &cfg.model)?;
     let (model, tok) = (&run.model, &run.tok);
-    let eos = *tok
-        .eos_ids()
-        .first()
-        .ok_or_else(|| StageError::Run("the tokenizer has no end-of-sequence token".into()))?;
+    let eos = end_of_sequence(tok)?;
     let pad = tok.pad_id().unwrap_or(eos);
     let encode = |s: &str| tok.encode(s, false).map_err(|e| e.to_string());
     let template = Some(cfg.data.prompt_template.as_str());
@@ -396,6 +390,13 @@ pub fn sft(cfg: &SftStageConfig, opts: StageOptions) -> Result<StageSummary, Sta
     )?;
     let checkpoint = hooks.last_checkpoint.take();
     run.finish(report, checkpoint, "sft", cfg.log.plots)
+}
+
+fn end_of_sequence(tok: &Tokenizer) -> Result<i64, StageError> {
+    tok.eos_ids()
+        .first()
+        .copied()
+        .ok_or_else(|| StageError::Run("the tokenizer has no end-of-sequence token".into()))
 }
 
 fn read_named(path: &str, knob: &str) -> Result<Vec<crate::data::Demo>, StageError> {

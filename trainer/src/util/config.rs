@@ -31,7 +31,7 @@ pub trait StageConfig: Serialize + DeserializeOwned + Default {
     fn from_toml(text: &str, sets: &[String]) -> Result<Self, ConfigError> {
         let file: toml::Table = text
             .parse()
-            .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
+            .map_err(|e: toml::de::Error| ConfigError::Parse(one_line(&e)))?;
         let mut root = defaults_tree(&Self::default())?;
         merge(&mut root, toml::Value::Table(file), "", &[])?;
         for s in sets {
@@ -42,7 +42,7 @@ pub trait StageConfig: Serialize + DeserializeOwned + Default {
         }
         let cfg: Self = root
             .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
+            .map_err(|e: toml::de::Error| ConfigError::Parse(one_line(&e)))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -66,6 +66,16 @@ pub trait StageConfig: Serialize + DeserializeOwned + Default {
     fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# could not serialise: {e}\n"))
     }
+}
+
+/// A TOML error on one line (its text spreads the key's context over several).
+fn one_line(e: &toml::de::Error) -> String {
+    e.to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn defaults_tree<T: Serialize>(value: &T) -> Result<toml::Value, ConfigError> {
