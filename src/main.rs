@@ -1,6 +1,7 @@
 //! `verigym`: the command-line front end. Thin by design — environments, verifiers and the
 //! learner live in their crates. This binary does not link libtorch, so `list`, `sample`,
-//! `score`, `verify`, `exec`, `export` and `reward-server` start in milliseconds; commands that train or sample a model
+//! `score`, `verify`, `exec`, `export`, `reward-server` and `eval` of an endpoint start in
+//! milliseconds; commands that train or sample a model
 //! are handed to `verigym-train`, installed beside it.
 
 mod exec;
@@ -49,6 +50,10 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Run a Python program from stdin against tests in the sandbox.
     Exec(exec::ExecArgs),
+    /// Run a benchmark suite against a model: a local checkpoint (run by verigym-train) or
+    /// openai:BASE_URL#MODEL for any OpenAI-compatible endpoint; --dry-run lists the tasks,
+    /// --compare DIR_A DIR_B sets two evals side by side.
+    Eval(verigym_eval::cli::EvalArgs),
     /// Throughput benchmarks (`bench sandbox`; `bench sample|grpo` run in verigym-train).
     Bench {
         #[command(subcommand)]
@@ -78,6 +83,7 @@ fn main() -> ExitCode {
         Command::Export(args) => export::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Exec(args) => exec::run(args),
+        Command::Eval(args) => eval(&args),
         Command::Bench {
             target: BenchTarget::Sandbox(args),
         } => exec::bench(args),
@@ -88,6 +94,19 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `verigym eval` of an endpoint, a dry run or a comparison (local checkpoints were handed
+/// to verigym-train before parsing); a usage error exits 2.
+fn eval(args: &verigym_eval::cli::EvalArgs) -> Result<ExitCode> {
+    match verigym_eval::cli::main(args, None) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e @ (verigym_eval::EvalError::Usage(_) | verigym_eval::EvalError::Suite { .. })) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(EXIT_USAGE))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -5,7 +5,8 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 pub const HELP: &str = "Model commands (run by verigym-train, which links libtorch):
-  train, generate, bench sample, bench grpo, data, experiment, demo, checkpoint, doctor
+  train, generate, bench sample, bench grpo, data, experiment, demo, checkpoint, doctor,
+  eval --model LOCAL_CHECKPOINT
 Run `verigym <command> --help` for each.";
 
 /// Top-level commands owned by the trainer binary.
@@ -27,8 +28,15 @@ pub fn forward_if_trainer_command() -> Option<ExitCode> {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let first = args.first()?.to_str()?;
     let second = args.get(1).and_then(|a| a.to_str());
+    let strings: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let owned = TRAINER_COMMANDS.contains(&first)
-        || (first == "bench" && second.is_some_and(|b| TRAINER_BENCHES.contains(&b)));
+        || (first == "bench" && second.is_some_and(|b| TRAINER_BENCHES.contains(&b)))
+        // An eval of a local checkpoint samples it; endpoints, dry runs and comparisons
+        // stay here.
+        || verigym_eval::cli::args_are_local_eval(&strings);
     if !owned {
         return None;
     }

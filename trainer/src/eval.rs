@@ -161,15 +161,8 @@ pub fn summarise<'a>(env: &str, records: impl Iterator<Item = &'a Record>) -> En
 
 /// A Wilson score interval (95%) for `k` successes in `n` trials.
 pub fn wilson(k: usize, n: usize) -> (f64, f64) {
-    if n == 0 {
-        return (0.0, 1.0);
-    }
-    let (z, n_f) = (1.96f64, n as f64);
-    let p = k as f64 / n_f;
-    let denom = 1.0 + z * z / n_f;
-    let centre = (p + z * z / (2.0 * n_f)) / denom;
-    let half = z * ((p * (1.0 - p) + z * z / (4.0 * n_f)) / n_f).sqrt() / denom;
-    ((centre - half).max(0.0), (centre + half).min(1.0))
+    let i = verigym_eval::metrics::Interval::wilson_of(k as f64 / n.max(1) as f64, n);
+    (i.lo, i.hi)
 }
 
 /// Mean and the half-width of a 95% t-interval over seeds (normal 1.96 from 30 on).
@@ -191,6 +184,142 @@ pub fn mean_ci(xs: &[f64]) -> (f64, f64) {
         .copied()
         .unwrap_or(if n < 30 { 2.2 } else { 1.96 });
     (m, t * (var / n as f64).sqrt())
+}
+
+/// A model or a reference to one: the eval command owns its checkpoint, training lends
+/// its policy.
+pub enum Held<'a, T> {
+    Owned(T),
+    Borrowed(&'a T),
+}
+
+impl<T> std::ops::Deref for Held<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match self {
+            Held::Owned(t) => t,
+            Held::Borrowed(t) => t,
+        }
+    }
+}
+
+/// A local policy as a `verigym eval` backend: prompts rendered (chat template or text),
+/// tokenised, and sampled in batches of tasks × samples by the batched sampler. Sample j of
+/// a request seeded s uses seed s + j.
+pub struct LocalModel<'a> {
+    pub model: Held<'a, crate::policy::model::Model>,
+    pub tokenizer: Held<'a, crate::policy::tokenizer::Tokenizer>,
+    /// The checkpoint's recorded prompt template (used when the suite sets none).
+    pub prompt_template: Option<String>,
+    pub batch_size: usize,
+    pub name: String,
+    pub kv_cache_dtype: crate::rollout::sampler::KvCacheDtype,
+}
+
+impl LocalModel<'_> {
+    fn encode(&self, prompt: &verigym_eval::PromptInput) -> Result<Vec<i64>, String> {
+        use verigym_eval::PromptInput;
+        let tok = &*self.tokenizer;
+        match prompt {
+            PromptInput::Text(t) => tok.encode(t, true).map_err(|e| e.to_string()),
+            PromptInput::Chat(messages) => {
+                let template = tok.chat_template().ok_or(
+                    "the checkpoint's tokenizer has no chat template; set mode = \"completion\" \
+                     in the suite",
+                )?;
+                let turns: Vec<(&str, &str)> = messages
+                    .iter()
+                    .map(|m| (m.role.as_str(), m.content.as_str()))
+                    .collect();
+                tok.encode(&template.render(&turns, true), false)
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+impl verigym_eval::Backend for LocalModel<'_> {
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn default_prompt_template(&self) -> Option<String> {
+        self.prompt_template.clone()
+    }
+
+    fn complete(
+        &self,
+        requests: &[verigym_eval::Request],
+    ) -> Vec<Result<verigym_eval::Completion, verigym_eval::BackendError>> {
+        use crate::rollout::sampler::{Sampler, SamplingParams};
+        use verigym_eval::{BackendError, Completion, Failure, Sample};
+        let fail = |m: String| BackendError::new(Failure::Item, m);
+        // Requests share the suite's sampling settings; the first one's stand for all.
+        let Some(first) = requests.first() else {
+            return Vec::new();
+        };
+        let mut prompts = Vec::new();
+        let mut seeds = Vec::new();
+        let mut encoded = Vec::with_capacity(requests.len());
+        for r in requests {
+            match self.encode(&r.prompt) {
+                Ok(ids) => {
+                    for j in 0..r.n {
+                        prompts.push(ids.clone());
+                        seeds.push(r.seed.wrapping_add(j as u64));
+                    }
+                    encoded.push(Ok(r.n));
+                }
+                Err(e) => encoded.push(Err(e)),
+            }
+        }
+        let params = SamplingParams {
+            max_new_tokens: first.max_tokens,
+            temperature: first.temperature,
+            top_p: first.top_p,
+            stop_token_ids: self.tokenizer.eos_ids().to_vec(),
+            stop_strings: first.stop.clone(),
+            kv_cache_dtype: self.kv_cache_dtype,
+            ..SamplingParams::default()
+        };
+        let sampled =
+            Sampler::new(&self.tokenizer).generate(&self.model, &prompts, &params, &seeds);
+        let mut out = match sampled {
+            Ok(c) => c.into_iter(),
+            Err(e) => {
+                let m = format!("sampling: {e}");
+                return requests.iter().map(|_| Err(fail(m.clone()))).collect();
+            }
+        };
+        encoded
+            .into_iter()
+            .map(|n| {
+                let n = n.map_err(fail)?;
+                let samples: Vec<_> = out.by_ref().take(n).collect();
+                let tokens = samples.iter().map(|c| c.token_ids.len()).sum();
+                Ok(Completion {
+                    samples: samples
+                        .into_iter()
+                        .map(|c| Sample {
+                            text: c.text,
+                            finish_reason: Some(
+                                match c.finish_reason {
+                                    crate::rollout::sampler::FinishReason::Length => "length",
+                                    _ => "stop",
+                                }
+                                .to_string(),
+                            ),
+                        })
+                        .collect(),
+                    completion_tokens: Some(tokens),
+                })
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -68,6 +68,9 @@ enum Command {
         #[command(subcommand)]
         what: TrainCommand,
     },
+    /// Run a benchmark suite against a local checkpoint (`verigym eval`; endpoints, dry runs
+    /// and comparisons run in `verigym` without libtorch).
+    Eval(verigym_eval::cli::EvalArgs),
     /// Generate a completion with a checkpoint (`--temperature 0` is greedy).
     Generate(commands::policy::GenerateArgs),
     /// Checkpoint tools: convert (load and save again), init (fresh random model).
@@ -181,6 +184,7 @@ fn run() -> Result<()> {
             TrainCommand::Sft(args) => commands::train::sft(args)?,
             TrainCommand::Grpo(args) => commands::train::grpo(args)?,
         },
+        Command::Eval(args) => commands::eval::run(&args)?,
         Command::Generate(args) => commands::policy::generate(&args)?,
         Command::Checkpoint { what } => commands::policy::checkpoint(&what)?,
         Command::Bench {

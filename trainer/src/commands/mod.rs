@@ -3,5 +3,6 @@
 
 pub mod bench_grpo;
 pub mod data;
+pub mod eval;
 pub mod policy;
 pub mod train;

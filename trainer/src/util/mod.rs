@@ -3,5 +3,5 @@
 
 pub mod config;
 pub mod json;
-pub mod plot;
-pub mod progress;
+// Charts and progress bars live in verigym-eval (no libtorch), which `verigym eval` shares.
+pub use verigym_eval::{plot, progress};
