@@ -108,6 +108,48 @@ impl Default for LogConfig {
     }
 }
 
+/// A benchmark suite run on the policy every `every` steps (and after the last), on
+/// held-out seeds; pass@k per env goes into `metrics.jsonl` (`eval`) and the plots, and each
+/// eval's folder (results, report) into `OUT/eval/step-N`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalConfig {
+    /// A builtin suite name or a suite TOML file ("" : no evals).
+    pub suite: String,
+    /// Steps between evals (0: none).
+    pub every: usize,
+    /// Added to every suite entry's seed, so eval tasks come from seeds training did not draw.
+    pub seed_offset: u64,
+    /// Tasks per sampler batch.
+    pub batch_size: usize,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        EvalConfig {
+            suite: String::new(),
+            every: 0,
+            seed_offset: 1_000_000,
+            batch_size: 32,
+        }
+    }
+}
+
+impl EvalConfig {
+    /// The suite with the held-out seeds, or `None` when evals are off.
+    pub fn suite(&self) -> Result<Option<verigym_eval::Suite>, ConfigError> {
+        if self.every == 0 || self.suite.is_empty() {
+            return Ok(None);
+        }
+        let mut suite = verigym_eval::Suite::load(&self.suite)
+            .map_err(|e| ConfigError::Invalid(format!("eval.suite: {e}")))?;
+        for e in &mut suite.envs {
+            e.seed = e.seed.wrapping_add(self.seed_offset);
+        }
+        Ok(Some(suite))
+    }
+}
+
 /// A whole GRPO run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -123,6 +165,7 @@ pub struct GrpoConfig {
     pub learn: LearnConfig,
     pub curriculum: CurriculumConfig,
     pub log: LogConfig,
+    pub eval: EvalConfig,
     pub envs: Vec<EnvSpec>,
 }
 
@@ -139,6 +182,7 @@ impl Default for GrpoConfig {
             learn: LearnConfig::default(),
             curriculum: CurriculumConfig::default(),
             log: LogConfig::default(),
+            eval: EvalConfig::default(),
             envs: vec![EnvSpec {
                 name: "arithmetic".into(),
                 weight: 1.0,
@@ -244,6 +288,11 @@ impl StageConfig for GrpoConfig {
         if c.enabled && (c.window == 0 || c.lower_below >= c.raise_above) {
             return bad("curriculum needs window >= 1 and lower_below < raise_above".into());
         }
+        within("eval.batch_size", self.eval.batch_size, 1, 1 << 16)?;
+        if self.eval.every > 0 && self.eval.suite.is_empty() {
+            return bad("eval.every is set but eval.suite names no suite".into());
+        }
+        self.eval.suite()?;
         self.model.validate()
     }
 }

@@ -44,6 +44,10 @@ pub struct StepMetrics {
     pub lr: f64,
     pub grad_norm: f64,
     pub difficulty: BTreeMap<String, u8>,
+    /// The suite eval after this step, when one ran (`[eval]`): `pass@K` overall and
+    /// `pass@K/ENV` per env for every K up to the suite's samples, and `accuracy`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub eval: BTreeMap<String, f64>,
 }
 
 impl StepMetrics {

@@ -188,8 +188,18 @@ pub fn train_policy(
         "grpo [{bar:30}] step {pos}/{len} {msg} ({elapsed} < {eta})",
     );
     bar.set_position(start_step as u64);
+    let suite = cfg.eval.suite()?;
     for step in start_step..cfg.steps {
-        let StepOutput { metrics, rollouts } = grpo.step(step)?;
+        let StepOutput {
+            mut metrics,
+            rollouts,
+        } = grpo.step(step)?;
+        let done = step + 1;
+        if let Some(suite) = &suite {
+            if done % cfg.eval.every == 0 || done == cfg.steps {
+                metrics.eval = eval_suite(cfg, suite, policy, tok, &out, done)?;
+            }
+        }
         let line = serde_json::to_string(&metrics).map_err(|e| GrpoError::Run(e.to_string()))?;
         append_line(&metrics_path, &line).map_err(io_err(&metrics_path))?;
         write_samples(&samples_path, cfg, tok, step, &rollouts)?;
@@ -199,7 +209,6 @@ pub fn train_policy(
         ));
         bar.inc(1);
         history.push(metrics);
-        let done = step + 1;
         let every = cfg.objective.ref_refresh_steps;
         if every > 0 && done % every == 0 {
             grpo.refresh_reference()?;
@@ -229,6 +238,45 @@ pub fn train_policy(
         metrics: history,
         out,
     })
+}
+
+/// Runs the suite on the policy into `OUT/eval/step-N` (resumable like any eval) and
+/// returns what `metrics.jsonl` records of it.
+fn eval_suite(
+    cfg: &GrpoConfig,
+    suite: &verigym_eval::Suite,
+    policy: &Model,
+    tok: &Tokenizer,
+    out: &Path,
+    step: usize,
+) -> Result<std::collections::BTreeMap<String, f64>, GrpoError> {
+    use crate::eval::{Held, LocalModel};
+    let backend = LocalModel {
+        model: Held::Borrowed(policy),
+        tokenizer: Held::Borrowed(tok),
+        prompt_template: (!cfg.rollout.chat).then(|| cfg.rollout.prompt_template.clone()),
+        batch_size: cfg.eval.batch_size,
+        name: format!("policy at step {step}"),
+        kv_cache_dtype: cfg.rollout.kv_cache_dtype,
+    };
+    let dir = out.join("eval").join(format!("step-{step}"));
+    let opts = verigym_eval::RunOptions {
+        progress: false,
+        ..Default::default()
+    };
+    let s = verigym_eval::run(suite, &backend, &dir, &opts)
+        .map_err(|e| GrpoError::Run(format!("eval at step {step}: {e}")))?;
+    let mut logged = std::collections::BTreeMap::new();
+    logged.insert("accuracy".to_string(), s.overall.accuracy.mean);
+    for (k, v) in &s.overall.pass_at_k {
+        logged.insert(format!("pass@{k}"), *v);
+    }
+    for (env, scores) in &s.per_env {
+        for (k, v) in &scores.pass_at_k {
+            logged.insert(format!("pass@{k}/{env}"), *v);
+        }
+    }
+    Ok(logged)
 }
 
 fn write_samples(
@@ -347,6 +395,37 @@ pub fn write_plots(out: &Path, history: &[StepMetrics]) -> Result<(), GrpoError>
             |m| m.lr,
         ),
     ];
+    // The suite evals: pass@1 per env (and overall) at the steps they ran.
+    let evals: Vec<&StepMetrics> = history.iter().filter(|m| !m.eval.is_empty()).collect();
+    if let Some(last) = evals.last() {
+        let keys: Vec<&String> = last
+            .eval
+            .keys()
+            .filter(|k| k.as_str() == "pass@1" || k.starts_with("pass@1/"))
+            .collect();
+        let points: Vec<Vec<(f64, f64)>> = keys
+            .iter()
+            .map(|k| {
+                evals
+                    .iter()
+                    .filter_map(|m| m.eval.get(*k).map(|v| (m.step as f64 + 1.0, *v)))
+                    .collect()
+            })
+            .collect();
+        let series: Vec<Series> = keys
+            .iter()
+            .zip(&points)
+            .map(|(k, p)| Series::line(k.strip_prefix("pass@1/").unwrap_or("overall"), p))
+            .collect();
+        chart(
+            &dir.join("eval_pass_at_1.png"),
+            "GRPO: pass@1 on the held-out suite",
+            "step",
+            "pass@1",
+            &series,
+        )
+        .map_err(GrpoError::Run)?;
+    }
     for (name, title, y_label, label, noisy, f) in curves {
         let pts: Vec<(f64, f64)> = history.iter().map(|m| (m.step as f64, f(m))).collect();
         let series = if noisy {
