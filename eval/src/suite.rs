@@ -71,6 +71,9 @@ pub struct Suite {
     /// Strings that end a completion (besides the model's end of sequence).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stop: Vec<String>,
+    /// An envs file whose environments the entries may name (relative to the suite file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envs_file: Option<PathBuf>,
     pub envs: Vec<SuiteEnv>,
 }
 
@@ -120,16 +123,18 @@ pub struct ItemKey {
 }
 
 impl ItemKey {
-    /// A stable 64-bit seed for this item's sampling (FNV-1a over the key), so the same
-    /// suite asks every endpoint for the same seeds.
+    /// A stable seed for this item's sampling (FNV-1a over the key), so the same suite asks
+    /// every endpoint for the same seeds. Kept within 63 bits: the OpenAI API's `seed` is a
+    /// signed 64-bit integer, and servers (ours included) refuse larger ones.
     pub fn sampling_seed(&self) -> u64 {
         let text = format!(
             "{}/{}/{}/{}/{}",
             self.entry, self.env, self.difficulty, self.seed, self.index
         );
-        text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
+        });
+        hash & i64::MAX as u64
     }
 }
 
@@ -266,8 +271,13 @@ impl Suite {
         Ok(())
     }
 
-    /// Makes a relative `config.path` absolute against `dir`.
+    /// Makes a relative `config.path` and `envs_file` absolute against `dir`.
     fn resolve_paths(&mut self, dir: &Path) {
+        if let Some(f) = self.envs_file.as_mut() {
+            if f.is_relative() {
+                *f = dir.join(&*f);
+            }
+        }
         for e in &mut self.envs {
             let Some(serde_json::Value::Object(cfg)) = e.config.as_mut() else {
                 continue;
@@ -281,23 +291,27 @@ impl Suite {
         }
     }
 
-    /// The registry suites draw from: the builtins plus the two JSONL dataset envs (whose
-    /// file comes from each entry's `config.path`).
-    pub fn registry() -> Registry {
+    /// The registry suites draw from: the builtins, the suite's envs file, and the two JSONL
+    /// dataset envs (whose file comes from each entry's `config.path`).
+    pub fn registry(&self) -> Result<Registry, EvalError> {
         use verigym_envs::math::datasets::{gsm8k_entry, math_entry};
-        let mut registry = Registry::builtin();
+        let mut registry =
+            Registry::with_envs_file(self.envs_file.as_deref()).map_err(|e| EvalError::Suite {
+                origin: self.name.clone(),
+                message: format!("envs_file: {e}"),
+            })?;
         for entry in [gsm8k_entry(""), math_entry("")] {
             // Both names are fixed and absent from the builtin list (a test in envs checks it).
             let _ = registry.register(entry);
         }
-        registry
+        Ok(registry)
     }
 
     /// Every task of the suite, in order (entry, difficulty, index), with the envs that
     /// made them. An unknown env, a bad config or a failed generation is an error naming the
     /// entry.
     pub fn expand(&self) -> Result<Expanded, EvalError> {
-        let registry = Suite::registry();
+        let registry = self.registry()?;
         let mut envs = Vec::new();
         let mut items = Vec::new();
         for (i, entry) in self.envs.iter().enumerate() {
@@ -434,5 +448,9 @@ mod tests {
         let seeds: std::collections::BTreeSet<u64> =
             a.items.iter().map(|i| i.key.sampling_seed()).collect();
         assert_eq!(seeds.len(), 6);
+        assert!(
+            seeds.iter().all(|&s| i64::try_from(s).is_ok()),
+            "seeds fit the API's int64: {seeds:?}"
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! `verigym-train`: the libtorch-linked half of the CLI. `verigym` forwards model commands
-//! (train, generate, bench sample|grpo, data, experiment, demo) here.
+//! (train, generate, serve, bench sample|grpo, data, experiment, demo) here.
 
 mod commands;
 
@@ -73,6 +73,9 @@ enum Command {
     Eval(verigym_eval::cli::EvalArgs),
     /// Generate a completion with a checkpoint (`--temperature 0` is greedy).
     Generate(commands::policy::GenerateArgs),
+    /// Serve a checkpoint over an OpenAI-compatible HTTP API (/v1/models,
+    /// /v1/completions, /v1/chat/completions), batching concurrent requests.
+    Serve(commands::serve::ServeArgs),
     /// Checkpoint tools: convert (load and save again), init (fresh random model).
     Checkpoint {
         #[command(subcommand)]
@@ -186,6 +189,7 @@ fn run() -> Result<()> {
         },
         Command::Eval(args) => commands::eval::run(&args)?,
         Command::Generate(args) => commands::policy::generate(&args)?,
+        Command::Serve(args) => commands::serve::run(&args)?,
         Command::Checkpoint { what } => commands::policy::checkpoint(&what)?,
         Command::Bench {
             target: BenchCommand::Sample(args),

@@ -5,4 +5,5 @@ pub mod bench_grpo;
 pub mod data;
 pub mod eval;
 pub mod policy;
+pub mod serve;
 pub mod train;

@@ -1,8 +1,9 @@
-//! Rollouts: the batched KV-cache sampler, the env mixture with its curriculum, and the
-//! pipeline that samples groups of completions on the model thread while a pool of
-//! verifiers scores them.
+//! Rollouts: the batched KV-cache sampler (and its continuous-batching form, which
+//! `verigym serve` runs), the env mixture with its curriculum, and the pipeline that
+//! samples groups of completions on the model thread while a pool of verifiers scores them.
 
 pub mod config;
+pub mod continuous;
 pub mod mixture;
 pub mod pipeline;
 pub mod sampler;

@@ -491,10 +491,10 @@ impl<'a> Sampler<'a> {
 }
 
 /// Sets libtorch's intra-op thread count, restoring the previous one when dropped.
-struct TorchThreads(i32);
+pub(crate) struct TorchThreads(i32);
 
 impl TorchThreads {
-    fn set(n: i32) -> TorchThreads {
+    pub(crate) fn set(n: i32) -> TorchThreads {
         let old = tch::get_num_threads();
         tch::set_num_threads(n);
         TorchThreads(old)
@@ -508,7 +508,7 @@ impl Drop for TorchThreads {
 }
 
 /// A uniform in [0, 1) from 24 random bits (exact in f32).
-fn unit(rng: &mut ChaCha8Rng) -> f32 {
+pub(crate) fn unit(rng: &mut ChaCha8Rng) -> f32 {
     (rng.next_u32() >> 8) as f32 * (1.0 / (1u32 << 24) as f32)
 }
 
