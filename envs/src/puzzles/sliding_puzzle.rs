@@ -183,7 +183,8 @@ impl Family for SlidingPuzzle {
     }
 
     fn new(config: SlidingPuzzleConfig) -> Result<Self, String> {
-        let n = config.rows * config.cols;
+        // Checked: a fuzzed size like usize::MAX must be refused, not overflow.
+        let n = config.rows.checked_mul(config.cols).unwrap_or(usize::MAX);
         if config.rows < 2 || config.cols < 2 || n > 12 {
             return Err("rows and cols must be at least 2 with rows * cols <= 12".into());
         }

@@ -31,7 +31,8 @@ pub struct SudokuConfig {
 }
 
 fn check_config(c: &SudokuConfig) -> Result<(), String> {
-    let n = c.box_rows * c.box_cols;
+    // Checked: a fuzzed size like usize::MAX must be refused, not overflow.
+    let n = c.box_rows.checked_mul(c.box_cols).unwrap_or(usize::MAX);
     if c.box_rows == 0 || c.box_cols == 0 || !(4..=9).contains(&n) {
         return Err(format!(
             "box_rows * box_cols ({n}) must be in 4..=9 with both at least 1"
@@ -497,7 +498,7 @@ impl Family for MiniSudoku {
 
     fn new(config: SudokuConfig) -> Result<Self, String> {
         check_config(&config)?;
-        if config.box_rows * config.box_cols != 4 {
+        if (config.box_rows, config.box_cols) != (2, 2) {
             return Err("mini_sudoku is 4x4: box_rows and box_cols must be 2".into());
         }
         Ok(MiniSudoku { config })
