@@ -5,7 +5,7 @@
 //! `extra_info.task` is the full task record, the exact line `verigym sample` prints, so a
 //! reward function (`verigym.verl.compute_score`) grades the row as `verigym score` would.
 
-use crate::env_or_exit;
+use crate::cli::env_or_exit;
 use anyhow::{Context, Result};
 use arrow_array::{
     ArrayRef, ListArray, RecordBatch, StringArray, StructArray, UInt64Array, UInt8Array,
@@ -19,7 +19,7 @@ use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
-use verigym_envs::{Environment, Message, Prompt, Task};
+use verigym_envs::{Environment, Message, Prompt, Registry, Task};
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
@@ -52,6 +52,10 @@ pub struct ExportArgs {
     /// Output file.
     #[arg(long)]
     out: std::path::PathBuf,
+    /// An envs file (TOML): environments in any language or datasets with a chosen
+    /// verifier, added beside the builtins.
+    #[arg(long)]
+    envs_file: Option<std::path::PathBuf>,
 }
 
 /// One dataset row in veRL's schema.
@@ -112,9 +116,10 @@ fn row(env: &dyn Environment, task: &Task) -> Result<Row> {
     })
 }
 
-pub fn run(args: ExportArgs) -> Result<ExitCode> {
-    let opts = crate::env_options(args.difficulty, args.config.as_deref())?;
-    let registry = crate::cli_registry(args.data.as_deref());
+pub fn run(args: ExportArgs, registry: &Registry) -> Result<ExitCode> {
+    let opts = crate::cli::env_options(args.difficulty, args.config.as_deref())?;
+    let registry =
+        crate::cli::cli_registry(registry, args.data.as_deref(), args.envs_file.as_deref())?;
     let mut envs = Vec::new();
     for name in &args.env {
         match env_or_exit(&registry, name, &opts) {

@@ -4,7 +4,7 @@ use crate::jsonl;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::process::ExitCode;
-use verigym_envs::Scorer;
+use verigym_envs::{Registry, Scorer};
 
 #[derive(Args)]
 pub struct ScoreArgs {
@@ -17,9 +17,13 @@ pub struct ScoreArgs {
     /// JSON object overriding config fields, as given to `sample`.
     #[arg(long)]
     config: Option<String>,
+    /// An envs file (TOML): environments in any language or datasets with a chosen
+    /// verifier, added beside the builtins.
+    #[arg(long)]
+    envs_file: Option<std::path::PathBuf>,
 }
 
-pub fn run(args: ScoreArgs) -> Result<ExitCode> {
+pub fn run(args: ScoreArgs, registry: &Registry) -> Result<ExitCode> {
     let config: Option<serde_json::Value> = args
         .config
         .as_deref()
@@ -28,12 +32,13 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode> {
         .context("--config is not valid JSON")?;
     // Fails fast on an unknown env or a bad config, before reading any input. Each task is
     // then graded under the config it was generated with (its own difficulty level).
-    let registry = crate::cli_registry(args.data.as_deref());
+    let registry =
+        crate::cli::cli_registry(registry, args.data.as_deref(), args.envs_file.as_deref())?;
     let scorer = match Scorer::for_env(registry, &args.env, config) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(ExitCode::from(crate::EXIT_USAGE));
+            return Ok(ExitCode::from(crate::cli::EXIT_USAGE));
         }
     };
     let stdin = std::io::stdin().lock();

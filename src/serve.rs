@@ -39,6 +39,9 @@ pub struct ServeArgs {
     /// Seconds a client may take to send its request body.
     #[arg(long, default_value_t = 30)]
     body_timeout_s: u64,
+    /// An envs file (TOML) whose environments are scored beside the builtins.
+    #[arg(long)]
+    envs_file: Option<std::path::PathBuf>,
 }
 
 struct AppState {
@@ -62,8 +65,8 @@ fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, message.into())
 }
 
-pub fn run(args: ServeArgs) -> Result<ExitCode> {
-    let registry = Registry::builtin();
+pub fn run(args: ServeArgs, registry: &Registry) -> Result<ExitCode> {
+    let registry = crate::cli::with_envs_files(registry, args.envs_file.as_deref())?;
     let state = Arc::new(AppState {
         envs: registry.entries().len(),
         scorer: Scorer::any(registry),

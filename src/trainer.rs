@@ -1,12 +1,19 @@
 //! Hands model commands to `verigym-train` (the libtorch-linked binary beside this one),
 //! so commands that neither train nor sample never pay libtorch's start-up cost.
+//!
+//! `verigym-train` is found at `$VERIGYM_TRAIN`, else next to this program, else on `PATH`.
+//! When the registry has families of its own (a program built on [`crate::cli::run`]),
+//! they are handed over in `$VERIGYM_ENVS_FILE` ([`crate::handoff`]).
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use verigym_envs::external::envs_file::ENVS_FILE_VAR;
+use verigym_envs::Registry;
 
 pub const HELP: &str = "Model commands (run by verigym-train, which links libtorch):
-  train, generate, bench sample, bench grpo, data, experiment, demo, checkpoint, doctor,
-  eval --model LOCAL_CHECKPOINT
+  train, generate, serve, bench sample, bench grpo, data, experiment, demo, checkpoint,
+  doctor, eval --model LOCAL_CHECKPOINT
 Run `verigym <command> --help` for each.";
 
 /// Top-level commands owned by the trainer binary.
@@ -17,14 +24,19 @@ const TRAINER_COMMANDS: &[&str] = &[
     "doctor",
     "experiment",
     "generate",
+    "serve",
     "train",
 ];
 /// `bench` targets owned by the trainer binary.
 const TRAINER_BENCHES: &[&str] = &["sample", "grpo"];
 
-/// If argv names a trainer command, runs `verigym-train` with the same arguments and
-/// returns its exit status; otherwise `None`.
-pub fn forward_if_trainer_command() -> Option<ExitCode> {
+/// The variable naming the `verigym-train` to run, before the one next to this program.
+const TRAIN_VAR: &str = "VERIGYM_TRAIN";
+
+/// If argv names a trainer command, runs `verigym-train` with the same arguments (and the
+/// registry's own families in `$VERIGYM_ENVS_FILE`) and returns its exit status; otherwise
+/// `None`.
+pub fn forward_if_trainer_command(registry: &Registry) -> Option<ExitCode> {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let first = args.first()?.to_str()?;
     let second = args.get(1).and_then(|a| a.to_str());
@@ -40,21 +52,47 @@ pub fn forward_if_trainer_command() -> Option<ExitCode> {
     if !owned {
         return None;
     }
-    Some(run_trainer(&args))
+    Some(run_trainer(&args, registry))
 }
 
-fn run_trainer(args: &[OsString]) -> ExitCode {
-    let exe = std::env::current_exe()
+/// `$VERIGYM_TRAIN`, else `verigym-train` next to this program, else on `PATH`.
+fn find_trainer() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(TRAIN_VAR).filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let name = format!("verigym-train{}", std::env::consts::EXE_SUFFIX);
+    let beside = std::env::current_exe()
         .ok()
-        .and_then(|p| p.parent().map(|d| d.join("verigym-train")));
-    let Some(exe) = exe.filter(|p| p.exists()) else {
+        .and_then(|p| p.parent().map(|d| d.join(&name)));
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(&name));
+    beside.into_iter().chain(on_path).find(|p| p.is_file())
+}
+
+fn run_trainer(args: &[OsString], registry: &Registry) -> ExitCode {
+    let Some(exe) = find_trainer() else {
         eprintln!(
-            "error: this command needs verigym-train, which was not found next to verigym; \
-             build it with `cargo build --release` after running scripts/setup.sh"
+            "error: this command needs verigym-train, which was not found next to this \
+             program, on PATH or at ${TRAIN_VAR}; build it with `cargo build --release` after \
+             running scripts/setup.sh"
         );
-        return ExitCode::from(crate::EXIT_USAGE);
+        return ExitCode::from(crate::cli::EXIT_USAGE);
     };
-    exec(std::process::Command::new(&exe).args(args), &exe)
+    let mut cmd = std::process::Command::new(&exe);
+    cmd.args(args);
+    match crate::handoff::envs_file_var(registry) {
+        Ok(Some(value)) => {
+            cmd.env(ENVS_FILE_VAR, value);
+        }
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("error: handing this program's environments to verigym-train: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    }
+    exec(&mut cmd, &exe)
 }
 
 /// Replaces this process with the trainer, so the PID a user, a script or a supervisor

@@ -26,7 +26,7 @@ struct Line {
 pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     if args.kind != "math" {
         eprintln!("error: unknown verifier '{}' (known: math)", args.kind);
-        return Ok(ExitCode::from(crate::EXIT_USAGE));
+        return Ok(ExitCode::from(crate::cli::EXIT_USAGE));
     }
     let grade = |_n: usize, text: &str| -> Result<serde_json::Value, String> {
         let line: Line = serde_json::from_str(text).map_err(|e| format!("invalid line: {e}"))?;

@@ -27,6 +27,18 @@ pub enum EnvError {
         index: u64,
         message: String,
     },
+    /// A request to an external (process) env failed: a crash, a malformed reply, a timeout.
+    #[error("environment '{env}' failed on {request}: {message}")]
+    External {
+        env: String,
+        request: String,
+        message: String,
+    },
+    /// An external env that failed too often in a row: commands stop on this one.
+    #[error("environment '{env}' stopped: {message}")]
+    Stopped { env: String, message: String },
+    #[error("{path}: {message}")]
+    EnvsFile { path: String, message: String },
     #[error(transparent)]
     Verify(#[from] verigym_verifiers::VerifyError),
     #[error("{0}")]

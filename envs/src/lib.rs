@@ -3,9 +3,11 @@
 
 pub mod algorithmic;
 pub mod code;
+pub mod conformance;
 pub mod env;
 pub mod episode;
 pub mod error;
+pub mod external;
 pub mod kit;
 pub mod logic;
 pub mod math;
@@ -24,4 +26,4 @@ pub use registry::{EnvEntry, EnvListing, Registry};
 pub use rng::TaskRng;
 pub use scoring::{ScoredTask, Scorer};
 pub use task::{Message, Prompt, Task};
-pub use verigym_verifiers::Verdict;
+pub use verigym_verifiers::{Verdict, VerifyError};

@@ -19,7 +19,14 @@ if [ ! -x "$venv/bin/python" ]; then
     site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
     printf '%s\n' "$torch_dir" > "$site/verigym_torch.pth"
   fi
+fi
+# Installed again whenever requirements.txt changes (a stamp keeps its hash).
+stamp=$venv/.requirements.sha256
+want=$(sha256sum python/tests/requirements.txt | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "installing python/tests/requirements.txt"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r python/tests/requirements.txt
+  echo "$want" > "$stamp"
 fi
 say "pip install ./python"
 "$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps ./python

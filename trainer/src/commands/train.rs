@@ -2,7 +2,6 @@
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
-use verigym_envs::Registry;
 use verigym_trainer::grpo::{self, GrpoConfig, RunOptions};
 use verigym_trainer::lm::stage::{self, PretrainConfig, SftStageConfig, StageOptions};
 use verigym_trainer::util::config::StageConfig;
@@ -130,7 +129,7 @@ pub fn grpo(args: StageArgs) -> Result<()> {
         RunOptions {
             out,
             resume: args.resume,
-            registry: Registry::builtin(),
+            registry: cfg.registry()?,
             device,
             stop_after: None,
             quiet: false,

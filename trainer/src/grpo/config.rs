@@ -150,6 +150,15 @@ impl EvalConfig {
     }
 }
 
+impl GrpoConfig {
+    /// The environments the run may use: the builtins and those of `envs_file`.
+    pub fn registry(&self) -> Result<verigym_envs::Registry, ConfigError> {
+        let file = (!self.envs_file.is_empty()).then(|| std::path::Path::new(&self.envs_file));
+        verigym_envs::Registry::with_envs_file(file)
+            .map_err(|e| ConfigError::Invalid(format!("envs_file: {e}")))
+    }
+}
+
 /// A whole GRPO run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -166,6 +175,9 @@ pub struct GrpoConfig {
     pub curriculum: CurriculumConfig,
     pub log: LogConfig,
     pub eval: EvalConfig,
+    /// An envs file (TOML) whose environments `[[envs]]` may name beside the builtins:
+    /// processes in any language, datasets with a chosen verifier ("": none).
+    pub envs_file: String,
     pub envs: Vec<EnvSpec>,
 }
 
@@ -183,6 +195,7 @@ impl Default for GrpoConfig {
             curriculum: CurriculumConfig::default(),
             log: LogConfig::default(),
             eval: EvalConfig::default(),
+            envs_file: String::new(),
             envs: vec![EnvSpec {
                 name: "arithmetic".into(),
                 weight: 1.0,
@@ -289,6 +302,9 @@ impl StageConfig for GrpoConfig {
             return bad("curriculum needs window >= 1 and lower_below < raise_above".into());
         }
         within("eval.batch_size", self.eval.batch_size, 1, 1 << 16)?;
+        if !self.envs_file.is_empty() && !std::path::Path::new(&self.envs_file).is_file() {
+            return bad(format!("envs_file: {} is not a file", self.envs_file));
+        }
         if self.eval.every > 0 && self.eval.suite.is_empty() {
             return bad("eval.every is set but eval.suite names no suite".into());
         }
