@@ -260,7 +260,14 @@ impl DemoSpec {
 
 /// Builds the environments of `spec` from the builtin registry.
 pub fn build_envs(spec: &DemoSpec) -> Result<Vec<Box<dyn Environment>>, DataError> {
-    let registry = Registry::builtin();
+    build_envs_in(&Registry::builtin(), spec)
+}
+
+/// Builds the environments of `spec` from `registry` (the builtins and an envs file's).
+pub fn build_envs_in(
+    registry: &Registry,
+    spec: &DemoSpec,
+) -> Result<Vec<Box<dyn Environment>>, DataError> {
     spec.envs
         .iter()
         .map(|name| {
@@ -275,10 +282,11 @@ pub fn build_envs(spec: &DemoSpec) -> Result<Vec<Box<dyn Environment>>, DataErro
 
 /// `f` of every task of `spec`, environments interleaved task by task.
 fn map_tasks<T>(
+    registry: &Registry,
     spec: &DemoSpec,
     f: impl Fn(&Task) -> Result<T, DataError>,
 ) -> Result<Vec<T>, DataError> {
-    let envs = build_envs(spec)?;
+    let envs = build_envs_in(registry, spec)?;
     let mut out = Vec::with_capacity(envs.len() * spec.n as usize);
     for i in 0..spec.n {
         for env in &envs {
@@ -290,7 +298,12 @@ fn map_tasks<T>(
 
 /// The demonstrations of `spec`, environments interleaved task by task.
 pub fn demonstrations(spec: &DemoSpec) -> Result<Vec<Demo>, DataError> {
-    map_tasks(spec, |task| {
+    demonstrations_in(&Registry::builtin(), spec)
+}
+
+/// [`demonstrations`] of environments from `registry`.
+pub fn demonstrations_in(registry: &Registry, spec: &DemoSpec) -> Result<Vec<Demo>, DataError> {
+    map_tasks(registry, spec, |task| {
         Ok(Demo {
             prompt: spec.template.prompt(task),
             completion: spec.profile.complete(task)?,
@@ -301,7 +314,12 @@ pub fn demonstrations(spec: &DemoSpec) -> Result<Vec<Demo>, DataError> {
 /// A plain-text corpus of `spec`: per task, its prompt (written with the spec's template)
 /// and its reference solution as one document on one line (line breaks become spaces).
 pub fn corpus(spec: &DemoSpec) -> Result<Vec<String>, DataError> {
-    map_tasks(spec, |task| {
+    corpus_in(&Registry::builtin(), spec)
+}
+
+/// [`corpus`] of environments from `registry`.
+pub fn corpus_in(registry: &Registry, spec: &DemoSpec) -> Result<Vec<String>, DataError> {
+    map_tasks(registry, spec, |task| {
         let solution = Profile::Reference.complete(task)?;
         let doc = format!("{} {}", spec.template.prompt(task).trim_end(), solution);
         Ok(doc.split_whitespace().collect::<Vec<_>>().join(" "))

@@ -82,3 +82,40 @@ fn grpo_trains_on_a_python_env() {
     assert!(err.contains("envs_file"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `data sft|corpus --envs-file`: imitation data from a Python env's reference solutions.
+#[test]
+fn data_commands_take_an_envs_file() {
+    let dir = std::env::temp_dir().join(format!("verigym-external-data-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let envs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/python_envs.toml");
+    for what in ["sft", "corpus"] {
+        let out = dir.join(format!("{what}.txt"));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_verigym-train"))
+            .args(["data", what, "--envs", "reverse_word,arithmetic", "--n", "3"])
+            .arg("--envs-file")
+            .arg(&envs)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = std::fs::read_to_string(&out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 6, "{what}: 3 tasks of each env");
+        assert!(lines[0].contains("Reverse the string"), "{}", lines[0]);
+        if what == "sft" {
+            let demo: Value = serde_json::from_str(lines[0]).unwrap();
+            let completion = demo["completion"].as_str().unwrap();
+            assert!(completion.contains("<answer>"), "{completion}");
+        }
+    }
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_verigym-train"))
+        .args(["data", "sft", "--envs", "reverse_word", "--out"])
+        .arg(dir.join("x.jsonl"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "reverse_word needs the envs file");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("reverse_word"));
+}

@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
+use verigym_envs::Registry;
 use verigym_trainer::data::{self, DemoSpec, Profile, Template};
 
 #[derive(clap::Subcommand)]
@@ -44,6 +45,9 @@ pub struct TaskArgs {
     config: Option<String>,
     #[arg(long)]
     out: PathBuf,
+    /// An envs file (TOML) whose environments can be named in --envs beside the builtins.
+    #[arg(long)]
+    envs_file: Option<PathBuf>,
 }
 
 impl TaskArgs {
@@ -70,7 +74,8 @@ impl TaskArgs {
 pub fn run(what: DataCommand) -> Result<()> {
     match what {
         DataCommand::Sft { tasks, profile } => {
-            let demos = data::demonstrations(&tasks.spec(profile)?)?;
+            let registry = Registry::with_envs_file(tasks.envs_file.as_deref())?;
+            let demos = data::demonstrations_in(&registry, &tasks.spec(profile)?)?;
             data::write_jsonl(&tasks.out, &demos)?;
             eprintln!(
                 "wrote {} demonstrations to {}",
@@ -79,7 +84,8 @@ pub fn run(what: DataCommand) -> Result<()> {
             );
         }
         DataCommand::Corpus { tasks } => {
-            let docs = data::corpus(&tasks.spec(Profile::Reference)?)?;
+            let registry = Registry::with_envs_file(tasks.envs_file.as_deref())?;
+            let docs = data::corpus_in(&registry, &tasks.spec(Profile::Reference)?)?;
             let mut text = docs.join("\n");
             text.push('\n');
             std::fs::write(&tasks.out, text)
