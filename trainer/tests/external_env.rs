@@ -93,7 +93,14 @@ fn data_commands_take_an_envs_file() {
     for what in ["sft", "corpus"] {
         let out = dir.join(format!("{what}.txt"));
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_verigym-train"))
-            .args(["data", what, "--envs", "reverse_word,arithmetic", "--n", "3"])
+            .args([
+                "data",
+                what,
+                "--envs",
+                "reverse_word,arithmetic",
+                "--n",
+                "3",
+            ])
             .arg("--envs-file")
             .arg(&envs)
             .arg("--out")

@@ -184,7 +184,7 @@ impl Family for SlidingPuzzle {
 
     fn new(config: SlidingPuzzleConfig) -> Result<Self, String> {
         // Checked: a fuzzed size like usize::MAX must be refused, not overflow.
-        let n = config.rows.checked_mul(config.cols).unwrap_or(usize::MAX);
+        let n = config.rows.saturating_mul(config.cols);
         if config.rows < 2 || config.cols < 2 || n > 12 {
             return Err("rows and cols must be at least 2 with rows * cols <= 12".into());
         }

@@ -32,7 +32,7 @@ pub struct SudokuConfig {
 
 fn check_config(c: &SudokuConfig) -> Result<(), String> {
     // Checked: a fuzzed size like usize::MAX must be refused, not overflow.
-    let n = c.box_rows.checked_mul(c.box_cols).unwrap_or(usize::MAX);
+    let n = c.box_rows.saturating_mul(c.box_cols);
     if c.box_rows == 0 || c.box_cols == 0 || !(4..=9).contains(&n) {
         return Err(format!(
             "box_rows * box_cols ({n}) must be in 4..=9 with both at least 1"
