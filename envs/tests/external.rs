@@ -256,3 +256,62 @@ fn declared_envs_start_on_first_use() {
         .to_string();
     assert!(err.contains("both domain and description"), "{err}");
 }
+
+/// A process that answers start-up and then stops reading its stdin (a large request fills
+/// the pipe) or writes an endless line: each request fails within the timeout, no hang and
+/// no unbounded buffer.
+#[test]
+fn a_process_that_stops_reading_or_floods_fails_the_request() {
+    let script = |after: &str| {
+        format!(
+            "import json, sys, time\n\
+             for i, line in enumerate(sys.stdin):\n\
+             \x20   req = json.loads(line)\n\
+             \x20   if req['op'] == 'describe':\n\
+             \x20       print(json.dumps({{'name': 'x', 'domain': 'text', 'description': 'd'}}), flush=True)\n\
+             \x20   else:\n\
+             \x20       print(json.dumps({{'question': 'q', 'answer': 'a'}}), flush=True)\n\
+             \x20   if i == 2:\n\
+             \x20       {after}\n"
+        )
+    };
+    // After the start-up requests (describe, two probes) it reads nothing more.
+    for (name, after, want) in [
+        ("stuck", "time.sleep(3600)", "no reply within"),
+        (
+            "flood",
+            "sys.stdout.write('x' * (65 << 20)); sys.stdout.flush(); time.sleep(3600)",
+            "longer than",
+        ),
+    ] {
+        let path = envs_file(name, "");
+        let py = path.with_file_name("env.py");
+        std::fs::write(&py, script(after)).unwrap();
+        std::fs::write(
+            &path,
+            format!(
+                "[[env]]\nname = \"reverse_word\"\ncommand = [\"python3\", \"{}\"]\n\
+                 workers = 1\ntimeout_s = 2\n",
+                py.display()
+            ),
+        )
+        .unwrap();
+        let registry = Registry::with_envs_file(Some(&path)).unwrap();
+        // Far more than a pipe holds, so a blocking write would never return.
+        let big = serde_json::json!({ "pad": "y".repeat(4 << 20) });
+        let env = registry
+            .build(
+                "reverse_word",
+                &EnvOptions {
+                    difficulty: Some(1),
+                    config: Some(big),
+                },
+            )
+            .unwrap();
+        let err = env
+            .generate(0, 1)
+            .expect_err("the request fails")
+            .to_string();
+        assert!(err.contains(want), "{name}: {err}");
+    }
+}

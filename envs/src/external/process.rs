@@ -34,11 +34,11 @@ use crate::registry::EnvEntry;
 use crate::task::{Prompt, Task};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use verigym_verifiers::format::parse_think_answer;
@@ -48,6 +48,9 @@ use verigym_verifiers::Verdict;
 pub const MAX_CONSECUTIVE_FAILURES: u32 = 5;
 /// Longest reply line quoted in an error.
 const QUOTE: usize = 200;
+/// Longest reply line read; a process that writes more without a newline is a failure, not
+/// an unbounded buffer.
+pub const MAX_REPLY_BYTES: usize = 64 << 20;
 
 /// How to run a process env (an `[[env]]` with `command` in an envs file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,9 +79,11 @@ pub struct Description {
 /// A running process.
 struct Worker {
     child: Child,
-    stdin: ChildStdin,
+    /// Request lines, written to its stdin by a thread: a process that stops reading cannot
+    /// block the caller on a full pipe, only time out (and be killed, which ends the write).
+    requests: Sender<String>,
     /// Lines of its stdout, read by a thread (so a reply can be waited for with a timeout).
-    lines: Receiver<std::io::Result<String>>,
+    lines: Receiver<Result<String, String>>,
 }
 
 impl Drop for Worker {
@@ -188,17 +193,13 @@ impl ProcessPool {
             .map_err(|e| format!("could not start {:?}: {e}", self.spec.command))?;
         let stdin = child.stdin.take().ok_or("no stdin pipe")?;
         let stdout = child.stdout.take().ok_or("no stdout pipe")?;
+        let (requests, to_write) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || write_requests(stdin, to_write));
         let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
+        std::thread::spawn(move || read_replies(stdout, tx));
         Ok(Worker {
             child,
-            stdin,
+            requests,
             lines,
         })
     }
@@ -224,10 +225,9 @@ impl ProcessPool {
     fn exchange(&self, w: &mut Worker, request: &Value) -> Result<Value, String> {
         let mut line = request.to_string();
         line.push('\n');
-        w.stdin
-            .write_all(line.as_bytes())
-            .and_then(|()| w.stdin.flush())
-            .map_err(|e| format!("writing the request: {e} (the process may have exited)"))?;
+        w.requests
+            .send(line)
+            .map_err(|_| "writing the request: the process closed its stdin".to_string())?;
         let timeout = Duration::from_secs_f64(self.spec.timeout_s);
         let reply = match w.lines.recv_timeout(timeout) {
             Ok(Ok(l)) => l,
@@ -298,6 +298,49 @@ impl ProcessPool {
                     message,
                 })
             }
+        }
+    }
+}
+
+/// Writes each request line to a process's stdin until the channel or the pipe closes.
+fn write_requests(mut stdin: ChildStdin, lines: Receiver<String>) {
+    for line in lines {
+        if stdin
+            .write_all(line.as_bytes())
+            .and_then(|()| stdin.flush())
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Sends each line of a process's stdout (without its newline) until it closes; a line
+/// longer than [`MAX_REPLY_BYTES`] or not UTF-8 is sent as an error and ends the reading.
+fn read_replies(stdout: ChildStdout, tx: Sender<Result<String, String>>) {
+    let mut reader = BufReader::new(stdout);
+    loop {
+        let mut buf = Vec::new();
+        let limit = MAX_REPLY_BYTES as u64 + 1;
+        let line = match (&mut reader).take(limit).read_until(b'\n', &mut buf) {
+            Ok(0) => return,
+            Ok(_) if buf.last() != Some(&b'\n') && buf.len() > MAX_REPLY_BYTES => Err(format!(
+                "a reply line is longer than {MAX_REPLY_BYTES} bytes"
+            )),
+            Ok(_) => {
+                if buf.last() == Some(&b'\n') {
+                    buf.pop();
+                }
+                if buf.last() == Some(&b'\r') {
+                    buf.pop();
+                }
+                String::from_utf8(buf).map_err(|_| "a reply line is not UTF-8".to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        let failed = line.is_err();
+        if tx.send(line).is_err() || failed {
+            return;
         }
     }
 }
