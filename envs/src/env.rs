@@ -4,7 +4,8 @@
 //! Follows reasoning-gym's generator shape (config with validation, generation seeded from
 //! (seed, index), scoring) with burn-rl's habit of small traits and one blanket adapter.
 
-use crate::episode::{Episode, SingleTurn};
+use crate::episode::{Episode, EpisodeLimits, SingleTurn};
+use crate::tools::ToolSpec;
 use crate::kit::with_format;
 use crate::rng::TaskRng;
 use crate::{EnvError, Prompt, Task};
@@ -61,6 +62,18 @@ pub trait Environment: Send + Sync {
     /// A multi-turn episode for this task, where the env has one (tool use, games);
     /// `None` means single-turn. Use [`start_episode`] rather than calling this directly.
     fn multi_turn(&self, _task: &Task) -> Option<Box<dyn Episode + '_>> {
+        None
+    }
+    /// Whether tasks of this env are multi-turn episodes (`multi_turn` returns `Some`).
+    fn is_multi_turn(&self) -> bool {
+        false
+    }
+    /// The tools an episode of this env may call (empty for most envs).
+    fn tools(&self) -> Vec<ToolSpec> {
+        Vec::new()
+    }
+    /// The limits of an episode (turns, tool calls, tokens); `None` for single-turn envs.
+    fn episode_limits(&self) -> Option<EpisodeLimits> {
         None
     }
 }
@@ -223,6 +236,7 @@ impl<F: Family> Environment for FamilyEnv<F> {
             prompt: Prompt::Text(with_format(&p.question)),
             answer: p.answer,
             solution: Some(format_completion(&p.thinking, &p.final_answer)),
+            solution_turns: None,
             question: p.question,
         })
     }

@@ -18,12 +18,14 @@ pub mod science;
 pub mod scoring;
 pub mod task;
 pub mod text;
+pub mod tools;
 
 pub use env::{start_episode, Domain, EnvOptions, Environment, Family, FamilyEnv, Problem};
-pub use episode::{Episode, Step};
+pub use episode::{replay, Episode, EpisodeLimits, EpisodeStats, Replay, Step};
 pub use error::EnvError;
 pub use registry::{EnvEntry, EnvListing, Registry};
 pub use rng::TaskRng;
 pub use scoring::{ScoredTask, Scorer};
 pub use task::{Message, Prompt, Task};
+pub use tools::{Tool, ToolSpec};
 pub use verigym_verifiers::{Verdict, VerifyError};

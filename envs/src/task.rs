@@ -9,6 +9,15 @@ pub struct Message {
     pub content: String,
 }
 
+impl Message {
+    pub fn new(role: &str, content: impl Into<String>) -> Message {
+        Message {
+            role: role.to_string(),
+            content: content.into(),
+        }
+    }
+}
+
 /// A prompt: plain text, or chat messages for chat-templated models.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -48,6 +57,10 @@ pub struct Task {
     pub answer: serde_json::Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub solution: Option<String>,
+    /// The assistant turns of the reference episode, for multi-turn envs (`solution` is then
+    /// the whole transcript as text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solution_turns: Option<Vec<String>>,
     #[serde(default)]
     pub question: String,
 }

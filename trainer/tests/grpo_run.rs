@@ -37,6 +37,7 @@ impl Environment for CharClass {
             prompt: Prompt::Text(q.into()),
             answer: json!({ "digits": digits }),
             solution: None,
+            solution_turns: None,
             question: q.into(),
         })
     }

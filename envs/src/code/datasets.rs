@@ -449,6 +449,7 @@ impl Environment for CodeDataset {
                 "entry_point": p.entry_point,
             }),
             solution,
+            solution_turns: None,
             question: p.question.clone(),
         })
     }

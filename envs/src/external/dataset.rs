@@ -676,6 +676,7 @@ impl Environment for DatasetEnv {
             prompt: Prompt::Text(with_format(&row.question)),
             answer: row.answer.clone(),
             solution: row.solution.clone(),
+            solution_turns: None,
             question: row.question.clone(),
         })
     }

@@ -422,6 +422,7 @@ impl Environment for ProcessEnv {
             prompt,
             answer,
             solution,
+            solution_turns: None,
             question,
         })
     }

@@ -99,6 +99,7 @@ impl EnvServer {
                     prompt: Prompt::Text(String::new()),
                     answer,
                     solution: None,
+                    solution_turns: None,
                     question: String::new(),
                 };
                 let verdict = env.verify(&task, completion).map_err(|e| e.to_string())?;

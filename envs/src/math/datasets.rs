@@ -305,6 +305,7 @@ impl Environment for DatasetEnv {
             prompt: Prompt::Text(with_format(&row.question)),
             answer: json!({ "value": row.gold, "line": row.line }),
             solution: Some(format_completion(&row.thinking, &row.gold)),
+            solution_turns: None,
             question: row.question.clone(),
         })
     }

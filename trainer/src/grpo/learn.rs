@@ -495,6 +495,7 @@ mod tests {
                 prompt: Prompt::Text(String::new()),
                 answer: serde_json::Value::Null,
                 solution: None,
+                solution_turns: None,
                 question: String::new(),
             }),
             prompt_ids: Arc::clone(prompt),

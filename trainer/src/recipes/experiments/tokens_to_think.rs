@@ -120,6 +120,7 @@ pub fn run(
             prompt: verigym_envs::Prompt::Text(String::new()),
             answer: serde_json::Value::Null,
             solution: None,
+            solution_turns: None,
             question: question.into(),
         };
         addition_operands(&t).map_or(0, |(a, b)| a.len().max(b.len()))
