@@ -33,6 +33,11 @@ pub enum DataError {
 pub struct Demo {
     pub prompt: String,
     pub completion: String,
+    /// A multi-turn demonstration: the conversation after the prompt (assistant turns and
+    /// the environment's `tool` / `user` messages, ending with an assistant turn); the loss
+    /// covers the assistant turns only. `completion` is then the transcript as text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub turns: Vec<verigym_envs::Message>,
 }
 
 /// How prompts are written for the model.
@@ -143,10 +148,13 @@ impl Profile {
         match self {
             Profile::Reference => Ok(reference),
             Profile::Direct => {
-                let answer = verigym_verifiers::format::parse_think_answer(&reference)
-                    .map_err(|e| DataError::Invalid(format!("reference solution: {e}")))?
-                    .answer
-                    .to_string();
+                // A multi-turn reference answers in its last turn.
+                let last = task.solution_turns.as_ref().and_then(|t| t.last());
+                let answer =
+                    verigym_verifiers::format::parse_think_answer(last.unwrap_or(&reference))
+                        .map_err(|e| DataError::Invalid(format!("reference solution: {e}")))?
+                        .answer
+                        .to_string();
                 Ok(format!("<answer>{answer}</answer>"))
             }
             Profile::DropsFinalCarry { flaw_rate } => {
@@ -280,17 +288,17 @@ pub fn build_envs_in(
         .collect()
 }
 
-/// `f` of every task of `spec`, environments interleaved task by task.
+/// `f` of every task of `spec` (with its env), environments interleaved task by task.
 fn map_tasks<T>(
     registry: &Registry,
     spec: &DemoSpec,
-    f: impl Fn(&Task) -> Result<T, DataError>,
+    f: impl Fn(&dyn Environment, &Task) -> Result<T, DataError>,
 ) -> Result<Vec<T>, DataError> {
     let envs = build_envs_in(registry, spec)?;
     let mut out = Vec::with_capacity(envs.len() * spec.n as usize);
     for i in 0..spec.n {
         for env in &envs {
-            out.push(f(&env.generate(spec.seed, i)?)?);
+            out.push(f(env.as_ref(), &env.generate(spec.seed, i)?)?);
         }
     }
     Ok(out)
@@ -303,10 +311,26 @@ pub fn demonstrations(spec: &DemoSpec) -> Result<Vec<Demo>, DataError> {
 
 /// [`demonstrations`] of environments from `registry`.
 pub fn demonstrations_in(registry: &Registry, spec: &DemoSpec) -> Result<Vec<Demo>, DataError> {
-    map_tasks(registry, spec, |task| {
+    map_tasks(registry, spec, |env, task| {
+        // A multi-turn reference is replayed (tool results recomputed) into the turns of
+        // the demonstration; a direct-answer demonstrator answers in one turn.
+        let turns = match (&task.solution_turns, spec.profile) {
+            (Some(turns), Profile::Reference) => {
+                let replay = verigym_envs::replay(env, task, turns)?;
+                if !replay.verdict.correct {
+                    return Err(DataError::Invalid(format!(
+                        "{} seed {} index {}: the reference episode does not score",
+                        task.env, task.seed, task.index
+                    )));
+                }
+                replay.messages
+            }
+            _ => Vec::new(),
+        };
         Ok(Demo {
             prompt: spec.template.prompt(task),
             completion: spec.profile.complete(task)?,
+            turns,
         })
     })
 }
@@ -319,7 +343,7 @@ pub fn corpus(spec: &DemoSpec) -> Result<Vec<String>, DataError> {
 
 /// [`corpus`] of environments from `registry`.
 pub fn corpus_in(registry: &Registry, spec: &DemoSpec) -> Result<Vec<String>, DataError> {
-    map_tasks(registry, spec, |task| {
+    map_tasks(registry, spec, |_, task| {
         let solution = Profile::Reference.complete(task)?;
         let doc = format!("{} {}", spec.template.prompt(task).trim_end(), solution);
         Ok(doc.split_whitespace().collect::<Vec<_>>().join(" "))
@@ -346,6 +370,8 @@ enum Line {
     Pair {
         prompt: String,
         completion: String,
+        #[serde(default)]
+        turns: Vec<verigym_envs::Message>,
     },
     Chat {
         messages: Vec<verigym_envs::Message>,
@@ -378,20 +404,43 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<Demo>, DataError> {
             ))
         })?;
         out.push(match parsed {
-            Line::Pair { prompt, completion } => Demo { prompt, completion },
+            Line::Pair {
+                prompt,
+                completion,
+                turns,
+            } => Demo {
+                prompt,
+                completion,
+                turns,
+            },
             Line::Chat { mut messages } => {
-                let last = messages
-                    .pop()
-                    .filter(|m| m.role == "assistant")
-                    .ok_or_else(|| err("the last message must be the assistant's".into()))?;
+                if messages.last().is_none_or(|m| m.role != "assistant") {
+                    return Err(err("the last message must be the assistant's".into()));
+                }
+                // Messages before the first assistant turn are the prompt; more than one
+                // assistant turn makes a multi-turn demonstration.
+                let first = messages
+                    .iter()
+                    .position(|m| m.role == "assistant")
+                    .unwrap_or(0);
+                let mut turns = messages.split_off(first);
                 let mut prompt: String = messages
                     .iter()
                     .map(|m| format!("{}: {}\n", m.role, m.content))
                     .collect();
                 prompt.push_str("assistant: ");
+                let completion = turns
+                    .iter()
+                    .map(|m| m.content.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if turns.len() == 1 {
+                    turns.clear();
+                }
                 Demo {
                     prompt,
-                    completion: last.content,
+                    completion,
+                    turns,
                 }
             }
         });

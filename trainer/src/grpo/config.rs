@@ -202,6 +202,7 @@ impl Default for GrpoConfig {
                 difficulty: 3,
                 config: None,
                 rubric: Vec::new(),
+                max_turns: None,
             }],
         }
     }

@@ -502,6 +502,7 @@ mod tests {
             completion_ids: completion.to_vec(),
             logprobs: vec![0.0; completion.len()],
             loss_mask: vec![true; completion.len()],
+            episode: None,
             text: String::new(),
             truncated: false,
             verdict: None,

@@ -44,6 +44,14 @@ pub struct StepMetrics {
     pub lr: f64,
     pub grad_norm: f64,
     pub difficulty: BTreeMap<String, u8>,
+    /// Multi-turn episodes only (absent when the step had none): model turns, tool calls
+    /// and tool calls that got an error result, per episode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turns_per_episode: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls_per_episode: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_errors_per_episode: Option<f64>,
     /// The suite eval after this step, when one ran (`[eval]`): `pass@K` overall and
     /// `pass@K/ENV` per env for every K up to the suite's samples, and `accuracy`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -85,6 +93,15 @@ impl StepMetrics {
         self.rollouts = all.len();
         self.verifier_errors = all.iter().filter(|r| r.verify_error.is_some()).count();
         self.new_tokens = lens.iter().sum();
+        let episodes: Vec<_> = all.iter().filter_map(|r| r.episode).collect();
+        if !episodes.is_empty() {
+            let per = |f: fn(&verigym_envs::EpisodeStats) -> usize| {
+                Some(episodes.iter().map(f).sum::<usize>() as f64 / episodes.len() as f64)
+            };
+            self.turns_per_episode = per(|e| e.turns);
+            self.tool_calls_per_episode = per(|e| e.tool_calls);
+            self.tool_errors_per_episode = per(|e| e.tool_errors);
+        }
     }
 
     /// The fields that must agree between an uninterrupted and a resumed run (everything

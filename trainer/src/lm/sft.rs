@@ -5,6 +5,7 @@
 
 use super::train::{run_loop, EpochOrder, Hooks, NoHooks};
 use crate::data::Demo;
+use crate::rollout::episodes::{render_turns, TurnFormat};
 use crate::util::config::{finite_in, within, ConfigError};
 use serde::{Deserialize, Serialize};
 use tch::nn;
@@ -48,6 +49,15 @@ impl CausalLm for crate::policy::model::Model {
 
 /// Text to token ids; implemented for the trainer's tokenizer by the caller.
 pub type Encode<'a> = &'a dyn Fn(&str) -> Result<Vec<i64>, String>;
+
+/// How demonstrations become token ids: the encoder, the end-of-sequence id that closes each
+/// completion, the padding id and how multi-turn episodes are written between turns.
+pub struct Tokens<'a> {
+    pub encode: Encode<'a>,
+    pub eos: i64,
+    pub pad: i64,
+    pub format: TurnFormat,
+}
 
 /// The knobs of an SFT run; defaults suit a small model trained from scratch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,29 +148,41 @@ pub struct Example {
     pub loss: Vec<bool>,
 }
 
-/// Tokenises demonstrations: prompt ids (no loss), completion ids and `eos` (loss).
-/// Returns the examples and how many were dropped for exceeding `max_len` tokens.
+/// Tokenises demonstrations: prompt ids (no loss), completion ids and `eos` (loss). A
+/// multi-turn demonstration's turns are rendered with `format` as the sampler renders an
+/// episode, the loss on the assistant turns only. Returns the examples and how many were
+/// dropped for exceeding `max_len` tokens.
 pub fn tokenize(
     demos: &[Demo],
     encode: Encode,
     eos: i64,
+    format: &TurnFormat,
     max_len: usize,
 ) -> Result<(Vec<Example>, usize), SftError> {
     let mut out = Vec::with_capacity(demos.len());
     let mut dropped = 0;
     for d in demos {
         let p = encode(&d.prompt).map_err(SftError::Tokenize)?;
-        let c = encode(&d.completion).map_err(SftError::Tokenize)?;
-        let len = p.len() + c.len() + 1;
-        if len > max_len || c.is_empty() {
+        let pieces = if d.turns.is_empty() {
+            let mut c = encode(&d.completion).map_err(SftError::Tokenize)?;
+            if !c.is_empty() {
+                c.push(eos);
+            }
+            vec![(c, true)]
+        } else {
+            render_turns(format, encode, Some(eos), &d.turns).map_err(SftError::Tokenize)?
+        };
+        let len = p.len() + pieces.iter().map(|(ids, _)| ids.len()).sum::<usize>();
+        if len > max_len || len == p.len() {
             dropped += 1;
             continue;
         }
         let mut ids = p.clone();
-        ids.extend_from_slice(&c);
-        ids.push(eos);
         let mut loss = vec![false; p.len()];
-        loss.resize(len, true);
+        for (piece, counts) in pieces {
+            loss.extend(std::iter::repeat_n(counts, piece.len()));
+            ids.extend(piece);
+        }
         out.push(Example { ids, loss });
     }
     Ok((out, dropped))
@@ -283,40 +305,35 @@ pub struct SftReport {
 }
 
 /// Fine-tunes `model` (whose trainable weights live in `vs`) on `train`, validating on
-/// `val`. Token ids come from `encode`; `eos` ends each completion, `pad` fills rows.
-#[allow(clippy::too_many_arguments)]
+/// `val`, with the token ids of `tokens`.
 pub fn train(
     model: &dyn CausalLm,
     vs: &nn::VarStore,
     train: &[Demo],
     val: &[Demo],
-    encode: Encode,
-    eos: i64,
-    pad: i64,
+    tokens: &Tokens,
     cfg: &SftConfig,
 ) -> Result<SftReport, SftError> {
-    train_with_hooks(model, vs, train, val, encode, eos, pad, cfg, &mut NoHooks)
+    train_with_hooks(model, vs, train, val, tokens, cfg, &mut NoHooks)
 }
 
 /// [`train`] with a stage's hooks (run folder, checkpoints, resume).
-#[allow(clippy::too_many_arguments)]
 pub fn train_with_hooks(
     model: &dyn CausalLm,
     vs: &nn::VarStore,
     train: &[Demo],
     val: &[Demo],
-    encode: Encode,
-    eos: i64,
-    pad: i64,
+    tokens: &Tokens,
     cfg: &SftConfig,
     hooks: &mut dyn Hooks,
 ) -> Result<SftReport, SftError> {
     cfg.check()?;
-    let (examples, dropped) = tokenize(train, encode, eos, cfg.seq_len)?;
+    let (encode, eos, pad, format) = (tokens.encode, tokens.eos, tokens.pad, &tokens.format);
+    let (examples, dropped) = tokenize(train, encode, eos, format, cfg.seq_len)?;
     if examples.is_empty() {
         return Err(SftError::NoExamples(train.len()));
     }
-    let (val_examples, _) = tokenize(val, encode, eos, cfg.seq_len)?;
+    let (val_examples, _) = tokenize(val, encode, eos, format, cfg.seq_len)?;
     let rows = pack(&examples, cfg.seq_len, cfg.pack);
     let val_rows = pack(&val_examples, cfg.seq_len, cfg.pack);
     let device = vs.device();
@@ -365,12 +382,13 @@ mod tests {
         let demos = vec![Demo {
             prompt: "ab".into(),
             completion: "cde".into(),
+            turns: Vec::new(),
         }];
-        let (ex, dropped) = tokenize(&demos, &enc, 1, 64).unwrap();
+        let (ex, dropped) = tokenize(&demos, &enc, 1, &TurnFormat::plain(), 64).unwrap();
         assert_eq!(dropped, 0);
         assert_eq!(ex[0].ids.len(), 6);
         assert_eq!(ex[0].loss, vec![false, false, true, true, true, true]);
-        let (_, dropped) = tokenize(&demos, &enc, 1, 5).unwrap();
+        let (_, dropped) = tokenize(&demos, &enc, 1, &TurnFormat::plain(), 5).unwrap();
         assert_eq!(dropped, 1);
     }
 
@@ -388,6 +406,34 @@ mod tests {
         assert_eq!(rows.iter().map(|r| r.ids.len()).sum::<usize>(), 24);
         assert_eq!(rows.len(), 4, "first-fit decreasing: 7 | 5+3 | 4+3 | 2");
         assert_eq!(pack(&ex, 8, false).len(), 6);
+    }
+
+    #[test]
+    fn multi_turn_demos_train_on_the_assistant_turns_only() {
+        use verigym_envs::Message;
+        // One id per byte, so pieces are easy to count.
+        let enc = |s: &str| Ok(s.bytes().map(i64::from).collect::<Vec<_>>());
+        let demo = Demo {
+            prompt: "q".into(),
+            completion: String::new(),
+            turns: vec![
+                Message::new("assistant", "<tool_call>c</tool_call>"),
+                Message::new("tool", "7"),
+                Message::new("assistant", "a"),
+            ],
+        };
+        let (ex, dropped) = tokenize(&[demo], &enc, 1, &TurnFormat::plain(), 256).unwrap();
+        assert_eq!(dropped, 0);
+        let reply = "\n<tool_response>\n7\n</tool_response>\n";
+        let call = "<tool_call>c</tool_call>";
+        let mut want_loss = vec![false];
+        want_loss.extend(std::iter::repeat_n(true, call.len()));
+        want_loss.extend(std::iter::repeat_n(false, reply.len()));
+        want_loss.extend([true, true]); // "a" and eos
+        assert_eq!(ex[0].loss, want_loss);
+        let mut want_ids = enc(&format!("q{call}{reply}a")).unwrap();
+        want_ids.push(1);
+        assert_eq!(ex[0].ids, want_ids);
     }
 
     #[test]
@@ -442,6 +488,7 @@ mod tests {
             .map(|i| Demo {
                 prompt: format!("q{}", i % 4),
                 completion: "xyz".into(),
+                turns: Vec::new(),
             })
             .collect();
         let cfg = SftConfig {
@@ -454,7 +501,13 @@ mod tests {
             progress: false,
             ..Default::default()
         };
-        let r = train(&model, &vs, &demos, &demos[..8], &enc, 1, 0, &cfg).unwrap();
+        let tokens = Tokens {
+            encode: &enc,
+            eos: 1,
+            pad: 0,
+            format: TurnFormat::plain(),
+        };
+        let r = train(&model, &vs, &demos, &demos[..8], &tokens, &cfg).unwrap();
         let first = r.train_loss[0].1;
         let best = r.best_val_loss.unwrap();
         assert!(first > 3.0 && best < 0.3, "first {first}, best val {best}");

@@ -375,6 +375,12 @@ pub fn sft(cfg: &SftStageConfig, opts: StageOptions) -> Result<StageSummary, Sta
     let eos = end_of_sequence(tok)?;
     let pad = tok.pad_id().unwrap_or(eos);
     let encode = |s: &str| tok.encode(s, false).map_err(|e| e.to_string());
+    let tokens = super::sft::Tokens {
+        encode: &encode,
+        eos,
+        pad,
+        format: crate::rollout::episodes::TurnFormat::new(tok),
+    };
     let template = Some(cfg.data.prompt_template.as_str());
     let mut hooks = run.hooks(cfg.steps, cfg.log.checkpoint_every, template, &opts);
     let report = super::sft::train_with_hooks(
@@ -382,9 +388,7 @@ pub fn sft(cfg: &SftStageConfig, opts: StageOptions) -> Result<StageSummary, Sta
         &model.vs,
         &train,
         &val,
-        &encode,
-        eos,
-        pad,
+        &tokens,
         &lc,
         &mut hooks,
     )?;

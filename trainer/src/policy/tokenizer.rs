@@ -284,6 +284,9 @@ pub struct ChatTemplate {
     pub assistant: String,
     pub generation: String,
     pub default_system: String,
+    /// A `tool` message (a tool's result); templates without one wrap the result in
+    /// `<tool_response>` tags inside a user turn, as Qwen2.5's template does.
+    pub tool: String,
 }
 
 /// Built-in templates, first match wins.
@@ -318,6 +321,7 @@ impl ChatTemplate {
             assistant: String::new(),
             generation: String::new(),
             default_system: String::new(),
+            tool: String::new(),
         };
         for line in text.lines() {
             if line.trim().is_empty() || line.starts_with('#') {
@@ -338,6 +342,7 @@ impl ChatTemplate {
                 "assistant" => &mut t.assistant,
                 "generation" => &mut t.generation,
                 "default_system" => &mut t.default_system,
+                "tool" => &mut t.tool,
                 other => {
                     return Err(TokenizerError::Template(format!(
                         "{name}: unknown key '{other}'"
@@ -350,6 +355,11 @@ impl ChatTemplate {
             return Err(TokenizerError::Template(format!(
                 "{name}: 'marker' and 'user' are required"
             )));
+        }
+        if t.tool.is_empty() {
+            t.tool = t
+                .user
+                .replace("{content}", "<tool_response>\n{content}\n</tool_response>");
         }
         Ok(t)
     }
@@ -374,6 +384,7 @@ impl ChatTemplate {
             let slot = match *role {
                 "system" => &self.system,
                 "assistant" => &self.assistant,
+                "tool" => &self.tool,
                 _ => &self.user,
             };
             out.push_str(&slot.replace("{content}", content));

@@ -11,6 +11,7 @@ use crate::optim::Schedule;
 use crate::policy::{Config, Model, Tokenizer};
 use crate::recipes::error::{Context, RecipeError, Result};
 use crate::rollout::config::EnvSpec;
+use crate::rollout::episodes::TurnFormat;
 use crate::rollout::sampler::{Sampler, SamplingParams};
 use crate::util::config::{finite_in, with_json_overrides, within, ConfigError};
 use crate::util::progress::progress_bar;
@@ -162,14 +163,18 @@ impl Policy {
     /// Supervised fine-tuning on `train`, validating on `val`.
     pub fn sft(&self, train: &[Demo], val: &[Demo], cfg: &SftConfig) -> Result<SftReport> {
         let encode = |s: &str| self.encode(s);
+        let tokens = sft::Tokens {
+            encode: &encode,
+            eos: self.eos,
+            pad: self.pad,
+            format: TurnFormat::new(&self.tokenizer),
+        };
         Ok(sft::train(
             &self.model,
             &self.model.vs,
             train,
             val,
-            &encode,
-            self.eos,
-            self.pad,
+            &tokens,
             cfg,
         )?)
     }
@@ -413,6 +418,7 @@ pub fn env_specs(spec: &DemoSpec) -> Result<Vec<EnvSpec>> {
                 difficulty: spec.difficulty.unwrap_or(3),
                 config,
                 rubric: Vec::new(),
+                max_turns: None,
             })
         })
         .collect()

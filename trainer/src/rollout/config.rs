@@ -65,8 +65,13 @@ pub struct EnvSpec {
     #[serde(default)]
     pub config: Option<toml::Table>,
     /// Reward components and weights; empty keeps the env's default (accuracy only).
+    /// Multi-turn envs also log `tool_use` (1 when a tool call succeeded), weight 0 unless
+    /// given here.
     #[serde(default)]
     pub rubric: Vec<Component>,
+    /// Most model turns per episode (multi-turn envs; the env's own limit when absent).
+    #[serde(default)]
+    pub max_turns: Option<usize>,
 }
 
 fn one() -> f64 {

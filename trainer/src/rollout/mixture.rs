@@ -58,12 +58,19 @@ pub struct Mixture {
 }
 
 fn options(spec: &EnvSpec, difficulty: u8) -> Result<EnvOptions, EnvError> {
-    let config = match &spec.config {
+    let mut config = match &spec.config {
         Some(t) => {
             Some(serde_json::to_value(t).map_err(|e| EnvError::config(&spec.name, e.to_string()))?)
         }
         None => None,
     };
+    // `max_turns` is the episode's config field of the same name (multi-turn envs only).
+    if let Some(n) = spec.max_turns {
+        let obj = config.get_or_insert_with(|| serde_json::json!({}));
+        if let Some(map) = obj.as_object_mut() {
+            map.insert("max_turns".into(), n.into());
+        }
+    }
     Ok(EnvOptions {
         difficulty: Some(difficulty),
         config,
@@ -214,6 +221,7 @@ mod tests {
             difficulty: 2,
             config: None,
             rubric: Vec::new(),
+            max_turns: None,
         }
     }
 

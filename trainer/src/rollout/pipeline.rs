@@ -5,6 +5,7 @@
 //! thread; the channels carry strings, token ids and verdicts.
 
 use super::config::RolloutConfig;
+use super::episodes::{EpisodeDriver, EpisodeOutcome};
 use super::mixture::{derive, Drawn, Mixture};
 use super::sampler::{Completion, FinishReason, SampleError, Sampler, SamplingParams};
 use crate::policy::Model;
@@ -13,7 +14,7 @@ use crossbeam::channel::{unbounded, Receiver, Sender};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use verigym_envs::{Environment, Task};
+use verigym_envs::{Environment, EpisodeStats, Prompt, Task};
 use verigym_verifiers::{Rubric, Verdict};
 
 /// One sampled completion and, once scored, its verdict and reward.
@@ -37,6 +38,8 @@ pub struct Rollout {
     /// The reward the learner uses (verdict reward, rubric, overlong shaping).
     pub reward: f64,
     pub verify_error: Option<String>,
+    /// Turns, tool calls and tool errors, for a multi-turn episode.
+    pub episode: Option<EpisodeStats>,
 }
 
 struct Job {
@@ -120,8 +123,18 @@ pub struct Pending {
     submitted: usize,
 }
 
-/// The text fed to the model for a task.
+/// The text fed to the model for a task. A chat prompt (system and user messages, as
+/// multi-turn envs write theirs) goes through the chat template message by message.
 pub fn prompt_text(cfg: &RolloutConfig, tok: &Tokenizer, task: &Task) -> String {
+    if let (Prompt::Chat(messages), true, Some(t)) = (&task.prompt, cfg.chat, tok.chat_template()) {
+        if cfg.prompt_template == "{prompt}" {
+            let pairs: Vec<(&str, &str)> = messages
+                .iter()
+                .map(|m| (m.role.as_str(), m.content.as_str()))
+                .collect();
+            return t.render(&pairs, true);
+        }
+    }
     let text = cfg
         .prompt_template
         .replace("{prompt}", &task.prompt.to_text())
@@ -198,14 +211,35 @@ pub fn sample_round(
             .iter()
             .map(|&(i, m)| derive(&[seed, step, round, (first_group + i) as u64, m as u64]))
             .collect();
-        let outs = sampler.generate(model, &ids, &params, &seeds)?;
-        for (&(i, _), c) in part.iter().zip(outs) {
+        let episodic: Vec<Option<(&dyn Environment, Task)>> = part
+            .iter()
+            .map(|&(i, _)| {
+                let d = drawn.get(i)?;
+                let env = mixture.envs.get(d.slot)?.env.as_ref();
+                env.is_multi_turn().then(|| (env, (*d.task).clone()))
+            })
+            .collect();
+        let (outs, mut outcomes) = if episodic.iter().any(Option::is_some) {
+            let mut driver = EpisodeDriver::new(tok, episodic);
+            let outs = sampler.generate_turns(model, &ids, &params, &seeds, &mut driver)?;
+            (outs, driver.finish())
+        } else {
+            let outs = sampler.generate(model, &ids, &params, &seeds)?;
+            (outs, Vec::new())
+        };
+        for (k, (&(i, _), c)) in part.iter().zip(outs).enumerate() {
             let (Some(d), Some(p)) = (drawn.get(i), prompts.get(i)) else {
                 continue;
             };
             new_tokens += c.token_ids.len();
             let id = rollouts.len();
-            let r = rollout_of(first_group + i, d, p.clone(), c);
+            let mut r = rollout_of(first_group + i, d, p.clone(), c);
+            if let Some(o) = outcomes.get_mut(k).and_then(Option::take) {
+                // The episode already has its verdict: nothing to send to the verifiers.
+                set_outcome(&mut r, o);
+                rollouts.push(r);
+                continue;
+            }
             let env = mixture
                 .envs
                 .get(d.slot)
@@ -222,7 +256,7 @@ pub fn sample_round(
             rollouts.push(r);
         }
     }
-    let submitted = rollouts.len();
+    let submitted = rollouts.iter().filter(|r| r.episode.is_none()).count();
     Ok(Pending {
         rollouts,
         sample_time: start.elapsed(),
@@ -232,7 +266,6 @@ pub fn sample_round(
 }
 
 fn rollout_of(group: usize, d: &Drawn, prompt_ids: Arc<Vec<i64>>, c: Completion) -> Rollout {
-    let n = c.token_ids.len();
     Rollout {
         group,
         slot: d.slot,
@@ -241,12 +274,21 @@ fn rollout_of(group: usize, d: &Drawn, prompt_ids: Arc<Vec<i64>>, c: Completion)
         truncated: matches!(c.finish_reason, FinishReason::Length),
         completion_ids: c.token_ids,
         logprobs: c.logprobs,
-        loss_mask: vec![true; n],
+        loss_mask: c.loss_mask,
         text: c.text,
         verdict: None,
         reward: 0.0,
         verify_error: None,
+        episode: None,
     }
+}
+
+fn set_outcome(r: &mut Rollout, o: EpisodeOutcome) {
+    match o.verdict {
+        Ok(v) => r.verdict = Some(v),
+        Err(e) => r.verify_error = Some(e),
+    }
+    r.episode = Some(o.stats);
 }
 
 /// How rewards are shaped after verification.
@@ -272,18 +314,19 @@ impl Pending {
                 continue;
             };
             match r {
-                Ok(v) => {
-                    let v = match shaping.rubrics.get(ro.slot).copied().flatten() {
-                        Some(rubric) => rubric.apply(v),
-                        None => v,
-                    };
-                    ro.reward = if v.reward.is_finite() { v.reward } else { 0.0 };
-                    ro.verdict = Some(v);
-                }
-                Err(e) => {
-                    ro.reward = 0.0;
-                    ro.verify_error = Some(e);
-                }
+                Ok(v) => ro.verdict = Some(v),
+                Err(e) => ro.verify_error = Some(e),
+            }
+        }
+        for ro in &mut self.rollouts {
+            ro.reward = 0.0;
+            if let Some(v) = ro.verdict.take() {
+                let v = match shaping.rubrics.get(ro.slot).copied().flatten() {
+                    Some(rubric) => rubric.apply(v),
+                    None => v,
+                };
+                ro.reward = if v.reward.is_finite() { v.reward } else { 0.0 };
+                ro.verdict = Some(v);
             }
             if let Some((max_len, cache, factor)) = shaping.overlong {
                 ro.reward +=

@@ -22,6 +22,11 @@
 //! - `logprobs[t]` = log softmax(logits / temperature)[token] before top-k/top-p/min-p
 //!   filtering (temperature 1 in greedy mode): the `logp_old` of the GRPO ratio, matching
 //!   `Model::token_logprobs` with the same temperature.
+//! - Multi-turn episodes (`generate_turns`): when a sequence ends a model turn (a stop token,
+//!   a stop string, or its [`Turns::pause_on`] string such as `</tool_call>`), the caller's
+//!   [`Turns`] answers; an environment reply's tokens are then fed through the same decode
+//!   steps one per step (forced, not sampled) with the row's KV cache kept, while the other
+//!   rows go on sampling. `loss_mask` is true exactly on the sampled tokens.
 //! - Speed: on CPU in fp32 (models up to `engine::MAX_PARAMS` parameters) the prompt and
 //!   every decode step run in the fused decode engine (policy/engine.rs, on the process's
 //!   `CpuPath`: AVX-512, AVX2 or portable) on its own threads (`tch::get_num_threads()` of
@@ -167,8 +172,35 @@ pub enum FinishReason {
 pub struct Completion {
     pub token_ids: Vec<i64>,
     pub text: String,
+    /// Sampling log-probs; 0 on forced (environment) tokens.
     pub logprobs: Vec<f32>,
+    /// Per token: sampled by the model (true) or fed in from an environment reply (false).
+    pub loss_mask: Vec<bool>,
     pub finish_reason: FinishReason,
+}
+
+/// What follows a model turn in an episode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TurnEnd {
+    /// The environment's reply, as tokens to feed before the model's next turn.
+    Continue(Vec<i64>),
+    /// The episode is over; the sequence finishes with the turn's finish reason.
+    Done,
+}
+
+/// The caller's side of a multi-turn `generate_turns`: it owns the episodes, one per row.
+pub trait Turns {
+    /// A string that ends a model turn of `row` besides the stop tokens and strings (the
+    /// closing `</tool_call>` of a tool call), if any.
+    fn pause_on(&self, row: usize) -> Option<&str>;
+    /// Row `row` ended a model turn (`ended_by`); `turn` is the text of its tokens since the
+    /// last environment reply, special tokens dropped.
+    fn turn_end(
+        &mut self,
+        row: usize,
+        turn: &str,
+        ended_by: &FinishReason,
+    ) -> Result<TurnEnd, SampleError>;
 }
 
 /// Batched generation; holds the tokenizer used for text and stop strings.
@@ -181,6 +213,11 @@ pub struct Sampler<'a> {
 struct Row {
     tokens: Vec<i64>,
     logprobs: Vec<f32>,
+    mask: Vec<bool>,
+    /// Environment tokens still to feed, one per decode step.
+    forced: std::collections::VecDeque<i64>,
+    /// Where the current model turn started in `tokens`.
+    turn_start: usize,
     rng: ChaCha8Rng,
     finish: Option<FinishReason>,
 }
@@ -190,6 +227,14 @@ impl<'a> Sampler<'a> {
         Sampler {
             tokenizer: Some(tokenizer),
             fused: true,
+        }
+    }
+
+    /// The same sampler on the libtorch layers only (tests compare the two paths).
+    pub fn without_fused_engine(self) -> Sampler<'a> {
+        Sampler {
+            fused: false,
+            ..self
         }
     }
 
@@ -208,6 +253,35 @@ impl<'a> Sampler<'a> {
         prompts: &[Vec<i64>],
         params: &SamplingParams,
         seeds: &[u64],
+    ) -> Result<Vec<Completion>, SampleError> {
+        self.generate_with(model, prompts, params, seeds, None)
+    }
+
+    /// Generates one multi-turn episode per prompt: `turns` is asked at the end of every
+    /// model turn and answers with the environment's reply or the end of the episode.
+    /// `max_new_tokens` bounds model and environment tokens together; a reply that does not
+    /// fit ends the sequence with `FinishReason::Length`.
+    pub fn generate_turns(
+        &self,
+        model: &Model,
+        prompts: &[Vec<i64>],
+        params: &SamplingParams,
+        seeds: &[u64],
+        turns: &mut dyn Turns,
+    ) -> Result<Vec<Completion>, SampleError> {
+        if self.tokenizer.is_none() {
+            return Err(SampleError::Invalid("episodes need a tokenizer".into()));
+        }
+        self.generate_with(model, prompts, params, seeds, Some(turns))
+    }
+
+    fn generate_with(
+        &self,
+        model: &Model,
+        prompts: &[Vec<i64>],
+        params: &SamplingParams,
+        seeds: &[u64],
+        turns: Option<&mut dyn Turns>,
     ) -> Result<Vec<Completion>, SampleError> {
         params.validate()?;
         let vocab = model.cfg.vocab_size as i64;
@@ -248,13 +322,16 @@ impl<'a> Sampler<'a> {
             .map(|&s| Row {
                 tokens: Vec::new(),
                 logprobs: Vec::new(),
+                mask: Vec::new(),
+                forced: Default::default(),
+                turn_start: 0,
                 rng: ChaCha8Rng::seed_from_u64(s),
                 finish: None,
             })
             .collect();
         if params.max_new_tokens > 0 {
             let _guard = tch::no_grad_guard();
-            self.run(model, prompts, params, &mut rows, p_max, capacity)?;
+            self.run(model, prompts, params, &mut rows, p_max, capacity, turns)?;
         }
         rows.into_iter()
             .map(|r| {
@@ -266,12 +343,14 @@ impl<'a> Sampler<'a> {
                     token_ids: r.tokens,
                     text,
                     logprobs: r.logprobs,
+                    loss_mask: r.mask,
                     finish_reason: r.finish.unwrap_or(FinishReason::Length),
                 })
             })
             .collect()
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         model: &Model,
@@ -280,6 +359,7 @@ impl<'a> Sampler<'a> {
         rows: &mut [Row],
         p_max: i64,
         capacity: i64,
+        mut turns: Option<&mut dyn Turns>,
     ) -> Result<(), SampleError> {
         let device = model.device();
         let b = prompts.len() as i64;
@@ -345,10 +425,14 @@ impl<'a> Sampler<'a> {
         cache.start = pads.iter().copied().min().unwrap_or(0);
         // active[r] = index into `rows` of batch row r.
         let mut active: Vec<usize> = (0..prompts.len()).collect();
+        let pause_len = (0..rows.len())
+            .filter_map(|i| turns.as_ref().and_then(|t| t.pause_on(i)).map(str::len))
+            .max();
         let stop_window = params
             .stop_strings
             .iter()
             .map(String::len)
+            .chain(pause_len)
             .max()
             .map(|m| m + 8)
             .unwrap_or(0);
@@ -362,7 +446,7 @@ impl<'a> Sampler<'a> {
                 };
                 uniforms.push(u);
             }
-            let (mut tok_host, mut lp_host) = (Vec::new(), Vec::new());
+            let (mut tok_host, mut lp_host): (Vec<i64>, Vec<f32>) = (Vec::new(), Vec::new());
             match (&logits, engine.as_ref()) {
                 (None, Some(e)) if host_sampling => {
                     let t = if params.is_greedy() {
@@ -394,16 +478,60 @@ impl<'a> Sampler<'a> {
                     dead += 1;
                     continue;
                 }
+                if let Some(forced) = row.forced.pop_front() {
+                    // An environment token: fed in place of the sampled one.
+                    row.tokens.push(forced);
+                    row.logprobs.push(0.0);
+                    row.mask.push(false);
+                    if let Some(t) = tok_host.get_mut(r) {
+                        *t = forced;
+                    }
+                    if row.forced.is_empty() {
+                        row.turn_start = row.tokens.len();
+                    }
+                    if last {
+                        row.finish = Some(FinishReason::Length);
+                        dead += 1;
+                    }
+                    continue;
+                }
                 let (Some(&tok), Some(&lp)) = (tok_host.get(r), lp_host.get(r)) else {
                     continue;
                 };
                 row.tokens.push(tok);
                 row.logprobs.push(lp);
-                if params.stop_token_ids.contains(&tok) {
-                    row.finish = Some(FinishReason::StopToken(tok));
-                } else if let Some(s) = self.stop_string_hit(row, params, stop_window)? {
-                    row.finish = Some(FinishReason::StopString(s));
-                } else if last {
+                row.mask.push(true);
+                let pause = turns.as_ref().and_then(|t| t.pause_on(i));
+                let ended = if params.stop_token_ids.contains(&tok) {
+                    Some(FinishReason::StopToken(tok))
+                } else {
+                    self.stop_string_hit(row, params, pause, stop_window)?
+                        .map(FinishReason::StopString)
+                };
+                match (ended, turns.as_deref_mut()) {
+                    (Some(reason), Some(t)) => {
+                        let turn = self.decode_turn(row)?;
+                        match t.turn_end(i, &turn, &reason)? {
+                            TurnEnd::Continue(reply) if reply.is_empty() => {
+                                return Err(SampleError::Invalid(format!(
+                                    "row {i}: an environment reply with no tokens"
+                                )))
+                            }
+                            // A reply that leaves no room for another model token ends
+                            // the sequence at the budget.
+                            TurnEnd::Continue(reply)
+                                if row.tokens.len() + reply.len() >= params.max_new_tokens =>
+                            {
+                                row.finish = Some(FinishReason::Length)
+                            }
+                            TurnEnd::Continue(reply) => row.forced.extend(reply),
+                            TurnEnd::Done => row.finish = Some(reason),
+                        }
+                    }
+                    (Some(reason), None) => row.finish = Some(reason),
+                    (None, _) => {}
+                }
+                if last && row.finish.is_none() {
                     row.finish = Some(FinishReason::Length);
                 }
                 if row.finish.is_some() {
@@ -465,28 +593,41 @@ impl<'a> Sampler<'a> {
         Ok(())
     }
 
-    /// Whether a stop string appears in the decoded tail of the completion (it can only have
-    /// appeared through the newest token, so a tail as long as the longest stop string plus a
-    /// few tokens of slack suffices).
+    /// Whether a stop string (or the row's pause string) appears in the decoded tail of the
+    /// current model turn (it can only have appeared through the newest token, so a tail as
+    /// long as the longest stop string plus a few tokens of slack suffices; environment text
+    /// before the turn is never searched).
     fn stop_string_hit(
         &self,
         row: &Row,
         params: &SamplingParams,
+        pause: Option<&str>,
         window: usize,
     ) -> Result<Option<String>, SampleError> {
         let Some(tok) = self.tokenizer else {
             return Ok(None);
         };
-        if params.stop_strings.is_empty() {
+        if params.stop_strings.is_empty() && pause.is_none() {
             return Ok(None);
         }
-        let from = row.tokens.len().saturating_sub(window);
+        let from = row.tokens.len().saturating_sub(window).max(row.turn_start);
         let tail = tok.decode(row.tokens.get(from..).unwrap_or(&[]), false)?;
         Ok(params
             .stop_strings
             .iter()
-            .find(|s| tail.contains(s.as_str()))
-            .cloned())
+            .map(String::as_str)
+            .chain(pause)
+            .find(|s| tail.contains(s))
+            .map(str::to_string))
+    }
+
+    /// The text of the row's current model turn, special tokens dropped.
+    fn decode_turn(&self, row: &Row) -> Result<String, SampleError> {
+        let ids = row.tokens.get(row.turn_start..).unwrap_or(&[]);
+        match self.tokenizer {
+            Some(t) => Ok(t.decode(ids, true)?),
+            None => Ok(String::new()),
+        }
     }
 }
 
