@@ -19,15 +19,18 @@ pub enum EvalError {
 }
 
 /// One completion as the generator returns it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Generation {
     pub text: String,
     /// Completion length in tokens.
     pub tokens: usize,
+    /// The verdict of a multi-turn episode, which the generator played out with the env;
+    /// `None`: the text is graded by the env's verifier.
+    pub verdict: Option<Result<verigym_verifiers::Verdict, String>>,
 }
 
-/// Completes a batch of prompts (greedy, for evaluation).
-pub type Generate<'a> = &'a mut dyn FnMut(&[String]) -> Result<Vec<Generation>, String>;
+/// Completes a batch of tasks, given with their prompts (greedy, for evaluation).
+pub type Generate<'a> = &'a mut dyn FnMut(&[Task], &[String]) -> Result<Vec<Generation>, String>;
 
 /// One scored task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,7 +107,7 @@ pub fn evaluate(
     let mut records = Vec::with_capacity(tasks.len());
     for chunk in tasks.chunks(batch.max(1)) {
         let prompts: Vec<String> = chunk.iter().map(|t| template.prompt(t)).collect();
-        let gens = generate(&prompts).map_err(EvalError::Generate)?;
+        let gens = generate(chunk, &prompts).map_err(EvalError::Generate)?;
         if gens.len() != chunk.len() {
             return Err(EvalError::Count {
                 want: chunk.len(),
@@ -119,7 +122,10 @@ pub fn evaluate(
                     .iter()
                     .find(|e| e.name() == task.env)
                     .ok_or_else(|| EvalError::Generate(format!("no env {}", task.env)))?;
-                let v = env.verify(task, &g.text)?;
+                let v = match &g.verdict {
+                    Some(v) => v.clone().map_err(EvalError::Generate)?,
+                    None => env.verify(task, &g.text)?,
+                };
                 Ok(Record {
                     env: task.env.clone(),
                     index: task.index,
@@ -336,12 +342,13 @@ mod tests {
             .iter()
             .map(|t| (Template::Compact.prompt(t), t.solution.clone().unwrap()))
             .collect();
-        let mut oracle = |ps: &[String]| {
+        let mut oracle = |_: &[Task], ps: &[String]| {
             Ok(ps
                 .iter()
                 .map(|p| Generation {
                     text: by_prompt[p].clone(),
                     tokens: 10,
+                    verdict: None,
                 })
                 .collect())
         };
@@ -349,18 +356,19 @@ mod tests {
         assert_eq!(rep.records.len(), 12);
         assert_eq!(rep.mean_accuracy(), 1.0);
         assert_eq!(rep.per_env[0].mean_length, 10.0);
-        let mut junk = |ps: &[String]| {
+        let mut junk = |_: &[Task], ps: &[String]| {
             Ok(ps
                 .iter()
                 .map(|_| Generation {
                     text: "<think>hmm".into(),
                     tokens: 3,
+                    verdict: None,
                 })
                 .collect())
         };
         let rep = evaluate(&envs, &ts, Template::Compact, 5, &mut junk).unwrap();
         assert_eq!(rep.mean_accuracy(), 0.0);
-        let mut short = |_: &[String]| Ok(vec![]);
+        let mut short = |_: &[Task], _: &[String]| Ok(vec![]);
         assert!(matches!(
             evaluate(&envs, &ts, Template::Compact, 5, &mut short),
             Err(EvalError::Count { .. })

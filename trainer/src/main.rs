@@ -38,7 +38,7 @@ enum Command {
         #[command(subcommand)]
         what: commands::data::DataCommand,
     },
-    /// Reproduce a finding on a CPU: beyond-imitation, tokens-to-think, tokens-not-characters.
+    /// Reproduce a finding on a CPU: beyond-imitation, tokens-to-think, tokens-not-characters, tools.
     Experiment {
         name: String,
         #[arg(long, default_value = "auto")]

@@ -11,7 +11,8 @@ use crate::optim::Schedule;
 use crate::policy::{Config, Model, Tokenizer};
 use crate::recipes::error::{Context, RecipeError, Result};
 use crate::rollout::config::EnvSpec;
-use crate::rollout::episodes::TurnFormat;
+use crate::rollout::episodes::{EpisodeDriver, EpisodeOutcome, TurnFormat};
+use crate::rollout::sampler::Completion;
 use crate::rollout::sampler::{Sampler, SamplingParams};
 use crate::util::config::{finite_in, with_json_overrides, within, ConfigError};
 use crate::util::progress::progress_bar;
@@ -245,7 +246,7 @@ impl Policy {
         max_new_tokens: usize,
         temperature: f64,
         seeds: &[u64],
-    ) -> Result<Vec<crate::rollout::sampler::Completion>> {
+    ) -> Result<Vec<Completion>> {
         let ids = prompts
             .iter()
             .map(|p| self.encode(p))
@@ -260,7 +261,53 @@ impl Policy {
         Ok(Sampler::new(&self.tokenizer).generate(&self.model, &ids, &params, seeds)?)
     }
 
-    /// Greedy evaluation of `tasks` (prompts written with `template`).
+    /// [`Policy::generate`] where tasks of multi-turn envs (from `envs`) are played as
+    /// episodes: their outcomes come back beside the completions (`None` for single-turn).
+    pub fn play(
+        &self,
+        envs: &[Box<dyn Environment>],
+        tasks: &[Task],
+        prompts: &[String],
+        max_new_tokens: usize,
+        temperature: f64,
+        seeds: &[u64],
+    ) -> Result<(Vec<Completion>, Vec<Option<EpisodeOutcome>>)> {
+        let rows: Vec<Option<(&dyn Environment, Task)>> = tasks
+            .iter()
+            .map(|t| {
+                let env = envs.iter().find(|e| e.name() == t.env)?;
+                env.is_multi_turn().then(|| (env.as_ref(), t.clone()))
+            })
+            .collect();
+        if rows.iter().all(Option::is_none) {
+            let out = self.generate(prompts, max_new_tokens, temperature, seeds)?;
+            let none = vec![None; out.len()];
+            return Ok((out, none));
+        }
+        let ids = prompts
+            .iter()
+            .map(|p| self.encode(p))
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(RecipeError::Msg)?;
+        let params = SamplingParams {
+            max_new_tokens,
+            temperature,
+            stop_token_ids: self.tokenizer.eos_ids().to_vec(),
+            ..Default::default()
+        };
+        let mut driver = EpisodeDriver::new(&self.tokenizer, rows);
+        let out = Sampler::new(&self.tokenizer).generate_turns(
+            &self.model,
+            &ids,
+            &params,
+            seeds,
+            &mut driver,
+        )?;
+        Ok((out, driver.finish()))
+    }
+
+    /// Greedy evaluation of `tasks` (prompts written with `template`); tasks of multi-turn
+    /// envs are played as episodes.
     #[allow(clippy::too_many_arguments)]
     pub fn evaluate(
         &self,
@@ -273,20 +320,23 @@ impl Policy {
         progress: bool,
     ) -> Result<EvalReport> {
         let bar = progress_bar(tasks.len() as u64, label, progress);
-        let mut generate = |prompts: &[String]| -> Result<Vec<Generation>, String> {
-            let seeds = vec![0; prompts.len()];
-            let out = self
-                .generate(prompts, max_new_tokens, 0.0, &seeds)
-                .map_err(|e| e.to_string())?;
-            bar.inc(prompts.len() as u64);
-            Ok(out
-                .into_iter()
-                .map(|c| Generation {
-                    tokens: c.token_ids.len(),
-                    text: c.text,
-                })
-                .collect())
-        };
+        let mut generate =
+            |tasks: &[Task], prompts: &[String]| -> Result<Vec<Generation>, String> {
+                let seeds = vec![0; prompts.len()];
+                let (out, outcomes) = self
+                    .play(envs, tasks, prompts, max_new_tokens, 0.0, &seeds)
+                    .map_err(|e| e.to_string())?;
+                bar.inc(prompts.len() as u64);
+                Ok(out
+                    .into_iter()
+                    .zip(outcomes)
+                    .map(|(c, o)| Generation {
+                        tokens: c.token_ids.len(),
+                        text: c.text,
+                        verdict: o.map(|o| o.verdict),
+                    })
+                    .collect())
+            };
         let report = eval::evaluate(envs, tasks, template, batch, &mut generate)?;
         bar.finish_and_clear();
         Ok(report)

@@ -1,10 +1,11 @@
-//! `verigym experiment NAME`: three classic findings about reasoning models reproduced on a
-//! CPU in minutes — RL beyond imitation, tokens to think, tokens not characters — on the
+//! `verigym experiment NAME`: four classic findings about reasoning models reproduced on a
+//! CPU in minutes — RL beyond imitation, tokens to think, tokens not characters, tools — on the
 //! SFT / eval / GRPO pipeline shared with `verigym demo`.
 
 pub mod beyond_imitation;
 pub mod tokens_not_characters;
 pub mod tokens_to_think;
+pub mod tools;
 
 use crate::recipes::common::with_overrides;
 use crate::recipes::error::{RecipeError, Result};
@@ -17,10 +18,11 @@ pub struct ExperimentOutput {
 }
 
 /// The experiments, by name.
-pub const NAMES: [&str; 3] = [
+pub const NAMES: [&str; 4] = [
     "beyond-imitation",
     "tokens-to-think",
     "tokens-not-characters",
+    "tools",
 ];
 
 /// Runs experiment `name` into `out`, averaging over the seeds `seeds` (at least one), with
@@ -55,6 +57,10 @@ pub fn run(
             let cfg = with_overrides(&tokens_not_characters::Config::new(quick), over, &label)?;
             tokens_not_characters::run(device, out, seeds, &cfg)?
         }
+        "tools" => {
+            let cfg = with_overrides(&tools::Config::new(quick), over, &label)?;
+            tools::run(device, out, seeds, &cfg)?
+        }
         other => {
             return Err(RecipeError::Msg(format!(
                 "unknown experiment '{other}'; known: {}",
@@ -87,6 +93,7 @@ mod tests {
         failures.extend(check(&beyond_imitation::Config::new(false)));
         failures.extend(check(&tokens_to_think::Config::new(false)));
         failures.extend(check(&tokens_not_characters::Config::new(false)));
+        failures.extend(check(&tools::Config::new(false)));
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
