@@ -5,9 +5,9 @@
 //! (seed, index), scoring) with burn-rl's habit of small traits and one blanket adapter.
 
 use crate::episode::{Episode, EpisodeLimits, SingleTurn};
-use crate::tools::ToolSpec;
 use crate::kit::with_format;
 use crate::rng::TaskRng;
+use crate::tools::ToolSpec;
 use crate::{EnvError, Prompt, Task};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};

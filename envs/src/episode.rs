@@ -185,7 +185,10 @@ mod tests {
         let solution = task.solution.clone().unwrap();
         let r = replay(env.as_ref(), &task, std::slice::from_ref(&solution)).unwrap();
         assert!(r.verdict.correct);
-        assert_eq!(r.messages, vec![Message::new("assistant", solution.clone())]);
+        assert_eq!(
+            r.messages,
+            vec![Message::new("assistant", solution.clone())]
+        );
         let none = replay(env.as_ref(), &task, &[]).unwrap();
         assert!(!none.verdict.correct && none.verdict.reason.is_some());
         assert!(replay(env.as_ref(), &task, &[solution.clone(), solution]).is_err());
