@@ -7,7 +7,7 @@
 //! checkpoint, ...) and `eval`'s suites get an envs file whose entries run this program's
 //! hidden `env-process NAME` command, named in `$VERIGYM_ENVS_FILE` (see `handoff`).
 
-use crate::{exec, export, handoff, new_env, sample, score, serve, trainer, verify};
+use crate::{exec, export, handoff, new_env, play, sample, score, serve, trainer, verify};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -40,8 +40,12 @@ enum Command {
     },
     /// Generate tasks as JSONL, each with a reference solution that scores 1.0.
     Sample(sample::SampleArgs),
-    /// Score completions: reads task lines (as printed by `sample`) with a "completion".
+    /// Score completions: reads task lines (as printed by `sample`) with a "completion", or
+    /// with the assistant "turns" of a multi-turn episode (replayed, transcript written).
     Score(score::ScoreArgs),
+    /// Play one episode as JSON lines: {"content": ...} turns in, env messages and the
+    /// verdict out (multi-turn envs: tools, games; single-turn envs end after one turn).
+    Play(play::PlayArgs),
     /// Serve the verifiers over HTTP: POST /score, POST /get_reward (OpenRLHF), GET /health.
     RewardServer(serve::ServeArgs),
     /// Write tasks as a veRL-schema training set (Parquet or JSONL).
@@ -101,6 +105,7 @@ pub fn run(registry: Registry) -> ExitCode {
         }
         Command::Sample(args) => sample::run(args, &registry),
         Command::Score(args) => score::run(args, &registry),
+        Command::Play(args) => play::run(args, &registry),
         Command::RewardServer(args) => serve::run(args, &registry),
         Command::Export(args) => export::run(args, &registry),
         Command::Verify(args) => verify::run(args),

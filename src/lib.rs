@@ -21,6 +21,7 @@ mod export;
 mod handoff;
 mod jsonl;
 mod new_env;
+mod play;
 mod sample;
 mod score;
 mod serve;

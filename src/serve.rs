@@ -236,12 +236,7 @@ async fn score(
                 let line = i + 1;
                 let record = ScoredTask::deserialize(item)
                     .map_err(|e| format!("invalid task: {e}"))
-                    .and_then(|t| {
-                        state
-                            .scorer
-                            .record(line, &t.task, &t.completion)
-                            .map_err(|e| e.to_string())
-                    });
+                    .and_then(|t| state.scorer.record_scored(line, &t));
                 record.unwrap_or_else(|message| json!({ "line": line, "error": message }))
             })
             .collect::<Vec<Value>>()

@@ -37,6 +37,9 @@ pub fn check_entry(entry: &EnvEntry) -> Result<(), ConformanceError> {
     garbage_scores_zero(entry)?;
     many_tasks_generate(entry, 1000)?;
     tasks_of_another_env_are_refused(entry)?;
+    episodes_are_deterministic(entry)?;
+    corrupted_final_turns_score_zero(entry)?;
+    hostile_tool_calls_are_survived(entry)?;
     Ok(())
 }
 
@@ -190,15 +193,17 @@ pub fn tasks_are_deterministic(entry: &EnvEntry) -> Result<(), ConformanceError>
     Ok(())
 }
 
-/// Seeds matter: at level 5, at least 15 of 20 prompts differ between seeds 1 and 2.
+/// Seeds matter: at level 5, at least 15 of 20 prompts differ between seeds 1 and 2 (for
+/// a multi-turn env, prompt and gold answer together: a game's prompt hides its secret).
 pub fn seeds_give_different_tasks(entry: &EnvEntry) -> Result<(), ConformanceError> {
     const CHECK: &str = "seeds_give_different_tasks";
     let env = build(entry, CHECK, 5, None)?;
+    let multi = env.is_multi_turn();
     let mut differing = 0;
     for i in 0..20 {
         let prompt = |seed| {
             env.generate(seed, i)
-                .map(|t| t.prompt)
+                .map(|t| (t.prompt, multi.then_some(t.answer)))
                 .map_err(|e| fail(entry, CHECK, format!("generate({seed}, {i}): {e}")))
         };
         if prompt(1)? != prompt(2)? {
@@ -216,11 +221,29 @@ pub fn seeds_give_different_tasks(entry: &EnvEntry) -> Result<(), ConformanceErr
 }
 
 /// At every level, each task names its env and level and has a reference solution that
-/// scores exactly 1 and is correct.
+/// scores exactly 1 and is correct. For a multi-turn env the reference is an episode:
+/// replaying its `solution_turns` must win (10 tasks a level, tools really called).
 pub fn reference_solutions_score_one(entry: &EnvEntry) -> Result<(), ConformanceError> {
     const CHECK: &str = "reference_solutions_score_one";
     for d in MIN_DIFFICULTY..=MAX_DIFFICULTY {
         let env = build(entry, CHECK, d, None)?;
+        if env.is_multi_turn() {
+            for (seed, i) in (0..5).flat_map(|i| [(11, i), (12, i)]) {
+                let (task, turns) = multi_turn_task(entry, CHECK, env.as_ref(), seed, i)?;
+                let r = replay_or_fail(entry, CHECK, env.as_ref(), &task, &turns)?;
+                if !(r.verdict.correct && r.verdict.reward == 1.0) {
+                    return Err(fail(
+                        entry,
+                        CHECK,
+                        format!(
+                            "d{d} task {seed}/{i}: its reference episode scored {:?}",
+                            r.verdict
+                        ),
+                    ));
+                }
+            }
+            continue;
+        }
         for i in 0..30 {
             let at = format!("d{d} task 11/{i}");
             let task = env
@@ -304,6 +327,149 @@ pub fn tasks_of_another_env_are_refused(entry: &EnvEntry) -> Result<(), Conforma
             format!("a task of '{}' was scored: {v:?}", task.env),
         )),
     }
+}
+
+/// A multi-turn env's task `seed`/`index` and its reference turns.
+fn multi_turn_task(
+    entry: &EnvEntry,
+    check: &'static str,
+    env: &dyn Environment,
+    seed: u64,
+    index: u64,
+) -> Result<(crate::Task, Vec<String>), ConformanceError> {
+    let at = format!("d{} task {seed}/{index}", env.difficulty());
+    let task = env
+        .generate(seed, index)
+        .map_err(|e| fail(entry, check, format!("{at}: {e}")))?;
+    let turns = task
+        .solution_turns
+        .clone()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| fail(entry, check, format!("{at} has no solution_turns")))?;
+    Ok((task, turns))
+}
+
+fn replay_or_fail(
+    entry: &EnvEntry,
+    check: &'static str,
+    env: &dyn Environment,
+    task: &crate::Task,
+    turns: &[String],
+) -> Result<crate::Replay, ConformanceError> {
+    crate::replay(env, task, turns).map_err(|e| {
+        fail(
+            entry,
+            check,
+            format!("task {}/{}: replay: {e}", task.seed, task.index),
+        )
+    })
+}
+
+/// Multi-turn envs: replaying the same turns twice gives the same transcript and verdict.
+pub fn episodes_are_deterministic(entry: &EnvEntry) -> Result<(), ConformanceError> {
+    const CHECK: &str = "episodes_are_deterministic";
+    for d in [MIN_DIFFICULTY, 5, MAX_DIFFICULTY] {
+        let env = build(entry, CHECK, d, None)?;
+        if !env.is_multi_turn() {
+            return Ok(());
+        }
+        for i in 0..3 {
+            let (task, turns) = multi_turn_task(entry, CHECK, env.as_ref(), 21, i)?;
+            let a = replay_or_fail(entry, CHECK, env.as_ref(), &task, &turns)?;
+            let b = replay_or_fail(entry, CHECK, env.as_ref(), &task, &turns)?;
+            if a != b {
+                return Err(fail(
+                    entry,
+                    CHECK,
+                    format!("d{d} task 21/{i} replays differently:\n{a:?}\n{b:?}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Multi-turn envs: the reference episode with its last turn replaced by a wrong answer
+/// scores 0 (the episode may end there or be cut off unfinished).
+pub fn corrupted_final_turns_score_zero(entry: &EnvEntry) -> Result<(), ConformanceError> {
+    const CHECK: &str = "corrupted_final_turns_score_zero";
+    for d in [MIN_DIFFICULTY, MAX_DIFFICULTY] {
+        let env = build(entry, CHECK, d, None)?;
+        if !env.is_multi_turn() {
+            return Ok(());
+        }
+        for i in 0..3 {
+            let (task, mut turns) = multi_turn_task(entry, CHECK, env.as_ref(), 31, i)?;
+            for bad in ["<answer>corrupted</answer>", "", "<answer>-1</answer>"] {
+                if let Some(last) = turns.last_mut() {
+                    *last = bad.to_string();
+                }
+                let r = replay_or_fail(entry, CHECK, env.as_ref(), &task, &turns)?;
+                if r.verdict.correct || r.verdict.reward != 0.0 {
+                    return Err(fail(
+                        entry,
+                        CHECK,
+                        format!("d{d} task 31/{i} with last turn {bad:?}: {:?}", r.verdict),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Hostile arguments for the builtin tools: each must come back as an error result.
+pub fn hostile_tool_arguments(tool: &str) -> Vec<serde_json::Value> {
+    match tool {
+        "calculator" => vec![
+            serde_json::json!({"expression": "10^10^10"}),
+            serde_json::json!({"expression": "9^9^9^9"}),
+            serde_json::json!({"expression": "1/0"}),
+        ],
+        "python" => vec![
+            serde_json::json!({"code": "while True: pass"}),
+            serde_json::json!({"code": "print('x' * 100_000_000)"}),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// Envs with tools: a turn calling a tool with hostile arguments (a huge power, an
+/// endless loop, a flood of output) gets an `error: ` tool result and the episode goes
+/// on: the reference's final answer on the next turn still scores 1.
+pub fn hostile_tool_calls_are_survived(entry: &EnvEntry) -> Result<(), ConformanceError> {
+    const CHECK: &str = "hostile_tool_calls_are_survived";
+    let env = build(entry, CHECK, DEFAULT_DIFFICULTY, None)?;
+    if !env.is_multi_turn() || env.tools().is_empty() {
+        return Ok(());
+    }
+    let (task, turns) = multi_turn_task(entry, CHECK, env.as_ref(), 41, 0)?;
+    let last = turns.last().cloned().unwrap_or_default();
+    for spec in env.tools() {
+        for args in hostile_tool_arguments(&spec.name) {
+            let call = crate::tools::render_call(&spec.name, &args);
+            let r = replay_or_fail(entry, CHECK, env.as_ref(), &task, &[call, last.clone()])?;
+            let answered = r.messages.get(1).filter(|m| m.role == "tool");
+            if !answered.is_some_and(|m| m.content.starts_with("error: ")) {
+                return Err(fail(
+                    entry,
+                    CHECK,
+                    format!("{} {args} was answered {answered:?}", spec.name),
+                ));
+            }
+            if !r.verdict.correct {
+                return Err(fail(
+                    entry,
+                    CHECK,
+                    format!(
+                        "after {} {args}, the right answer scored {:?}",
+                        spec.name, r.verdict
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

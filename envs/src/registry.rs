@@ -14,6 +14,9 @@ pub struct EnvEntry {
     pub name: String,
     pub domain: Domain,
     pub description: String,
+    /// Whether its tasks are multi-turn episodes, and the tools they may call.
+    pub multi_turn: bool,
+    pub tools: Vec<String>,
     build: Arc<Builder>,
 }
 
@@ -24,6 +27,9 @@ pub struct EnvListing {
     pub domain: Domain,
     pub description: String,
     pub difficulty: [u8; 2],
+    pub multi_turn: bool,
+    /// Names of the tools its episodes may call.
+    pub tools: Vec<String>,
 }
 
 impl EnvEntry {
@@ -38,8 +44,18 @@ impl EnvEntry {
             name: name.into(),
             domain,
             description: description.into(),
+            multi_turn: false,
+            tools: Vec::new(),
             build: Arc::new(build),
         }
+    }
+
+    /// Marks the entry multi-turn (or not) with the tools its episodes may call, for
+    /// listings (what the built env says is what counts when it runs).
+    pub fn with_interaction(mut self, multi_turn: bool, tools: Vec<String>) -> Self {
+        self.multi_turn = multi_turn;
+        self.tools = tools;
+        self
     }
 
     /// The entry for a [`Family`].
@@ -59,6 +75,8 @@ impl EnvEntry {
             domain: self.domain,
             description: self.description.clone(),
             difficulty: [crate::env::MIN_DIFFICULTY, crate::env::MAX_DIFFICULTY],
+            multi_turn: self.multi_turn,
+            tools: self.tools.clone(),
         }
     }
 }
@@ -73,6 +91,7 @@ fn domain_lists() -> Vec<Vec<EnvEntry>> {
     vec![
         crate::algorithmic::entries(),
         crate::code::entries(),
+        crate::interactive::entries(),
         crate::logic::entries(),
         crate::math::entries(),
         crate::puzzles::entries(),

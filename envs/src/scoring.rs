@@ -2,6 +2,11 @@
 //! (`verigym score`, the reward server, the Python package): each task is graded by its own
 //! env at its own difficulty, with the caller's config overrides, and the result is the
 //! verdict record `{reward, correct, components, extracted?, reason?, line, seed, index}`.
+//!
+//! A record carries either one `"completion"` or, for a whole episode of a multi-turn env,
+//! its assistant `"turns"`: the episode is replayed (tool results and feedback recomputed)
+//! and the record adds `"transcript"` (the messages after the prompt: assistant turns and
+//! the env's `tool` / `user` replies), `"turns"`, `"tool_calls"` and `"tool_errors"`.
 
 use crate::env::{check_difficulty, EnvOptions, Environment, MAX_DIFFICULTY};
 use crate::{EnvError, Registry, Task};
@@ -9,12 +14,41 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// A task line as `verigym score` reads it: the task's fields plus `"completion"`.
+/// A task line as `verigym score` reads it: the task's fields plus exactly one of
+/// `"completion"` (one model output) and `"turns"` (the assistant turns of an episode).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ScoredTask {
     #[serde(flatten)]
     pub task: Task,
-    pub completion: String,
+    #[serde(default)]
+    pub completion: Option<String>,
+    #[serde(default)]
+    pub turns: Option<Vec<String>>,
+}
+
+/// What a [`ScoredTask`] asks to grade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Graded<'a> {
+    Completion(&'a str),
+    Turns(&'a [String]),
+}
+
+impl ScoredTask {
+    /// The completion or the turns; both or neither is an error message.
+    pub fn graded(&self) -> Result<Graded<'_>, String> {
+        match (&self.completion, &self.turns) {
+            (Some(c), None) => Ok(Graded::Completion(c)),
+            (None, Some(t)) => Ok(Graded::Turns(t)),
+            (Some(_), Some(_)) => {
+                Err("give either \"completion\" or \"turns\", not both".to_string())
+            }
+            (None, None) => Err(
+                "the line has neither \"completion\" (one output) nor \"turns\" (the \
+                 assistant turns of an episode)"
+                    .to_string(),
+            ),
+        }
+    }
 }
 
 /// One env per (name, difficulty level), built on first use and shared between threads.
@@ -85,8 +119,8 @@ impl Scorer {
         Ok(slot.get_or_init(|| built).as_ref())
     }
 
-    /// Grades one completion of `task`.
-    pub fn verdict(&self, task: &Task, completion: &str) -> Result<crate::Verdict, EnvError> {
+    /// The env that grades `task` (refusing tasks of another env in a one-env scorer).
+    fn env_for(&self, task: &Task) -> Result<&dyn Environment, EnvError> {
         if let Some(only) = &self.only {
             if &task.env != only {
                 return Err(EnvError::task(
@@ -95,8 +129,17 @@ impl Scorer {
                 ));
             }
         }
-        self.env(&task.env, task.difficulty)?
-            .verify(task, completion)
+        self.env(&task.env, task.difficulty)
+    }
+
+    /// Grades one completion of `task`.
+    pub fn verdict(&self, task: &Task, completion: &str) -> Result<crate::Verdict, EnvError> {
+        self.env_for(task)?.verify(task, completion)
+    }
+
+    /// Replays the episode of `task` from its assistant `turns`.
+    pub fn replay(&self, task: &Task, turns: &[String]) -> Result<crate::Replay, EnvError> {
+        crate::replay(self.env_for(task)?, task, turns)
     }
 
     /// The verdict record `verigym score` writes for input line `line` (1-based).
@@ -115,13 +158,47 @@ impl Scorer {
         Ok(v)
     }
 
-    /// Parses one JSON task line with a completion and grades it; any failure is a
-    /// message for the `{"line", "error"}` record that takes its place.
+    /// The verdict record of a whole episode replayed from its assistant `turns`, with the
+    /// transcript after the prompt and the episode's counts.
+    pub fn record_turns(
+        &self,
+        line: usize,
+        task: &Task,
+        turns: &[String],
+    ) -> Result<serde_json::Value, EnvError> {
+        let r = self.replay(task, turns)?;
+        let not_json = |e: serde_json::Error| EnvError::task(&task.env, e.to_string());
+        let mut v = serde_json::to_value(&r.verdict).map_err(not_json)?;
+        v["line"] = line.into();
+        v["seed"] = task.seed.into();
+        v["index"] = task.index.into();
+        v["turns"] = r.stats.turns.into();
+        v["tool_calls"] = r.stats.tool_calls.into();
+        v["tool_errors"] = r.stats.tool_errors.into();
+        v["transcript"] = serde_json::to_value(&r.messages).map_err(not_json)?;
+        Ok(v)
+    }
+
+    /// The record of a parsed line: its completion graded, or its turns replayed; any
+    /// failure is a message for the `{"line", "error"}` record that takes its place.
+    pub fn record_scored(
+        &self,
+        line: usize,
+        item: &ScoredTask,
+    ) -> Result<serde_json::Value, String> {
+        match item.graded()? {
+            Graded::Completion(c) => self.record(line, &item.task, c),
+            Graded::Turns(t) => self.record_turns(line, &item.task, t),
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    /// Parses one JSON task line with a completion (or turns) and grades it; any failure
+    /// is a message for the `{"line", "error"}` record that takes its place.
     pub fn record_json(&self, line: usize, text: &str) -> Result<serde_json::Value, String> {
         let item: ScoredTask =
             serde_json::from_str(text).map_err(|e| format!("invalid task line: {e}"))?;
-        self.record(line, &item.task, &item.completion)
-            .map_err(|e| e.to_string())
+        self.record_scored(line, &item)
     }
 }
 
@@ -173,6 +250,32 @@ mod tests {
         );
         let any = Scorer::any(Registry::builtin());
         assert_eq!(any.record_json(1, &line).unwrap()["correct"], true);
+    }
+
+    #[test]
+    fn episodes_are_scored_from_their_turns() {
+        let any = Scorer::any(Registry::builtin());
+        let env = Registry::builtin_at("tool_multiplication", 2).unwrap();
+        let task = env.generate(3, 1).unwrap();
+        let mut v = serde_json::to_value(&task).unwrap();
+        v["turns"] = serde_json::json!(task.solution_turns);
+        let r = any.record_json(2, &v.to_string()).unwrap();
+        assert_eq!(
+            (r["reward"].as_f64(), r["turns"].as_u64()),
+            (Some(1.0), Some(2)),
+            "{r}"
+        );
+        assert_eq!(r["tool_calls"], 1);
+        let transcript = r["transcript"].as_array().unwrap();
+        assert_eq!(transcript.len(), 3);
+        assert_eq!(transcript[1]["role"], "tool");
+        v["completion"] = "<answer>1</answer>".into();
+        let both = any.record_json(1, &v.to_string()).unwrap_err();
+        assert!(both.contains("not both"), "{both}");
+        v.as_object_mut().unwrap().remove("turns");
+        v.as_object_mut().unwrap().remove("completion");
+        let neither = any.record_json(1, &v.to_string()).unwrap_err();
+        assert!(neither.contains("neither"), "{neither}");
     }
 
     #[test]

@@ -65,3 +65,18 @@ fn a_thousand_tasks_generate_without_error() {
 fn tasks_from_another_env_are_refused() {
     for_every_env(conformance::tasks_of_another_env_are_refused);
 }
+
+#[test]
+fn multi_turn_episodes_replay_deterministically() {
+    for_every_env(conformance::episodes_are_deterministic);
+}
+
+#[test]
+fn multi_turn_corrupted_final_turns_score_zero() {
+    for_every_env(conformance::corrupted_final_turns_score_zero);
+}
+
+#[test]
+fn hostile_tool_calls_get_error_results_and_the_episode_goes_on() {
+    for_every_env(conformance::hostile_tool_calls_are_survived);
+}

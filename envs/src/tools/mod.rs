@@ -2,6 +2,20 @@
 //! writes `<tool_call>{"name": ..., "arguments": {...}}</tool_call>` and the environment
 //! answers with a `tool` message holding the result (rendered as `<tool_response>…
 //! </tool_response>` by the chat template).
+//!
+//! [`call`] parses calls and renders the tools block of a system prompt, [`calculator`] and
+//! [`python`] are the builtin tools, [`ToolRegistry`] names them and [`ToolEpisode`] is the
+//! generic tool-use episode.
+
+pub mod calculator;
+pub mod call;
+pub mod episode;
+pub mod python;
+pub mod registry;
+
+pub use call::{parse_tool_calls, render_call, render_tools, tool_object, CallError, ToolCall};
+pub use episode::{Grader, ToolEpisode};
+pub use registry::{ToolError, ToolRegistry};
 
 use serde::{Deserialize, Serialize};
 
