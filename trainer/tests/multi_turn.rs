@@ -11,7 +11,8 @@ use verigym_trainer::grpo::{train_policy, GrpoConfig, RunOptions, StageConfig};
 use verigym_trainer::policy::model::Config;
 use verigym_trainer::policy::{Model, Tokenizer};
 
-/// Three turns, each answered with "again"; the reward is whether the last turn has a digit.
+/// Three turns, each answered with "again"; the reward is whether the last turn has an even
+/// number of characters (about half the random policy's episodes).
 struct Again;
 
 const TURNS: usize = 3;
@@ -28,10 +29,10 @@ impl Episode for AgainEpisode {
                 messages: vec![Message::new("user", "again")],
             });
         }
-        Ok(Step::Done(if turn.chars().any(|c| c.is_ascii_digit()) {
+        Ok(Step::Done(if turn.chars().count() % 2 == 0 {
             Verdict::correct(turn)
         } else {
-            Verdict::wrong(Some(turn.into()), "no digit")
+            Verdict::wrong(Some(turn.into()), "odd length")
         }))
     }
     fn stats(&self) -> EpisodeStats {
@@ -95,7 +96,7 @@ fn grpo_steps_run_episodes_and_count_their_turns() {
         "seed=3",
         "rollout.tasks_per_step=4",
         "rollout.group_size=4",
-        "rollout.max_new_tokens=64",
+        "rollout.max_new_tokens=160",
         "objective.beta=0.01",
         "learn.micro_batch_size=16",
         "log.progress=false",
@@ -110,7 +111,7 @@ fn grpo_steps_run_episodes_and_count_their_turns() {
     // Turns end at any of a quarter of the bytes, so a random policy takes several.
     tok.set_eos_ids((100..166).collect());
     let mut mc = Config::llama(tok.vocab_size(), 32, 64, 2, 4, 4);
-    mc.max_position_embeddings = 128;
+    mc.max_position_embeddings = 256;
     let mut model = Model::new_seeded(&mc, tch::Device::Cpu, tch::Kind::Float, 5).unwrap();
     let out = std::env::temp_dir().join(format!("verigym-multi-turn-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
@@ -131,8 +132,8 @@ fn grpo_steps_run_episodes_and_count_their_turns() {
         assert!(m.rollouts == 16);
         assert!(m.kl.is_finite() && m.loss.is_finite());
     }
-    // Some episodes end with a digit in the last turn and some without: the reward came
-    // from the episodes' verdicts.
+    // Some episodes end with an even-length turn and some not: the reward came from the
+    // episodes' verdicts.
     let mean = run.metrics.iter().map(|m| m.reward_mean).sum::<f64>() / 2.0;
     assert!(mean > 0.0 && mean < 1.0, "{mean}");
     let _ = std::fs::remove_dir_all(&out);

@@ -405,6 +405,131 @@ mod tests {
         }
     }
 
+    /// Pauses row 0 on a string, once, with a fixed reply.
+    struct PauseOn {
+        at: String,
+        reply: Vec<i64>,
+        turns: Vec<(String, FinishReason)>,
+    }
+
+    impl Turns for PauseOn {
+        fn pause_on(&self, row: usize) -> Option<&str> {
+            (row == 0 && self.turns.is_empty()).then_some(self.at.as_str())
+        }
+        fn turn_end(
+            &mut self,
+            _row: usize,
+            turn: &str,
+            ended_by: &FinishReason,
+        ) -> Result<TurnEnd, SampleError> {
+            self.turns.push((turn.to_string(), ended_by.clone()));
+            Ok(if self.turns.len() == 1 {
+                TurnEnd::Continue(self.reply.clone())
+            } else {
+                TurnEnd::Done
+            })
+        }
+    }
+
+    #[test]
+    fn a_row_pauses_on_its_pause_string_and_resumes_after_the_reply() {
+        let tok = Tokenizer::builtin();
+        let m = model(7);
+        let prompt = vec![3i64, 50, 60, 70];
+        let greedy = SamplingParams::greedy(24);
+        let plain = Sampler::new(&tok)
+            .generate(&m, std::slice::from_ref(&prompt), &greedy, &[0])
+            .unwrap();
+        // The pause string: the first printable ASCII character greedy decoding writes.
+        let (k, &id) = plain[0]
+            .token_ids
+            .iter()
+            .enumerate()
+            .find(|(_, &t)| (11 + 0x21..11 + 0x7f).contains(&t))
+            .expect("a printable byte among 24 greedy tokens");
+        let at = tok.decode(&[id], true).unwrap();
+        let mut turns = PauseOn {
+            at: at.clone(),
+            reply: vec![11 + 0x2a, 11 + 0x2a],
+            turns: Vec::new(),
+        };
+        let out = Sampler::new(&tok)
+            .generate_turns(&m, std::slice::from_ref(&prompt), &greedy, &[0], &mut turns)
+            .unwrap();
+        let c = &out[0];
+        // Up to the pause the tokens are the plain run's; then the reply, unmasked-out.
+        assert_eq!(c.token_ids[..=k], plain[0].token_ids[..=k]);
+        assert_eq!(c.token_ids[k + 1..k + 3], [11 + 0x2a, 11 + 0x2a]);
+        assert_eq!(turns.turns[0].1, FinishReason::StopString(at.clone()));
+        assert!(turns.turns[0].0.ends_with(&at));
+        let mut want = vec![true; c.token_ids.len()];
+        want[k + 1] = false;
+        want[k + 2] = false;
+        assert_eq!(c.loss_mask, want);
+        // The second turn's text starts after the reply.
+        if let Some((second, _)) = turns.turns.get(1) {
+            let ids = &c.token_ids[k + 3..];
+            assert_eq!(second, &tok.decode(ids, true).unwrap());
+        }
+    }
+
+    #[test]
+    fn the_driver_runs_a_calculator_episode_of_a_real_env() {
+        let tok = Tokenizer::builtin();
+        let env = verigym_envs::Registry::builtin()
+            .build("tool_multiplication", &verigym_envs::EnvOptions::default())
+            .unwrap();
+        let task = env.generate(3, 4).unwrap();
+        let turns = task.solution_turns.clone().unwrap();
+        let product = task.answer["product"].as_str().unwrap().to_string();
+        let mut driver = EpisodeDriver::new(&tok, vec![None, Some((env.as_ref(), task))]);
+        assert_eq!(driver.pause_on(1), Some(TOOL_CALL_END));
+        assert_eq!(driver.pause_on(0), None);
+        let reply = driver
+            .turn_end(1, &turns[0], &FinishReason::StopString(TOOL_CALL_END.into()))
+            .unwrap();
+        let TurnEnd::Continue(ids) = reply else {
+            panic!("a tool call gets the tool's result");
+        };
+        assert_eq!(
+            tok.decode(&ids, false).unwrap(),
+            format!("<eos>\n<tool_result>{product}</tool_result>\nassistant: ")
+        );
+        let end = driver
+            .turn_end(1, &turns[1], &FinishReason::StopToken(2))
+            .unwrap();
+        assert_eq!(end, TurnEnd::Done);
+        assert_eq!(
+            driver.turn_end(0, "x", &FinishReason::StopToken(2)).unwrap(),
+            TurnEnd::Done
+        );
+        let outcomes = driver.finish();
+        assert!(outcomes[0].is_none());
+        let o = outcomes[1].as_ref().unwrap();
+        let v = o.verdict.as_ref().unwrap();
+        assert!(v.correct, "{v:?}");
+        assert_eq!(v.components.get("tool_use"), Some(&1.0));
+        assert_eq!((o.stats.turns, o.stats.tool_calls), (2, 1));
+        assert_eq!(o.messages.len(), 3);
+        // The same transcript rendered for SFT is what the sampler fed.
+        let pieces = render_episode(&tok, &o.messages).unwrap();
+        assert_eq!(pieces[1].0, ids);
+    }
+
+    #[test]
+    fn an_episode_left_running_is_cut_off_with_a_reason() {
+        let tok = Tokenizer::builtin();
+        let env = verigym_envs::Registry::builtin()
+            .build("guess_number", &verigym_envs::EnvOptions::default())
+            .unwrap();
+        let task = env.generate(1, 1).unwrap();
+        let driver = EpisodeDriver::new(&tok, vec![Some((env.as_ref(), task))]);
+        let o = driver.finish().pop().flatten().unwrap();
+        let v = o.verdict.unwrap();
+        assert!(!v.correct);
+        assert!(v.reason.unwrap().contains("token limit"));
+    }
+
     #[test]
     fn a_reply_past_the_budget_ends_the_sequence_at_its_length() {
         let tok = Tokenizer::builtin();
