@@ -152,17 +152,20 @@ impl Registry {
         self.entries.iter().map(|e| e.name.as_str()).collect()
     }
 
-    /// The names of the environments in any of `domains`, sorted: what tests and benches
-    /// iterate over, so a new family is covered by being registered.
+    /// The names of the single-turn environments in any of `domains`, sorted: what the
+    /// completion-grading tests and benches iterate over, so a new family is covered by
+    /// being registered. Multi-turn envs (graded by episode, not by one completion) are
+    /// left out; the conformance suite covers them.
     pub fn names_in(&self, domains: &[Domain]) -> Vec<&str> {
         self.entries
             .iter()
-            .filter(|e| domains.contains(&e.domain))
+            .filter(|e| domains.contains(&e.domain) && !e.multi_turn)
             .map(|e| e.name.as_str())
             .collect()
     }
 
-    /// The builtin families of `domains`, by name: test and bench lists come from here.
+    /// The builtin single-turn families of `domains`, by name: test and bench lists come
+    /// from here.
     pub fn builtin_names(domains: &[Domain]) -> Vec<String> {
         Registry::builtin()
             .names_in(domains)

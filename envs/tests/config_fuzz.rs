@@ -2,7 +2,8 @@
 //! default config is replaced by zero, negatives, huge numbers, fractions, `null` (what NaN
 //! and infinities become in JSON), the wrong type, empty and odd strings and arrays. Each
 //! case must end in an error that names the field, or in an environment whose tasks
-//! generate and whose reference solutions score 1.0 — never a panic or a hang.
+//! generate and whose reference solutions (reference episodes, for multi-turn envs) score
+//! 1.0 — never a panic or a hang.
 //!
 //! Driven from the registry: a new family is fuzzed by being registered.
 
@@ -82,10 +83,19 @@ fn run_case(name: &str, field: &str, value: &Value) -> Result<(), String> {
         let task = env
             .generate(1, i)
             .map_err(|e| format!("validated, then generation failed: {e}"))?;
-        let solution = task.solution.clone().ok_or("no reference solution")?;
-        let verdict = env
-            .verify(&task, &solution)
-            .map_err(|e| format!("verifier error on the reference: {e}"))?;
+        // A multi-turn env's reference is an episode: its turns are replayed.
+        let verdict = match task.solution_turns.clone().filter(|_| env.is_multi_turn()) {
+            Some(turns) => {
+                verigym_envs::replay(env.as_ref(), &task, &turns)
+                    .map_err(|e| format!("replay error on the reference: {e}"))?
+                    .verdict
+            }
+            None => {
+                let solution = task.solution.clone().ok_or("no reference solution")?;
+                env.verify(&task, &solution)
+                    .map_err(|e| format!("verifier error on the reference: {e}"))?
+            }
+        };
         if !verdict.correct || verdict.reward != 1.0 {
             return Err(format!("reference scores {}: {verdict:?}", verdict.reward));
         }

@@ -62,7 +62,8 @@ impl MultiFamily for GuessNumber {
         let need = search_turns(config.max_value);
         if config.max_turns < need || config.max_turns > 1000 {
             return Err(format!(
-                "max_turns must be in {need}..=1000 (a binary search over 1..={} needs {need})",
+                "max_turns must be in {need}..=1000 for max_value {} (a binary search \
+                 needs {need} turns)",
                 config.max_value
             ));
         }
@@ -147,7 +148,7 @@ impl Game for Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{replay, Environment, Registry};
+    use crate::{replay, Registry};
 
     #[test]
     fn reference_wins_and_feedback_points_the_way() {

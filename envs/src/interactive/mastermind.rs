@@ -36,10 +36,18 @@ pub struct Mastermind {
 
 /// Largest number of possible codes (colours^pegs) the solver enumerates.
 pub const MAX_CODES: usize = 50_000;
+/// Draws of a secret before a too-tight turn limit is an error.
+const REDRAWS: usize = 100;
+/// Fewest turns a config may allow, and most pegs.
+pub const MIN_TURNS: usize = 6;
+pub const MAX_PEGS: usize = 6;
+
 /// Candidates at or below which the solver uses the minimax rule.
 const EXHAUSTIVE: usize = 60;
 
 type Code = Vec<u8>;
+/// Every code of a game, by (pegs, colours).
+type CodeCache = Mutex<HashMap<(usize, u8), Arc<Vec<Code>>>>;
 
 /// (black, white) pegs for `guess` against `secret`.
 pub fn score(guess: &[u8], secret: &[u8]) -> (u8, u8) {
@@ -65,7 +73,7 @@ fn show(code: &[u8]) -> String {
 
 /// Every code of the game, made once per (pegs, colours) and shared.
 fn all_codes(pegs: usize, colours: u8) -> Arc<Vec<Code>> {
-    static CACHE: OnceLock<Mutex<HashMap<(usize, u8), Arc<Vec<Code>>>>> = OnceLock::new();
+    static CACHE: OnceLock<CodeCache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut map = match cache.lock() {
         Ok(m) => m,
@@ -158,13 +166,13 @@ impl MultiFamily for Mastermind {
             return Err("colours must be in 2..=9".into());
         }
         let codes = (config.colours as usize).checked_pow(config.pegs as u32);
-        if config.pegs < 2 || codes.is_none_or(|n| n > MAX_CODES) {
+        if !(2..=MAX_PEGS).contains(&config.pegs) || codes.is_none_or(|n| n > MAX_CODES) {
             return Err(format!(
-                "pegs must be at least 2 and colours^pegs at most {MAX_CODES}"
+                "pegs must be in 2..={MAX_PEGS} and colours^pegs at most {MAX_CODES}"
             ));
         }
-        if !(1..=100).contains(&config.max_turns) {
-            return Err("max_turns must be in 1..=100".into());
+        if !(MIN_TURNS..=100).contains(&config.max_turns) {
+            return Err(format!("max_turns must be in {MIN_TURNS}..=100"));
         }
         Ok(Mastermind { config })
     }
@@ -179,9 +187,19 @@ impl MultiFamily for Mastermind {
 
     fn generate(&self, rng: &mut TaskRng) -> Result<Played, String> {
         let c = &self.config;
-        let secret: Code = (0..c.pegs)
-            .map(|_| 1 + rng.below(u64::from(c.colours)) as u8)
-            .collect();
+        // A limit tighter than the solver's worst case: redraw until the reference wins
+        // (the defaults never need it; a test checks a spread of codes at every level).
+        let mut secret: Code = Vec::new();
+        let mut guesses: Vec<String> = Vec::new();
+        for _ in 0..REDRAWS {
+            secret = (0..c.pegs)
+                .map(|_| 1 + rng.below(u64::from(c.colours)) as u8)
+                .collect();
+            guesses = solve(&secret, c.colours).iter().map(|g| show(g)).collect();
+            if guesses.len() <= c.max_turns {
+                break;
+            }
+        }
         let question = format!(
             "Find my secret code of {} pegs. Each peg is a colour from 1 to {}, and colours \
              may repeat. Guess a code by writing its {} digits (for example {}). After each \
@@ -197,7 +215,6 @@ impl MultiFamily for Mastermind {
             ),
             c.max_turns
         );
-        let guesses: Vec<String> = solve(&secret, c.colours).iter().map(|g| show(g)).collect();
         let game = Board {
             secret: secret.clone(),
             colours: c.colours,

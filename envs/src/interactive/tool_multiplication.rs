@@ -135,8 +135,7 @@ impl MultiFamily for ToolMultiplication {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::{replay, Environment, Registry, Step};
+    use crate::{replay, Registry, Step};
 
     #[test]
     fn the_reference_episode_calls_the_calculator_and_scores_one() {

@@ -72,6 +72,11 @@ fn words_of(len: usize) -> Vec<&'static str> {
     words().iter().copied().filter(|w| w.len() == len).collect()
 }
 
+/// Draws of a secret before a too-tight turn limit is an error.
+const REDRAWS: usize = 100;
+/// Fewest turns a config may allow.
+pub const MIN_TURNS: usize = 4;
+
 /// Largest candidate set the minimax rule is used on (covers every first guess).
 const EXHAUSTIVE: usize = 1000;
 
@@ -149,8 +154,8 @@ impl MultiFamily for Wordle {
                 LENGTHS.end()
             ));
         }
-        if !(1..=100).contains(&config.max_turns) {
-            return Err("max_turns must be in 1..=100".into());
+        if !(MIN_TURNS..=100).contains(&config.max_turns) {
+            return Err(format!("max_turns must be in {MIN_TURNS}..=100"));
         }
         Ok(Wordle { config })
     }
@@ -166,7 +171,15 @@ impl MultiFamily for Wordle {
     fn generate(&self, rng: &mut TaskRng) -> Result<Played, String> {
         let n = self.config.word_length;
         let list = words_of(n);
-        let secret = *rng.choose(&list).ok_or("no word of that length")?;
+        // A limit tighter than the solver's worst case: redraw until the reference wins
+        // (the defaults never need it; a test checks every word at every level).
+        let mut secret = "";
+        for _ in 0..REDRAWS {
+            secret = rng.choose(&list).ok_or("no word of that length")?;
+            if solve(secret).len() <= self.config.max_turns {
+                break;
+            }
+        }
         let question = format!(
             "Find my secret word: a common English word of {n} letters. Guess a word of {n} \
              letters. After each guess I mark every letter: G if it is in the right place, \
