@@ -29,7 +29,7 @@ impl Episode for AgainEpisode {
                 messages: vec![Message::new("user", "again")],
             });
         }
-        Ok(Step::Done(if turn.chars().count() % 2 == 0 {
+        Ok(Step::Done(if turn.chars().count().is_multiple_of(2) {
             Verdict::correct(turn)
         } else {
             Verdict::wrong(Some(turn.into()), "odd length")

@@ -102,6 +102,24 @@ pub fn tool_episode<'a>(
     Box::new(ToolEpisode::new(env, tools.clone(), limits, grader))
 }
 
+/// A tool-use episode whose final answer is an integer that must equal `gold` (`what`
+/// names it in the rejection: "wrong product").
+pub fn integer_tool_episode<'a>(
+    env: &str,
+    tools: &ToolRegistry,
+    limits: EpisodeLimits,
+    gold: num_bigint::BigInt,
+    what: &'static str,
+) -> Box<dyn Episode + 'a> {
+    tool_episode(env, tools, limits, move |answer| {
+        Ok(match verigym_verifiers::number::parse_integer(answer) {
+            Some(n) if n == gold => Verdict::correct(answer),
+            Some(_) => crate::kit::reject(answer, format!("wrong {what}")),
+            None => crate::kit::reject(answer, "the answer is not an integer"),
+        })
+    })
+}
+
 /// Adapter from a [`MultiFamily`] to an [`Environment`].
 pub struct MultiEnv<F: MultiFamily> {
     family: F,

@@ -4,18 +4,17 @@
 //! The character-level counting of `letter_counting` (the "strawberry" problem), at
 //! lengths where counting by hand is error-prone and one line of Python is exact.
 
-use super::{tool_episode, MultiFamily, Played};
+use super::{integer_tool_episode, MultiFamily, Played};
 use crate::env::Domain;
 use crate::episode::{Episode, EpisodeLimits};
-use crate::kit::{gold_i64, level, reject};
+use crate::kit::{gold_i64, level};
 use crate::rng::TaskRng;
 use crate::text::words;
 use crate::tools::{render_call, ToolRegistry};
 use crate::Message;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use verigym_verifiers::number::parse_integer;
-use verigym_verifiers::{Verdict, VerifyError};
+use verigym_verifiers::VerifyError;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -129,17 +128,12 @@ impl MultiFamily for ToolLetterCount {
         tools: &ToolRegistry,
     ) -> Result<Box<dyn Episode + 'a>, VerifyError> {
         let count = gold_i64(gold, "count")?;
-        Ok(tool_episode(
+        Ok(integer_tool_episode(
             Self::NAME,
             tools,
             self.limits(),
-            move |answer| {
-                Ok(match parse_integer(answer) {
-                    Some(n) if n == count.into() => Verdict::correct(answer),
-                    Some(_) => reject(answer, "wrong count"),
-                    None => reject(answer, "the answer is not an integer"),
-                })
-            },
+            count.into(),
+            "count",
         ))
     }
 }

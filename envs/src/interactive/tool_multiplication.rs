@@ -5,18 +5,17 @@
 //! so the reward is the accuracy of the answer, and the `tool_use` component shows
 //! whether the model learnt to call the tool.
 
-use super::{tool_episode, MultiFamily, Played};
+use super::{integer_tool_episode, MultiFamily, Played};
 use crate::env::Domain;
 use crate::episode::{Episode, EpisodeLimits};
-use crate::kit::{gold_str, level, reject};
+use crate::kit::{gold_str, level};
 use crate::rng::TaskRng;
 use crate::tools::{render_call, ToolRegistry};
 use crate::Message;
 use num_bigint::BigInt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use verigym_verifiers::number::parse_integer;
-use verigym_verifiers::{Verdict, VerifyError};
+use verigym_verifiers::VerifyError;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -118,17 +117,12 @@ impl MultiFamily for ToolMultiplication {
         let product: BigInt = gold_str(gold, "product")?
             .parse()
             .map_err(|_| VerifyError::InvalidGold("product is not an integer".into()))?;
-        Ok(tool_episode(
+        Ok(integer_tool_episode(
             Self::NAME,
             tools,
             self.limits(),
-            move |answer| {
-                Ok(match parse_integer(answer) {
-                    Some(n) if n == product => Verdict::correct(answer),
-                    Some(_) => reject(answer, "wrong product"),
-                    None => reject(answer, "the answer is not an integer"),
-                })
-            },
+            product,
+            "product",
         ))
     }
 }

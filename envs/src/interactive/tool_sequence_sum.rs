@@ -5,18 +5,17 @@
 //! The shape of Project-Euler-style warm-ups: exact, cheap to verify (the generator sums
 //! it in Rust), and impossible to guess.
 
-use super::{tool_episode, MultiFamily, Played};
+use super::{integer_tool_episode, MultiFamily, Played};
 use crate::env::Domain;
 use crate::episode::{Episode, EpisodeLimits};
-use crate::kit::{gold_str, level, reject};
+use crate::kit::{gold_str, level};
 use crate::rng::TaskRng;
 use crate::tools::{render_call, ToolRegistry};
 use crate::Message;
 use num_bigint::BigInt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use verigym_verifiers::number::parse_integer;
-use verigym_verifiers::{Verdict, VerifyError};
+use verigym_verifiers::VerifyError;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -152,17 +151,12 @@ impl MultiFamily for ToolSequenceSum {
         let sum: BigInt = gold_str(gold, "sum")?
             .parse()
             .map_err(|_| VerifyError::InvalidGold("sum is not an integer".into()))?;
-        Ok(tool_episode(
+        Ok(integer_tool_episode(
             Self::NAME,
             tools,
             self.limits(),
-            move |answer| {
-                Ok(match parse_integer(answer) {
-                    Some(x) if x == sum => Verdict::correct(answer),
-                    Some(_) => reject(answer, "wrong sum"),
-                    None => reject(answer, "the answer is not an integer"),
-                })
-            },
+            sum,
+            "sum",
         ))
     }
 }

@@ -99,6 +99,8 @@ fn ends_with_tool_call(turn: &str) -> bool {
 struct Running<'e> {
     episode: Box<dyn Episode + 'e>,
     pause: Option<String>,
+    /// The env's own token limit of an episode.
+    budget: Option<usize>,
     outcome: Option<Result<Verdict, String>>,
     messages: Vec<Message>,
 }
@@ -129,6 +131,7 @@ impl<'e, 't> EpisodeDriver<'e, 't> {
             .map(|r| {
                 r.map(|(env, task)| Running {
                     pause: (!env.tools().is_empty()).then(|| TOOL_CALL_END.to_string()),
+                    budget: env.episode_limits().map(|l| l.max_tokens),
                     episode: verigym_envs::start_episode(env, task),
                     outcome: None,
                     messages: Vec::new(),
@@ -169,6 +172,10 @@ impl<'e, 't> EpisodeDriver<'e, 't> {
 impl Turns for EpisodeDriver<'_, '_> {
     fn pause_on(&self, row: usize) -> Option<&str> {
         self.rows.get(row)?.as_ref()?.pause.as_deref()
+    }
+
+    fn budget(&self, row: usize) -> Option<usize> {
+        self.rows.get(row)?.as_ref()?.budget
     }
 
     fn turn_end(
@@ -486,7 +493,11 @@ mod tests {
         assert_eq!(driver.pause_on(1), Some(TOOL_CALL_END));
         assert_eq!(driver.pause_on(0), None);
         let reply = driver
-            .turn_end(1, &turns[0], &FinishReason::StopString(TOOL_CALL_END.into()))
+            .turn_end(
+                1,
+                &turns[0],
+                &FinishReason::StopString(TOOL_CALL_END.into()),
+            )
             .unwrap();
         let TurnEnd::Continue(ids) = reply else {
             panic!("a tool call gets the tool's result");
@@ -500,7 +511,9 @@ mod tests {
             .unwrap();
         assert_eq!(end, TurnEnd::Done);
         assert_eq!(
-            driver.turn_end(0, "x", &FinishReason::StopToken(2)).unwrap(),
+            driver
+                .turn_end(0, "x", &FinishReason::StopToken(2))
+                .unwrap(),
             TurnEnd::Done
         );
         let outcomes = driver.finish();
@@ -548,6 +561,48 @@ mod tests {
             .unwrap();
         assert_eq!(out[0].finish_reason, FinishReason::Length);
         assert_eq!(out[0].token_ids.len(), 1, "the reply was not fed");
+    }
+
+    /// Never ends a turn; row 0 may take at most 5 tokens.
+    struct Budgeted;
+
+    impl Turns for Budgeted {
+        fn pause_on(&self, _row: usize) -> Option<&str> {
+            None
+        }
+        fn budget(&self, row: usize) -> Option<usize> {
+            (row == 0).then_some(5)
+        }
+        fn turn_end(
+            &mut self,
+            _row: usize,
+            _turn: &str,
+            _ended_by: &FinishReason,
+        ) -> Result<TurnEnd, SampleError> {
+            Ok(TurnEnd::Done)
+        }
+    }
+
+    #[test]
+    fn an_episode_token_limit_ends_its_row_only() {
+        let tok = Tokenizer::builtin();
+        let m = model(3);
+        let params = SamplingParams {
+            max_new_tokens: 12,
+            ..Default::default()
+        };
+        let out = Sampler::new(&tok)
+            .generate_turns(
+                &m,
+                &[vec![3, 4, 5], vec![6, 7]],
+                &params,
+                &[1, 2],
+                &mut Budgeted,
+            )
+            .unwrap();
+        assert_eq!(out[0].token_ids.len(), 5);
+        assert_eq!(out[0].finish_reason, FinishReason::Length);
+        assert_eq!(out[1].token_ids.len(), 12);
     }
 
     #[test]

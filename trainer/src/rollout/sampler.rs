@@ -193,6 +193,11 @@ pub trait Turns {
     /// A string that ends a model turn of `row` besides the stop tokens and strings (the
     /// closing `</tool_call>` of a tool call), if any.
     fn pause_on(&self, row: usize) -> Option<&str>;
+    /// The most tokens (model and environment) row `row` may take, when tighter than
+    /// `max_new_tokens` (an episode's own token limit).
+    fn budget(&self, _row: usize) -> Option<usize> {
+        None
+    }
     /// Row `row` ended a model turn (`ended_by`); `turn` is the text of its tokens since the
     /// last environment reply, special tokens dropped.
     fn turn_end(
@@ -502,6 +507,10 @@ impl<'a> Sampler<'a> {
                 row.logprobs.push(lp);
                 row.mask.push(true);
                 let pause = turns.as_ref().and_then(|t| t.pause_on(i));
+                let budget = turns
+                    .as_ref()
+                    .and_then(|t| t.budget(i))
+                    .map_or(params.max_new_tokens, |b| b.min(params.max_new_tokens));
                 let ended = if params.stop_token_ids.contains(&tok) {
                     Some(FinishReason::StopToken(tok))
                 } else {
@@ -520,7 +529,7 @@ impl<'a> Sampler<'a> {
                             // A reply that leaves no room for another model token ends
                             // the sequence at the budget.
                             TurnEnd::Continue(reply)
-                                if row.tokens.len() + reply.len() >= params.max_new_tokens =>
+                                if row.tokens.len() + reply.len() >= budget =>
                             {
                                 row.finish = Some(FinishReason::Length)
                             }
@@ -531,7 +540,7 @@ impl<'a> Sampler<'a> {
                     (Some(reason), None) => row.finish = Some(reason),
                     (None, _) => {}
                 }
-                if last && row.finish.is_none() {
+                if (last || row.tokens.len() >= budget) && row.finish.is_none() {
                     row.finish = Some(FinishReason::Length);
                 }
                 if row.finish.is_some() {

@@ -49,8 +49,9 @@ impl Config {
     pub fn new(quick: bool) -> Config {
         Config {
             digits: 12,
-            letter_count_difficulty: 3,
-            train_demos: if quick { 60 } else { 6_000 },
+            // 1-3 words: what the 2-layer model learns to copy into a program in this budget.
+            letter_count_difficulty: 2,
+            train_demos: if quick { 60 } else { 12_000 },
             eval_tasks: if quick { 8 } else { 100 },
             size: if quick {
                 ModelSize::TINY
@@ -58,9 +59,9 @@ impl Config {
                 ModelSize::SHALLOW
             },
             sft: SftConfig {
-                seq_len: 384,
+                seq_len: 320,
                 batch_size: 16,
-                max_steps: if quick { 10 } else { 1200 },
+                max_steps: if quick { 10 } else { 1500 },
                 lr: 3e-3,
                 warmup_steps: if quick { 2 } else { 50 },
                 eval_every: 0,
@@ -68,13 +69,17 @@ impl Config {
                 keep_best: false,
                 ..Default::default()
             },
+            // Measured on seed 0: 30 steps of 8 x 8 at lr 3e-4 and temperature 0.7 lowered
+            // held-out accuracy (0.630 -> 0.515); 100 steps of 16 x 8 at 1e-4 and temperature 1
+            // raised the training reward (0.41 -> 0.52) and cut tool errors (0.31 -> 0.18 per
+            // episode) with greedy accuracy about level (0.595).
             rl: RlConfig {
-                steps: if quick { 2 } else { 30 },
-                tasks_per_step: if quick { 2 } else { 8 },
+                steps: if quick { 2 } else { 100 },
+                tasks_per_step: if quick { 2 } else { 16 },
                 group: if quick { 4 } else { 8 },
-                temperature: 0.7,
+                temperature: 1.0,
                 max_new_tokens: 256,
-                lr: 3e-4,
+                lr: 1e-4,
                 warmup_steps: 5,
                 ..Default::default()
             },
