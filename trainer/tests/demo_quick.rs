@@ -150,3 +150,40 @@ fn quick_tokens_not_characters_matches_demonstrations_in_its_third_arm() {
     assert!(out.join("tokens_not_characters.png").exists());
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn quick_tools_writes_its_summary_report_and_plot() {
+    use verigym_trainer::recipes::experiments;
+    let out = std::env::temp_dir().join(format!("verigym-tools-quick-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let over = serde_json::json!({"rl": {"progress": false}});
+    experiments::run("tools", tch::Device::Cpu, &out, 0..1, true, Some(&over)).unwrap();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    for key in [
+        "no_tool_accuracy",
+        "tool_sft_accuracy",
+        "tool_grpo_accuracy",
+    ] {
+        let mean = s[key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&mean), "{key} {mean}");
+        // The mean is over the two tasks, each reported under "tasks".
+        let per: Vec<f64> = ["tool_multiplication", "tool_letter_count"]
+            .iter()
+            .map(|t| s["tasks"][t][key].as_f64().unwrap())
+            .collect();
+        assert!((mean - (per[0] + per[1]) / 2.0).abs() < 1e-9, "{key}");
+    }
+    for f in [
+        "report.md",
+        "tools.png",
+        "tool-sft-eval.jsonl",
+        "no-tool-eval.jsonl",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    // Every held-out task was played and recorded, none dropped.
+    let lines = std::fs::read_to_string(out.join("tool-grpo-eval.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 16);
+    let _ = std::fs::remove_dir_all(&out);
+}
