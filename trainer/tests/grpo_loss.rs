@@ -1,10 +1,12 @@
-//! The GRPO loss and its gradient for every loss type, with and without KL and clipping,
-//! against PyTorch reference values (scripts/make_grpo_fixture.py); advantages likewise.
+//! The GRPO loss and its gradient for every loss type (CISPO included), per-token and
+//! per-sequence (GSPO) importance ratios, with and without KL and clipping, against PyTorch
+//! reference values (scripts/make_grpo_fixture.py); advantages likewise.
 
 use serde_json::Value;
 use tch::{Kind, Tensor};
 use verigym_trainer::grpo::{
-    advantages, micro_batch_loss, AdvantageScale, LossType, Normaliser, ObjectiveConfig,
+    advantages, micro_batch_loss, AdvantageScale, ImportanceSamplingLevel, LossType, Normaliser,
+    ObjectiveConfig,
 };
 
 fn fixture() -> Value {
@@ -26,7 +28,23 @@ fn loss_type(s: &str) -> LossType {
         "dr_grpo" => LossType::DrGrpo,
         "dapo" => LossType::Dapo,
         "bnpo" => LossType::Bnpo,
+        "cispo" => LossType::Cispo,
         other => panic!("unknown loss type {other}"),
+    }
+}
+
+/// The objective of a fixture case.
+fn objective(f: &Value, case: &Value) -> ObjectiveConfig {
+    ObjectiveConfig {
+        loss_type: loss_type(case["loss_type"].as_str().unwrap()),
+        eps_low: f["eps_low"].as_f64().unwrap(),
+        eps_high: case["eps_high"].as_f64().unwrap(),
+        beta: case["beta"].as_f64().unwrap(),
+        importance_sampling_level: match case["importance_sampling_level"].as_str().unwrap() {
+            "token" => ImportanceSamplingLevel::Token,
+            "sequence" => ImportanceSamplingLevel::Sequence,
+            other => panic!("unknown level {other}"),
+        },
     }
 }
 
@@ -40,15 +58,14 @@ fn loss_and_gradient_match_pytorch_for_every_loss_type() {
     let (b, t) = (f["B"].as_i64().unwrap(), f["T"].as_i64().unwrap());
     let mask = tensor(&f["mask"], b, t);
     let cases = f["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 16);
+    assert_eq!(cases.len(), 28);
     let mut clipped_cases = 0;
     for case in cases {
-        let cfg = ObjectiveConfig {
-            loss_type: loss_type(case["loss_type"].as_str().unwrap()),
-            eps_low: f["eps_low"].as_f64().unwrap(),
-            eps_high: f["eps_high"].as_f64().unwrap(),
-            beta: case["beta"].as_f64().unwrap(),
-        };
+        let cfg = objective(&f, case);
+        let name = format!(
+            "{} {} beta {}",
+            case["loss_type"], case["importance_sampling_level"], cfg.beta
+        );
         let logp = tensor(&f["logp"], b, t).set_requires_grad(true);
         let old = tensor(&case["old_logp"], b, t);
         let reference = tensor(&case["ref_logp"], b, t);
@@ -66,31 +83,22 @@ fn loss_and_gradient_match_pytorch_for_every_loss_type() {
         let got = loss.double_value(&[]);
         assert!(
             (got - want).abs() < 1e-5 * want.abs().max(1.0),
-            "{case_name}: loss {got} vs {want}",
-            case_name = case["loss_type"]
+            "{name}: loss {got} vs {want}"
         );
         let grad = Vec::<f32>::try_from(logp.grad().flatten(0, -1)).unwrap();
         for (g, w) in grad.iter().zip(floats(&case["grad"])) {
-            assert!(
-                (g - w).abs() < 1e-5,
-                "{}: grad {g} vs {w}",
-                case["loss_type"]
-            );
+            assert!((g - w).abs() < 1e-5, "{name}: grad {g} vs {w}");
         }
-        if case["clip"].as_bool().unwrap() {
-            assert!(
-                stats.clip_region() > 0.0,
-                "the clip case must clip some tokens"
-            );
-            clipped_cases += 1;
-        } else {
-            assert_eq!(stats.clip_region(), 0.0);
-        }
+        // The clipped-token count agrees with PyTorch's, and the clip cases do clip.
+        let clipped = case["clipped"].as_bool().unwrap();
+        assert_eq!(stats.clip_region() > 0.0, clipped, "{name}");
+        assert_eq!(clipped, case["clip"].as_bool().unwrap(), "{name}");
+        clipped_cases += usize::from(clipped);
         if cfg.beta > 0.0 {
             assert!(stats.kl() > 0.0);
         }
     }
-    assert_eq!(clipped_cases, 8);
+    assert_eq!(clipped_cases, 14);
 }
 
 #[test]
@@ -99,16 +107,11 @@ fn micro_batches_add_up_to_the_full_batch_gradient() {
     let (b, t) = (f["B"].as_i64().unwrap(), f["T"].as_i64().unwrap());
     let mask = tensor(&f["mask"], b, t);
     for case in f["cases"].as_array().unwrap() {
-        let kind = loss_type(case["loss_type"].as_str().unwrap());
+        let cfg = objective(&f, case);
+        let kind = cfg.loss_type;
         if kind == LossType::Bnpo {
             continue; // bnpo is per micro-batch by definition
         }
-        let cfg = ObjectiveConfig {
-            loss_type: kind,
-            eps_low: 0.2,
-            eps_high: 0.28,
-            beta: case["beta"].as_f64().unwrap(),
-        };
         let old = tensor(&case["old_logp"], b, t);
         let reference = tensor(&case["ref_logp"], b, t);
         let adv = Tensor::from_slice(&floats(&case["advantages"]));

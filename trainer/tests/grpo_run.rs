@@ -246,3 +246,22 @@ fn dapo_style_variants_run_and_report_sane_metrics() {
     }
     let _ = std::fs::remove_dir_all(out);
 }
+
+#[test]
+fn cispo_and_sequence_level_ratios_run_through_the_step() {
+    for extra in [
+        ["objective.loss_type=\"cispo\"", "objective.eps_high=5.0"],
+        [
+            "objective.importance_sampling_level=\"sequence\"",
+            "objective.loss_type=\"grpo\"",
+        ],
+    ] {
+        let out = tmp(&format!("grpo-objective-{}", extra[0].len()));
+        let s = train(&config(3, &extra), options(&out, false, None)).unwrap();
+        assert_eq!(s.metrics.len(), 3, "{extra:?}");
+        for m in &s.metrics {
+            assert!(m.loss.is_finite() && m.grad_norm.is_finite(), "{extra:?}");
+        }
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}

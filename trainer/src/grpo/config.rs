@@ -3,7 +3,7 @@
 //! tree before it is deserialised, so an override is checked exactly like the file.
 
 use super::advantage::AdvantageScale;
-use super::loss::{LossType, ObjectiveConfig};
+use super::loss::{ImportanceSamplingLevel, LossType, ObjectiveConfig};
 use crate::optim::OptimConfig;
 use crate::policy::ModelConfig;
 use crate::rollout::config::{CurriculumConfig, EnvSpec, RolloutConfig};
@@ -35,6 +35,9 @@ pub struct GrpoObjective {
     pub overlong_factor: f64,
     /// Refresh the reference model from the policy every N steps (0: never).
     pub ref_refresh_steps: usize,
+    /// "token" (GRPO) or "sequence" (GSPO: one ratio per sequence, the geometric mean of
+    /// its token ratios).
+    pub importance_sampling_level: ImportanceSamplingLevel,
 }
 
 impl Default for GrpoObjective {
@@ -54,6 +57,7 @@ impl Default for GrpoObjective {
             overlong_cache: 16,
             overlong_factor: 1.0,
             ref_refresh_steps: 0,
+            importance_sampling_level: ImportanceSamplingLevel::Token,
         }
     }
 }
@@ -65,6 +69,7 @@ impl GrpoObjective {
             eps_low: self.eps_low,
             eps_high: self.eps_high,
             beta: self.beta,
+            importance_sampling_level: self.importance_sampling_level,
         }
     }
 }

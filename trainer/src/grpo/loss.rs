@@ -1,7 +1,11 @@
 //! The GRPO objective on per-token log-probabilities: PPO-style clipped ratio with separate
 //! `eps_low` / `eps_high` (DAPO clip-higher), k3 KL to a frozen reference (Schulman 2020,
-//! as in DeepSeekMath), and the four loss aggregations of TRL's `GRPOTrainer._compute_loss`:
-//! grpo, dr_grpo, dapo and bnpo.
+//! as in DeepSeekMath), and the loss aggregations of TRL's `GRPOTrainer._compute_loss`:
+//! grpo, dr_grpo, dapo and bnpo. Two newer objectives by the names TRL gives them: GSPO's
+//! sequence-level ratio (Zheng et al. 2025: the geometric mean of a sequence's token ratios,
+//! clipped per sequence; `importance_sampling_level = "sequence"`) and CISPO (MiniMax-M1,
+//! 2025: the importance weight capped at `eps_high` and detached, times the log-prob, so no
+//! token's gradient is clipped away; `loss_type = "cispo"`, aggregated as dapo).
 //!
 //! With gradient accumulation each micro-batch's loss is scaled by a [`Normaliser`] computed
 //! over the whole batch, so that summing the micro-batch gradients gives the full-batch
@@ -24,6 +28,19 @@ pub enum LossType {
     Dapo,
     /// Sum over tokens / tokens in the micro-batch, averaged over micro-batches.
     Bnpo,
+    /// CISPO: -min(ratio, eps_high).detach() * A * logp per token, summed over all tokens
+    /// of the batch / number of tokens (as dapo).
+    Cispo,
+}
+
+/// Whether the importance ratio is per token (PPO, GRPO) or per sequence (GSPO).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportanceSamplingLevel {
+    #[default]
+    Token,
+    /// exp(mean over the sequence's tokens of logp - old_logp), one ratio per sequence.
+    Sequence,
 }
 
 /// The objective's knobs.
@@ -34,6 +51,7 @@ pub struct ObjectiveConfig {
     pub eps_high: f64,
     /// Weight of the k3 KL to the reference; 0 keeps no reference model.
     pub beta: f64,
+    pub importance_sampling_level: ImportanceSamplingLevel,
 }
 
 /// Whole-batch counts that scale each micro-batch's loss.
@@ -109,9 +127,25 @@ pub fn micro_batch_loss(
     mask: &Tensor,
 ) -> (Tensor, LossStats) {
     let adv = advantages.unsqueeze(1);
-    let ratio = (logp - old_logp).exp();
-    let clipped = ratio.clamp(1.0 - cfg.eps_low, 1.0 + cfg.eps_high);
-    let mut per_token = -(&ratio * &adv).min_other(&(&clipped * &adv));
+    let log_ratio = logp - old_logp;
+    // [B, T] per token, or [B, 1] per sequence (broadcast over the tokens below).
+    let log_weight = match cfg.importance_sampling_level {
+        ImportanceSamplingLevel::Token => log_ratio,
+        ImportanceSamplingLevel::Sequence => {
+            (log_ratio * mask).sum_dim_intlist(-1, true, Kind::Float)
+                / mask.sum_dim_intlist(-1, true, Kind::Float).clamp_min(1.0)
+        }
+    };
+    let ratio = log_weight.exp();
+    let per_token = match cfg.loss_type {
+        LossType::Cispo => -(ratio.clamp_max(cfg.eps_high).detach() * &adv * logp),
+        _ => {
+            let clipped = ratio.clamp(1.0 - cfg.eps_low, 1.0 + cfg.eps_high);
+            -(&ratio * &adv).min_other(&(&clipped * &adv))
+        }
+    };
+    // A per-sequence loss is [B, 1]: spread it over the tokens before adding the KL in place.
+    let mut per_token = per_token.expand_as(logp).contiguous();
     let kl = match ref_logp {
         Some(r) if cfg.beta != 0.0 => {
             let kl = k3_kl(logp, r);
@@ -130,7 +164,7 @@ pub fn micro_batch_loss(
         LossType::DrGrpo => {
             masked.sum(Kind::Float) / (norm.sequences.max(1) * norm.max_len.max(1)) as f64
         }
-        LossType::Dapo => masked.sum(Kind::Float) / norm.tokens.max(1.0),
+        LossType::Dapo | LossType::Cispo => masked.sum(Kind::Float) / norm.tokens.max(1.0),
         LossType::Bnpo => {
             masked.sum(Kind::Float)
                 / mask.sum(Kind::Float).clamp_min(1.0)
@@ -139,8 +173,17 @@ pub fn micro_batch_loss(
     };
     let stats = tch::no_grad(|| {
         let tokens = mask.sum(Kind::Float).double_value(&[]);
-        let low = ratio.lt(1.0 - cfg.eps_low).logical_and(&adv.lt(0.0));
-        let high = ratio.gt(1.0 + cfg.eps_high).logical_and(&adv.gt(0.0));
+        // CISPO caps the weight itself (at eps_high, whatever the advantage's sign).
+        let (low, high) = match cfg.loss_type {
+            LossType::Cispo => (
+                ratio.zeros_like().to_kind(Kind::Bool),
+                ratio.gt(cfg.eps_high),
+            ),
+            _ => (
+                ratio.lt(1.0 - cfg.eps_low).logical_and(&adv.lt(0.0)),
+                ratio.gt(1.0 + cfg.eps_high).logical_and(&adv.gt(0.0)),
+            ),
+        };
         let region = low.logical_or(&high);
         let msum = |t: &Tensor| {
             (t.to_kind(Kind::Float) * mask)
@@ -168,6 +211,7 @@ mod tests {
             eps_low: 0.2,
             eps_high: 0.28,
             beta,
+            importance_sampling_level: ImportanceSamplingLevel::Token,
         }
     }
 

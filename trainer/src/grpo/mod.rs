@@ -13,7 +13,9 @@ pub mod step;
 
 pub use advantage::{advantages, AdvantageScale};
 pub use config::{GrpoConfig, StageConfig};
-pub use loss::{micro_batch_loss, LossStats, LossType, Normaliser, ObjectiveConfig};
+pub use loss::{
+    micro_batch_loss, ImportanceSamplingLevel, LossStats, LossType, Normaliser, ObjectiveConfig,
+};
 pub use metrics::StepMetrics;
 pub use run::{train, train_policy, GrpoError, RunOptions, RunSummary};
 pub use step::{Grpo, StepOutput};
