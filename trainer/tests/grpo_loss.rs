@@ -45,6 +45,8 @@ fn objective(f: &Value, case: &Value) -> ObjectiveConfig {
             "sequence" => ImportanceSamplingLevel::Sequence,
             other => panic!("unknown level {other}"),
         },
+        is_correction: Default::default(),
+        is_correction_cap: 2.0,
     }
 }
 

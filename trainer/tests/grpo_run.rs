@@ -265,3 +265,38 @@ fn cispo_and_sequence_level_ratios_run_through_the_step() {
         let _ = std::fs::remove_dir_all(&out);
     }
 }
+
+#[test]
+fn a_bf16_kv_cache_shows_a_mismatch_that_the_correction_takes_out_of_the_ratio() {
+    let base = ["rollout.kv_cache_dtype=\"bf16\""];
+    let out = tmp("grpo-mismatch");
+    let plain = train(&config(2, &base), options(&out, false, None)).unwrap();
+    let _ = std::fs::remove_dir_all(&out);
+    for m in &plain.metrics {
+        // The sampler read keys and values rounded to bf16; the learner did not.
+        assert!(m.mismatch_abs_mean > 0.0 && m.mismatch_abs_max >= m.mismatch_abs_mean);
+        assert!(m.mismatch_kl >= 0.0 && m.mismatch_kl.is_finite());
+    }
+    // Masking above a cap of 1: the tokens the learner finds likelier than the sampler did
+    // (about half, from rounding alone) leave the loss.
+    let corrected = [
+        base[0],
+        "objective.is_correction=\"token_mask\"",
+        "objective.is_correction_cap=1.0",
+    ];
+    let fixed = train(&config(2, &corrected), options(&out, false, None)).unwrap();
+    let _ = std::fs::remove_dir_all(&out);
+    // The same samples (the first step's weights are the same) and the same mismatch
+    // logged; the ratio is now against the learner's own log-probs, so at mu = 1 it is
+    // exactly 1 and nothing is clipped, and the masked tokens change the loss.
+    let (a, b) = (&plain.metrics[0], &fixed.metrics[0]);
+    assert_eq!(a.reward_mean, b.reward_mean);
+    assert!((a.mismatch_abs_mean - b.mismatch_abs_mean).abs() < 1e-9);
+    assert_eq!(b.clip_region, 0.0);
+    assert!(
+        b.loss.is_finite() && (b.loss - a.loss).abs() > 1e-9,
+        "{} {}",
+        a.loss,
+        b.loss
+    );
+}

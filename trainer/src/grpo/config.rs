@@ -3,7 +3,7 @@
 //! tree before it is deserialised, so an override is checked exactly like the file.
 
 use super::advantage::AdvantageScale;
-use super::loss::{ImportanceSamplingLevel, LossType, ObjectiveConfig};
+use super::loss::{ImportanceSamplingLevel, IsCorrection, LossType, ObjectiveConfig};
 use crate::optim::OptimConfig;
 use crate::policy::ModelConfig;
 use crate::rollout::config::{CurriculumConfig, EnvSpec, RolloutConfig};
@@ -38,6 +38,10 @@ pub struct GrpoObjective {
     /// "token" (GRPO) or "sequence" (GSPO: one ratio per sequence, the geometric mean of
     /// its token ratios).
     pub importance_sampling_level: ImportanceSamplingLevel,
+    /// Sampler-learner mismatch correction: none | token_truncate | token_mask |
+    /// sequence_truncate | sequence_mask (TRL's modes), with the weights' cap.
+    pub is_correction: IsCorrection,
+    pub is_correction_cap: f64,
 }
 
 impl Default for GrpoObjective {
@@ -58,6 +62,8 @@ impl Default for GrpoObjective {
             overlong_factor: 1.0,
             ref_refresh_steps: 0,
             importance_sampling_level: ImportanceSamplingLevel::Token,
+            is_correction: IsCorrection::None,
+            is_correction_cap: 2.0,
         }
     }
 }
@@ -70,6 +76,8 @@ impl GrpoObjective {
             eps_high: self.eps_high,
             beta: self.beta,
             importance_sampling_level: self.importance_sampling_level,
+            is_correction: self.is_correction,
+            is_correction_cap: self.is_correction_cap,
         }
     }
 }
@@ -243,6 +251,7 @@ impl StageConfig for GrpoConfig {
             ));
         }
         let o = &self.objective;
+        finite_in("objective.is_correction_cap", o.is_correction_cap, 1.0, 1e9)?;
         if !(o.eps_low >= 0.0 && o.eps_low < 1.0 && o.eps_high >= 0.0) {
             return bad("objective.eps_low must be in [0, 1) and eps_high >= 0".into());
         }

@@ -9,7 +9,10 @@
 //! it: the same attention and the same gradients (autograd sums the repeated rows back into
 //! the prompt's keys and values), with the prompt's share of the work divided by G.
 
-use super::loss::{micro_batch_loss, LossStats, LossType, Normaliser, ObjectiveConfig};
+use super::loss::{
+    is_weights, mismatch_stats, weighted_micro_batch_loss, IsCorrection, LossStats, LossType,
+    Normaliser, ObjectiveConfig,
+};
 use crate::optim::AdamW;
 use crate::policy::engine::DecodeEngine;
 use crate::policy::model::{AttnMask, KvCache, Model, ModelError};
@@ -423,6 +426,10 @@ pub fn learn(
     let trained = rows_with_signal(batch, s);
     let batch = trained.as_ref().unwrap_or(batch);
     let mut report = LearnReport::default();
+    let correcting = s.objective.is_correction != IsCorrection::None;
+    // With a correction: the learner's own log-probs before the update, per micro-batch
+    // (the PPO ratio's denominator), and the correction's weights against the sampler's.
+    let mut learner_old: Vec<(Tensor, Option<Tensor>)> = Vec::new();
     for pass in 0..s.mu.max(1) {
         opt.zero_grad();
         let mut stats = LossStats::default();
@@ -434,14 +441,33 @@ pub fn learn(
             let mb = batch.rows(start, len);
             let (logp, ent) = completion_logprobs(model, &mb, s.temperature, pass == 0)?;
             let r = ref_logp.map(|r| r.narrow(0, start, len));
-            let (loss, st) = micro_batch_loss(
+            if pass == 0 {
+                stats.add(&mismatch_stats(&logp, &mb.old, &mb.mask));
+                if correcting {
+                    let o = s.objective;
+                    let w = is_weights(
+                        o.is_correction,
+                        o.is_correction_cap,
+                        &logp,
+                        &mb.old,
+                        &mb.mask,
+                    );
+                    learner_old.push((logp.detach(), w));
+                }
+            }
+            let (old, weights) = match learner_old.get((start / micro) as usize) {
+                Some((old, w)) if correcting => (old, w.as_ref()),
+                _ => (&mb.old, None),
+            };
+            let (loss, st) = weighted_micro_batch_loss(
                 &s.objective,
                 &norm,
                 &logp,
-                &mb.old,
+                old,
                 r.as_ref(),
                 &mb.adv,
                 &mb.mask,
+                weights,
             );
             loss.backward();
             loss_sum += loss.double_value(&[]);
@@ -477,6 +503,7 @@ pub fn learn(
 
 #[cfg(test)]
 mod tests {
+    use super::super::loss::micro_batch_loss;
     use super::*;
     use crate::policy::model::Config;
     use std::sync::Arc;
@@ -596,6 +623,8 @@ mod tests {
                     eps_high: 0.28,
                     beta: 0.0,
                     importance_sampling_level: Default::default(),
+                    is_correction: Default::default(),
+                    is_correction_cap: 2.0,
                 },
                 mu: 1,
                 micro_batch_size: 2,
@@ -653,6 +682,8 @@ mod tests {
                 eps_high: 0.2,
                 beta: 0.04,
                 importance_sampling_level: Default::default(),
+                is_correction: Default::default(),
+                is_correction_cap: 2.0,
             },
             mu: 1,
             micro_batch_size: 2,

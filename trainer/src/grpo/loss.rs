@@ -33,6 +33,51 @@ pub enum LossType {
     Cispo,
 }
 
+/// How the gap between the sampler's log-probs and the learner's is corrected (TRL's
+/// `vllm_importance_sampling_correction` modes): off, or each token's loss weighted by
+/// w = exp(learner - sampler) of its token (`token_*`) or of its whole sequence
+/// (`sequence_*`: the product of the token ratios), truncated at the cap (`*_truncate`,
+/// truncated importance sampling) or zeroed above it (`*_mask`). With a correction the PPO
+/// ratio is taken against the learner's own log-probs before the update, not the sampler's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IsCorrection {
+    #[default]
+    None,
+    TokenTruncate,
+    TokenMask,
+    SequenceTruncate,
+    SequenceMask,
+}
+
+/// The detached per-token weights of `correction` (`[B, T]`, or `[B, 1]` per sequence):
+/// `learner` are the learner's log-probs before the update, `sampler` the sampler's.
+pub fn is_weights(
+    correction: IsCorrection,
+    cap: f64,
+    learner: &Tensor,
+    sampler: &Tensor,
+    mask: &Tensor,
+) -> Option<Tensor> {
+    let d = (learner - sampler).detach() * mask;
+    let log_w = match correction {
+        IsCorrection::None => return None,
+        IsCorrection::TokenTruncate | IsCorrection::TokenMask => d,
+        IsCorrection::SequenceTruncate | IsCorrection::SequenceMask => {
+            d.sum_dim_intlist(-1, true, Kind::Float)
+        }
+    };
+    // exp of a log-weight far past the cap would overflow; both modes only compare with it.
+    let w = log_w.clamp_max(cap.ln() + 1.0).exp();
+    Some(match correction {
+        IsCorrection::TokenTruncate | IsCorrection::SequenceTruncate => w.clamp_max(cap),
+        _ => {
+            let over = w.gt(cap);
+            w.masked_fill(&over, 0.0)
+        }
+    })
+}
+
 /// Whether the importance ratio is per token (PPO, GRPO) or per sequence (GSPO).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -52,6 +97,9 @@ pub struct ObjectiveConfig {
     /// Weight of the k3 KL to the reference; 0 keeps no reference model.
     pub beta: f64,
     pub importance_sampling_level: ImportanceSamplingLevel,
+    pub is_correction: IsCorrection,
+    /// The cap C of the correction's weights.
+    pub is_correction_cap: f64,
 }
 
 /// Whole-batch counts that scale each micro-batch's loss.
@@ -75,6 +123,11 @@ pub struct LossStats {
     pub clip_low_sum: f64,
     pub clip_high_sum: f64,
     pub clip_region_sum: f64,
+    /// Sampler-learner mismatch over counted tokens: sum and max of
+    /// |logp_learner - logp_sampler| and the sum of the k3 estimate of KL(sampler || learner).
+    pub mismatch_abs_sum: f64,
+    pub mismatch_abs_max: f64,
+    pub mismatch_kl_sum: f64,
 }
 
 impl LossStats {
@@ -84,6 +137,15 @@ impl LossStats {
         self.clip_low_sum += o.clip_low_sum;
         self.clip_high_sum += o.clip_high_sum;
         self.clip_region_sum += o.clip_region_sum;
+        self.mismatch_abs_sum += o.mismatch_abs_sum;
+        self.mismatch_abs_max = self.mismatch_abs_max.max(o.mismatch_abs_max);
+        self.mismatch_kl_sum += o.mismatch_kl_sum;
+    }
+    pub fn mismatch_abs_mean(&self) -> f64 {
+        self.mean(self.mismatch_abs_sum)
+    }
+    pub fn mismatch_kl(&self) -> f64 {
+        self.mean(self.mismatch_kl_sum)
     }
     fn mean(&self, x: f64) -> f64 {
         if self.tokens > 0.0 {
@@ -112,6 +174,21 @@ pub fn k3_kl(logp: &Tensor, ref_logp: &Tensor) -> Tensor {
     d.exp() - &d - 1.0
 }
 
+/// The sampler-learner mismatch of one micro-batch (no gradient), as [`LossStats`] sums.
+pub fn mismatch_stats(learner: &Tensor, sampler: &Tensor, mask: &Tensor) -> LossStats {
+    tch::no_grad(|| {
+        let r = (learner - sampler).detach() * mask;
+        let abs = r.abs();
+        let k3 = (r.exp() - &r - 1.0) * mask;
+        LossStats {
+            mismatch_abs_sum: abs.sum(Kind::Float).double_value(&[]),
+            mismatch_abs_max: abs.max().double_value(&[]),
+            mismatch_kl_sum: k3.sum(Kind::Float).double_value(&[]),
+            ..LossStats::default()
+        }
+    })
+}
+
 /// The micro-batch loss (a scalar with the graph of `logp`) and its statistics.
 ///
 /// Shapes: `logp`, `old_logp`, `ref_logp` and `mask` are `[B, T]` (mask is 1 on completion
@@ -125,6 +202,22 @@ pub fn micro_batch_loss(
     ref_logp: Option<&Tensor>,
     advantages: &Tensor,
     mask: &Tensor,
+) -> (Tensor, LossStats) {
+    weighted_micro_batch_loss(cfg, norm, logp, old_logp, ref_logp, advantages, mask, None)
+}
+
+/// [`micro_batch_loss`] with each token's policy loss multiplied by `weights` (`[B, T]` or
+/// `[B, 1]`, no gradient): the sampler-learner correction of [`is_weights`].
+#[allow(clippy::too_many_arguments)]
+pub fn weighted_micro_batch_loss(
+    cfg: &ObjectiveConfig,
+    norm: &Normaliser,
+    logp: &Tensor,
+    old_logp: &Tensor,
+    ref_logp: Option<&Tensor>,
+    advantages: &Tensor,
+    mask: &Tensor,
+    weights: Option<&Tensor>,
 ) -> (Tensor, LossStats) {
     let adv = advantages.unsqueeze(1);
     let log_ratio = logp - old_logp;
@@ -143,6 +236,10 @@ pub fn micro_batch_loss(
             let clipped = ratio.clamp(1.0 - cfg.eps_low, 1.0 + cfg.eps_high);
             -(&ratio * &adv).min_other(&(&clipped * &adv))
         }
+    };
+    let per_token = match weights {
+        Some(w) => per_token * w,
+        None => per_token,
     };
     // A per-sequence loss is [B, 1]: spread it over the tokens before adding the KL in place.
     let mut per_token = per_token.expand_as(logp).contiguous();
@@ -196,6 +293,7 @@ pub fn micro_batch_loss(
             clip_low_sum: msum(&low),
             clip_high_sum: msum(&high),
             clip_region_sum: msum(&region),
+            ..LossStats::default()
         }
     });
     (loss, stats)
@@ -212,6 +310,8 @@ mod tests {
             eps_high: 0.28,
             beta,
             importance_sampling_level: ImportanceSamplingLevel::Token,
+            is_correction: IsCorrection::None,
+            is_correction_cap: 2.0,
         }
     }
 
@@ -249,6 +349,46 @@ mod tests {
             &mask,
         );
         assert!((loss.double_value(&[]) - (-(1.0 + 1.0 - 1.0) / 3.0)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn correction_weights_truncate_or_mask_per_token_or_sequence() {
+        // Row 0: learner - sampler = ln 3, ln 0.5, and a padding token; row 1: ln 1.5.
+        let sampler = Tensor::from_slice(&[-1.0f32, -1.0, -1.0, -2.0, -2.0, -2.0]).view([2, 3]);
+        let d = [3f32.ln(), 0.5f32.ln(), 5.0, 1.5f32.ln(), 0.0, 0.0];
+        let learner = &sampler + Tensor::from_slice(&d).view([2, 3]);
+        let mask = Tensor::from_slice(&[1.0f32, 1.0, 0.0, 1.0, 0.0, 0.0]).view([2, 3]);
+        let w = |c| {
+            let t = is_weights(c, 2.0, &learner, &sampler, &mask).unwrap();
+            Vec::<f32>::try_from(t.flatten(0, -1)).unwrap()
+        };
+        let close = |got: Vec<f32>, want: &[f32]| {
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(want) {
+                assert!((g - w).abs() < 1e-5, "{got:?} vs {want:?}");
+            }
+        };
+        // Padding tokens get weight exp(0) = 1 (their loss is masked anyway).
+        close(
+            w(IsCorrection::TokenTruncate),
+            &[2.0, 0.5, 1.0, 1.5, 1.0, 1.0],
+        );
+        close(w(IsCorrection::TokenMask), &[0.0, 0.5, 1.0, 1.5, 1.0, 1.0]);
+        // Sequences: 3 x 0.5 = 1.5 and 1.5, both under the cap; a cap of 1.2 cuts both.
+        close(w(IsCorrection::SequenceTruncate), &[1.5, 1.5]);
+        let cut = is_weights(IsCorrection::SequenceMask, 1.2, &learner, &sampler, &mask).unwrap();
+        close(
+            Vec::<f32>::try_from(cut.flatten(0, -1)).unwrap(),
+            &[0.0, 0.0],
+        );
+        assert!(is_weights(IsCorrection::None, 2.0, &learner, &sampler, &mask).is_none());
+        let m = mismatch_stats(&learner, &sampler, &mask);
+        let want = 3f64.ln() + 2f64.ln() + 1.5f64.ln();
+        assert!((m.mismatch_abs_sum - want).abs() < 1e-5);
+        assert!((m.mismatch_abs_max - 3f64.ln()).abs() < 1e-5);
+        let k3 = |r: f64| r.exp() - r - 1.0;
+        let kl = k3(3f64.ln()) + k3(0.5f64.ln()) + k3(1.5f64.ln());
+        assert!((m.mismatch_kl_sum - kl).abs() < 1e-5);
     }
 
     #[test]

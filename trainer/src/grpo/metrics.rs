@@ -18,6 +18,14 @@ pub struct StepMetrics {
     /// Fraction of sampled groups whose rewards were all equal.
     pub zero_std_frac: f64,
     pub kl: f64,
+    /// Sampler-learner mismatch over the trained tokens, before the update: mean and max of
+    /// |logp_learner - logp_sampler|, and the k3 estimate of KL(sampler || learner).
+    #[serde(default)]
+    pub mismatch_abs_mean: f64,
+    #[serde(default)]
+    pub mismatch_abs_max: f64,
+    #[serde(default)]
+    pub mismatch_kl: f64,
     pub clip_low: f64,
     pub clip_high: f64,
     pub clip_region: f64,

@@ -14,7 +14,8 @@ pub mod step;
 pub use advantage::{advantages, AdvantageScale};
 pub use config::{GrpoConfig, StageConfig};
 pub use loss::{
-    micro_batch_loss, ImportanceSamplingLevel, LossStats, LossType, Normaliser, ObjectiveConfig,
+    is_weights, micro_batch_loss, mismatch_stats, weighted_micro_batch_loss,
+    ImportanceSamplingLevel, IsCorrection, LossStats, LossType, Normaliser, ObjectiveConfig,
 };
 pub use metrics::StepMetrics;
 pub use run::{train, train_policy, GrpoError, RunOptions, RunSummary};

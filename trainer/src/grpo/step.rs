@@ -257,6 +257,9 @@ impl StepMetrics {
         self.loss = r.loss;
         self.grad_norm = r.grad_norm;
         self.kl = r.stats.kl();
+        self.mismatch_abs_mean = r.stats.mismatch_abs_mean();
+        self.mismatch_abs_max = r.stats.mismatch_abs_max;
+        self.mismatch_kl = r.stats.mismatch_kl();
         self.clip_low = r.stats.clip_low();
         self.clip_high = r.stats.clip_high();
         self.clip_region = r.stats.clip_region();
