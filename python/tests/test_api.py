@@ -8,7 +8,12 @@ from conftest import cli, compact, with_completions
 
 ALL_ENVS = [e["name"] for e in verigym.list_envs()]
 # Envs whose verification runs code in the sandbox are graded by the CLI test suite.
-SCORED_ENVS = [e["name"] for e in verigym.list_envs() if e["domain"] != "code"]
+# Multi-turn envs are scored from a single completion only as the episode's one turn, so
+# their reference transcript does not earn full credit there (the CLI's `turns` input does).
+SCORED_ENVS = [
+    e["name"] for e in verigym.list_envs() if e["domain"] != "code" and not e["multi_turn"]
+]
+MULTI_TURN_ENVS = [e["name"] for e in verigym.list_envs() if e["multi_turn"]]
 
 
 def test_list_envs_is_verigym_list_json():
@@ -46,6 +51,17 @@ def test_score_batch_is_verigym_score(env):
     assert verigym.Env(env).score_batch([json.dumps(t) for t in tasks], completions) == got
     single = verigym.Env(env).score(tasks[2], completions[2])
     assert single == {**got[2], "line": 1}
+
+
+@pytest.mark.parametrize("env", MULTI_TURN_ENVS)
+def test_score_batch_of_a_multi_turn_env_is_verigym_score(env):
+    tasks = verigym.Env(env).sample_batch(6, seed=11)
+    completions = with_completions(tasks)
+    stdin = "".join(json.dumps({**t, "completion": c}) + "\n" for t, c in zip(tasks, completions))
+    expected = cli("score", "--env", env, stdin=stdin).splitlines()
+    got = verigym.Env(env).score_batch(tasks, completions)
+    assert [compact(r) for r in got] == expected
+    assert len(MULTI_TURN_ENVS) == 6
 
 
 def test_verify_math_is_verigym_verify_math():
