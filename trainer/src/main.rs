@@ -76,7 +76,8 @@ enum Command {
     /// Serve a checkpoint over an OpenAI-compatible HTTP API (/v1/models,
     /// /v1/completions, /v1/chat/completions), batching concurrent requests.
     Serve(commands::serve::ServeArgs),
-    /// Checkpoint tools: convert (load and save again), init (fresh random model).
+    /// Checkpoint tools: convert (load and save again), merge (LoRA adapters into their
+    /// base), init (fresh random model).
     Checkpoint {
         #[command(subcommand)]
         what: commands::policy::CheckpointCommand,

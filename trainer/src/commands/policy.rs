@@ -254,6 +254,21 @@ pub enum CheckpointCommand {
         #[arg(long, value_enum, default_value = "float32")]
         dtype: Dtype,
     },
+    /// Merge LoRA adapters (a folder in PEFT's layout, as `train sft`/`train grpo` with
+    /// `[lora]` save them) into their base and save the whole model.
+    Merge {
+        /// The adapter folder (adapter_config.json, adapter_model.safetensors).
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "float32")]
+        dtype: Dtype,
+        /// Print {"ids", "last_logits"} of this text under base plus adapters, computed
+        /// unmerged (for round trips against peft).
+        #[arg(long)]
+        probe: Option<String>,
+    },
     /// Save a randomly initialised model from a config, with the built-in byte-level
     /// tokenizer (or a given tokenizer.json).
     Init {
@@ -278,6 +293,31 @@ pub fn checkpoint(cmd: &CheckpointCommand) -> Result<()> {
             let (m, tok) = checkpoint::load(model, Device::Cpu, dtype.kind())?;
             checkpoint::save(&m, &tok, out)?;
             eprintln!("saved {} to {}", model.display(), out.display());
+        }
+        CheckpointCommand::Merge {
+            model,
+            out,
+            dtype,
+            probe,
+        } => {
+            if !checkpoint::is_adapter_dir(model) {
+                bail!(
+                    "{}: no {} here (or it also holds a whole model's config.json): not a \
+                     LoRA adapter folder",
+                    model.display(),
+                    checkpoint::ADAPTER_CONFIG
+                );
+            }
+            let (mut m, tok) = checkpoint::load_adapters(model, Device::Cpu, dtype.kind())?;
+            if let Some(text) = probe {
+                println!("{}", probe_json(&m, &tok, text)?);
+            }
+            m.merge_lora();
+            checkpoint::save(&m, &tok, out)?;
+            if let Some(t) = checkpoint::prompt_template(model)? {
+                checkpoint::write_prompt_template(out, &t)?;
+            }
+            eprintln!("merged {} into {}", model.display(), out.display());
         }
         CheckpointCommand::Init {
             config,

@@ -5,6 +5,7 @@
 use super::advantage::AdvantageScale;
 use super::loss::{ImportanceSamplingLevel, IsCorrection, LossType, ObjectiveConfig};
 use crate::optim::OptimConfig;
+use crate::policy::lora::{lora_needs_a_base, LoraConfig};
 use crate::policy::ModelConfig;
 use crate::rollout::config::{CurriculumConfig, EnvSpec, RolloutConfig};
 use crate::util::config::{finite_in, within};
@@ -188,6 +189,8 @@ pub struct GrpoConfig {
     pub curriculum: CurriculumConfig,
     pub log: LogConfig,
     pub eval: EvalConfig,
+    /// LoRA adapters (`rank = 0`: full fine-tuning).
+    pub lora: LoraConfig,
     /// An envs file (TOML) whose environments `[[envs]]` may name beside the builtins:
     /// processes in any language, datasets with a chosen verifier ("": none).
     pub envs_file: String,
@@ -208,6 +211,7 @@ impl Default for GrpoConfig {
             curriculum: CurriculumConfig::default(),
             log: LogConfig::default(),
             eval: EvalConfig::default(),
+            lora: LoraConfig::default(),
             envs_file: String::new(),
             envs: vec![EnvSpec {
                 name: "arithmetic".into(),
@@ -324,6 +328,17 @@ impl StageConfig for GrpoConfig {
             return bad("eval.every is set but eval.suite names no suite".into());
         }
         self.eval.suite()?;
+        self.lora.validate()?;
+        if self.lora.enabled() {
+            lora_needs_a_base(&self.model)?;
+            if o.ref_refresh_steps > 0 {
+                return bad(
+                    "objective.ref_refresh_steps must be 0 with LoRA: the reference is the \
+                     base with the adapters off"
+                        .into(),
+                );
+            }
+        }
         self.model.validate()
     }
 }

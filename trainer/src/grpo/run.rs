@@ -91,7 +91,9 @@ impl Saver<'_> {
     fn save_state(&self, grpo: &Grpo, done: usize) -> Result<(), GrpoError> {
         let dir = self.state_dir();
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        grpo.policy.vs.save(dir.join("policy.safetensors"))?;
+        grpo.policy
+            .trainable_store()
+            .save(dir.join("policy.safetensors"))?;
         if let Some(r) = &grpo.reference {
             r.vs.save(dir.join("reference.safetensors"))?;
         }
@@ -109,7 +111,7 @@ impl Saver<'_> {
     /// Loads the saved policy weights (before the rest of the run is built from them).
     fn load_policy(&self, policy: &mut Model) -> Result<(), GrpoError> {
         Ok(policy
-            .vs
+            .trainable_store_mut()
             .load(self.state_dir().join("policy.safetensors"))?)
     }
 
@@ -155,6 +157,10 @@ pub fn train_policy(
     }
     std::fs::write(out.join("config.toml"), cfg.to_toml()).map_err(io_err(&out))?;
     let resuming = opts.resume && state_file.exists();
+    if cfg.lora.enabled() && policy.lora().is_none() {
+        let base = crate::lm::stage::base_path(&cfg.model.path);
+        policy.attach_lora(&cfg.lora, cfg.seed as i64, &base)?;
+    }
     if resuming {
         saver.load_policy(policy)?;
     }
@@ -217,7 +223,7 @@ pub fn train_policy(
         if due || done == cfg.steps {
             saver.save_state(&grpo, done)?;
             let dir = out.join("checkpoints").join(format!("step-{done}"));
-            checkpoint::save(policy, tok, &dir)?;
+            checkpoint::save_policy(policy, tok, &dir)?;
             if !cfg.rollout.chat {
                 checkpoint::write_prompt_template(&dir, &cfg.rollout.prompt_template)?;
             }

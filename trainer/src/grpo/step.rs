@@ -23,7 +23,8 @@ use tch::Tensor;
 use verigym_envs::Registry;
 
 /// Everything a step reads and updates: the policy and its optimiser, the frozen reference
-/// (when `objective.beta > 0`), the env mixture and the verifier pool.
+/// (when `objective.beta > 0`; with LoRA the policy's base, adapters off, stands in for it),
+/// the env mixture and the verifier pool.
 pub struct Grpo<'a> {
     pub cfg: &'a GrpoConfig,
     pub policy: &'a Model,
@@ -47,7 +48,8 @@ impl<'a> Grpo<'a> {
         tok: &'a Tokenizer,
         registry: Registry,
     ) -> Result<Grpo<'a>, GrpoError> {
-        let reference = if cfg.objective.beta > 0.0 {
+        // With LoRA the reference is the base, adapters off: no copy.
+        let reference = if cfg.objective.beta > 0.0 && policy.lora().is_none() {
             Some(frozen_copy(policy)?)
         } else {
             None
@@ -207,16 +209,20 @@ impl<'a> Grpo<'a> {
         let pad = self.tok.pad_id().unwrap_or(0);
         let mask_truncated = self.cfg.objective.mask_truncated;
         let batch = build_batch(rollouts, adv, mask_truncated, pad, self.policy.device());
-        let Some(reference) = &self.reference else {
-            return Ok((batch, None));
-        };
-        let started = Instant::now();
-        let lp = reference_logprobs(
-            reference,
-            &batch,
+        let (micro, temperature) = (
             self.cfg.learn.micro_batch_size,
             self.cfg.rollout.temperature,
-        )?;
+        );
+        let started = Instant::now();
+        let lp = match &self.reference {
+            Some(reference) => reference_logprobs(reference, &batch, micro, temperature)?,
+            None if self.cfg.objective.beta > 0.0 && self.policy.lora().is_some() => {
+                self.policy.with_adapters_off(|| {
+                    reference_logprobs(self.policy, &batch, micro, temperature)
+                })?
+            }
+            None => return Ok((batch, None)),
+        };
         m.time_reference_s += started.elapsed().as_secs_f64();
         Ok((batch, Some(lp)))
     }
@@ -277,7 +283,7 @@ fn frozen_copy(policy: &Model) -> Result<Model, GrpoError> {
 
 /// Trainable parameters in name order (a VarStore's map order is not stable).
 pub fn trainable_params(model: &Model) -> Vec<Tensor> {
-    let mut vars: Vec<(String, Tensor)> = model.vs.variables().into_iter().collect();
+    let mut vars: Vec<(String, Tensor)> = model.trainable_store().variables().into_iter().collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
     vars.into_iter()
         .map(|(_, t)| t)

@@ -18,6 +18,7 @@ use super::sft::{CausalLm, SftConfig, SftError, SftReport};
 use super::train::{restore, snapshot, Hooks, LoopState, StepRecord};
 use crate::data::{read_jsonl, DataError};
 use crate::optim::OptimConfig;
+use crate::policy::lora::{lora_needs_a_base, LoraConfig};
 use crate::policy::{checkpoint, Model, ModelConfig, ModelError, Tokenizer};
 use crate::util::config::{finite_in, within, ConfigError, StageConfig};
 use crate::util::json::{append_line, truncate_jsonl, write_atomic};
@@ -212,6 +213,8 @@ pub struct SftStageConfig {
     pub train: LmTrain,
     pub optim: OptimConfig,
     pub log: LmLog,
+    /// LoRA adapters (`rank = 0`: full fine-tuning).
+    pub lora: LoraConfig,
 }
 
 impl Default for SftStageConfig {
@@ -225,6 +228,7 @@ impl Default for SftStageConfig {
             train: LmTrain::default(),
             optim: lm_optim(),
             log: LmLog::default(),
+            lora: LoraConfig::default(),
         }
     }
 }
@@ -269,6 +273,10 @@ impl StageConfig for PretrainConfig {
 impl StageConfig for SftStageConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         validate_common(self.steps, &self.model, &self.train, &self.optim)?;
+        self.lora.validate()?;
+        if self.lora.enabled() {
+            lora_needs_a_base(&self.model)?;
+        }
         if !self.data.prompt_template.contains("{prompt}")
             && !self.data.prompt_template.contains("{question}")
         {
@@ -370,7 +378,11 @@ pub fn sft(cfg: &SftStageConfig, opts: StageOptions) -> Result<StageSummary, Sta
         cfg.log.progress,
     );
     lc.pack = cfg.data.pack;
-    let run = RunFolder::open(&opts, &cfg.to_toml(), &cfg.model)?;
+    let mut run = RunFolder::open(&opts, &cfg.to_toml(), &cfg.model)?;
+    if cfg.lora.enabled() {
+        run.model
+            .attach_lora(&cfg.lora, cfg.seed as i64, &base_path(&cfg.model.path))?;
+    }
     let (model, tok) = (&run.model, &run.tok);
     let eos = end_of_sequence(tok)?;
     let pad = tok.pad_id().unwrap_or(eos);
@@ -385,7 +397,7 @@ pub fn sft(cfg: &SftStageConfig, opts: StageOptions) -> Result<StageSummary, Sta
     let mut hooks = run.hooks(cfg.steps, cfg.log.checkpoint_every, template, &opts);
     let report = super::sft::train_with_hooks(
         model as &dyn CausalLm,
-        &model.vs,
+        model.trainable_store(),
         &train,
         &val,
         &tokens,
@@ -394,6 +406,13 @@ pub fn sft(cfg: &SftStageConfig, opts: StageOptions) -> Result<StageSummary, Sta
     )?;
     let checkpoint = hooks.last_checkpoint.take();
     run.finish(report, checkpoint, "sft", cfg.log.plots)
+}
+
+/// The base folder a LoRA run's adapters name: `model.path`, absolute where it exists.
+pub(crate) fn base_path(path: &str) -> String {
+    std::fs::canonicalize(path)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| path.to_string())
 }
 
 fn end_of_sequence(tok: &Tokenizer) -> Result<i64, StageError> {
@@ -616,14 +635,16 @@ impl FolderHooks<'_> {
         let f = self.folder;
         let dir = f.out.join("checkpoints").join(format!("step-{}", st.step));
         let ckpt = |e: ModelError| SftError::Model(e.to_string());
-        checkpoint::save(&f.model, &f.tok, &dir).map_err(ckpt)?;
+        checkpoint::save_policy(&f.model, &f.tok, &dir).map_err(ckpt)?;
         if let Some(t) = self.template {
             checkpoint::write_prompt_template(&dir, t).map_err(ckpt)?;
         }
         self.last_checkpoint = Some(dir);
         let state = self.state_dir();
         std::fs::create_dir_all(&state)?;
-        f.model.vs.save(state.join("policy.safetensors"))?;
+        f.model
+            .trainable_store()
+            .save(state.join("policy.safetensors"))?;
         st.opt.save(&state.join("optimizer.pt"))?;
         if let Some(best) = &st.best {
             tch::Tensor::write_safetensors(best, state.join("best.safetensors"))?;
@@ -650,7 +671,7 @@ impl Hooks for FolderHooks<'_> {
         let text = std::fs::read_to_string(&path)?;
         let saved: SavedState = serde_json::from_str(&text)
             .map_err(|e| SftError::Config(format!("{}: {e}", path.display())))?;
-        let vs = &self.folder.model.vs;
+        let vs = self.folder.model.trainable_store();
         let weights = tch::Tensor::read_safetensors(dir.join("policy.safetensors"))?;
         restore(vs, &weights);
         st.opt.load(&dir.join("optimizer.pt"))?;
@@ -691,10 +712,11 @@ impl Hooks for FolderHooks<'_> {
             let last = rec.step == self.steps || st.report.stopped_early;
             match (&st.best, last) {
                 (Some(best), true) => {
-                    let current = snapshot(&self.folder.model.vs);
-                    restore(&self.folder.model.vs, best);
+                    let vs = self.folder.model.trainable_store();
+                    let current = snapshot(vs);
+                    restore(vs, best);
                     let r = self.save(st);
-                    restore(&self.folder.model.vs, &current);
+                    restore(vs, &current);
                     r?;
                 }
                 _ => self.save(st)?,

@@ -104,11 +104,115 @@ pub fn load_tokenizer(dir: &Path, cfg: &Config) -> Result<Tokenizer, ModelError>
     Ok(tok)
 }
 
-/// Loads model and tokenizer from a checkpoint folder.
+/// Loads model and tokenizer from a checkpoint folder. A folder of LoRA adapters (PEFT's
+/// layout, see [`load_adapters`]) loads as its base with the adapters merged in.
 pub fn load(dir: &Path, device: Device, kind: Kind) -> Result<(Model, Tokenizer), ModelError> {
+    if is_adapter_dir(dir) {
+        let (mut model, tok) = load_adapters(dir, device, kind)?;
+        model.merge_lora();
+        return Ok((model, tok));
+    }
     let model = load_model(dir, device, kind)?;
     let tok = load_tokenizer(dir, &model.cfg)?;
     Ok((model, tok))
+}
+
+/// PEFT's adapter files.
+pub const ADAPTER_CONFIG: &str = "adapter_config.json";
+pub const ADAPTER_WEIGHTS: &str = "adapter_model.safetensors";
+
+/// Whether `dir` holds LoRA adapters rather than a whole model.
+pub fn is_adapter_dir(dir: &Path) -> bool {
+    dir.join(ADAPTER_CONFIG).exists() && !dir.join("config.json").exists()
+}
+
+/// Loads a folder of LoRA adapters in PEFT's layout: the base checkpoint that
+/// `base_model_name_or_path` names (absolute, or relative to the working directory or to
+/// `dir`; itself possibly an adapter folder), with the adapters attached unmerged. The
+/// tokenizer is the base's.
+pub fn load_adapters(
+    dir: &Path,
+    device: Device,
+    kind: Kind,
+) -> Result<(Model, Tokenizer), ModelError> {
+    load_adapters_nested(dir, device, kind, 0)
+}
+
+fn load_adapters_nested(
+    dir: &Path,
+    device: Device,
+    kind: Kind,
+    depth: usize,
+) -> Result<(Model, Tokenizer), ModelError> {
+    let cfg_path = dir.join(ADAPTER_CONFIG);
+    let text = std::fs::read_to_string(&cfg_path).map_err(io_err(&cfg_path))?;
+    let file = cfg_path.display().to_string();
+    let (lora, base) =
+        crate::policy::lora::read_peft_config(&text, &file).map_err(ModelError::Checkpoint)?;
+    let base_dir = resolve_base(dir, &base).ok_or_else(|| {
+        ModelError::Checkpoint(format!(
+            "{file}: base_model_name_or_path '{base}' is not a checkpoint folder (looked in \
+             the working directory and beside {})",
+            dir.display()
+        ))
+    })?;
+    let (mut model, tok) = if is_adapter_dir(&base_dir) {
+        if depth >= 8 {
+            return Err(ModelError::Checkpoint(format!(
+                "{file}: adapters on adapters more than 8 deep"
+            )));
+        }
+        let (mut m, t) = load_adapters_nested(&base_dir, device, kind, depth + 1)?;
+        m.merge_lora();
+        (m, t)
+    } else {
+        let m = load_model(&base_dir, device, kind)?;
+        let t = load_tokenizer(&base_dir, &m.cfg)?;
+        (m, t)
+    };
+    model.attach_lora(&lora, 0, &base)?;
+    let weights = dir.join(ADAPTER_WEIGHTS);
+    let mut tensors: HashMap<String, Tensor> =
+        Tensor::read_safetensors(&weights)?.into_iter().collect();
+    let name = ADAPTER_WEIGHTS.to_string();
+    model
+        .load_peft_adapters(&mut |k| tensors.remove(k))
+        .map_err(|e| match e {
+            ModelError::MissingTensor { name: key, .. } => ModelError::MissingTensor {
+                name: key,
+                files: vec![name.clone()],
+            },
+            other => other,
+        })?;
+    Ok((model, tok))
+}
+
+fn resolve_base(dir: &Path, base: &str) -> Option<PathBuf> {
+    let p = Path::new(base);
+    let candidates = if p.is_absolute() {
+        vec![p.to_path_buf()]
+    } else {
+        vec![p.to_path_buf(), dir.join(p)]
+    };
+    candidates
+        .into_iter()
+        .find(|c| c.join("config.json").exists() || is_adapter_dir(c))
+}
+
+/// Saves the policy as a checkpoint: with LoRA adapters attached, the adapters in PEFT's
+/// layout (against the base they were trained on) and the tokenizer; else the whole model.
+pub fn save_policy(model: &Model, tokenizer: &Tokenizer, dir: &Path) -> Result<(), ModelError> {
+    let Some(lora) = model.lora() else {
+        return save(model, tokenizer, dir);
+    };
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let cfg_path = dir.join(ADAPTER_CONFIG);
+    let text = serde_json::to_string_pretty(&lora.peft_config()).unwrap_or_default();
+    std::fs::write(&cfg_path, text).map_err(io_err(&cfg_path))?;
+    Tensor::write_safetensors(&lora.peft_state_dict(), dir.join(ADAPTER_WEIGHTS))?;
+    tokenizer
+        .save_dir(dir)
+        .map_err(|e| ModelError::Checkpoint(e.to_string()))
 }
 
 fn dtype_name(kind: Kind) -> &'static str {

@@ -137,23 +137,25 @@ impl DecodeEngine {
         );
         let qkv_w = (nh + 2 * nkv) * hd;
         let mut layers = Vec::with_capacity(model.layers.len());
-        for l in &model.layers {
+        for (i, l) in model.layers.iter().enumerate() {
             let a = &l.attn;
+            // With LoRA adapters on, the engine runs the merged weights.
+            let [qkv, o, gate_up, down] = model.layer_weights(i)?;
             layers.push(Layer {
                 input_norm: host(&l.input_norm.weight)?,
-                qkv: Packed::new(&host(&a.qkv)?, qkv_w, h),
+                qkv: Packed::new(&host(&qkv)?, qkv_w, h),
                 qkv_bias: match &a.qkv_bias {
                     Some(b) => Some(host(b)?),
                     None => None,
                 },
-                o: Packed::new(&host(&a.o)?, h, nh * hd),
+                o: Packed::new(&host(&o)?, h, nh * hd),
                 o_bias: match &a.o_bias {
                     Some(b) => Some(host(b)?),
                     None => None,
                 },
                 post_norm: host(&l.post_norm.weight)?,
-                gate_up: Packed::gate_up(&host(&l.mlp.gate_up)?, inter, h),
-                down: Packed::new(&host(&l.mlp.down)?, h, inter),
+                gate_up: Packed::gate_up(&host(&gate_up)?, inter, h),
+                down: Packed::new(&host(&down)?, h, inter),
             });
         }
         let n = positions as i64;

@@ -4,6 +4,7 @@
 
 pub mod checkpoint;
 pub mod engine;
+pub mod lora;
 pub mod model;
 pub mod tokenizer;
 

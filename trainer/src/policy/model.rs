@@ -25,6 +25,7 @@
 //! - Run generation under the sampler (it takes `tch::no_grad` itself); the reference model for
 //!   the KL term is a second `Model` loaded from the same checkpoint and `vs.freeze()`d.
 
+use crate::policy::lora::{Apply, LayerAdapters, Lora, LoraConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
@@ -424,12 +425,24 @@ impl Attention {
         sin: &Tensor,
         mask: &AttnMask,
         cache: Option<(&Tensor, &Tensor, i64, i64)>,
+        lora: Option<(&LayerAdapters, Apply)>,
     ) -> Tensor {
         let (b, t, _) = x.size3().unwrap_or((0, 0, 0));
         let (nh, nkv, hd) = (self.heads, self.kv_heads, self.head_dim);
-        let qkv = x
-            .linear(&self.qkv, self.qkv_bias.as_ref())
-            .view([b, t, nh + 2 * nkv, hd]);
+        let mut qkv = x.linear(&self.qkv, self.qkv_bias.as_ref());
+        if let Some(d) = lora.and_then(|(ad, how)| {
+            ad.fused_delta(x, &[(0, nh * hd), (1, nkv * hd), (2, nkv * hd)], how)
+        }) {
+            qkv += d;
+        }
+        let qkv = qkv.view([b, t, nh + 2 * nkv, hd]);
+        let o_proj = |out: Tensor| -> Tensor {
+            let y = out.linear(&self.o, self.o_bias.as_ref());
+            match lora.and_then(|(ad, how)| ad.fused_delta(&out, &[(3, 0)], how)) {
+                Some(d) => y + d,
+                None => y,
+            }
+        };
         // RoPE on q and k together: x*cos + rotate_half(x)*sin, where rotate_half(x)*sin ==
         // roll(x, hd/2) * [-sin, sin] (the sign lives in the table).
         let qk = qkv.narrow(2, 0, nh + nkv);
@@ -451,9 +464,7 @@ impl Attention {
                     if let Some(out) = from.and_then(|f| {
                         crate::kernels::attention::attend(&q1(), ck, cv, offset + 1, &f, self.scale)
                     }) {
-                        return out
-                            .view([b, 1, nh * hd])
-                            .linear(&self.o, self.o_bias.as_ref());
+                        return o_proj(out.view([b, 1, nh * hd]));
                     }
                 }
                 let l = offset + t - start;
@@ -498,7 +509,7 @@ impl Attention {
             .transpose(1, 2)
             .reshape([b, t, nh * hd])
         };
-        out.linear(&self.o, self.o_bias.as_ref())
+        o_proj(out)
     }
 }
 
@@ -534,10 +545,18 @@ impl Mlp {
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let gu = x.linear::<Tensor>(&self.gate_up, None);
-        let act = gu.narrow(-1, 0, self.inter).silu() * gu.narrow(-1, self.inter, self.inter);
-        act.linear::<Tensor>(&self.down, None)
+    fn forward(&self, x: &Tensor, lora: Option<(&LayerAdapters, Apply)>) -> Tensor {
+        let i = self.inter;
+        let mut gu = x.linear::<Tensor>(&self.gate_up, None);
+        if let Some(d) = lora.and_then(|(ad, how)| ad.fused_delta(x, &[(4, i), (5, i)], how)) {
+            gu += d;
+        }
+        let act = gu.narrow(-1, 0, i).silu() * gu.narrow(-1, i, i);
+        let y = act.linear::<Tensor>(&self.down, None);
+        match lora.and_then(|(ad, how)| ad.fused_delta(&act, &[(6, 0)], how)) {
+            Some(d) => y + d,
+            None => y,
+        }
     }
 }
 
@@ -569,11 +588,12 @@ impl DecoderLayer {
         sin: &Tensor,
         mask: &AttnMask,
         cache: Option<(&Tensor, &Tensor, i64, i64)>,
+        lora: Option<(&LayerAdapters, Apply)>,
     ) -> Tensor {
         let h = x + self
             .attn
-            .forward(&self.input_norm.forward(x), cos, sin, mask, cache);
-        let out = self.mlp.forward(&self.post_norm.forward(&h));
+            .forward(&self.input_norm.forward(x), cos, sin, mask, cache, lora);
+        let out = self.mlp.forward(&self.post_norm.forward(&h), lora);
         h + out
     }
 }
@@ -668,6 +688,8 @@ pub struct Model {
     pub(crate) norm: RmsNorm,
     /// `None` when the embeddings are tied.
     lm_head: Option<Tensor>,
+    /// LoRA adapters, when attached (`attach_lora`).
+    pub(crate) lora: Option<Lora>,
     pub(crate) cos: Tensor,
     pub(crate) sin: Tensor,
     device: Device,
@@ -731,6 +753,7 @@ impl Model {
             layers,
             norm,
             lm_head,
+            lora: None,
             cos,
             sin,
             device,
@@ -764,6 +787,146 @@ impl Model {
 
     pub(crate) fn lm_head_weight(&self) -> &Tensor {
         self.lm_head.as_ref().unwrap_or(&self.embed)
+    }
+
+    /// Attaches fresh LoRA adapters (drawn from libtorch's generator seeded with `seed`)
+    /// and freezes the base weights; `base` is the checkpoint folder they are saved
+    /// against. Replaces adapters attached before.
+    pub fn attach_lora(
+        &mut self,
+        cfg: &LoraConfig,
+        seed: i64,
+        base: &str,
+    ) -> Result<(), ModelError> {
+        cfg.validate()
+            .map_err(|e| ModelError::Config(e.to_string()))?;
+        if !cfg.enabled() {
+            return Err(ModelError::Config(
+                "lora.rank is 0: nothing to attach".into(),
+            ));
+        }
+        let lora = {
+            let _guard = init_lock();
+            tch::manual_seed(seed);
+            Lora::new_unlocked(cfg, &self.cfg, self.device, base)
+        };
+        self.vs.freeze();
+        self.lora = Some(lora);
+        Ok(())
+    }
+
+    /// The attached adapters, if any.
+    pub fn lora(&self) -> Option<&Lora> {
+        self.lora.as_ref()
+    }
+
+    /// The attached adapters when they are switched on.
+    pub(crate) fn active_lora(&self) -> Option<&Lora> {
+        self.lora.as_ref().filter(|l| l.enabled())
+    }
+
+    /// Runs `f` with the adapters switched off: the frozen base, which is the reference
+    /// model of a LoRA run. Without adapters this is just `f()`.
+    pub fn with_adapters_off<R>(&self, f: impl FnOnce() -> R) -> R {
+        let Some(l) = &self.lora else {
+            return f();
+        };
+        let was = l.set_enabled(false);
+        let out = f();
+        l.set_enabled(was);
+        out
+    }
+
+    /// The variables training updates: the adapters' store with LoRA, else every weight.
+    pub fn trainable_store(&self) -> &nn::VarStore {
+        self.lora.as_ref().map_or(&self.vs, |l| &l.vs)
+    }
+
+    /// `trainable_store`, mutable (to load saved weights into it).
+    pub fn trainable_store_mut(&mut self) -> &mut nn::VarStore {
+        match self.lora.as_mut() {
+            Some(l) => &mut l.vs,
+            None => &mut self.vs,
+        }
+    }
+
+    /// Layer `i`'s fused projection weights (qkv, o, gate_up, down) as the forward pass
+    /// applies them: with active adapters, `W + (alpha/r) B A` in the base weight's dtype
+    /// (what the fused engine packs); else the weights themselves.
+    pub(crate) fn layer_weights(&self, i: usize) -> Option<[Tensor; 4]> {
+        let layer = self.layers.get(i)?;
+        let base = [
+            layer.attn.qkv.shallow_clone(),
+            layer.attn.o.shallow_clone(),
+            layer.mlp.gate_up.shallow_clone(),
+            layer.mlp.down.shallow_clone(),
+        ];
+        let Some(lora) = self.active_lora() else {
+            return Some(base);
+        };
+        let ad = lora.layers.get(i)?;
+        let s = crate::policy::lora::target_shapes(&self.cfg);
+        let shape = |t: usize| [s[t].1, s[t].0];
+        let groups: [Vec<usize>; 4] = [vec![0, 1, 2], vec![3], vec![4, 5], vec![6]];
+        let scale = lora.cfg.scale();
+        let merged = base.iter().zip(groups.iter()).map(|(w, g)| {
+            let parts: Vec<(usize, [i64; 2])> = g.iter().map(|&t| (t, shape(t))).collect();
+            tch::no_grad(|| match ad.fused_weight_delta(&parts, scale, self.device) {
+                Some(d) => (w.to_kind(Kind::Float) + d).to_kind(w.kind()),
+                None => w.shallow_clone(),
+            })
+        });
+        let merged: Vec<Tensor> = merged.collect();
+        merged.try_into().ok()
+    }
+
+    /// Folds the adapters into the base weights (`W += (alpha/r) B A`) and drops them: the
+    /// merged model computes what base plus adapters did, with no adapter overhead.
+    pub fn merge_lora(&mut self) {
+        if self.lora.is_none() {
+            return;
+        }
+        let merged: Vec<[Tensor; 4]> = (0..self.layers.len())
+            .filter_map(|i| self.layer_weights(i))
+            .collect();
+        tch::no_grad(|| {
+            for (layer, [qkv, o, gate_up, down]) in self.layers.iter_mut().zip(merged) {
+                layer.attn.qkv.copy_(&qkv);
+                layer.attn.o.copy_(&o);
+                layer.mlp.gate_up.copy_(&gate_up);
+                layer.mlp.down.copy_(&down);
+            }
+        });
+        self.lora = None;
+    }
+
+    /// Loads adapter weights saved in PEFT's layout (`get(key)` returns the tensor of a
+    /// PEFT key) into the attached adapters; a missing or mis-shaped one is an error naming
+    /// it. Keys the adapters do not have are not asked for.
+    pub fn load_peft_adapters(
+        &mut self,
+        get: &mut dyn FnMut(&str) -> Option<Tensor>,
+    ) -> Result<(), ModelError> {
+        let Some(lora) = &self.lora else {
+            return Err(ModelError::Config("no adapters attached".into()));
+        };
+        let _guard = tch::no_grad_guard();
+        for (name, mut var) in lora.vs.variables() {
+            let key = crate::policy::lora::peft_key(&name);
+            let t = get(&key).ok_or_else(|| ModelError::MissingTensor {
+                name: key.clone(),
+                files: Vec::new(),
+            })?;
+            if t.size() != var.size() {
+                return Err(ModelError::BadShape {
+                    name: key,
+                    expected: var.size(),
+                    found: t.size(),
+                });
+            }
+            var.f_copy_(&t)?;
+        }
+        Ok(())
     }
 
     /// (HF name, tensor) for every weight in the transformers layout: fused q/k/v and
@@ -961,11 +1124,13 @@ impl Model {
             }
             m => m,
         };
+        let lora = self.active_lora().map(|l| (l, l.apply()));
         for (i, layer) in self.layers.iter().enumerate() {
             let kv = cache
                 .as_ref()
                 .and_then(|c| Some((c.k.get(i)?, c.v.get(i)?, offset, start)));
-            x = layer.forward(&x, &cos, &sin, mask, kv);
+            let ad = lora.and_then(|(l, how)| Some((l.layers.get(i)?, how)));
+            x = layer.forward(&x, &cos, &sin, mask, kv, ad);
         }
         if let Some(c) = cache.as_mut() {
             c.len += t;
