@@ -7,7 +7,7 @@
 //! checkpoint, ...) and `eval`'s suites get an envs file whose entries run this program's
 //! hidden `env-process NAME` command, named in `$VERIGYM_ENVS_FILE` (see `handoff`).
 
-use crate::{exec, export, handoff, new_env, play, sample, score, serve, trainer, verify};
+use crate::{exec, export, handoff, label, new_env, play, sample, score, serve, trainer, verify};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -46,6 +46,9 @@ enum Command {
     /// Play one episode as JSON lines: {"content": ...} turns in, env messages and the
     /// verdict out (multi-turn envs: tools, games; single-turn envs end after one turn).
     Play(play::PlayArgs),
+    /// Collect people's feedback on completions (compare pairs, rate, or rank) into
+    /// feedback JSONL for a reward model; resumable, single keys (1 / 2 / = / s / u / q).
+    Label(label::LabelArgs),
     /// Serve the verifiers over HTTP: POST /score, POST /get_reward (OpenRLHF), GET /health.
     RewardServer(serve::ServeArgs),
     /// Write tasks as a veRL-schema training set (Parquet or JSONL).
@@ -106,6 +109,7 @@ pub fn run(registry: Registry) -> ExitCode {
         Command::Sample(args) => sample::run(args, &registry),
         Command::Score(args) => score::run(args, &registry),
         Command::Play(args) => play::run(args, &registry),
+        Command::Label(args) => label::run(args),
         Command::RewardServer(args) => serve::run(args, &registry),
         Command::Export(args) => export::run(args, &registry),
         Command::Verify(args) => verify::run(args),

@@ -20,6 +20,7 @@ mod exec;
 mod export;
 mod handoff;
 mod jsonl;
+mod label;
 mod new_env;
 mod play;
 mod sample;

@@ -8,6 +8,7 @@ pub mod env;
 pub mod episode;
 pub mod error;
 pub mod external;
+pub mod feedback;
 pub mod interactive;
 pub mod kit;
 pub mod logic;

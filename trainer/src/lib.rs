@@ -13,6 +13,7 @@ pub mod lm;
 pub mod optim;
 pub mod policy;
 pub mod recipes;
+pub mod rm;
 pub mod rollout;
 pub mod serve;
 pub mod util;

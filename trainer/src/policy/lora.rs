@@ -39,7 +39,9 @@ pub struct LoraConfig {
     pub rank: usize,
     /// Scaling numerator: the adapter's output is multiplied by alpha / rank.
     pub alpha: f64,
-    /// Dropout on the adapter's input while training.
+    /// Dropout on the adapter's input while training. Its masks come from libtorch's global
+    /// generator, so a resumed run with dropout goes on statistically alike rather than bit
+    /// for bit (0, the default, keeps resumes exact).
     pub dropout: f64,
     /// Projections that get adapters (any of q_proj, k_proj, v_proj, o_proj, gate_proj,
     /// up_proj, down_proj).
