@@ -13,7 +13,7 @@ use verigym_envs::Registry;
 
 pub const HELP: &str = "Model commands (run by verigym-train, which links libtorch):
   train, generate, serve, bench sample, bench grpo, data, experiment, demo, checkpoint,
-  doctor, eval --model LOCAL_CHECKPOINT
+  rm, doctor, eval --model LOCAL_CHECKPOINT
 Run `verigym <command> --help` for each.";
 
 /// Top-level commands owned by the trainer binary.
@@ -24,6 +24,7 @@ const TRAINER_COMMANDS: &[&str] = &[
     "doctor",
     "experiment",
     "generate",
+    "rm",
     "serve",
     "train",
 ];

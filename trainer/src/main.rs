@@ -82,6 +82,11 @@ enum Command {
         #[command(subcommand)]
         what: commands::policy::CheckpointCommand,
     },
+    /// Reward models: score completions (`rm score`), make one from a checkpoint (`rm init`).
+    Rm {
+        #[command(subcommand)]
+        what: commands::rm::RmCommand,
+    },
     /// What this machine gives the trainer: CPU model and features, the kernel code path
     /// (VERIGYM_CPU_PATH forces one), libtorch's version and devices, thread counts.
     Doctor {
@@ -192,6 +197,7 @@ fn run() -> Result<()> {
         Command::Generate(args) => commands::policy::generate(&args)?,
         Command::Serve(args) => commands::serve::run(&args)?,
         Command::Checkpoint { what } => commands::policy::checkpoint(&what)?,
+        Command::Rm { what } => commands::rm::run(&what)?,
         Command::Bench {
             target: BenchCommand::Sample(args),
         } => println!("{}", commands::policy::bench_sample(&args)?),

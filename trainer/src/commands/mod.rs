@@ -5,5 +5,6 @@ pub mod bench_grpo;
 pub mod data;
 pub mod eval;
 pub mod policy;
+pub mod rm;
 pub mod serve;
 pub mod train;

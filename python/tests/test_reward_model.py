@@ -1,0 +1,72 @@
+"""Reward models (issue 20): one saved by `verigym rm init` loads in transformers as
+AutoModelForSequenceClassification with the scores `verigym rm score` gives (within 1e-4),
+batched left-padded scoring included, and bad input lines are named."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import cli, verigym_bin
+
+CONFIG = {
+    "vocab_size": 267,
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 128,
+    "initializer_range": 0.2,
+}
+ROWS = [
+    {"prompt": "Tell a joke.", "completion": " Why did the chicken cross the road?"},
+    {"prompt": "Tell a joke.", "completion": " No."},
+    {"prompt": "Summarise: the cat sat on the mat.", "completion": " A cat sat."},
+    {"prompt": "2+2=", "completion": "4"},
+]
+
+
+@pytest.fixture(scope="module")
+def reward_model(tmp_path_factory):
+    if not Path(verigym_bin()).with_name("verigym-train").exists():
+        pytest.fail("verigym-train is not built: `cargo build --release` (scripts/test.sh does)")
+    tmp = tmp_path_factory.mktemp("rm")
+    cli("checkpoint", "init", "--config", json.dumps(CONFIG), "--out", str(tmp / "base"), "--seed", "6")
+    cli("rm", "init", "--model", str(tmp / "base"), "--out", str(tmp / "rm"), "--seed", "2")
+    return tmp / "rm"
+
+
+def test_transformers_gives_our_scores(reward_model):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    lines = "".join(json.dumps(r) + "\n" for r in ROWS)
+    ours = [json.loads(l)["reward"] for l in cli("rm", "score", "--model", str(reward_model), stdin=lines).splitlines()]
+    one_by_one = [
+        json.loads(cli("rm", "score", "--model", str(reward_model), "--batch-size", "1", stdin=json.dumps(r) + "\n"))["reward"]
+        for r in ROWS
+    ]
+    assert len(ours) == len(ROWS)
+    assert max(abs(a - b) for a, b in zip(ours, one_by_one)) < 1e-4, "left padding changed a score"
+    assert max(ours) - min(ours) > 1e-3, "a random head should tell texts apart"
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(reward_model), dtype=torch.float32)
+    model.eval()
+    assert model.config.num_labels == 1
+    tok = AutoTokenizer.from_pretrained(str(reward_model))
+    for row, want in zip(ROWS, ours):
+        ids = tok(row["prompt"] + row["completion"], return_tensors="pt").input_ids
+        with torch.no_grad():
+            got = model(ids).logits[0, 0].item()
+        assert abs(got - want) < 1e-4, (row, got, want)
+
+
+def test_a_bad_line_is_named(reward_model):
+    bad = json.dumps(ROWS[0]) + "\n" + json.dumps({"prompt": "p"}) + "\n"
+    out = subprocess.run(
+        [verigym_bin(), "rm", "score", "--model", str(reward_model)], input=bad, capture_output=True, text=True
+    )
+    assert out.returncode != 0
+    assert "stdin:2" in out.stderr and "'completion'" in out.stderr
+    assert out.stdout == ""
