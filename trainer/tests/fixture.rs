@@ -1,12 +1,28 @@
 //! The policy against transformers (issue 7): fixtures made by scripts/make_fixture.py with
 //! tiny random LlamaForCausalLM (sharded, untied) and Qwen2ForCausalLM (QKV bias, tied).
 //! Greedy completions must match exactly and last-token logits within 1e-4 (fp32).
+//!
+//! On the CPU by default; `VERIGYM_TEST_DEVICE=cuda` runs them on the GPU
+//! (scripts/gpu_check.sh) with the same tolerance: libtorch computes fp32 matmuls in full
+//! fp32 unless TF32 is switched on (PyTorch's `float32_matmul_precision` is "highest" by
+//! default, and tch does not change it), so GPU logits differ from the CPU's by summation
+//! order only, some ulps of fp32 on logits of order 1, which 1e-4 covers as it covers
+//! transformers' CPU kernels against ours.
 
 use serde_json::Value;
 use std::path::PathBuf;
 use tch::{Device, Kind, Tensor};
 use verigym_trainer::policy::checkpoint;
 use verigym_trainer::rollout::sampler::{FinishReason, Sampler, SamplingParams};
+use verigym_trainer::DeviceChoice;
+
+/// `VERIGYM_TEST_DEVICE` (cpu, cuda or auto; cpu when unset).
+fn device() -> Device {
+    let choice: DeviceChoice = std::env::var("VERIGYM_TEST_DEVICE")
+        .map_or(Ok(DeviceChoice::Cpu), |s| s.parse())
+        .unwrap();
+    choice.resolve().unwrap()
+}
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -28,7 +44,7 @@ fn ids(v: &Value) -> Vec<i64> {
 
 fn check(kind: &str) {
     let dir = fixtures().join(kind);
-    let (model, tok) = checkpoint::load(&dir, Device::Cpu, Kind::Float).unwrap();
+    let (model, tok) = checkpoint::load(&dir, device(), Kind::Float).unwrap();
     let cases = cases(kind);
     let mut prompts = Vec::new();
     for case in &cases {
@@ -40,9 +56,14 @@ fn check(kind: &str) {
             want_ids,
             "{kind} {prompt:?}"
         );
-        let t = Tensor::from_slice(&want_ids).view([1, want_ids.len() as i64]);
+        let t = Tensor::from_slice(&want_ids)
+            .view([1, want_ids.len() as i64])
+            .to_device(device());
         let logits = model.forward(&t, None).unwrap();
-        let last = logits.select(1, want_ids.len() as i64 - 1).squeeze();
+        let last = logits
+            .select(1, want_ids.len() as i64 - 1)
+            .squeeze()
+            .to_device(Device::Cpu);
         let want: Vec<f32> = case["last_logits"]
             .as_array()
             .unwrap()
@@ -98,7 +119,7 @@ fn qwen2_matches_transformers() {
 
 #[test]
 fn fixture_configs_read_as_written_by_transformers() {
-    let (m, tok) = checkpoint::load(&fixtures().join("qwen2"), Device::Cpu, Kind::Float).unwrap();
+    let (m, tok) = checkpoint::load(&fixtures().join("qwen2"), device(), Kind::Float).unwrap();
     assert!(m.cfg.is_qwen2() && m.cfg.tie_word_embeddings && m.cfg.qkv_bias());
     assert_eq!(m.cfg.rope_theta(), 1e6);
     assert!(tok
@@ -115,7 +136,7 @@ fn fixture_configs_read_as_written_by_transformers() {
 #[test]
 fn bf16_greedy_stays_close() {
     let (model, tok) =
-        checkpoint::load(&fixtures().join("llama"), Device::Cpu, Kind::BFloat16).unwrap();
+        checkpoint::load(&fixtures().join("llama"), device(), Kind::BFloat16).unwrap();
     let case = &cases("llama")[0];
     let p = ids(&case["ids"]);
     let out = Sampler::new(&tok)

@@ -1,13 +1,24 @@
 //! The GRPO loss and its gradient for every loss type (CISPO included), per-token and
 //! per-sequence (GSPO) importance ratios, with and without KL and clipping, against PyTorch
-//! reference values (scripts/make_grpo_fixture.py); advantages likewise.
+//! reference values (scripts/make_grpo_fixture.py); advantages likewise. On the CPU by
+//! default; `VERIGYM_TEST_DEVICE=cuda` puts the loss tensors on the GPU (scripts/gpu_check.sh),
+//! same tolerances (elementwise fp32 maths and reductions over a 5 x 7 batch).
 
 use serde_json::Value;
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 use verigym_trainer::grpo::{
     advantages, micro_batch_loss, AdvantageScale, ImportanceSamplingLevel, LossType, Normaliser,
     ObjectiveConfig,
 };
+use verigym_trainer::DeviceChoice;
+
+/// `VERIGYM_TEST_DEVICE` (cpu, cuda or auto; cpu when unset).
+fn device() -> Device {
+    let choice: DeviceChoice = std::env::var("VERIGYM_TEST_DEVICE")
+        .map_or(Ok(DeviceChoice::Cpu), |s| s.parse())
+        .unwrap();
+    choice.resolve().unwrap()
+}
 
 fn fixture() -> Value {
     let text = include_str!("fixtures/grpo/loss.json");
@@ -51,7 +62,9 @@ fn objective(f: &Value, case: &Value) -> ObjectiveConfig {
 }
 
 fn tensor(v: &Value, b: i64, t: i64) -> Tensor {
-    Tensor::from_slice(&floats(v)).view([b, t])
+    Tensor::from_slice(&floats(v))
+        .view([b, t])
+        .to_device(device())
 }
 
 #[test]
@@ -71,7 +84,7 @@ fn loss_and_gradient_match_pytorch_for_every_loss_type() {
         let logp = tensor(&f["logp"], b, t).set_requires_grad(true);
         let old = tensor(&case["old_logp"], b, t);
         let reference = tensor(&case["ref_logp"], b, t);
-        let adv = Tensor::from_slice(&floats(&case["advantages"]));
+        let adv = Tensor::from_slice(&floats(&case["advantages"])).to_device(device());
         let norm = Normaliser {
             sequences: b as usize,
             tokens: mask.sum(Kind::Float).double_value(&[]),
@@ -87,7 +100,7 @@ fn loss_and_gradient_match_pytorch_for_every_loss_type() {
             (got - want).abs() < 1e-5 * want.abs().max(1.0),
             "{name}: loss {got} vs {want}"
         );
-        let grad = Vec::<f32>::try_from(logp.grad().flatten(0, -1)).unwrap();
+        let grad = Vec::<f32>::try_from(logp.grad().flatten(0, -1).to_device(Device::Cpu)).unwrap();
         for (g, w) in grad.iter().zip(floats(&case["grad"])) {
             assert!((g - w).abs() < 1e-5, "{name}: grad {g} vs {w}");
         }
@@ -116,7 +129,7 @@ fn micro_batches_add_up_to_the_full_batch_gradient() {
         }
         let old = tensor(&case["old_logp"], b, t);
         let reference = tensor(&case["ref_logp"], b, t);
-        let adv = Tensor::from_slice(&floats(&case["advantages"]));
+        let adv = Tensor::from_slice(&floats(&case["advantages"])).to_device(device());
         let norm = Normaliser {
             sequences: b as usize,
             tokens: mask.sum(Kind::Float).double_value(&[]),
@@ -140,7 +153,7 @@ fn micro_batches_add_up_to_the_full_batch_gradient() {
         }
         let want = case["loss"].as_f64().unwrap();
         assert!((total - want).abs() < 1e-5, "{kind:?}: {total} vs {want}");
-        let grad = Vec::<f32>::try_from(logp.grad().flatten(0, -1)).unwrap();
+        let grad = Vec::<f32>::try_from(logp.grad().flatten(0, -1).to_device(Device::Cpu)).unwrap();
         for (g, w) in grad.iter().zip(floats(&case["grad"])) {
             assert!((g - w).abs() < 1e-5, "{kind:?}: grad {g} vs {w}");
         }

@@ -57,6 +57,7 @@ pub fn bench_config(steps: usize, sets: &[String]) -> Result<GrpoConfig> {
         "learn.micro_batch_size=64".into(),
         "log.progress=false".into(),
         "log.plots=false".into(),
+        "log.tensorboard=false".into(),
         "log.checkpoint_every=0".into(),
         "log.samples_per_step=0".into(),
     ];

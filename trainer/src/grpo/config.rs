@@ -109,6 +109,9 @@ pub struct LogConfig {
     pub checkpoint_every: usize,
     pub progress: bool,
     pub plots: bool,
+    /// A TensorBoard event file (`events.out.tfevents.*`) beside metrics.jsonl, every
+    /// numeric metric under the same name.
+    pub tensorboard: bool,
 }
 
 impl Default for LogConfig {
@@ -118,6 +121,7 @@ impl Default for LogConfig {
             checkpoint_every: 50,
             progress: true,
             plots: true,
+            tensorboard: true,
         }
     }
 }

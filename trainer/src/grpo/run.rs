@@ -5,8 +5,8 @@
 //! from (seed, step, ...), so the resumed run reproduces the uninterrupted one.
 //!
 //! Run folder: `config.toml` (resolved), `metrics.jsonl`, `samples.jsonl`,
-//! `checkpoints/step-N/` (Hugging Face layout), `state/` (what `--resume` needs),
-//! `plots/*.png`.
+//! `events.out.tfevents.*` (the metrics for TensorBoard), `checkpoints/step-N/` (Hugging
+//! Face layout), `state/` (what `--resume` needs), `plots/*.png`.
 
 use super::config::{ConfigError, GrpoConfig, StageConfig};
 use super::metrics::StepMetrics;
@@ -17,6 +17,7 @@ use crate::rollout::pipeline::{prompt_text, Rollout};
 use crate::rollout::sampler::SampleError;
 use crate::util::json::{append_line, truncate_jsonl, write_atomic};
 use crate::util::progress::styled_bar;
+use crate::util::tensorboard::{EventError, EventWriter};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tch::Device;
@@ -35,6 +36,8 @@ pub enum GrpoError {
     Env(#[from] EnvError),
     #[error(transparent)]
     Torch(#[from] tch::TchError),
+    #[error(transparent)]
+    Events(#[from] EventError),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -187,6 +190,12 @@ pub fn train_policy(
             std::fs::write(p, "").map_err(io_err(p))?;
         }
     }
+    // The event file starts afresh from what metrics.jsonl now holds (nothing, or the
+    // steps up to the resumed checkpoint).
+    let mut events = match cfg.log.tensorboard {
+        true => Some(EventWriter::resume_from_jsonl(&out, &metrics_path)?),
+        false => None,
+    };
 
     let bar = styled_bar(
         cfg.steps as u64,
@@ -208,6 +217,9 @@ pub fn train_policy(
         }
         let line = serde_json::to_string(&metrics).map_err(|e| GrpoError::Run(e.to_string()))?;
         append_line(&metrics_path, &line).map_err(io_err(&metrics_path))?;
+        if let Some(events) = events.as_mut() {
+            events.write_line(&line)?;
+        }
         write_samples(&samples_path, cfg, tok, step, &rollouts)?;
         bar.set_message(format!(
             "reward {:.3} acc {:.3} kl {:.4} {:.0} tok/s",

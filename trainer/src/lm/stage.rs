@@ -5,6 +5,7 @@
 //! - `config.toml`: the resolved config;
 //! - `metrics.jsonl`: one line per step (`step`, `loss`, `lr`, `grad_norm`, `tokens`,
 //!   `tokens_per_s`, and `val_loss` at evaluations);
+//! - `events.out.tfevents.*`: the same metrics for TensorBoard (`log.tensorboard`);
 //! - `checkpoints/step-N/`: Hugging Face checkpoints (the last at N = steps), which the next
 //!   stage starts from with `model.path`; SFT checkpoints record the prompt template;
 //! - `state/`: what `--resume` needs (weights, optimiser moments, best weights, the step);
@@ -22,6 +23,7 @@ use crate::policy::lora::{lora_needs_a_base, LoraConfig};
 use crate::policy::{checkpoint, Model, ModelConfig, ModelError, Tokenizer};
 use crate::util::config::{finite_in, within, ConfigError, StageConfig};
 use crate::util::json::{append_line, truncate_jsonl, write_atomic};
+use crate::util::tensorboard::EventWriter;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -83,6 +85,9 @@ pub struct LmLog {
     pub checkpoint_every: usize,
     pub progress: bool,
     pub plots: bool,
+    /// A TensorBoard event file (`events.out.tfevents.*`) beside metrics.jsonl, every
+    /// numeric metric under the same name.
+    pub tensorboard: bool,
 }
 
 impl Default for LmLog {
@@ -91,6 +96,7 @@ impl Default for LmLog {
             checkpoint_every: 100,
             progress: true,
             plots: true,
+            tensorboard: true,
         }
     }
 }
@@ -346,7 +352,7 @@ pub fn pretrain(cfg: &PretrainConfig, opts: StageOptions) -> Result<StageSummary
     let (model, tok) = (&run.model, &run.tok);
     let eos = end_of_sequence(tok)?;
     let encode = |s: &str| tok.encode(s, false).map_err(|e| e.to_string());
-    let mut hooks = run.hooks(cfg.steps, cfg.log.checkpoint_every, None, &opts);
+    let mut hooks = run.hooks(cfg.steps, &cfg.log, None, &opts);
     let report = super::pretrain::train_with_hooks(
         model as &dyn CausalLm,
         &model.vs,
@@ -394,7 +400,7 @@ pub fn sft(cfg: &SftStageConfig, opts: StageOptions) -> Result<StageSummary, Sta
         format: crate::rollout::episodes::TurnFormat::new(tok),
     };
     let template = Some(cfg.data.prompt_template.as_str());
-    let mut hooks = run.hooks(cfg.steps, cfg.log.checkpoint_every, template, &opts);
+    let mut hooks = run.hooks(cfg.steps, &cfg.log, template, &opts);
     let report = super::sft::train_with_hooks(
         model as &dyn CausalLm,
         model.trainable_store(),
@@ -511,14 +517,16 @@ impl RunFolder {
     fn hooks<'a>(
         &'a self,
         steps: usize,
-        every: usize,
+        log: &LmLog,
         template: Option<&'a str>,
         opts: &StageOptions,
     ) -> FolderHooks<'a> {
         FolderHooks {
             folder: self,
             steps,
-            every,
+            every: log.checkpoint_every,
+            tensorboard: log.tensorboard,
+            events: None,
             template,
             resume: opts.resume,
             stop_after: opts.stop_after,
@@ -618,6 +626,9 @@ struct FolderHooks<'a> {
     folder: &'a RunFolder,
     steps: usize,
     every: usize,
+    tensorboard: bool,
+    /// Open from `start` on when `tensorboard` is set.
+    events: Option<EventWriter>,
     template: Option<&'a str>,
     resume: bool,
     stop_after: Option<usize>,
@@ -659,16 +670,10 @@ impl FolderHooks<'_> {
         write_atomic(&state.join("state.json"), text.as_bytes())?;
         Ok(())
     }
-}
 
-impl Hooks for FolderHooks<'_> {
-    fn start(&mut self, st: &mut LoopState) -> Result<(), SftError> {
-        let dir = self.state_dir();
-        let path = dir.join("state.json");
-        if !(self.resume && path.exists()) {
-            return Ok(());
-        }
-        let text = std::fs::read_to_string(&path)?;
+    /// Loads the saved state of a resumed run and cuts metrics.jsonl back to it.
+    fn load_state(&self, st: &mut LoopState, dir: &Path, path: &Path) -> Result<(), SftError> {
+        let text = std::fs::read_to_string(path)?;
         let saved: SavedState = serde_json::from_str(&text)
             .map_err(|e| SftError::Config(format!("{}: {e}", path.display())))?;
         let vs = self.folder.model.trainable_store();
@@ -685,6 +690,25 @@ impl Hooks for FolderHooks<'_> {
         let metrics = self.folder.out.join("metrics.jsonl");
         truncate_jsonl(&metrics, st.step)?;
         eprintln!("resumed at step {} from {}", st.step, dir.display());
+        Ok(())
+    }
+}
+
+impl Hooks for FolderHooks<'_> {
+    fn start(&mut self, st: &mut LoopState) -> Result<(), SftError> {
+        let dir = self.state_dir();
+        let path = dir.join("state.json");
+        if self.resume && path.exists() {
+            self.load_state(st, &dir, &path)?;
+        }
+        // The event file starts afresh from what metrics.jsonl now holds (nothing, or the
+        // steps up to the resumed checkpoint).
+        if self.tensorboard {
+            let out = &self.folder.out;
+            let events = EventWriter::resume_from_jsonl(out, &out.join("metrics.jsonl"))
+                .map_err(std::io::Error::other)?;
+            self.events = Some(events);
+        }
         Ok(())
     }
 
@@ -704,7 +728,11 @@ impl Hooks for FolderHooks<'_> {
         if let Some(v) = rec.val_loss {
             line["val_loss"] = serde_json::json!(v);
         }
-        append_line(&self.folder.out.join("metrics.jsonl"), &line.to_string())?;
+        let line = line.to_string();
+        append_line(&self.folder.out.join("metrics.jsonl"), &line)?;
+        if let Some(events) = self.events.as_mut() {
+            events.write_line(&line).map_err(std::io::Error::other)?;
+        }
         let due = self.every > 0 && rec.step.is_multiple_of(self.every);
         if due || rec.step == self.steps || st.report.stopped_early {
             // The final checkpoint holds the weights the run ends with (the best ones, when
