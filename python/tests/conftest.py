@@ -17,6 +17,27 @@ def verigym_bin() -> str:
     return path
 
 
+TINY_LLAMA = {
+    "vocab_size": 267,
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 256,
+    "initializer_range": 0.2,
+}
+
+
+def tiny_checkpoint(out, seed: int, **overrides) -> Path:
+    """A random small Llama (built-in tokenizer) saved by `verigym checkpoint init` at `out`."""
+    if not Path(verigym_bin()).with_name("verigym-train").exists():
+        pytest.fail("verigym-train is not built: `cargo build --release` (scripts/test.sh does)")
+    config = {**TINY_LLAMA, **overrides}
+    cli("checkpoint", "init", "--config", json.dumps(config), "--out", str(out), "--seed", str(seed))
+    return Path(out)
+
+
 def cli(*args: str, stdin: str = "", check: bool = True) -> str:
     """Runs `verigym ARGS` and returns its stdout."""
     out = subprocess.run([verigym_bin(), *args], input=stdin, capture_output=True, text=True)

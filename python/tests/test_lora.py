@@ -8,29 +8,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import cli, verigym_bin
+from conftest import cli, tiny_checkpoint, verigym_bin
 
-CONFIG = {
-    "vocab_size": 267,
-    "hidden_size": 64,
-    "intermediate_size": 128,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "max_position_embeddings": 128,
-    "initializer_range": 0.2,
-}
 PROBE = "12+30=42, 7*6=42"
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """(base folder, adapter checkpoint) of a short SFT run with adapters on q/v/down."""
-    if not Path(verigym_bin()).with_name("verigym-train").exists():
-        pytest.fail("verigym-train is not built: `cargo build --release` (scripts/test.sh does)")
     tmp = tmp_path_factory.mktemp("lora")
     base = tmp / "base"
-    cli("checkpoint", "init", "--config", json.dumps(CONFIG), "--out", str(base), "--seed", "4")
+    tiny_checkpoint(base, 4, max_position_embeddings=128)
     data = tmp / "sft.jsonl"
     with open(data, "w") as f:
         for a in range(12):

@@ -4,22 +4,11 @@ batched left-padded scoring included, and bad input lines are named."""
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 import torch
-from conftest import cli, verigym_bin
+from conftest import cli, tiny_checkpoint, verigym_bin
 
-CONFIG = {
-    "vocab_size": 267,
-    "hidden_size": 64,
-    "intermediate_size": 128,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "max_position_embeddings": 128,
-    "initializer_range": 0.2,
-}
 ROWS = [
     {"prompt": "Tell a joke.", "completion": " Why did the chicken cross the road?"},
     {"prompt": "Tell a joke.", "completion": " No."},
@@ -30,10 +19,8 @@ ROWS = [
 
 @pytest.fixture(scope="module")
 def reward_model(tmp_path_factory):
-    if not Path(verigym_bin()).with_name("verigym-train").exists():
-        pytest.fail("verigym-train is not built: `cargo build --release` (scripts/test.sh does)")
     tmp = tmp_path_factory.mktemp("rm")
-    cli("checkpoint", "init", "--config", json.dumps(CONFIG), "--out", str(tmp / "base"), "--seed", "6")
+    tiny_checkpoint(tmp / "base", 6, max_position_embeddings=128)
     cli("rm", "init", "--model", str(tmp / "base"), "--out", str(tmp / "rm"), "--seed", "2")
     return tmp / "rm"
 

@@ -5,32 +5,19 @@ small checkpoint."""
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import openai
 import pytest
-from conftest import cli, verigym_bin
+from conftest import cli, tiny_checkpoint, verigym_bin
 
 KEY = "sk-test-verigym"
-CONFIG = {
-    "vocab_size": 267,
-    "hidden_size": 64,
-    "intermediate_size": 128,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "max_position_embeddings": 256,
-    "initializer_range": 0.5,
-}
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """(client, model folder, model id) of a server on a fresh random checkpoint."""
-    if not Path(verigym_bin()).with_name("verigym-train").exists():
-        pytest.fail("verigym-train is not built: `cargo build --release` (scripts/test.sh does)")
     model = tmp_path_factory.mktemp("serve") / "tiny-llama"
-    cli("checkpoint", "init", "--config", json.dumps(CONFIG), "--out", str(model), "--seed", "3")
+    tiny_checkpoint(model, 3, initializer_range=0.5)
     proc = subprocess.Popen(
         [verigym_bin(), "serve", "--model", str(model), "--port", "0", "--api-key-env", "VERIGYM_TEST_KEY"],
         stdout=subprocess.PIPE,

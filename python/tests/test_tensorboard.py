@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from conftest import cli, verigym_bin
 
-event_file_loader = pytest.importorskip("tensorboard.backend.event_processing.event_file_loader")
-from tensorboard.util import tensor_util  # noqa: E402
+from tensorboard.backend.event_processing import event_file_loader
+from tensorboard.util import tensor_util
 
 TINY = [
     "model.vocab_size=272",

@@ -5,7 +5,7 @@
 use serde_json::json;
 use verigym_envs::{Domain, EnvEntry, EnvError, Environment, Prompt, Registry, Task, Verdict};
 use verigym_trainer::grpo::{train, GrpoConfig, RunOptions, StageConfig, StepMetrics};
-use verigym_trainer::util::tensorboard::{read_scalars, scalars, Scalar, FILE_PREFIX};
+use verigym_trainer::util::tensorboard::{check_run_folder, FILE_PREFIX};
 
 /// "Write digits" or "write letters": the reward is the fraction of the 8-token budget
 /// spent on characters of the asked-for class. A random byte-level policy scores about
@@ -126,34 +126,6 @@ fn tmp(name: &str) -> std::path::PathBuf {
     d
 }
 
-/// The run folder has one event file, and it holds every numeric metric of metrics.jsonl at
-/// its step, in order.
-fn assert_events_hold_the_metrics(out: &std::path::Path) {
-    let files: Vec<_> = std::fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy();
-            name.starts_with(FILE_PREFIX)
-        })
-        .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    let text = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
-    let mut want = Vec::new();
-    for line in text.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        let step = v["step"].as_i64().unwrap();
-        want.extend(scalars(&v).into_iter().map(|(tag, x)| Scalar {
-            step,
-            tag,
-            value: x as f32,
-        }));
-    }
-    let got = read_scalars(&files[0]).unwrap();
-    assert!(got.iter().any(|s| s.tag == "difficulty/char_class"));
-    assert_eq!(got, want);
-}
-
 fn mean(ms: &[StepMetrics]) -> f64 {
     ms.iter().map(|m| m.reward_mean).sum::<f64>() / ms.len().max(1) as f64
 }
@@ -187,7 +159,8 @@ fn reward_rises_from_a_seeded_random_start() {
     assert!(out.join("plots/reward_mean.png").exists());
     let lines = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 40);
-    assert_events_hold_the_metrics(&out);
+    let logged = check_run_folder(&out).unwrap();
+    assert!(logged.iter().any(|s| s.tag == "difficulty/char_class"));
     let _ = std::fs::remove_dir_all(out);
 }
 
@@ -237,7 +210,7 @@ fn resumed_run_matches(more: &[&str], name: &str) {
         .collect();
     assert_eq!(on_disk, a, "metrics.jsonl of the resumed run");
     // The event file was started afresh from the cut-back metrics.jsonl and appended to.
-    assert_events_hold_the_metrics(&cut_dir);
+    check_run_folder(&cut_dir).unwrap();
     // A second run into the same folder without --resume is refused.
     assert!(train(&config(6, &extra), options(&cut_dir, false, None)).is_err());
     let _ = std::fs::remove_dir_all(full_dir);

@@ -287,6 +287,52 @@ pub struct Scalar {
     pub value: f32,
 }
 
+/// A run folder's event file against its `metrics.jsonl`: the folder holds exactly one
+/// event file, and its scalars are those of the metrics lines (every numeric field, at the
+/// line's step, as f32), in order. Returns them; `Err` says what differs.
+pub fn check_run_folder(out: &Path) -> Result<Vec<Scalar>, String> {
+    let files: Vec<PathBuf> = std::fs::read_dir(out)
+        .map_err(|e| format!("{}: {e}", out.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(FILE_PREFIX))
+        })
+        .collect();
+    let [file] = files.as_slice() else {
+        return Err(format!(
+            "{}: {} event files, not one",
+            out.display(),
+            files.len()
+        ));
+    };
+    let metrics = out.join("metrics.jsonl");
+    let text =
+        std::fs::read_to_string(&metrics).map_err(|e| format!("{}: {e}", metrics.display()))?;
+    let mut want = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let v: Value = serde_json::from_str(line)
+            .map_err(|e| format!("{} line {}: {e}", metrics.display(), i + 1))?;
+        let step = v.get("step").and_then(Value::as_i64).unwrap_or(0);
+        want.extend(scalars(&v).into_iter().map(|(tag, x)| Scalar {
+            step,
+            tag,
+            value: x as f32,
+        }));
+    }
+    let got = read_scalars(file).map_err(|e| e.to_string())?;
+    if got != want {
+        let first = got.iter().zip(&want).position(|(a, b)| a != b);
+        return Err(format!(
+            "{}: {} scalars, metrics.jsonl has {}; first difference at {first:?}",
+            file.display(),
+            got.len(),
+            want.len()
+        ));
+    }
+    Ok(got)
+}
+
 /// The scalars of an event file in the order written, with every record's CRCs checked; a
 /// plain protobuf reader that knows only the fields this module writes (what the tests read
 /// back; TensorBoard's own reader checks the same files in python/tests).
