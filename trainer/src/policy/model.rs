@@ -911,7 +911,10 @@ impl Model {
             return Err(ModelError::Config("no adapters attached".into()));
         };
         let _guard = tch::no_grad_guard();
-        for (name, mut var) in lora.vs.variables() {
+        // In name order, so a missing tensor is always reported the same way.
+        let mut vars: Vec<(String, Tensor)> = lora.vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, mut var) in vars {
             let key = crate::policy::lora::peft_key(&name);
             let t = get(&key).ok_or_else(|| ModelError::MissingTensor {
                 name: key.clone(),
