@@ -13,8 +13,9 @@
 //! Everywhere `s` skips, `u` undoes the last answer or skip (also one from an earlier
 //! session), `q` quits. Every answer is appended and flushed at once, and skips go to
 //! `OUT.progress`, so starting again resumes at the first item neither answered nor
-//! skipped, and nothing typed is lost. With stdin not a terminal the keys come one per line
-//! (EOF quits), which is how scripts and tests drive it.
+//! skipped, and nothing typed is lost. Items are numbered by their place in the input, so
+//! a session resumes against the same input file. With stdin not a terminal the keys come
+//! one per line (EOF quits), which is how scripts and tests drive it.
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
@@ -132,6 +133,8 @@ struct Log {
     progress: PathBuf,
     /// Items answered or skipped, in the order it happened: (item, answered).
     done: Vec<(usize, bool)>,
+    /// The items of `done`, for lookups.
+    decided: std::collections::HashSet<usize>,
 }
 
 impl Log {
@@ -165,15 +168,17 @@ impl Log {
                 }
             }
         }
+        let decided = done.iter().map(|d| d.0).collect();
         Ok(Log {
             out: out.to_path_buf(),
             progress,
             done,
+            decided,
         })
     }
 
     fn is_done(&self, item: usize) -> bool {
-        self.done.iter().any(|d| d.0 == item)
+        self.decided.contains(&item)
     }
 
     fn answer(&mut self, item: usize, row: &Feedback) -> Result<()> {
@@ -182,12 +187,14 @@ impl Log {
         append(&self.out, &v)?;
         append(&self.progress, &json!({"item": item}))?;
         self.done.push((item, true));
+        self.decided.insert(item);
         Ok(())
     }
 
     fn skip(&mut self, item: usize) -> Result<()> {
         append(&self.progress, &json!({"item": item, "skip": true}))?;
         self.done.push((item, false));
+        self.decided.insert(item);
         Ok(())
     }
 
@@ -196,6 +203,7 @@ impl Log {
         let Some((item, answered)) = self.done.pop() else {
             return Ok(None);
         };
+        self.decided.remove(&item);
         if answered {
             drop_last_row_of(&self.out, item)?;
         }
@@ -351,7 +359,7 @@ pub fn run(args: LabelArgs) -> Result<ExitCode> {
                 _ => break,
             }
         };
-        let remaining = (0..items.len()).filter(|&k| !log.is_done(k)).count();
+        let remaining = items.len().saturating_sub(log.decided.len());
         let (prompt, shown) = match &items[k] {
             Item::Pair { group, a, b } => {
                 let g = &groups[*group];
@@ -410,7 +418,7 @@ pub fn run(args: LabelArgs) -> Result<ExitCode> {
         }
     }
     let answered = log.done.iter().filter(|d| d.1).count();
-    let left = (0..items.len()).filter(|&k| !log.is_done(k)).count();
+    let left = items.len().saturating_sub(log.decided.len());
     println!(
         "{}",
         json!({

@@ -1,4 +1,4 @@
-//! `verigym label` (issue 20): scripted keys in, feedback out; quitting and starting again
+//! `verigym label`: scripted keys in, feedback out; quitting and starting again
 //! resumes where the person stopped without losing or repeating a record; undo and skip;
 //! bad keys and bad input named.
 

@@ -1,4 +1,4 @@
-"""LoRA (issue 24): adapters that `verigym train sft` saves with `[lora]` load in peft onto the
+"""LoRA: adapters that `verigym train sft` saves with `[lora]` load in peft onto the
 transformers model with the logits verigym computes, `verigym checkpoint merge` writes a
 merged model transformers loads with the same logits, and `verigym generate --model` takes
 the adapter folder itself."""

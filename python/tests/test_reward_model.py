@@ -1,4 +1,4 @@
-"""Reward models (issue 20): one saved by `verigym rm init` loads in transformers as
+"""Reward models: one saved by `verigym rm init` loads in transformers as
 AutoModelForSequenceClassification with the scores `verigym rm score` gives (within 1e-4),
 batched left-padded scoring included, and bad input lines are named."""
 

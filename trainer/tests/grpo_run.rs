@@ -315,7 +315,7 @@ fn a_bf16_kv_cache_shows_a_mismatch_that_the_correction_takes_out_of_the_ratio()
     );
 }
 
-/// LoRA (issue 24): a run with adapters on a small HF-layout checkpoint trains only the
+/// LoRA: a run with adapters on a small HF-layout checkpoint trains only the
 /// adapters (the base stays bit-identical), takes its KL against the base with the adapters
 /// off (no reference copy in the saved state), raises the reward, saves PEFT-layout
 /// checkpoints that load back as base plus adapters, and resumes exactly.

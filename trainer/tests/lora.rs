@@ -1,9 +1,9 @@
-//! LoRA adapters (issue 24): what the adapted model computes, unmerged in the libtorch
+//! LoRA adapters: what the adapted model computes, unmerged in the libtorch
 //! layers, merged in the fused engine, and saved in PEFT's layout.
 
 use tch::{Device, Kind, Tensor};
 use verigym_trainer::policy::checkpoint;
-use verigym_trainer::policy::lora::LoraConfig;
+use verigym_trainer::policy::lora::{LoraConfig, TARGETS};
 use verigym_trainer::policy::{Config, Model, Tokenizer};
 use verigym_trainer::rollout::sampler::{Sampler, SamplingParams};
 
@@ -56,15 +56,7 @@ fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
 fn adapters_compute_base_plus_low_rank_delta_and_merge_to_the_same_model() {
     let (dir, plain, _) = base("merge");
     let (mut m, _) = checkpoint::load(&dir, Device::Cpu, Kind::Float).unwrap();
-    let all = [
-        "q_proj",
-        "k_proj",
-        "v_proj",
-        "o_proj",
-        "gate_proj",
-        "up_proj",
-        "down_proj",
-    ];
+    let all = TARGETS;
     m.attach_lora(&lora(4, &all), 0, "base").unwrap();
     let base_logits = plain.forward(&ids(), None).unwrap();
     // Fresh adapters (B = 0) change nothing.
@@ -191,10 +183,13 @@ fn peft_layout_round_trips_and_broken_folders_are_named() {
     let mut v: serde_json::Value = serde_json::from_str(&good).unwrap();
     v["base_model_name_or_path"] = serde_json::json!("/nowhere/base");
     std::fs::write(&cfg_path, v.to_string()).unwrap();
-    let e = checkpoint::load(&out, Device::Cpu, Kind::Float)
-        .err()
-        .unwrap()
-        .to_string();
+    let load_error = || {
+        checkpoint::load(&out, Device::Cpu, Kind::Float)
+            .err()
+            .unwrap()
+            .to_string()
+    };
+    let e = load_error();
     assert!(
         e.contains("base_model_name_or_path") && e.contains("/nowhere/base"),
         "{e}"
@@ -203,10 +198,7 @@ fn peft_layout_round_trips_and_broken_folders_are_named() {
     v["base_model_name_or_path"] = serde_json::json!(dir.display().to_string());
     v["target_modules"] = serde_json::json!(["k_proj", "o_proj", "up_proj", "gate_proj"]);
     std::fs::write(&cfg_path, v.to_string()).unwrap();
-    let e = checkpoint::load(&out, Device::Cpu, Kind::Float)
-        .err()
-        .unwrap()
-        .to_string();
+    let e = load_error();
     assert!(
         e.contains("gate_proj.lora_A") && e.contains("adapter_model.safetensors"),
         "{e}"

@@ -1,4 +1,4 @@
-//! The reward model's Bradley–Terry loss and its gradient against PyTorch (issue 20):
+//! The reward model's Bradley–Terry loss and its gradient against PyTorch:
 //! fixture made by scripts/make_rm_fixture.py as TRL's RewardTrainer computes the loss.
 
 use serde_json::Value;

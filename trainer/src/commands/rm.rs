@@ -1,4 +1,4 @@
-//! `verigym rm`: reward models (issue 20) — make one from a checkpoint, score completions.
+//! `verigym rm`: reward models — make one from a checkpoint, score completions.
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};

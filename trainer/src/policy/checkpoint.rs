@@ -62,6 +62,18 @@ pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>, ModelError> {
 /// Loads `config.json` and the weights of `dir` into a model of `kind` on `device`.
 pub fn load_model(dir: &Path, device: Device, kind: Kind) -> Result<Model, ModelError> {
     let cfg = Config::from_file(&dir.join("config.json"))?;
+    Ok(load_weights_as(dir, &cfg, device, kind)?.0)
+}
+
+/// The weights of `dir` loaded into a model of config `cfg` (which may differ from the
+/// folder's `config.json`, e.g. a reward model read without an LM head), with the tensors
+/// the model did not use. A missing tensor is an error naming it and the files read.
+pub fn load_weights_as(
+    dir: &Path,
+    cfg: &Config,
+    device: Device,
+    kind: Kind,
+) -> Result<(Model, HashMap<String, Tensor>), ModelError> {
     let files = weight_files(dir)?;
     let mut tensors: HashMap<String, Tensor> = HashMap::new();
     for f in &files {
@@ -69,7 +81,7 @@ pub fn load_model(dir: &Path, device: Device, kind: Kind) -> Result<Model, Model
             tensors.insert(name, t);
         }
     }
-    let mut model = Model::new(&cfg, device, kind)?;
+    let mut model = Model::new(cfg, device, kind)?;
     let names: Vec<String> = files
         .iter()
         .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
@@ -83,7 +95,7 @@ pub fn load_model(dir: &Path, device: Device, kind: Kind) -> Result<Model, Model
             },
             other => other,
         })?;
-    Ok(model)
+    Ok((model, tensors))
 }
 
 /// Loads the tokenizer of a checkpoint folder; the model config's `eos_token_id` (and

@@ -1,9 +1,9 @@
-//! Reward models for domains without a verifier (issue 20): people's preference pairs
+//! Reward models for domains without a verifier: people's preference pairs
 //! (`verigym_envs::feedback`) train a scalar score with the Bradley–Terry loss.
 //!
-//! Built so far: the loss and its statistics, and the model with its transformers-layout
-//! checkpoint (`verigym rm score`). The `train rm` stage and RL against a reward model
-//! build on them.
+//! `loss`: the Bradley–Terry objective and its pair statistics. `model`: the backbone with
+//! a scalar head, saved and loaded in transformers' sequence-classification layout, which
+//! `verigym rm score` runs.
 
 pub mod loss;
 pub mod model;

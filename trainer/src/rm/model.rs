@@ -139,20 +139,14 @@ impl RewardModel {
         }
         // No LM head in a reward model's weights.
         cfg.tie_word_embeddings = true;
-        let files = checkpoint::weight_files(dir)?;
-        let mut tensors: std::collections::HashMap<String, Tensor> = Default::default();
-        for f in &files {
-            tensors.extend(Tensor::read_safetensors(f)?);
-        }
-        let mut model = Model::new(&cfg, device, kind)?;
-        model.load_hf_state_dict(&mut |name| tensors.remove(name))?;
+        let (model, mut rest) = checkpoint::load_weights_as(dir, &cfg, device, kind)?;
         let rm = RewardModel::new(model);
         let h = rm.model.cfg.hidden_size as i64;
-        let w = tensors
+        let w = rest
             .remove(SCORE)
             .ok_or_else(|| ModelError::MissingTensor {
                 name: SCORE.into(),
-                files: files.iter().map(|f| f.display().to_string()).collect(),
+                files: vec![dir.display().to_string()],
             })?;
         if w.size() != [1, h] {
             return Err(ModelError::BadShape {
