@@ -1,6 +1,7 @@
-"""Reward models: one saved by `verigym rm init` loads in transformers as
-AutoModelForSequenceClassification with the scores `verigym rm score` gives (within 1e-4),
-batched left-padded scoring included, and bad input lines are named."""
+"""Reward models: one saved by `verigym rm init`, and one trained by `verigym train rm` on a
+transformers checkpoint, load in transformers as AutoModelForSequenceClassification with the
+scores `verigym rm score` gives (within 1e-4), batched left-padded scoring included, and bad
+input lines are named."""
 
 import json
 import subprocess
@@ -25,7 +26,7 @@ def reward_model(tmp_path_factory):
     return tmp / "rm"
 
 
-def test_transformers_gives_our_scores(reward_model):
+def transformers_scores_match(reward_model):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     lines = "".join(json.dumps(r) + "\n" for r in ROWS)
@@ -47,6 +48,30 @@ def test_transformers_gives_our_scores(reward_model):
         with torch.no_grad():
             got = model(ids).logits[0, 0].item()
         assert abs(got - want) < 1e-4, (row, got, want)
+    return ours
+
+
+def test_transformers_gives_our_scores(reward_model):
+    transformers_scores_match(reward_model)
+
+
+def test_a_trained_reward_model_loads_in_transformers(tmp_path):
+    tiny_checkpoint(tmp_path / "base", 7, max_position_embeddings=128)
+    rows = [
+        {"prompt": f"Item {i}:", "chosen": f" {['fine', 'neat'][i % 2]} lamp", "rejected": " poor lamp"}
+        for i in range(20)
+    ]
+    data = tmp_path / "feedback.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = tmp_path / "run"
+    sets = [f"model.path={json.dumps(str(tmp_path / 'base'))}", f"data.path={json.dumps(str(data))}"]
+    sets += ["steps=8", "optim.lr=1e-3", "train.batch_size=4", "log.progress=false", 'model.device="cpu"']
+    cli("train", "rm", "--out", str(run), *[a for s in sets for a in ("--set", s)])
+    ens = json.loads((run / "ensemble.json").read_text())
+    assert len(ens["members"]) == 1 and ens["val_pairs"] == 2
+    metrics = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+    assert len(metrics) == 8 and "val_accuracy" in metrics[-1]
+    transformers_scores_match(run / ens["members"][0]["checkpoint"])
 
 
 def test_a_bad_line_is_named(reward_model):

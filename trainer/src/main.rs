@@ -109,6 +109,9 @@ enum TrainCommand {
     Sft(commands::train::StageArgs),
     /// GRPO with the environments' verifiers as reward.
     Grpo(commands::train::StageArgs),
+    /// A reward model (or an ensemble) from people's feedback: comparisons, ratings or
+    /// orderings JSONL (`[data] path`), the Bradley–Terry loss, held-out pairwise accuracy.
+    Rm(commands::train::StageArgs),
 }
 
 #[derive(Subcommand)]
@@ -192,6 +195,7 @@ fn run() -> Result<()> {
             TrainCommand::Pretrain(args) => commands::train::pretrain(args)?,
             TrainCommand::Sft(args) => commands::train::sft(args)?,
             TrainCommand::Grpo(args) => commands::train::grpo(args)?,
+            TrainCommand::Rm(args) => commands::train::rm(args)?,
         },
         Command::Eval(args) => commands::eval::run(&args)?,
         Command::Generate(args) => commands::policy::generate(&args)?,

@@ -1,9 +1,10 @@
-//! `verigym train pretrain|sft|grpo`: one argument shape for the three stages.
+//! `verigym train pretrain|sft|grpo|rm`: one argument shape for the stages.
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use verigym_trainer::grpo::{self, GrpoConfig, RunOptions};
 use verigym_trainer::lm::stage::{self, PretrainConfig, SftStageConfig, StageOptions};
+use verigym_trainer::rm::train::RmConfig;
 use verigym_trainer::util::config::StageConfig;
 use verigym_trainer::DeviceChoice;
 
@@ -76,6 +77,37 @@ pub fn sft(args: StageArgs) -> Result<()> {
     );
     let s = stage::sft(&cfg, stage_options(&args, out, device)).context("SFT failed")?;
     finished(&s);
+    Ok(())
+}
+
+pub fn rm(args: StageArgs) -> Result<()> {
+    let mut cfg: RmConfig = args.config()?;
+    let (out, device) = args.place(&mut cfg.out, &mut cfg.model.device)?;
+    eprintln!(
+        "rm: {} steps of {} pairs, {} model(s), on {}; run folder {}",
+        cfg.steps,
+        cfg.train.batch_size,
+        cfg.train.ensemble,
+        verigym_trainer::device::describe(device),
+        out.display()
+    );
+    let s = verigym_trainer::rm::train::train(&cfg, stage_options(&args, out, device))
+        .context("reward-model training failed")?;
+    for (i, m) in s.ensemble.members.iter().enumerate() {
+        eprintln!(
+            "member {i}: held-out pairwise accuracy {:.4}, loss {:.4}; checkpoint {}",
+            m.val_accuracy,
+            m.val_loss,
+            s.out.join(&m.checkpoint).display()
+        );
+    }
+    eprintln!(
+        "done: {} training pairs, {} held out; ensemble accuracy {:.4}; {}",
+        s.ensemble.train_pairs,
+        s.ensemble.val_pairs,
+        s.ensemble.ensemble_val_accuracy,
+        s.out.join("ensemble.json").display()
+    );
     Ok(())
 }
 

@@ -5,5 +5,7 @@
 //! a scalar head, saved and loaded in transformers' sequence-classification layout, which
 //! `verigym rm score` runs.
 
+pub mod guard;
 pub mod loss;
 pub mod model;
+pub mod train;

@@ -162,7 +162,11 @@ impl RewardModel {
 }
 
 /// Left-padded ids and attention mask of token sequences.
-fn left_pad(rows: &[Vec<i64>], pad: i64, device: Device) -> Result<(Tensor, Tensor), ModelError> {
+pub(crate) fn left_pad(
+    rows: &[Vec<i64>],
+    pad: i64,
+    device: Device,
+) -> Result<(Tensor, Tensor), ModelError> {
     let t = rows.iter().map(Vec::len).max().unwrap_or(0);
     if t == 0 {
         return Err(ModelError::Input(
