@@ -401,3 +401,94 @@ fn lora_run_trains_the_adapters_against_the_frozen_base() {
         let _ = std::fs::remove_dir_all(d);
     }
 }
+
+/// A reward model with a random score head on a tiny random backbone (the built-in
+/// tokenizer), saved where `[reward] model` can load it.
+fn random_reward_model(dir: &std::path::Path) {
+    use verigym_trainer::rm::model::RewardModel;
+    let cfg = config(1, &["model.hidden_size=32", "model.intermediate_size=64"]).model;
+    let (backbone, tok) = verigym_trainer::policy::build(&cfg, tch::Device::Cpu).unwrap();
+    let rm = RewardModel::new(backbone);
+    tch::manual_seed(5);
+    tch::no_grad(|| {
+        let head = tch::Tensor::randn(rm.score.size(), (tch::Kind::Float, tch::Device::Cpu));
+        rm.score.shallow_clone().copy_(&head);
+    });
+    rm.save(&tok, dir).unwrap();
+}
+
+#[test]
+fn a_reward_model_rewards_the_run_and_the_verifier_is_held_out() {
+    let dir = tmp("grpo-rm");
+    let rm = dir.join("rm");
+    random_reward_model(&rm);
+    let rm_set = format!("reward.model={:?}", rm.display().to_string());
+    let out = dir.join("run");
+    let cfg = config(30, &[&rm_set, "reward.verifier_weight=0"]);
+    let s = train(&cfg, options(&out, false, None)).unwrap();
+    let m = &s.metrics;
+    for x in m {
+        let proxy = x.rm_reward_mean.expect("the reward model's mean is logged");
+        // The reward is the reward model's score alone; the verifier is logged beside it.
+        assert!(
+            (x.reward_mean - proxy).abs() < 1e-9,
+            "{} vs {proxy}",
+            x.reward_mean
+        );
+        assert!(x.verifier_reward_mean.is_some());
+        assert_eq!(x.rm_std_mean, Some(0.0), "one model: no disagreement");
+    }
+    let proxy = |ms: &[StepMetrics]| {
+        ms.iter().map(|x| x.rm_reward_mean.unwrap()).sum::<f64>() / ms.len() as f64
+    };
+    let (first, last) = (proxy(&m[..5]), proxy(&m[25..]));
+    assert!(
+        last > first,
+        "GRPO raises the reward model's score: {first} -> {last}"
+    );
+    assert!(out.join("plots/proxy_vs_gold.png").exists());
+    assert!(s.guard.is_none());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_guard_stops_the_run_rolls_back_and_says_why() {
+    let dir = tmp("grpo-guard");
+    let rm = dir.join("rm");
+    random_reward_model(&rm);
+    let rm_set = format!("reward.model={:?}", rm.display().to_string());
+    let out = dir.join("run");
+    let sets = [
+        rm_set.as_str(),
+        "reward.verifier_weight=0",
+        "guard.enabled=true",
+        "guard.window=2",
+        "guard.warmup=3",
+        "guard.kl_budget=1e-6",
+        "log.checkpoint_every=2",
+    ];
+    let cfg = config(30, &sets);
+    let s = train(&cfg, options(&out, false, None)).unwrap();
+    let g = s
+        .guard
+        .expect("a KL budget of 1e-6 is spent in a few steps");
+    assert_eq!(g.trigger.rule, "kl_budget");
+    assert!(g.trigger.reason.contains("KL"), "{}", g.trigger.reason);
+    // Observations 1..=3 are the warm-up: the fourth step is the first that may stop.
+    assert_eq!(g.stopped_at, 4, "{g:?}");
+    let m = &s.metrics;
+    assert_eq!(m.len(), 4);
+    assert_eq!(m[3].guard_stop.as_ref(), Some(&g.trigger));
+    assert!(m.iter().all(|x| x.guard_estimate.is_some()));
+    // Rollback keeps a saved checkpoint (steps 2 and 4 were saved) and writes guard.json.
+    assert!(["checkpoints/step-2", "checkpoints/step-4"].contains(&g.checkpoint.as_str()));
+    assert!(out.join(&g.checkpoint).join("config.json").exists());
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("guard.json")).unwrap()).unwrap();
+    assert_eq!(saved["trigger"]["rule"], "kl_budget");
+    // Resuming a run its guard stopped trains no further.
+    let again = train(&cfg, options(&out, true, None)).unwrap();
+    assert_eq!(again.metrics.len(), 4);
+    assert_eq!(again.guard.unwrap().stopped_at, 4);
+    let _ = std::fs::remove_dir_all(dir);
+}

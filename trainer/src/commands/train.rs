@@ -177,5 +177,16 @@ pub fn grpo(args: StageArgs) -> Result<()> {
             summary.out.join("metrics.jsonl").display()
         );
     }
+    if let Some(g) = &summary.guard {
+        eprintln!(
+            "guard ({}) stopped the run after {} steps: {}. The run's model: {} ({:?}; see \
+             guard.json)",
+            g.trigger.rule,
+            g.stopped_at,
+            g.trigger.reason,
+            summary.out.join(&g.checkpoint).display(),
+            g.action
+        );
+    }
     Ok(())
 }

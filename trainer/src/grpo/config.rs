@@ -7,6 +7,8 @@ use super::loss::{ImportanceSamplingLevel, IsCorrection, LossType, ObjectiveConf
 use crate::optim::OptimConfig;
 use crate::policy::lora::{lora_needs_a_base, LoraConfig};
 use crate::policy::ModelConfig;
+use crate::rm::guard::GuardConfig;
+use crate::rm::reward::RewardConfig;
 use crate::rollout::config::{CurriculumConfig, EnvSpec, RolloutConfig};
 use crate::util::config::{finite_in, within};
 pub use crate::util::config::{ConfigError, StageConfig};
@@ -195,6 +197,10 @@ pub struct GrpoConfig {
     pub eval: EvalConfig,
     /// LoRA adapters (`rank = 0`: full fine-tuning).
     pub lora: LoraConfig,
+    /// Where the reward comes from: the verifiers, reward models, a length component.
+    pub reward: RewardConfig,
+    /// The over-optimisation guard: when to stop RL against a learned reward.
+    pub guard: GuardConfig,
     /// An envs file (TOML) whose environments `[[envs]]` may name beside the builtins:
     /// processes in any language, datasets with a chosen verifier ("": none).
     pub envs_file: String,
@@ -216,6 +222,8 @@ impl Default for GrpoConfig {
             log: LogConfig::default(),
             eval: EvalConfig::default(),
             lora: LoraConfig::default(),
+            reward: RewardConfig::default(),
+            guard: GuardConfig::default(),
             envs_file: String::new(),
             envs: vec![EnvSpec {
                 name: "arithmetic".into(),
@@ -286,6 +294,8 @@ impl StageConfig for GrpoConfig {
             return bad("learn.micro_batch_size must be >= 1".into());
         }
         self.optim.validate()?;
+        self.reward.validate()?;
+        self.guard.validate()?;
         within(
             "learn.micro_batch_size",
             self.learn.micro_batch_size,

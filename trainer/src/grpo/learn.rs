@@ -534,6 +534,8 @@ mod tests {
             truncated: false,
             verdict: None,
             reward: 0.0,
+            verifier_reward: 0.0,
+            rm: None,
             verify_error: None,
         }
     }

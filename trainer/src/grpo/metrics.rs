@@ -60,6 +60,25 @@ pub struct StepMetrics {
     pub tool_calls_per_episode: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_errors_per_episode: Option<f64>,
+    /// The verifier's reward alone, when `[reward]` mixes in anything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verifier_reward_mean: Option<f64>,
+    /// The reward models' mean score, their std across ensemble members and the most
+    /// pessimistic member's score, averaged over the rollouts (runs with reward models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rm_reward_mean: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rm_std_mean: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rm_min_mean: Option<f64>,
+    /// Share of repeated word bigrams in the completions (mean over rollouts).
+    #[serde(default)]
+    pub repetition: f64,
+    /// The guard's smoothed estimate of true quality, and what it decided (`[guard]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard_estimate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard_stop: Option<crate::rm::guard::Trigger>,
     /// The suite eval after this step, when one ran (`[eval]`): `pass@K` overall and
     /// `pass@K/ENV` per env for every K up to the suite's samples, and `accuracy`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -101,6 +120,18 @@ impl StepMetrics {
         self.rollouts = all.len();
         self.verifier_errors = all.iter().filter(|r| r.verify_error.is_some()).count();
         self.new_tokens = lens.iter().sum();
+        self.repetition = all
+            .iter()
+            .map(|r| crate::rm::guard::repetition_rate(&r.text, 2))
+            .sum::<f64>()
+            / n;
+        let rm: Vec<_> = all.iter().filter_map(|r| r.rm).collect();
+        if !rm.is_empty() {
+            let k = rm.len() as f64;
+            self.rm_reward_mean = Some(rm.iter().map(|s| s.mean).sum::<f64>() / k);
+            self.rm_std_mean = Some(rm.iter().map(|s| s.std).sum::<f64>() / k);
+            self.rm_min_mean = Some(rm.iter().map(|s| s.min).sum::<f64>() / k);
+        }
         let episodes: Vec<_> = all.iter().filter_map(|r| r.episode).collect();
         if !episodes.is_empty() {
             let per = |f: fn(&verigym_envs::EpisodeStats) -> usize| {

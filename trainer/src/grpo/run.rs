@@ -12,6 +12,7 @@ use super::config::{ConfigError, GrpoConfig, StageConfig};
 use super::metrics::StepMetrics;
 use super::step::{Grpo, StepOutput};
 use crate::policy::{checkpoint, Model, ModelError, Tokenizer};
+use crate::rm::guard::{Guard, GuardAction, Signals, Trigger};
 use crate::rollout::mixture::EnvState;
 use crate::rollout::pipeline::{prompt_text, Rollout};
 use crate::rollout::sampler::SampleError;
@@ -72,12 +73,29 @@ struct RunState {
     /// The next step to run.
     step: usize,
     envs: Vec<EnvState>,
+    /// The guard's observations (`[guard] enabled`).
+    #[serde(default)]
+    guard: Option<Guard>,
 }
 
 /// The outcome of [`train`].
 pub struct RunSummary {
     pub metrics: Vec<StepMetrics>,
     pub out: PathBuf,
+    /// What the guard decided, when it fired.
+    pub guard: Option<GuardOutcome>,
+}
+
+/// What a run stopped by its guard kept (`OUT/guard.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuardOutcome {
+    pub trigger: Trigger,
+    pub action: GuardAction,
+    /// Steps taken when the guard fired.
+    pub stopped_at: usize,
+    /// The checkpoint the run ends with: the last one (stop) or the one the guard rates best
+    /// (rollback), relative to the run folder.
+    pub checkpoint: String,
 }
 
 struct Saver<'a> {
@@ -91,7 +109,7 @@ impl Saver<'_> {
 
     /// Writes what `--resume` needs after `done` steps; the state file goes last so a
     /// half-written save is never picked up.
-    fn save_state(&self, grpo: &Grpo, done: usize) -> Result<(), GrpoError> {
+    fn save_state(&self, grpo: &Grpo, done: usize, guard: Option<&Guard>) -> Result<(), GrpoError> {
         let dir = self.state_dir();
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         grpo.policy
@@ -104,6 +122,7 @@ impl Saver<'_> {
         let state = RunState {
             step: done,
             envs: grpo.mixture.states(),
+            guard: guard.cloned(),
         };
         let text =
             serde_json::to_string_pretty(&state).map_err(|e| GrpoError::Run(e.to_string()))?;
@@ -118,8 +137,9 @@ impl Saver<'_> {
             .load(self.state_dir().join("policy.safetensors"))?)
     }
 
-    /// Loads the rest of the saved state into `grpo`; returns the next step to run.
-    fn load_state(&self, grpo: &mut Grpo) -> Result<usize, GrpoError> {
+    /// Loads the rest of the saved state into `grpo`; returns the next step to run and the
+    /// guard's state.
+    fn load_state(&self, grpo: &mut Grpo) -> Result<(usize, Option<Guard>), GrpoError> {
         let dir = self.state_dir();
         let path = dir.join("state.json");
         let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
@@ -130,7 +150,7 @@ impl Saver<'_> {
         }
         grpo.opt.load(&dir.join("optimizer.pt"))?;
         grpo.mixture.restore(&st.envs)?;
-        Ok(st.step)
+        Ok((st.step, st.guard))
     }
 }
 
@@ -174,17 +194,34 @@ pub fn train_policy(
     let samples_path = out.join("samples.jsonl");
     let mut start_step = 0;
     let mut history: Vec<StepMetrics> = Vec::new();
+    let mut guard = cfg.guard.enabled.then(|| Guard::new(cfg.guard.clone()));
     if resuming {
-        start_step = saver.load_state(&mut grpo)?;
+        let (step, saved_guard) = saver.load_state(&mut grpo)?;
+        start_step = step;
+        if guard.is_some() {
+            guard = saved_guard.or(guard);
+        }
+        if guard.as_ref().is_some_and(|g| g.fired().is_some()) {
+            // The guard ended this run; resuming past its decision would undo it.
+            let path = out.join("guard.json");
+            let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+            let outcome: GuardOutcome = serde_json::from_str(&text)
+                .map_err(|e| GrpoError::Run(format!("{}: {e}", path.display())))?;
+            eprintln!(
+                "the guard stopped this run after {} steps ({}); nothing to resume",
+                outcome.stopped_at, outcome.trigger.rule
+            );
+            let history = read_metrics(&metrics_path);
+            return Ok(RunSummary {
+                metrics: history,
+                out,
+                guard: Some(outcome),
+            });
+        }
         for p in [&metrics_path, &samples_path] {
             truncate_jsonl(p, start_step).map_err(io_err(p))?;
         }
-        if let Ok(text) = std::fs::read_to_string(&metrics_path) {
-            history = text
-                .lines()
-                .filter_map(|l| serde_json::from_str(l).ok())
-                .collect();
-        }
+        history = read_metrics(&metrics_path);
     } else {
         for p in [&metrics_path, &samples_path] {
             std::fs::write(p, "").map_err(io_err(p))?;
@@ -215,6 +252,18 @@ pub fn train_policy(
                 metrics.eval = eval_suite(cfg, suite, policy, tok, &out, done)?;
             }
         }
+        let fired = match guard.as_mut() {
+            Some(g) => {
+                let t = g.observe(
+                    step,
+                    guard_signals(cfg, grpo.reward_model_count(), &metrics),
+                );
+                metrics.guard_estimate = g.estimate();
+                metrics.guard_stop = t.clone();
+                t
+            }
+            None => None,
+        };
         let line = serde_json::to_string(&metrics).map_err(|e| GrpoError::Run(e.to_string()))?;
         append_line(&metrics_path, &line).map_err(io_err(&metrics_path))?;
         if let Some(events) = events.as_mut() {
@@ -232,30 +281,110 @@ pub fn train_policy(
             grpo.refresh_reference()?;
         }
         let due = cfg.log.checkpoint_every > 0 && done % cfg.log.checkpoint_every == 0;
-        if due || done == cfg.steps {
-            saver.save_state(&grpo, done)?;
+        if due || done == cfg.steps || fired.is_some() {
+            saver.save_state(&grpo, done, guard.as_ref())?;
             let dir = out.join("checkpoints").join(format!("step-{done}"));
             checkpoint::save_policy(policy, tok, &dir)?;
             if !cfg.rollout.chat {
                 checkpoint::write_prompt_template(&dir, &cfg.rollout.prompt_template)?;
             }
         }
+        if let (Some(trigger), Some(g)) = (fired, guard.as_ref()) {
+            bar.abandon_with_message(format!("guard: {}", trigger.reason));
+            let outcome = guard_outcome(&out, cfg.guard.action, trigger, g, done)?;
+            if cfg.log.plots {
+                write_plots(&out, &history, Some(&outcome))?;
+            }
+            return Ok(RunSummary {
+                metrics: history,
+                out,
+                guard: Some(outcome),
+            });
+        }
         if opts.stop_after == Some(step) {
             bar.abandon();
             return Ok(RunSummary {
                 metrics: history,
                 out,
+                guard: None,
             });
         }
     }
     bar.finish();
     if cfg.log.plots {
-        write_plots(&out, &history)?;
+        write_plots(&out, &history, None)?;
     }
     Ok(RunSummary {
         metrics: history,
         out,
+        guard: None,
     })
+}
+
+fn read_metrics(path: &Path) -> Vec<StepMetrics> {
+    std::fs::read_to_string(path)
+        .map(|text| {
+            text.lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What the guard sees of a step. The gold signal is the verifier's reward when the run
+/// trains on reward models and keeps the verifier out of the reward (`verifier_weight = 0`);
+/// the ensemble's signals need two members or more.
+fn guard_signals(cfg: &GrpoConfig, members: usize, m: &StepMetrics) -> Signals {
+    let held_out = !cfg.reward.model.is_empty() && cfg.reward.verifier_weight == 0.0;
+    Signals {
+        proxy: m.rm_reward_mean.unwrap_or(m.reward_mean),
+        gold: m.verifier_reward_mean.filter(|_| held_out),
+        ensemble_min: m.rm_min_mean.filter(|_| members > 1),
+        ensemble_std: m.rm_std_mean.filter(|_| members > 1),
+        kl: m.kl,
+        length: m.completion_len_mean,
+        repetition: m.repetition,
+    }
+}
+
+/// Ends a run whose guard fired: picks the checkpoint to keep (the last, or the saved one
+/// the guard rates best) and writes `OUT/guard.json`.
+fn guard_outcome(
+    out: &Path,
+    action: GuardAction,
+    trigger: Trigger,
+    guard: &Guard,
+    done: usize,
+) -> Result<GuardOutcome, GrpoError> {
+    let kept = match action {
+        GuardAction::Stop => done,
+        GuardAction::Rollback => {
+            // Checkpoint step-N holds the weights that sampled step N's rollouts.
+            let saved = saved_checkpoints(&out.join("checkpoints"))?;
+            guard.best_of(&saved).unwrap_or(done)
+        }
+    };
+    let outcome = GuardOutcome {
+        trigger,
+        action,
+        stopped_at: done,
+        checkpoint: format!("checkpoints/step-{kept}"),
+    };
+    let text = serde_json::to_string_pretty(&outcome).map_err(|e| GrpoError::Run(e.to_string()))?;
+    let path = out.join("guard.json");
+    write_atomic(&path, text.as_bytes()).map_err(io_err(&path))?;
+    Ok(outcome)
+}
+
+/// The N of every `step-N` folder in `dir`, ascending.
+fn saved_checkpoints(dir: &Path) -> Result<Vec<usize>, GrpoError> {
+    let mut steps: Vec<usize> = std::fs::read_dir(dir)
+        .map_err(io_err(dir))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.strip_prefix("step-")?.parse().ok())
+        .collect();
+    steps.sort_unstable();
+    Ok(steps)
 }
 
 /// Runs the suite on the policy into `OUT/eval/step-N` (resumable like any eval) and
@@ -326,7 +455,11 @@ fn write_samples(
 }
 
 /// PNGs of the main curves into `out/plots/`, one chart per metric against the step.
-pub fn write_plots(out: &Path, history: &[StepMetrics]) -> Result<(), GrpoError> {
+pub fn write_plots(
+    out: &Path,
+    history: &[StepMetrics],
+    guard: Option<&GuardOutcome>,
+) -> Result<(), GrpoError> {
     use crate::util::plot::{chart, Series};
     let dir = out.join("plots");
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
@@ -444,6 +577,9 @@ pub fn write_plots(out: &Path, history: &[StepMetrics]) -> Result<(), GrpoError>
         )
         .map_err(GrpoError::Run)?;
     }
+    if history.iter().any(|m| m.rm_reward_mean.is_some()) {
+        proxy_chart(&dir.join("proxy_vs_gold.png"), history, guard)?;
+    }
     for (name, title, y_label, label, noisy, f) in curves {
         let pts: Vec<(f64, f64)> = history.iter().map(|m| (m.step as f64, f(m))).collect();
         let series = if noisy {
@@ -461,4 +597,45 @@ pub fn write_plots(out: &Path, history: &[StepMetrics]) -> Result<(), GrpoError>
         .map_err(GrpoError::Run)?;
     }
     Ok(())
+}
+
+/// The reward models' score against the verifier's (the gold scorer, when held out), with
+/// the guard's stop marked.
+fn proxy_chart(
+    path: &Path,
+    history: &[StepMetrics],
+    guard: Option<&GuardOutcome>,
+) -> Result<(), GrpoError> {
+    use crate::util::plot::{chart, Series};
+    let pts = |f: fn(&StepMetrics) -> Option<f64>| -> Vec<(f64, f64)> {
+        history
+            .iter()
+            .filter_map(|m| f(m).map(|v| (m.step as f64, v)))
+            .collect()
+    };
+    let proxy = pts(|m| m.rm_reward_mean);
+    let gold = pts(|m| m.verifier_reward_mean);
+    let mut series = vec![Series::noisy("reward model (proxy)", &proxy)];
+    if !gold.is_empty() {
+        series.push(Series::noisy("verifier (gold)", &gold));
+    }
+    let ys = proxy.iter().chain(&gold).map(|p| p.1);
+    let (lo, hi) = ys.fold((f64::MAX, f64::MIN), |(a, b), y| (a.min(y), b.max(y)));
+    let stop: Vec<(f64, f64)> = guard
+        .map(|g| {
+            let x = g.stopped_at as f64 - 1.0;
+            vec![(x, lo), (x, hi)]
+        })
+        .unwrap_or_default();
+    if !stop.is_empty() {
+        series.push(Series::line("guard stop", &stop));
+    }
+    chart(
+        path,
+        "GRPO: proxy reward against gold",
+        "step",
+        "reward",
+        &series,
+    )
+    .map_err(GrpoError::Run)
 }

@@ -16,8 +16,9 @@ use super::metrics::StepMetrics;
 use super::run::GrpoError;
 use crate::optim::{lr_at, AdamW};
 use crate::policy::{Model, Tokenizer};
+use crate::rm::reward::{mix, RewardModels};
 use crate::rollout::mixture::Mixture;
-use crate::rollout::pipeline::{sample_round, Pending, Rollout, Scorer, Shaping};
+use crate::rollout::pipeline::{prompt_text, sample_round, Pending, Rollout, Scorer, Shaping};
 use std::time::Instant;
 use tch::Tensor;
 use verigym_envs::Registry;
@@ -33,6 +34,8 @@ pub struct Grpo<'a> {
     pub opt: AdamW,
     pub mixture: Mixture,
     scorer: Scorer,
+    /// The reward models of `[reward] model`, frozen.
+    reward_models: Option<RewardModels>,
 }
 
 /// What a step produced besides its metrics: every rollout it sampled (trained on or not).
@@ -62,6 +65,13 @@ impl<'a> Grpo<'a> {
             opt: AdamW::new(trainable_params(policy), cfg.optim.clone()),
             mixture: Mixture::new(registry, &cfg.envs, cfg.curriculum.clone(), cfg.seed)?,
             scorer: Scorer::new(cfg.rollout.verifier_threads).map_err(GrpoError::Run)?,
+            reward_models: match cfg.reward.model.as_str() {
+                "" => None,
+                _ => Some(
+                    RewardModels::load(&cfg.reward, policy.device())
+                        .map_err(|e| GrpoError::Run(format!("reward.model: {e}")))?,
+                ),
+            },
         })
     }
 
@@ -107,10 +117,15 @@ impl<'a> Grpo<'a> {
                 // Every rollout will be trained on: batch them now, while they are scored.
                 ready = Some(self.reference_while_scoring(&pending, &mut m)?);
             }
-            let (scored, wait) = pending
+            let (mut scored, wait) = pending
                 .collect(&self.scorer, &self.shaping())
                 .map_err(GrpoError::Run)?;
             m.time_score_s += wait.as_secs_f64();
+            if self.cfg.reward.mixes() {
+                let started = Instant::now();
+                self.mix_rewards(&mut scored)?;
+                m.time_score_s += started.elapsed().as_secs_f64();
+            }
             m.sampling_rounds += 1;
             for group in scored.chunks(g) {
                 let rewards: Vec<f64> = group.iter().map(|r| r.reward).collect();
@@ -168,6 +183,10 @@ impl<'a> Grpo<'a> {
             self.mixture.record(slot, &correct)?;
         }
         m.fill_rollouts(&all, g);
+        if self.cfg.reward.mixes() {
+            let n = all.len().max(1) as f64;
+            m.verifier_reward_mean = Some(all.iter().map(|r| r.verifier_reward).sum::<f64>() / n);
+        }
         for e in &self.mixture.envs {
             m.difficulty.insert(e.spec.name.clone(), e.state.difficulty);
         }
@@ -177,6 +196,32 @@ impl<'a> Grpo<'a> {
             metrics: m,
             rollouts: all,
         })
+    }
+
+    /// Scores the rollouts with the reward models and mixes their scores with the
+    /// verifier's reward and the length component (`[reward]`).
+    fn mix_rewards(&self, rollouts: &mut [Rollout]) -> Result<(), GrpoError> {
+        if let Some(rms) = &self.reward_models {
+            let texts: Vec<String> = rollouts
+                .iter()
+                .map(|r| prompt_text(&self.cfg.rollout, self.tok, &r.task) + &r.text)
+                .collect();
+            let scores = rms.score(&texts)?;
+            for (r, s) in rollouts.iter_mut().zip(scores) {
+                r.rm = Some(s);
+            }
+        }
+        let max_len = self.cfg.rollout.max_new_tokens;
+        for r in rollouts {
+            let len = r.completion_ids.len();
+            r.reward = mix(&self.cfg.reward, r.verifier_reward, r.rm, len, max_len);
+        }
+        Ok(())
+    }
+
+    /// Reward models scoring the rollouts (0: verifiers only).
+    pub fn reward_model_count(&self) -> usize {
+        self.reward_models.as_ref().map_or(0, RewardModels::len)
     }
 
     /// Refreshes the reference from the policy (`objective.ref_refresh_steps`).

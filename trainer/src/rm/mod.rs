@@ -8,4 +8,5 @@
 pub mod guard;
 pub mod loss;
 pub mod model;
+pub mod reward;
 pub mod train;

@@ -10,6 +10,7 @@ use super::mixture::{derive, Drawn, Mixture};
 use super::sampler::{Completion, FinishReason, SampleError, Sampler, SamplingParams};
 use crate::policy::Model;
 use crate::policy::Tokenizer;
+use crate::rm::reward::EnsembleScore;
 use crossbeam::channel::{unbounded, Receiver, Sender};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -35,8 +36,13 @@ pub struct Rollout {
     /// Ended by the token budget rather than a stop token.
     pub truncated: bool,
     pub verdict: Option<Verdict>,
-    /// The reward the learner uses (verdict reward, rubric, overlong shaping).
+    /// The reward the learner uses: the verifier's (verdict reward, rubric, overlong
+    /// shaping), mixed with reward models and length as `[reward]` says.
     pub reward: f64,
+    /// The verifier's part alone (equal to `reward` when nothing is mixed in).
+    pub verifier_reward: f64,
+    /// The reward models' scores, when the run has any.
+    pub rm: Option<EnsembleScore>,
     pub verify_error: Option<String>,
     /// Turns, tool calls and tool errors, for a multi-turn episode.
     pub episode: Option<EpisodeStats>,
@@ -278,6 +284,8 @@ fn rollout_of(group: usize, d: &Drawn, prompt_ids: Arc<Vec<i64>>, c: Completion)
         text: c.text,
         verdict: None,
         reward: 0.0,
+        verifier_reward: 0.0,
+        rm: None,
         verify_error: None,
         episode: None,
     }
@@ -332,6 +340,7 @@ impl Pending {
                 ro.reward +=
                     factor * soft_overlong_penalty(ro.completion_ids.len(), max_len, cache);
             }
+            ro.verifier_reward = ro.reward;
         }
         Ok((self.rollouts, start.elapsed()))
     }
