@@ -28,6 +28,9 @@ pub enum Domain {
     Code,
     Logic,
     Math,
+    /// Open-ended text whose quality is a hidden scoring function (people's preferences,
+    /// simulated): for reward-model experiments, not for verifiable rewards.
+    Preference,
     Puzzle,
     Science,
     Text,
@@ -40,6 +43,7 @@ impl Domain {
             Domain::Code => "code",
             Domain::Logic => "logic",
             Domain::Math => "math",
+            Domain::Preference => "preference",
             Domain::Puzzle => "puzzle",
             Domain::Science => "science",
             Domain::Text => "text",

@@ -13,6 +13,7 @@ pub mod interactive;
 pub mod kit;
 pub mod logic;
 pub mod math;
+pub mod preference;
 pub mod puzzles;
 pub mod registry;
 pub mod rng;

@@ -94,6 +94,7 @@ fn domain_lists() -> Vec<Vec<EnvEntry>> {
         crate::interactive::entries(),
         crate::logic::entries(),
         crate::math::entries(),
+        crate::preference::entries(),
         crate::puzzles::entries(),
         crate::science::entries(),
         crate::text::entries(),
