@@ -38,7 +38,8 @@ enum Command {
         #[command(subcommand)]
         what: commands::data::DataCommand,
     },
-    /// Reproduce a finding on a CPU: beyond-imitation, tokens-to-think, tokens-not-characters, tools.
+    /// Reproduce a finding on a CPU: beyond-imitation, tokens-to-think, tokens-not-characters, tools,
+    /// reward-hacking.
     Experiment {
         name: String,
         #[arg(long, default_value = "auto")]

@@ -187,3 +187,63 @@ fn quick_tools_writes_its_summary_report_and_plot() {
     assert_eq!(lines.lines().count(), 16);
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn quick_reward_hacking_writes_every_summary_field() {
+    use verigym_trainer::recipes::experiments;
+    let out = std::env::temp_dir().join(format!("verigym-rh-quick-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let over = serde_json::json!({"rl": {"progress": false}});
+    experiments::run(
+        "reward-hacking",
+        tch::Device::Cpu,
+        &out,
+        0..1,
+        true,
+        Some(&over),
+    )
+    .unwrap();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let steps = s["steps"].as_u64().unwrap() as usize;
+    assert_eq!(steps, 6);
+    for run in ["unguarded", "guarded"] {
+        for key in ["proxy_reward", "true_score"] {
+            let v = s[run][key].as_array().unwrap();
+            assert!(
+                !v.is_empty() && v.len() <= steps,
+                "{run}.{key}: {}",
+                v.len()
+            );
+        }
+    }
+    assert_eq!(
+        s["unguarded"]["true_score"].as_array().unwrap().len(),
+        steps
+    );
+    for key in [
+        "rm_pairwise_accuracy",
+        "true_peak",
+        "true_final_unguarded",
+        "rater_agreement",
+    ] {
+        let v = s[key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{key} = {v}");
+    }
+    assert!(s["true_peak_step"].as_u64().unwrap() < steps as u64);
+    // Present, null when the guard did not fire in so short a run.
+    for key in ["guard_stop_step", "true_at_stop"] {
+        assert!(s.get(key).is_some(), "{key} missing");
+    }
+    for f in [
+        "report.md",
+        "proxy_vs_true.png",
+        "feedback.jsonl",
+        "rm/ensemble.json",
+        "unguarded/metrics.jsonl",
+        "guarded/metrics.jsonl",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}

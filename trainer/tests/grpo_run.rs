@@ -409,9 +409,14 @@ fn random_reward_model(dir: &std::path::Path) {
     let cfg = config(1, &["model.hidden_size=32", "model.intermediate_size=64"]).model;
     let (backbone, tok) = verigym_trainer::policy::build(&cfg, tch::Device::Cpu).unwrap();
     let rm = RewardModel::new(backbone);
-    tch::manual_seed(5);
+    // The head from a seeded stream of our own: libtorch's global generator is shared with
+    // the tests running beside this one.
+    let mut rng = verigym_envs::TaskRng::from_seed(5);
+    let head: Vec<f32> = (0..rm.score.numel())
+        .map(|_| (rng.unit() * 2.0 - 1.0) as f32)
+        .collect();
     tch::no_grad(|| {
-        let head = tch::Tensor::randn(rm.score.size(), (tch::Kind::Float, tch::Device::Cpu));
+        let head = tch::Tensor::from_slice(&head).view(rm.score.size().as_slice());
         rm.score.shallow_clone().copy_(&head);
     });
     rm.save(&tok, dir).unwrap();

@@ -71,6 +71,13 @@ impl SimulatedRaters {
     /// group, pairs (i, j) with i < j in order; the k-th pair of the call is drawn with
     /// index k. Two identical completions make no row (feedback counts them as a tie).
     pub fn compare(&self, groups: &[Group]) -> Vec<Feedback> {
+        self.compare_or_tie(groups, 0.0)
+    }
+
+    /// [`SimulatedRaters::compare`], where a pair whose qualities differ by less than
+    /// `tie_below` is judged "about the same": a tie row (which `feedback::to_pairs` counts
+    /// and makes no pair of), as people asked to compare two equally good texts answer.
+    pub fn compare_or_tie(&self, groups: &[Group], tie_below: f64) -> Vec<Feedback> {
         let mut rows = Vec::new();
         let mut index = 0u64;
         for g in groups {
@@ -79,6 +86,15 @@ impl SimulatedRaters {
                     let k = index;
                     index += 1;
                     if a == b {
+                        continue;
+                    }
+                    if (qa - qb).abs() < tie_below {
+                        rows.push(Feedback::Comparison {
+                            prompt: g.prompt.clone(),
+                            chosen: a.clone(),
+                            rejected: b.clone(),
+                            tie: true,
+                        });
                         continue;
                     }
                     let (chosen, rejected) = if self.prefers_first(k, *qa, *qb) {
@@ -204,6 +220,26 @@ mod tests {
         };
         let firsts = (0..4000).filter(|k| r.prefers_first(*k, 0.4, 0.4)).count();
         assert!((1800..2200).contains(&firsts), "{firsts}");
+    }
+
+    #[test]
+    fn close_qualities_become_ties_that_make_no_pair() {
+        let g = Group {
+            prompt: "p".into(),
+            completions: vec![("a".into(), 0.50), ("b".into(), 0.51), ("c".into(), 0.9)],
+        };
+        let r = SimulatedRaters {
+            temperature: 0.05,
+            seed: 3,
+        };
+        let rows = r.compare_or_tie(std::slice::from_ref(&g), 0.02);
+        assert_eq!(rows.len(), 3);
+        let (pairs, stats) = to_pairs(&rows);
+        // a~b is a tie; a-c and b-c are preferences.
+        assert_eq!((stats.ties, pairs.len()), (1, 2));
+        assert!(pairs.iter().all(|p| p.chosen == "c" || p.rejected == "c"));
+        // Without a tie margin every pair is a preference.
+        assert_eq!(to_pairs(&r.compare(&[g])).0.len(), 3);
     }
 
     #[test]

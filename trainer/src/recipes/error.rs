@@ -11,6 +11,8 @@ pub enum RecipeError {
     #[error(transparent)]
     Train(#[from] crate::lm::sft::SftError),
     #[error(transparent)]
+    Stage(#[from] crate::lm::stage::StageError),
+    #[error(transparent)]
     Data(#[from] crate::data::DataError),
     #[error(transparent)]
     Eval(#[from] crate::eval::EvalError),

@@ -178,7 +178,7 @@ impl Guard {
                 self.best = Some((step, e, p));
             }
         }
-        if !(n % self.cfg.every == 0 || n == 1) {
+        if !(n.is_multiple_of(self.cfg.every) || n == 1) {
             return None;
         }
         self.evaluations += 1;

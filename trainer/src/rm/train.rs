@@ -428,10 +428,12 @@ fn train_member(
         };
         let (chosen, rejected) = (enc(&p.chosen)?, enc(&p.rejected)?);
         let fits = |ids: &[i64]| !ids.is_empty() && ids.len() <= cfg.train.max_len;
-        Ok((fits(&chosen) && fits(&rejected)).then(|| TokPair {
+        let margin = if cfg.data.margin { p.margin } else { 0.0 };
+        let fit = fits(&chosen) && fits(&rejected);
+        Ok(fit.then_some(TokPair {
             chosen,
             rejected,
-            margin: if cfg.data.margin { p.margin } else { 0.0 },
+            margin,
         }))
     };
     let tokenize = |ps: &[Pair]| -> Result<(Vec<TokPair>, usize), StageError> {

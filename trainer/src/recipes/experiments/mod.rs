@@ -1,8 +1,9 @@
-//! `verigym experiment NAME`: four classic findings about reasoning models reproduced on a
-//! CPU in minutes — RL beyond imitation, tokens to think, tokens not characters, tools — on the
+//! `verigym experiment NAME`: five classic findings about reasoning models reproduced on a
+//! CPU in minutes — RL beyond imitation, tokens to think, tokens not characters, tools, reward hacking — on the
 //! SFT / eval / GRPO pipeline shared with `verigym demo`.
 
 pub mod beyond_imitation;
+pub mod reward_hacking;
 pub mod tokens_not_characters;
 pub mod tokens_to_think;
 pub mod tools;
@@ -18,8 +19,9 @@ pub struct ExperimentOutput {
 }
 
 /// The experiments, by name.
-pub const NAMES: [&str; 4] = [
+pub const NAMES: [&str; 5] = [
     "beyond-imitation",
+    "reward-hacking",
     "tokens-to-think",
     "tokens-not-characters",
     "tools",
@@ -48,6 +50,10 @@ pub fn run(
         "beyond-imitation" => {
             let cfg = with_overrides(&beyond_imitation::Config::new(quick), over, &label)?;
             beyond_imitation::run(device, out, seeds, &cfg)?
+        }
+        "reward-hacking" => {
+            let cfg = with_overrides(&reward_hacking::Config::new(quick), over, &label)?;
+            reward_hacking::run(device, out, seeds, &cfg)?
         }
         "tokens-to-think" => {
             let cfg = with_overrides(&tokens_to_think::Config::new(quick), over, &label)?;
@@ -94,6 +100,7 @@ mod tests {
         failures.extend(check(&tokens_to_think::Config::new(false)));
         failures.extend(check(&tokens_not_characters::Config::new(false)));
         failures.extend(check(&tools::Config::new(false)));
+        failures.extend(check(&reward_hacking::Config::new(false)));
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
