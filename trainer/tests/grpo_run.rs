@@ -447,6 +447,7 @@ fn a_reward_model_rewards_the_run_and_the_verifier_is_held_out() {
         ms.iter().map(|x| x.rm_reward_mean.unwrap()).sum::<f64>() / ms.len() as f64
     };
     let (first, last) = (proxy(&m[..5]), proxy(&m[25..]));
+    eprintln!("proxy {first} -> {last}");
     assert!(
         last > first,
         "GRPO raises the reward model's score: {first} -> {last}"

@@ -106,6 +106,7 @@ fn learns_held_out_preferences_and_saves_a_model_that_scores_the_same() {
         e.members[0].val_accuracy
     );
     assert_eq!(e.members[0].val_accuracy, evals[2]);
+    eprintln!("val accuracy {evals:?}");
     for key in ["loss", "accuracy", "margin", "lr", "grad_norm"] {
         assert!(m[0][key].is_number(), "{key} missing from {}", m[0]);
     }
@@ -192,6 +193,11 @@ fn an_ensemble_is_one_key_and_its_members_differ() {
     assert!(std::fs::read_to_string(out.join("report.md"))
         .unwrap()
         .contains("ensemble of 2"));
+    // The folder holds a finished ensemble: a fresh start there is refused.
+    let e = train::train(&cfg, options(&out, false, None))
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("--resume"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -69,7 +69,7 @@ impl SimulatedRaters {
 
     /// One comparison row for every pair of completions within each group, group by
     /// group, pairs (i, j) with i < j in order; the k-th pair of the call is drawn with
-    /// index k. Two identical completions make no row (feedback counts them as a tie).
+    /// index k. Two identical completions make no row.
     pub fn compare(&self, groups: &[Group]) -> Vec<Feedback> {
         self.compare_or_tie(groups, 0.0)
     }

@@ -195,7 +195,8 @@ pub struct EnsembleFile {
     pub ensemble_val_accuracy: f64,
     pub train_pairs: usize,
     pub val_pairs: usize,
-    /// Pairs longer than `train.max_len` tokens, left out.
+    /// Pairs longer than `train.max_len` tokens, left out: in the held-out split and the
+    /// last member's training pairs (its bootstrap resample, in an ensemble).
     pub dropped_pairs: usize,
     /// What converting the feedback saw (ties, duplicates, conflicts ...).
     pub feedback: feedback::PairStats,
@@ -232,6 +233,19 @@ pub fn train(cfg: &RmConfig, opts: StageOptions) -> Result<RmSummary, StageError
         )));
     }
     let out = opts.out.clone();
+    let holds_a_run = [
+        "state/state.json",
+        "members/m0/state/state.json",
+        "ensemble.json",
+    ]
+    .iter()
+    .any(|f| out.join(f).exists());
+    if !opts.resume && holds_a_run {
+        return Err(StageError::Run(format!(
+            "{} already holds a run; pass --resume to continue it or choose another --out",
+            out.display()
+        )));
+    }
     std::fs::create_dir_all(&out).map_err(|e| run_err(&out, e))?;
     std::fs::write(out.join("config.toml"), cfg.to_toml()).map_err(|e| run_err(&out, e))?;
     let started = Instant::now();
@@ -337,11 +351,11 @@ fn split_by_prompt(pairs: Vec<Pair>, fraction: f64, seed: u64) -> (Vec<Pair>, Ve
     pairs.into_iter().partition(|p| !held.contains(&p.prompt))
 }
 
-/// A resample of `pairs` with replacement (member `member` of an ensemble).
-fn bootstrap(pairs: &[Pair], seed: u64, member: u64) -> Vec<Pair> {
+/// A resample of `items` with replacement (member `member` of an ensemble).
+fn bootstrap<T: Clone>(items: &[T], seed: u64, member: u64) -> Vec<T> {
     let mut rng = TaskRng::from_seed(seed ^ (member + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    (0..pairs.len())
-        .map(|_| pairs[rng.below(pairs.len() as u64) as usize].clone())
+    (0..items.len())
+        .map(|_| items[rng.below(items.len() as u64) as usize].clone())
         .collect()
 }
 

@@ -243,7 +243,7 @@ pub fn run(
 
     // 2. The SFT policy's blurbs, compared by simulated people.
     let tasks: Vec<verigym_envs::Task> = (0..cfg.feedback_prompts)
-        .map(|i| env.generate(seed + 7_000, i))
+        .map(|i| env.generate(seed.wrapping_add(7_000), i))
         .collect::<std::result::Result<_, _>>()?;
     let k = cfg.samples_per_prompt;
     let prompts: Vec<String> = tasks
@@ -251,7 +251,7 @@ pub fn run(
         .flat_map(|t| std::iter::repeat_n(template.prompt(t), k))
         .collect();
     let sample_seeds: Vec<u64> = (0..prompts.len() as u64)
-        .map(|i| seed * 1_000_003 + i)
+        .map(|i| seed.wrapping_mul(1_000_003).wrapping_add(i))
         .collect();
     eprintln!(
         "reward-hacking: sampling {} blurbs for the raters",
@@ -266,7 +266,7 @@ pub fn run(
             completions: Vec::with_capacity(k),
         };
         for c in chunk {
-            let q = env.verify(t, &c.text).map(|v| v.reward).unwrap_or(0.0);
+            let q = env.verify(t, &c.text)?.reward;
             qualities.push(q);
             g.completions.push((c.text.clone(), q));
         }
@@ -410,7 +410,7 @@ fn grpo_config(
     guarded: bool,
 ) -> Result<GrpoConfig> {
     let mut rl = cfg.rl.clone();
-    rl.seed = seed + 1_000;
+    rl.seed = seed.wrapping_add(1_000);
     rl.max_new_tokens = budget;
     let spec = crate::data::DemoSpec {
         envs: vec![ENV.into()],
