@@ -571,8 +571,8 @@ fn covered(lines: &[Vec<(i32, i32)>], (x, y): (i32, i32), (w, h): (i32, i32)) ->
 }
 
 /// A line chart: the title at the top, x and y axis names, 5 to 8 ticks on each axis with
-/// values, and a legend box naming each series by colour (placed in the plot corner that
-/// hides the fewest points). Non-finite points are skipped; a single point or all-equal
+/// values, and a legend box naming each series by colour (placed in the plot corner, or
+/// halfway down a side, where it hides the fewest points). Non-finite points are skipped; a single point or all-equal
 /// values get a padded range. Writes an 800x500 PNG.
 pub fn chart(
     path: &Path,
@@ -717,11 +717,15 @@ pub fn chart(
     if !entries.is_empty() {
         let size = column_size(&entries);
         let (l, t, r, b) = (f.left + 10, f.top + 10, f.right - 10, f.bottom - 10);
+        // The corners first (ties go to them), then halfway down either side.
+        let mid = (t + b - size.1) / 2;
         let corners = [
             (r - size.0, t),
             (l, t),
             (r - size.0, b - size.1),
             (l, b - size.1),
+            (r - size.0, mid),
+            (l, mid),
         ];
         let best = corners
             .iter()

@@ -49,6 +49,57 @@ fn codec<E: std::fmt::Display>(e: E) -> TokenizerError {
     TokenizerError::Codec(e.to_string())
 }
 
+/// The control tokens of a trained BPE tokenizer (dropped when decoding) and the format
+/// tags (kept: verifiers read them).
+const BPE_CONTROL: [&str; 3] = ["<pad>", "<bos>", "<eos>"];
+const BPE_TAGS: [&str; 4] = ["<think>", "</think>", "<answer>", "</answer>"];
+
+/// A byte-level BPE tokenizer of at most `vocab` entries trained on `texts`, as
+/// `tokenizer.json` text ([`Tokenizer::from_json`] loads it; transformers loads it as is).
+/// For models trained from scratch on a narrow domain, where whole words become tokens.
+pub fn train_bpe_json(texts: &[String], vocab: usize) -> Result<String, TokenizerError> {
+    use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
+    use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+    use tokenizers::{AddedToken, NormalizerWrapper, PostProcessorWrapper, TokenizerBuilder};
+
+    let alphabet = ByteLevel::alphabet().into_iter().collect();
+    let mut trainer = BpeTrainerBuilder::new()
+        .vocab_size(vocab)
+        .min_frequency(2)
+        .show_progress(false)
+        .special_tokens(
+            BPE_CONTROL
+                .iter()
+                .map(|t| AddedToken::from(*t, true))
+                .collect(),
+        )
+        .initial_alphabet(alphabet)
+        .build();
+    let byte_level = ByteLevel::default().add_prefix_space(false);
+    let mut tok = TokenizerBuilder::<
+        BPE,
+        NormalizerWrapper,
+        ByteLevel,
+        PostProcessorWrapper,
+        ByteLevel,
+    >::new()
+    .with_model(BPE::default())
+    .with_pre_tokenizer(Some(byte_level))
+    .with_decoder(Some(byte_level))
+    .build()
+    .map_err(|e| TokenizerError::Codec(format!("building the BPE tokenizer: {e}")))?;
+    tok.train(&mut trainer, texts.iter())
+        .map_err(|e| TokenizerError::Codec(format!("training BPE: {e}")))?;
+    tok.add_tokens(
+        &BPE_TAGS
+            .iter()
+            .map(|t| AddedToken::from(*t, false))
+            .collect::<Vec<_>>(),
+    );
+    tok.to_string(false)
+        .map_err(|e| TokenizerError::Codec(format!("serialising BPE: {e}")))
+}
+
 /// GPT-2's reversible byte -> printable char map used by ByteLevel pre-tokenizers.
 pub fn byte_to_char(b: u8) -> char {
     let printable = |x: u8| (33..=126).contains(&x) || (161..=172).contains(&x) || x >= 174;
@@ -399,6 +450,25 @@ impl ChatTemplate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trained_bpe_makes_words_tokens_and_round_trips_any_text() {
+        let texts: Vec<String> = (0..50)
+            .map(|i| format!("<think>a quiet tent</think>\n<answer>Meet the tent {i}!</answer>"))
+            .collect();
+        let t = Tokenizer::from_json(&train_bpe_json(&texts, 300).unwrap()).unwrap();
+        assert!(t.vocab_size() <= 300 + BPE_TAGS.len(), "{}", t.vocab_size());
+        assert!(t.eos_ids().contains(&t.token_id("<eos>").unwrap()));
+        let seen = "<think>a quiet tent</think>\n<answer>Meet the tent 7!</answer>";
+        let ids = t.encode(seen, false).unwrap();
+        // Each tag is one token and the frequent words are merged: far fewer tokens than bytes.
+        assert!(ids.len() * 3 < seen.len(), "{} tokens", ids.len());
+        assert_eq!(t.decode(&ids, false).unwrap(), seen);
+        // Text the tokenizer never saw still round-trips (byte fallback of byte-level BPE).
+        let unseen = "Zebra ✓ é — 42";
+        let ids = t.encode(unseen, false).unwrap();
+        assert_eq!(t.decode(&ids, false).unwrap(), unseen);
+    }
 
     #[test]
     fn builtin_round_trips_bytes_and_tags() {

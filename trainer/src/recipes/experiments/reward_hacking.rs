@@ -5,7 +5,10 @@
 //! The domain is `product_blurb`, whose true quality is a hidden function of style and
 //! content (the env's verifier: the gold scorer, never part of the reward). The pipeline:
 //!
-//! 1. SFT of a small model from scratch on mediocre demonstrations;
+//! 1. a byte-level BPE tokenizer trained on the demonstrations (whole words become tokens:
+//!    a character-level backbone left its reward models at 0.66 held-out accuracy, see
+//!    benches/RESULTS.md), then SFT of a small model from scratch on mediocre
+//!    demonstrations;
 //! 2. the SFT policy samples several blurbs per prompt; simulated people compare them
 //!    (Bradley–Terry with a temperature on the hidden quality);
 //! 3. an ensemble of reward models (the SFT backbone with a score head) learns those
@@ -24,7 +27,7 @@ use crate::data::{Demo, Template};
 use crate::grpo::{self, GrpoConfig, RunOptions, StepMetrics};
 use crate::lm::sft::SftConfig;
 use crate::lm::stage::StageOptions;
-use crate::policy::{checkpoint, tokenizer::Tokenizer};
+use crate::policy::{checkpoint, tokenizer, tokenizer::Tokenizer};
 use crate::recipes::common::{validate_counts, ModelSize, Policy, RecipeConfig, RlConfig};
 use crate::recipes::error::{RecipeError, Result};
 use crate::rm::guard::{GuardAction, GuardConfig};
@@ -45,6 +48,10 @@ const ENV: &str = "product_blurb";
 pub struct Config {
     /// Mediocre demonstrations for SFT.
     pub sft_demos: u64,
+    /// Entries of a byte-level BPE tokenizer trained on the demonstrations (words become
+    /// tokens, so the reward model reads words rather than characters); 0: the builtin
+    /// character tokenizer.
+    pub bpe_vocab: usize,
     pub size: ModelSize,
     pub sft: SftConfig,
     /// Prompts the SFT policy answers for the raters, and answers per prompt.
@@ -57,11 +64,17 @@ pub struct Config {
     pub rater_tie_below: f64,
     /// Reward models in the ensemble, their steps, pairs per step and learning rate.
     pub rm_ensemble: usize,
+    /// Each member trains on a bootstrap resample of the pairs (false: every member sees
+    /// every pair, in its own order).
+    pub rm_bootstrap: bool,
     pub rm_steps: usize,
     pub rm_batch: usize,
     pub rm_lr: f64,
     pub rl: RlConfig,
-    /// KL penalty to the SFT policy during RL (objective.beta).
+    /// KL penalty to the SFT policy during RL (objective.beta). Off by default: at 0.05
+    /// (lr 2e-4) the policy stayed near the reward models' competence for all 120 steps
+    /// (true score 0.40 → 0.89, no fall; benches/RESULTS.md), which is the point of KL, but
+    /// this experiment is about what happens without it.
     pub kl_beta: f64,
     /// The guarded run's checkpoints (rollback candidates) every this many steps.
     pub checkpoint_every: usize,
@@ -73,7 +86,8 @@ pub struct Config {
 impl Config {
     pub fn new(quick: bool) -> Config {
         Config {
-            sft_demos: if quick { 200 } else { 4_000 },
+            sft_demos: if quick { 200 } else { 20_000 },
+            bpe_vocab: 400,
             size: if quick {
                 ModelSize::TINY
             } else {
@@ -90,14 +104,15 @@ impl Config {
                 keep_best: false,
                 ..Default::default()
             },
-            feedback_prompts: if quick { 16 } else { 1000 },
+            feedback_prompts: if quick { 16 } else { 3_000 },
             samples_per_prompt: 4,
             rater_temperature: 0.05,
             // The quick run's barely trained policy writes blurbs of equal quality: coin
             // flips rather than ties, so there are pairs to train on.
             rater_tie_below: if quick { 0.0 } else { 0.02 },
             rm_ensemble: 2,
-            rm_steps: if quick { 10 } else { 300 },
+            rm_bootstrap: false,
+            rm_steps: if quick { 10 } else { 900 },
             rm_batch: 32,
             rm_lr: 3e-4,
             rl: RlConfig {
@@ -106,11 +121,11 @@ impl Config {
                 group: if quick { 4 } else { 8 },
                 temperature: 1.0,
                 max_new_tokens: 160,
-                lr: 2e-4,
+                lr: 5e-4,
                 warmup_steps: 3,
                 ..Default::default()
             },
-            kl_beta: 0.05,
+            kl_beta: 0.0,
             checkpoint_every: 2,
             guard: GuardConfig {
                 enabled: true,
@@ -229,7 +244,19 @@ pub fn run(
             turns: Vec::new(),
         })
         .collect();
-    let mut policy = Policy::new(Tokenizer::builtin(), cfg.size, device, seed)?;
+    let tokenizer = match cfg.bpe_vocab {
+        0 => Tokenizer::builtin(),
+        vocab => {
+            let texts: Vec<String> = demos
+                .iter()
+                .map(|d| format!("{}{}", d.prompt, d.completion))
+                .collect();
+            tokenizer::train_bpe_json(&texts, vocab)
+                .and_then(|json| Tokenizer::from_json(&json))
+                .map_err(|e| RecipeError::Msg(format!("the BPE tokenizer: {e}")))?
+        }
+    };
+    let mut policy = Policy::new(tokenizer, cfg.size, device, seed)?;
     let mut sft = cfg.sft.clone();
     sft.seed = seed;
     let key = serde_json::json!({"experiment": "reward-hacking", "seed": seed});
@@ -395,6 +422,7 @@ fn rm_config(
     c.data.val_fraction = 0.15;
     c.train.batch_size = cfg.rm_batch;
     c.train.ensemble = cfg.rm_ensemble;
+    c.train.bootstrap = cfg.rm_bootstrap;
     c.train.eval_every = (cfg.rm_steps / 5).max(1);
     c.optim.lr = cfg.rm_lr;
     c.log.progress = cfg.rl.progress;

@@ -14,7 +14,7 @@ use super::ExperimentOutput;
 use crate::data::{self, Demo, DemoSpec, Profile, Template};
 use crate::eval::{self, mean_ci};
 use crate::lm::sft::SftConfig;
-use crate::policy::tokenizer::Tokenizer;
+use crate::policy::tokenizer::{self, Tokenizer};
 use crate::recipes::common::{validate_counts, RecipeConfig};
 use crate::recipes::common::{ModelSize, Policy};
 use crate::recipes::error::{Context, RecipeError, Result};
@@ -24,9 +24,6 @@ use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::Path;
 use tch::Device;
-use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
-use tokenizers::pre_tokenizers::byte_level::ByteLevel;
-use tokenizers::{AddedToken, NormalizerWrapper, PostProcessorWrapper, TokenizerBuilder};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
@@ -100,46 +97,6 @@ impl Config {
     }
 }
 
-/// The control tokens (dropped when decoding) and the format tags (kept: verifiers read them).
-const CONTROL: [&str; 3] = ["<pad>", "<bos>", "<eos>"];
-const TAGS: [&str; 4] = ["<think>", "</think>", "<answer>", "</answer>"];
-
-/// A byte-level BPE tokenizer of `vocab` entries trained on `texts`, as `tokenizer.json`
-/// text (`Tokenizer::from_json` loads it; the experiment loads one per BPE arm).
-pub fn train_bpe_json(texts: &[String], vocab: usize) -> Result<String> {
-    let alphabet = ByteLevel::alphabet().into_iter().collect();
-    let mut trainer = BpeTrainerBuilder::new()
-        .vocab_size(vocab)
-        .min_frequency(2)
-        .show_progress(false)
-        .special_tokens(CONTROL.iter().map(|t| AddedToken::from(*t, true)).collect())
-        .initial_alphabet(alphabet)
-        .build();
-    let byte_level = ByteLevel::default().add_prefix_space(false);
-    let mut tok = TokenizerBuilder::<
-        BPE,
-        NormalizerWrapper,
-        ByteLevel,
-        PostProcessorWrapper,
-        ByteLevel,
-    >::new()
-    .with_model(BPE::default())
-    .with_pre_tokenizer(Some(byte_level))
-    .with_decoder(Some(byte_level))
-    .build()
-    .map_err(|e| RecipeError::Msg(format!("building the BPE tokenizer: {e}")))?;
-    tok.train(&mut trainer, texts.iter())
-        .map_err(|e| RecipeError::Msg(format!("training BPE: {e}")))?;
-    tok.add_tokens(
-        &TAGS
-            .iter()
-            .map(|t| AddedToken::from(*t, false))
-            .collect::<Vec<_>>(),
-    );
-    tok.to_string(false)
-        .map_err(|e| RecipeError::Msg(format!("serialising BPE: {e}")))
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnvRow {
     pub env: String,
@@ -208,7 +165,8 @@ pub fn run(
             .iter()
             .map(|d| format!("{}{}", d.prompt, d.completion))
             .collect();
-        let bpe = train_bpe_json(&texts, cfg.bpe_vocab)?;
+        let bpe = tokenizer::train_bpe_json(&texts, cfg.bpe_vocab)
+            .map_err(|e| RecipeError::Msg(e.to_string()))?;
         // Demonstrations per training step of each arm: rows per step x the demonstrations
         // a packed row holds.
         let mut per_step = [0f64; 3];
