@@ -572,8 +572,8 @@ fn covered(lines: &[Vec<(i32, i32)>], (x, y): (i32, i32), (w, h): (i32, i32)) ->
 
 /// A line chart: the title at the top, x and y axis names, 5 to 8 ticks on each axis with
 /// values, and a legend box naming each series by colour (placed in the plot corner, or
-/// halfway down a side, where it hides the fewest points). Non-finite points are skipped; a single point or all-equal
-/// values get a padded range. Writes an 800x500 PNG.
+/// halfway down a side, where it hides the fewest points). Non-finite points are skipped;
+/// a single point or all-equal values get a padded range. Writes an 800x500 PNG.
 pub fn chart(
     path: &Path,
     title: &str,

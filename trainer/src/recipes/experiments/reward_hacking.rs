@@ -158,6 +158,13 @@ impl RecipeConfig for Config {
             ("checkpoint_every", self.checkpoint_every as u64, 1, 1 << 20),
             ("smooth", self.smooth as u64, 1, 1 << 20),
         ])?;
+        // Below the byte alphabet (256) plus the special tokens there is nothing to merge.
+        if self.bpe_vocab != 0 && !(300..=1 << 17).contains(&self.bpe_vocab) {
+            return Err(ConfigError::Invalid(format!(
+                "bpe_vocab must be 0 (the character tokenizer) or in 300..=131072, got {}",
+                self.bpe_vocab
+            )));
+        }
         finite_in("rater_temperature", self.rater_temperature, 0.0, 100.0)?;
         finite_in("rater_tie_below", self.rater_tie_below, 0.0, 1.0)?;
         finite_in("rm_lr", self.rm_lr, 1e-12, 1e3)?;
@@ -259,7 +266,11 @@ pub fn run(
     let mut policy = Policy::new(tokenizer, cfg.size, device, seed)?;
     let mut sft = cfg.sft.clone();
     sft.seed = seed;
-    let key = serde_json::json!({"experiment": "reward-hacking", "seed": seed});
+    let key = serde_json::json!({
+        "experiment": "reward-hacking",
+        "seed": seed,
+        "bpe_vocab": cfg.bpe_vocab,
+    });
     policy.sft_resumable(&demos, &[], &sft, &out.join("sft"), key)?;
     let budget = policy
         .completion_budget(&demos, 16)?
@@ -614,5 +625,19 @@ mod tests {
         let m = centred_mean(&[0.0, 3.0, 6.0, 9.0], 3);
         assert_eq!(m, vec![1.5, 3.0, 6.0, 7.5]);
         assert_eq!(centred_mean(&[], 5), Vec::<f64>::new());
+    }
+
+    #[test]
+    fn the_tokenizer_knob_takes_0_or_a_vocabulary_above_the_byte_alphabet() {
+        let with = |bpe_vocab| Config {
+            bpe_vocab,
+            ..Config::new(false)
+        };
+        assert!(with(0).validate().is_ok());
+        assert!(with(400).validate().is_ok());
+        for bad in [1, 299, (1 << 17) + 1] {
+            let e = with(bad).validate().unwrap_err().to_string();
+            assert!(e.contains("bpe_vocab"), "{e}");
+        }
     }
 }
